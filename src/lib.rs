@@ -1,0 +1,13 @@
+//! partner-audit: audits Microsoft CSP partner access to customer tenants.
+//!
+//! Data flows one way: [`snapshot`] (load and normalise exported tables) →
+//! [`graph`] (who can reach what, and why) → [`engine`] (declarative rules
+//! over derived facts) → [`report`] (findings.json and friends).
+
+pub mod app;
+pub mod cli;
+pub mod engine;
+pub mod generate;
+pub mod graph;
+pub mod report;
+pub mod snapshot;

@@ -1,0 +1,340 @@
+//! Cell parsers: one function per kind of value a snapshot column can hold
+//! (GUID, boolean, date, duration, closed vocabulary, list, scope).
+//!
+//! They take a trimmed, non-empty cell and either return the normalised
+//! value or an [`Invalid`] saying what was wrong and what was expected; the
+//! caller adds file, line and field. Keeping them free of any format (CSV or
+//! JSON) lets both readers share exactly the same normalisation.
+
+use jiff::fmt::temporal::SpanParser;
+use jiff::tz::TimeZone;
+use jiff::Timestamp;
+
+use super::diag::quote;
+use super::model::{Guid, IsoDuration, Scope};
+
+/// Why a cell was rejected.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Invalid {
+    /// Lower-case message quoting the input, e.g. "invalid boolean `maybe`".
+    pub message: String,
+    /// What would have been accepted.
+    pub expected: String,
+}
+
+impl Invalid {
+    fn new(what: &str, cell: &str, expected: impl Into<String>) -> Self {
+        Invalid {
+            message: format!("invalid {what} {}", quote(cell)),
+            expected: expected.into(),
+        }
+    }
+}
+
+/// What a GUID column accepts.
+pub(crate) const GUID_EXPECTED: &str = "a GUID such as 62e90394-69f5-4237-9190-012177145e10";
+/// What a boolean column accepts.
+pub(crate) const BOOL_EXPECTED: &str = "true/false, yes/no, 1/0 or empty";
+/// What a date column accepts.
+pub(crate) const DATE_EXPECTED: &str =
+    "an ISO 8601 date or date-time such as 2026-11-01 or 2026-11-01T09:30:00Z";
+/// What a duration column accepts.
+pub(crate) const DURATION_EXPECTED: &str = "an ISO 8601 duration such as P730D";
+/// What a text column accepts.
+pub(crate) const TEXT_EXPECTED: &str = "text";
+
+/// A GUID, any case, braces allowed.
+pub(crate) fn guid(cell: &str) -> Result<Guid, Invalid> {
+    fast_guid(cell.as_bytes())
+        .or_else(|| Guid::parse(cell))
+        .ok_or_else(|| Invalid::new("GUID", cell, GUID_EXPECTED))
+}
+
+/// Hex digit values; 0xFF = not a hex digit.
+const HEX: [u8; 256] = {
+    let mut t = [0xFF; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        t[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
+
+/// The common case of [`Guid::parse`] (bare `8-4-4-4-12`) without
+/// per-digit branching: GUID columns dominate large snapshots.
+fn fast_guid(b: &[u8]) -> Option<Guid> {
+    if b.len() != 36 || b[8] != b'-' || b[13] != b'-' || b[18] != b'-' || b[23] != b'-' {
+        return None;
+    }
+    let mut v: u128 = 0;
+    let mut bad = 0u8;
+    for (i, &c) in b.iter().enumerate() {
+        if !matches!(i, 8 | 13 | 18 | 23) {
+            let d = HEX[usize::from(c)];
+            bad |= d;
+            v = (v << 4) | u128::from(d & 0x0F);
+        }
+    }
+    // Any invalid digit sets the high bits of `bad`.
+    (bad & 0xF0 == 0).then_some(Guid(v))
+}
+
+/// `true/false` (any case), `yes/no`, `1/0`.
+pub(crate) fn boolean(cell: &str) -> Result<bool, Invalid> {
+    const TRUE: &[&str] = &["true", "yes", "1"];
+    const FALSE: &[&str] = &["false", "no", "0"];
+    if TRUE.iter().any(|t| cell.eq_ignore_ascii_case(t)) {
+        Ok(true)
+    } else if FALSE.iter().any(|t| cell.eq_ignore_ascii_case(t)) {
+        Ok(false)
+    } else {
+        Err(Invalid::new("boolean", cell, BOOL_EXPECTED))
+    }
+}
+
+/// Parses a date or date-time the way snapshot cells are parsed (see
+/// [`timestamp`]): for command-line values such as `--as-of`.
+pub fn parse_timestamp(s: &str) -> Option<Timestamp> {
+    timestamp(s.trim()).ok()
+}
+
+/// An ISO 8601 date-time with offset (`Z`, `-08:00`, fractional seconds
+/// allowed), a date-time without offset (UTC) or a plain date (midnight UTC).
+pub(crate) fn timestamp(cell: &str) -> Result<Timestamp, Invalid> {
+    if let Ok(t) = cell.parse::<Timestamp>() {
+        return Ok(t);
+    }
+    // `civil::DateTime` also accepts a plain date (midnight).
+    cell.parse::<jiff::civil::DateTime>()
+        .ok()
+        .and_then(|dt| TimeZone::UTC.to_timestamp(dt).ok())
+        .ok_or_else(|| Invalid::new("date", cell, DATE_EXPECTED))
+}
+
+/// An ISO 8601 duration (`P730D`, `PT0S`), kept as written.
+pub(crate) fn duration(cell: &str) -> Result<IsoDuration, Invalid> {
+    static PARSER: SpanParser = SpanParser::new();
+    PARSER
+        .parse_span(cell)
+        .map(|span| IsoDuration {
+            text: cell.into(),
+            span,
+        })
+        .map_err(|_| Invalid::new("duration", cell, DURATION_EXPECTED))
+}
+
+/// A value of a closed vocabulary (the `vocabulary!` types of the model):
+/// `parse` is the type's case-insensitive parser, `all` its spellings.
+pub(crate) fn vocab<T>(
+    cell: &str,
+    parse: fn(&str) -> Option<T>,
+    all: &[&str],
+) -> Result<T, Invalid> {
+    parse(cell).ok_or_else(|| {
+        let mut inv = Invalid::new("value", cell, expected_one_of(all));
+        suggest(&mut inv.message, cell, all.iter().copied());
+        inv
+    })
+}
+
+/// `one of a, b, c`.
+pub(crate) fn expected_one_of(all: &[&str]) -> String {
+    format!("one of {}", all.join(", "))
+}
+
+/// The candidate closest to `input`, if it is close enough to suggest.
+pub(crate) fn did_you_mean<'c>(
+    input: &str,
+    candidates: impl IntoIterator<Item = &'c str>,
+) -> Option<&'c str> {
+    let input = input.trim().to_ascii_lowercase();
+    candidates
+        .into_iter()
+        .map(|c| (strsim::normalized_damerau_levenshtein(&input, c), c))
+        .filter(|(score, _)| *score >= 0.7)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+/// Appends "; did you mean `x`?" to `message` when a candidate is close
+/// enough to `input`.
+pub(crate) fn suggest<'c>(
+    message: &mut String,
+    input: &str,
+    candidates: impl IntoIterator<Item = &'c str>,
+) {
+    if let Some(best) = did_you_mean(input, candidates) {
+        message.push_str("; did you mean `");
+        message.push_str(best);
+        message.push_str("`?");
+    }
+}
+
+/// The items of a `;`-separated list cell, trimmed, empty items dropped.
+pub(crate) fn list(cell: &str) -> impl Iterator<Item = &str> {
+    cell.split(';').map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// A role-assignment scope: leading `/` ensured, trailing `/` stripped
+/// (except `/` itself), GUID segments lower-cased, the rest kept as written.
+pub(crate) fn scope(cell: &str) -> Scope {
+    let t = cell.trim().trim_end_matches('/');
+    let mut out = String::with_capacity(t.len() + 1);
+    if !t.starts_with('/') {
+        out.push('/');
+    }
+    out.push_str(t);
+    let mut start = 0;
+    let mut guid_segments = Vec::new();
+    for seg in out.split('/') {
+        if seg.bytes().any(|b| b.is_ascii_uppercase()) && Guid::parse(seg).is_some() {
+            guid_segments.push(start..start + seg.len());
+        }
+        start += seg.len() + 1;
+    }
+    for range in guid_segments {
+        if let Some(seg) = out.get_mut(range) {
+            seg.make_ascii_lowercase();
+        }
+    }
+    Scope(out.into_boxed_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::model::RelState;
+
+    #[test]
+    fn booleans() {
+        for t in ["true", "TRUE", "True", "yes", "YES", "1"] {
+            assert_eq!(boolean(t), Ok(true), "{t}");
+        }
+        for f in ["false", "False", "no", "No", "0"] {
+            assert_eq!(boolean(f), Ok(false), "{f}");
+        }
+        let e = boolean("maybe").expect_err("invalid");
+        assert_eq!(e.message, "invalid boolean `maybe`");
+        assert_eq!(e.expected, "true/false, yes/no, 1/0 or empty");
+    }
+
+    #[test]
+    fn dates_in_every_accepted_form() {
+        let t = |s: &str| timestamp(s).expect(s).to_string();
+        assert_eq!(t("2026-11-01"), "2026-11-01T00:00:00Z");
+        assert_eq!(t("2026-11-01T09:30:00"), "2026-11-01T09:30:00Z");
+        assert_eq!(t("2026-11-01T09:30:00Z"), "2026-11-01T09:30:00Z");
+        assert_eq!(t("2017-08-09T14:35:51-07:00"), "2017-08-09T21:35:51Z");
+        assert_eq!(
+            t("2022-02-10T11:24:42.3148266Z"),
+            "2022-02-10T11:24:42.3148266Z"
+        );
+        assert_eq!(t("2017-07-25T01:51:00"), "2017-07-25T01:51:00Z");
+        let e = timestamp("2026-13-01").expect_err("month 13");
+        assert_eq!(e.message, "invalid date `2026-13-01`");
+        assert!(timestamp("yesterday").is_err());
+        assert!(timestamp("01/11/2026").is_err());
+    }
+
+    #[test]
+    fn parse_timestamp_for_command_lines() {
+        let t = parse_timestamp(" 2026-11-01 ").expect("date");
+        assert_eq!(t.to_string(), "2026-11-01T00:00:00Z");
+        assert!(parse_timestamp("soon").is_none());
+    }
+
+    #[test]
+    fn durations_keep_their_text() {
+        let d = duration("P730D").expect("P730D");
+        assert_eq!(&*d.text, "P730D");
+        assert_eq!(d.span.get_days(), 730);
+        assert!(duration("PT0S").expect("PT0S").span.is_zero());
+        assert_eq!(duration("P180D").expect("P180D").span.get_days(), 180);
+        let e = duration("730 days").expect_err("not ISO");
+        assert_eq!(e.message, "invalid duration `730 days`");
+        assert!(duration("P").is_err());
+    }
+
+    #[test]
+    fn fast_guid_agrees_with_guid_parse() {
+        for s in [
+            "62e90394-69f5-4237-9190-012177145e10",
+            "62E90394-69F5-4237-9190-012177145E1G",
+            "62e90394-69f5-4237-9190-012177145e1",
+            "62e90394x69f5-4237-9190-012177145e10",
+            "ffffffff-ffff-ffff-ffff-ffffffffffff",
+            "00000000-0000-0000-0000-00000000000/",
+            "00000000-0000-0000-0000-00000000000:",
+            "00000000-0000-0000-0000-00000000000g",
+            "00000000-0000-0000-0000-00000000000`",
+        ] {
+            assert_eq!(fast_guid(s.as_bytes()), Guid::parse(s), "{s}");
+        }
+    }
+
+    #[test]
+    fn guids() {
+        assert_eq!(
+            guid("{62E90394-69F5-4237-9190-012177145E10}")
+                .expect("guid")
+                .to_string(),
+            "62e90394-69f5-4237-9190-012177145e10"
+        );
+        let e = guid("not-a-guid").expect_err("bad");
+        assert_eq!(e.message, "invalid GUID `not-a-guid`");
+    }
+
+    #[test]
+    fn vocab_suggests_the_closest_value() {
+        assert_eq!(
+            vocab("ACTIVE", RelState::parse, RelState::ALL),
+            Ok(RelState::Active)
+        );
+        let e = vocab("actve", RelState::parse, RelState::ALL).expect_err("bad");
+        assert_eq!(e.message, "invalid value `actve`; did you mean `active`?");
+        assert_eq!(
+            e.expected,
+            "one of pending, active, removed, expired, terminated"
+        );
+        let e = vocab("zzz", RelState::parse, RelState::ALL).expect_err("bad");
+        assert_eq!(e.message, "invalid value `zzz`");
+    }
+
+    #[test]
+    fn suggestions_only_for_near_misses() {
+        let cols = ["tenant_id", "principal_id", "enabled", "name"];
+        assert_eq!(did_you_mean("enabeld", cols), Some("enabled"));
+        assert_eq!(did_you_mean("NME", cols), Some("name"));
+        assert_eq!(did_you_mean("principalid", cols), Some("principal_id"));
+        assert_eq!(did_you_mean("PrincipalType", cols), None);
+        assert_eq!(did_you_mean("Country", cols), None);
+    }
+
+    #[test]
+    fn lists_split_on_semicolons() {
+        let v: Vec<_> = list(" Global Administrator ;; Helpdesk Administrator;").collect();
+        assert_eq!(v, ["Global Administrator", "Helpdesk Administrator"]);
+    }
+
+    #[test]
+    fn scopes_are_normalised() {
+        let s = |c: &str| scope(c).0.to_string();
+        assert_eq!(s("/"), "/");
+        assert_eq!(s(" / "), "/");
+        assert_eq!(
+            s("subscriptions/AAAAAAAA-0000-0000-0000-00000000000A/resourceGroups/RG-One/"),
+            "/subscriptions/aaaaaaaa-0000-0000-0000-00000000000a/resourceGroups/RG-One"
+        );
+        assert_eq!(
+            s("/providers/Microsoft.Management/managementGroups/Root"),
+            "/providers/Microsoft.Management/managementGroups/Root"
+        );
+    }
+}

@@ -1,0 +1,536 @@
+//! Reads JSON inputs: `TABLE.json` (an array of objects, or a Graph-style
+//! object whose `value` array holds them), `TABLE.jsonl` (one object per
+//! line), `manifest.json`, and the single-file snapshot (an object whose keys
+//! are table names).
+//!
+//! Every JSON document is validated as a whole by serde_json, so a syntax
+//! error is reported with serde_json's line and column and the file
+//! contributes no rows. In parallel with that, the [`Walker`] finds the span
+//! of every row object (which gives each row the line it starts on) and the
+//! rows are deserialised in parallel chunks, borrowing their strings; one
+//! bad row never hides the others. In JSONL a line that is not valid JSON
+//! rejects that row only.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use rayon::prelude::*;
+use serde_json::Value;
+
+use super::diag::{quote, Diagnostic};
+use super::fields::{self, suggest};
+use super::json_walk::{kind_at, JsonObject, JsonValue, LineCounter, Walker};
+use super::model::{Loc, Manifest, Perspective, TABLES};
+use super::tables::{Cell, Part, Row, Table, MAX_COLUMNS};
+
+/// Rows per parallel parsing chunk.
+const CHUNK: usize = 4096;
+
+/// Keys that are metadata, never data (`@odata.context`, `x@odata.type`, `$schema`).
+fn is_annotation(key: &str) -> bool {
+    key.starts_with('@') || key.starts_with('$') || key.contains("@odata.")
+}
+
+/// Validates the whole document; a syntax error becomes a file-level
+/// diagnostic with serde_json's line and column.
+fn validate(buf: &[u8], file: &str) -> Result<(), Diagnostic> {
+    serde_json::from_slice::<serde::de::IgnoredAny>(buf)
+        .map(|_| ())
+        .map_err(|e| syntax_error(file, &e, 0))
+}
+
+/// A serde_json error as a diagnostic; `line_offset` shifts the line of an
+/// error in a slice that starts at the beginning of a line back to the file.
+fn syntax_error(file: &str, e: &serde_json::Error, line_offset: u32) -> Diagnostic {
+    let text = e.to_string();
+    // serde_json appends " at line L column C"; the diagnostic carries those.
+    let message = text
+        .rfind(" at line ")
+        .map_or(text.as_str(), |i| &text[..i]);
+    let mut d =
+        Diagnostic::error(file, format!("invalid JSON: {message}")).with_expected("valid JSON");
+    if e.line() > 0 {
+        d = d
+            .at_line(
+                u32::try_from(e.line())
+                    .unwrap_or(u32::MAX)
+                    .saturating_add(line_offset),
+            )
+            .at_column(u32::try_from(e.column()).unwrap_or(u32::MAX));
+    }
+    d
+}
+
+/// The walker could not follow a document serde_json accepted: a bug, but
+/// reported rather than hidden.
+fn structure_error(file: &str) -> Diagnostic {
+    Diagnostic::error(file, "unexpected JSON structure").with_expected("valid JSON")
+}
+
+/// The text of the key at `span`.
+fn key_text(buf: &[u8], span: Range<usize>) -> String {
+    let raw = buf.get(span).unwrap_or_default();
+    serde_json::from_slice::<String>(raw)
+        .unwrap_or_else(|_| String::from_utf8_lossy(raw).into_owned())
+}
+
+/// What kind of JSON value `v` is, for messages.
+fn value_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A row to parse: its byte span and the line it starts on.
+type Item = (Range<usize>, u32);
+
+/// The rows of a table given as the JSON value at `span`: an array, or an
+/// object with a `value` array (`@odata.*` keys ignored). `what` names the
+/// value in messages.
+fn table_elements(
+    buf: &[u8],
+    span: Range<usize>,
+    file: &str,
+    what: &str,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Vec<Range<usize>>> {
+    const EXPECTED: &str = "an array of objects, or an object with a `value` array";
+    let mut lines = LineCounter::default();
+    match buf.get(span.start) {
+        Some(b'[') => {
+            let elements = Walker::array(buf, span);
+            if elements.is_none() {
+                diags.push(structure_error(file));
+            }
+            elements
+        }
+        Some(b'{') => {
+            let Some(entries) = Walker::object(buf, span.clone()) else {
+                diags.push(structure_error(file));
+                return None;
+            };
+            let mut elements = None;
+            for (k, v) in entries {
+                let key = key_text(buf, k.clone());
+                let line = lines.line(buf, k.start);
+                if key == "value" && buf.get(v.start) == Some(&b'[') {
+                    elements = Walker::array(buf, v);
+                } else if key == "@odata.nextLink" {
+                    diags.push(
+                        Diagnostic::warning(
+                            file,
+                            "`@odata.nextLink` present: this is one page of a paged export, later pages are missing",
+                        )
+                        .at_line(line)
+                        .with_field(key)
+                        .with_expected("every page, e.g. their `value` arrays concatenated"),
+                    );
+                } else if !is_annotation(&key) {
+                    diags.push(
+                        Diagnostic::warning(file, format!("unknown key {} ignored", quote(&key)))
+                            .at_line(line)
+                            .with_field(key),
+                    );
+                }
+            }
+            if elements.is_none() {
+                diags.push(
+                    Diagnostic::error(file, format!("{what} is an object without a `value` array"))
+                        .at_line(lines.line(buf, span.start))
+                        .with_expected(EXPECTED),
+                );
+            }
+            elements
+        }
+        b => {
+            diags.push(
+                Diagnostic::error(file, format!("{what} is {}", kind_at(b.copied())))
+                    .at_line(lines.line(buf, span.start))
+                    .with_expected(EXPECTED),
+            );
+            None
+        }
+    }
+}
+
+/// Pairs element spans with their lines (one pass over the buffer).
+fn with_lines(buf: &[u8], elements: Vec<Range<usize>>, lines: &mut LineCounter) -> Vec<Item> {
+    elements
+        .into_iter()
+        .map(|span| {
+            let line = lines.line(buf, span.start);
+            (span, line)
+        })
+        .collect()
+}
+
+/// Per-file tally of unknown keys: lower-case key → (rows, first line, as written).
+type Unknown = BTreeMap<String, (u64, u32, String)>;
+
+/// Parses `items` as rows of `table`, in parallel chunks merged in order.
+fn parse_items(buf: &[u8], items: &[Item], table: Table, file: &str, file_index: u16) -> Part {
+    let chunks: Vec<(Part, Unknown)> = items
+        .par_chunks(CHUNK)
+        .map(|chunk| parse_chunk(buf, chunk, table, file, file_index))
+        .collect();
+    let mut part = Part::new(table);
+    let mut unknown = Unknown::new();
+    for (p, u) in chunks {
+        part.absorb(p, file);
+        for (key, (rows, line, written)) in u {
+            unknown.entry(key).or_insert((0, line, written)).0 += rows;
+        }
+    }
+    finish_unknown(&mut part, file, unknown);
+    part
+}
+
+fn parse_chunk(
+    buf: &[u8],
+    items: &[Item],
+    table: Table,
+    file: &str,
+    file_index: u16,
+) -> (Part, Unknown) {
+    let mut part = Part::new(table);
+    let mut unknown = Unknown::new();
+    for (span, line) in items {
+        let text = buf.get(span.clone()).unwrap_or_default();
+        let first = text.iter().copied().find(|b| !b.is_ascii_whitespace());
+        if first != Some(b'{') {
+            part.reject_row(
+                Diagnostic::error(file, format!("row is {}", kind_at(first)))
+                    .at_line(*line)
+                    .with_expected("a JSON object per row"),
+            );
+            continue;
+        }
+        match serde_json::from_slice::<JsonObject<'_>>(text) {
+            Ok(obj) => object_row(
+                &mut part,
+                &obj,
+                Loc {
+                    file: file_index,
+                    line: *line,
+                },
+                file,
+                &mut unknown,
+            ),
+            Err(e) => part.reject_row(syntax_error(file, &e, line - 1)),
+        }
+    }
+    (part, unknown)
+}
+
+/// Turns one JSON object into a row of `part`.
+fn object_row(part: &mut Part, obj: &JsonObject<'_>, loc: Loc, file: &str, unknown: &mut Unknown) {
+    let table = part.table;
+    let mut row = Row::new(table, loc);
+    let mut seen = [false; MAX_COLUMNS];
+    for (k, v) in &obj.0 {
+        let key = k.trim();
+        if is_annotation(key) {
+            continue;
+        }
+        match table.column_index(key) {
+            Some(ci) if seen[ci] => row.error(
+                ci,
+                format!("duplicate key {}", quote(k)),
+                Some("each key once per object".into()),
+            ),
+            Some(ci) => {
+                seen[ci] = true;
+                row.cells[ci] = cell(v);
+            }
+            None => {
+                unknown
+                    .entry(key.to_ascii_lowercase())
+                    .or_insert_with(|| (0, loc.line, key.to_owned()))
+                    .0 += 1;
+            }
+        }
+    }
+    part.finish_row(row, file, |_| None);
+}
+
+/// One JSON value as a cell.
+fn cell<'a>(v: &'a JsonValue<'_>) -> Cell<'a> {
+    fn text(s: &str) -> Option<Cow<'_, str>> {
+        let t = s.trim();
+        (!t.is_empty()).then_some(Cow::Borrowed(t))
+    }
+    match v {
+        JsonValue::Null => Cell::Absent,
+        JsonValue::String(s) => text(s).map_or(Cell::Absent, Cell::Text),
+        JsonValue::Number(n) => Cell::Text(Cow::Borrowed(n)),
+        JsonValue::Bool(b) => Cell::Bool(*b),
+        JsonValue::Array(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for item in items {
+                match item {
+                    JsonValue::String(s) => out.extend(text(s)),
+                    JsonValue::Number(n) => out.push(Cow::Borrowed(n.as_str())),
+                    JsonValue::Null => {}
+                    _ => {
+                        return Cell::Invalid("invalid value: found an array holding a non-string")
+                    }
+                }
+            }
+            Cell::List(out)
+        }
+        JsonValue::Object => Cell::Invalid("invalid value: found a JSON object"),
+    }
+}
+
+/// Reports unknown keys once per file and counts them per row.
+fn finish_unknown(part: &mut Part, file: &str, unknown: Unknown) {
+    let names = part.table.columns().iter().map(|c| c.name);
+    for (key, (rows, line, written)) in unknown {
+        let mut message = format!("unknown key {} ignored", quote(&written));
+        suggest(&mut message, &key, names.clone());
+        part.diagnostics.push(
+            Diagnostic::warning(file, message)
+                .at_line(line)
+                .with_field(written),
+        );
+        *part.account.unknown_columns.entry(key).or_default() += rows;
+    }
+}
+
+/// Parses `TABLE.json`.
+pub(crate) fn parse_table(buf: &[u8], table: Table, file: &str, file_index: u16) -> Part {
+    let (valid, part) = rayon::join(
+        || validate(buf, file),
+        || {
+            let mut diags = Vec::new();
+            let mut part = match Walker::document(buf) {
+                None => {
+                    diags.push(structure_error(file));
+                    Part::new(table)
+                }
+                Some(doc) => match table_elements(buf, doc, file, "the document", &mut diags) {
+                    Some(elements) => {
+                        let items = with_lines(buf, elements, &mut LineCounter::default());
+                        parse_items(buf, &items, table, file, file_index)
+                    }
+                    None => Part::new(table),
+                },
+            };
+            part.diagnostics.append(&mut diags);
+            part
+        },
+    );
+    match valid {
+        Ok(()) => part,
+        Err(d) => {
+            let mut part = Part::new(table);
+            part.diagnostics.push(d);
+            part
+        }
+    }
+}
+
+/// Parses `TABLE.jsonl`: one object per non-empty line; a line that is not
+/// valid JSON rejects that row only.
+pub(crate) fn parse_lines(buf: &[u8], table: Table, file: &str, file_index: u16) -> Part {
+    let mut items = Vec::new();
+    let mut start = 0;
+    for (i, raw) in buf.split(|&b| b == b'\n').enumerate() {
+        let end = start + raw.len();
+        if !raw.iter().all(u8::is_ascii_whitespace) {
+            let text_end = if raw.ends_with(b"\r") { end - 1 } else { end };
+            items.push((start..text_end, u32::try_from(i + 1).unwrap_or(u32::MAX)));
+        }
+        start = end + 1;
+    }
+    parse_items(buf, &items, table, file, file_index)
+}
+
+/// Parses `manifest.json`.
+pub(crate) fn parse_manifest(buf: &[u8], file: &str) -> (Manifest, Vec<Diagnostic>) {
+    let mut diags = Vec::new();
+    if let Err(d) = validate(buf, file) {
+        diags.push(d);
+        return (Manifest::default(), diags);
+    }
+    let manifest = match Walker::document(buf) {
+        Some(doc) => manifest_at(buf, doc, file, &mut diags),
+        None => {
+            diags.push(structure_error(file));
+            Manifest::default()
+        }
+    };
+    (manifest, diags)
+}
+
+/// The manifest keys SPEC §3 defines.
+const MANIFEST_KEYS: &[&str] = &["format_version", "captured_at", "perspective", "source"];
+
+/// Reads the manifest object at `span` of a validated document; bad values
+/// are errors, unknown keys warnings.
+fn manifest_at(
+    buf: &[u8],
+    span: Range<usize>,
+    file: &str,
+    diags: &mut Vec<Diagnostic>,
+) -> Manifest {
+    let mut m = Manifest {
+        format_version: 1,
+        ..Manifest::default()
+    };
+    let mut lines = LineCounter::default();
+    let entries = match buf.get(span.start) {
+        Some(b'{') => Walker::object(buf, span.clone()),
+        b => {
+            diags.push(
+                Diagnostic::error(file, format!("manifest is {}", kind_at(b.copied())))
+                    .at_line(lines.line(buf, span.start))
+                    .with_expected("a JSON object"),
+            );
+            return m;
+        }
+    };
+    let Some(entries) = entries else {
+        diags.push(structure_error(file));
+        return m;
+    };
+    for (k, v) in entries {
+        let key = key_text(buf, k.clone());
+        let line = lines.line(buf, k.start);
+        let value: Value =
+            serde_json::from_slice(buf.get(v).unwrap_or_default()).unwrap_or(Value::Null);
+        let err = |message: String, expected: &str| {
+            Diagnostic::error(file, message)
+                .at_line(line)
+                .with_field(key.clone())
+                .with_expected(expected)
+        };
+        let as_text = match &value {
+            Value::Null => continue,
+            Value::String(s) => Some(s.trim().to_owned()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        };
+        let lower = key.trim().to_ascii_lowercase();
+        match (lower.as_str(), as_text) {
+            ("format_version", Some(t)) if t == "1" => {}
+            ("format_version", t) => diags.push(err(
+                format!(
+                    "unsupported format_version {}",
+                    quote(&t.unwrap_or_else(|| value.to_string()))
+                ),
+                "1",
+            )),
+            ("captured_at", Some(t)) => match fields::timestamp(&t) {
+                Ok(ts) => m.captured_at = Some(ts),
+                Err(e) => diags.push(err(e.message, fields::DATE_EXPECTED)),
+            },
+            ("perspective", Some(t)) => {
+                match fields::vocab(&t, Perspective::parse, Perspective::ALL) {
+                    Ok(p) => m.perspective = Some(p),
+                    Err(e) => diags.push(err(e.message, &e.expected)),
+                }
+            }
+            ("source", Some(t)) => m.source = Some(t),
+            ("captured_at" | "perspective" | "source", None) => {
+                diags.push(err(
+                    format!("invalid value: found {}", value_kind(&value)),
+                    "a string",
+                ));
+            }
+            _ if is_annotation(&key) => {}
+            _ => {
+                let mut message = format!("unknown manifest key {} ignored", quote(&key));
+                suggest(&mut message, &lower, MANIFEST_KEYS.iter().copied());
+                diags.push(
+                    Diagnostic::warning(file, message)
+                        .at_line(line)
+                        .with_field(key.clone()),
+                );
+            }
+        }
+    }
+    m
+}
+
+/// What a single-file snapshot yields: one part per table key (canonical
+/// table order, document order within a table), the manifest if present,
+/// and file-level diagnostics.
+pub(crate) type Single = (Vec<Part>, Option<Manifest>, Vec<Diagnostic>);
+
+/// Parses a single-file snapshot: an object whose keys are table names
+/// (each an array, or an object with a `value` array) and `manifest`.
+/// Every row's file index is 0.
+pub(crate) fn parse_single(buf: &[u8], file: &str) -> Single {
+    let (valid, single) = rayon::join(|| validate(buf, file), || single_unchecked(buf, file));
+    match valid {
+        Ok(()) => single,
+        Err(d) => (Vec::new(), None, vec![d]),
+    }
+}
+
+fn single_unchecked(buf: &[u8], file: &str) -> Single {
+    let mut diags = Vec::new();
+    let mut key_lines = LineCounter::default();
+    let entries = match Walker::document(buf) {
+        Some(doc) if buf.get(doc.start) == Some(&b'{') => Walker::object(buf, doc),
+        doc => {
+            let start = doc.map_or(0, |d| d.start);
+            diags.push(
+                Diagnostic::error(
+                    file,
+                    format!("snapshot is {}", kind_at(buf.get(start).copied())),
+                )
+                .at_line(key_lines.line(buf, start))
+                .with_expected("a JSON object whose keys are table names"),
+            );
+            return (Vec::new(), None, diags);
+        }
+    };
+    let Some(entries) = entries else {
+        diags.push(structure_error(file));
+        return (Vec::new(), None, diags);
+    };
+
+    // (table, its rows, or `None` when the table's value is unusable).
+    let mut jobs: Vec<(Table, Option<Vec<Item>>)> = Vec::new();
+    let mut manifest = None;
+    let mut row_lines = LineCounter::default();
+    for (k, v) in entries {
+        let key = key_text(buf, k.clone());
+        let line = key_lines.line(buf, k.start);
+        if let Some(table) = Table::from_name(&key) {
+            let what = format!("table `{}`", table.name());
+            let items = table_elements(buf, v, file, &what, &mut diags)
+                .map(|elements| with_lines(buf, elements, &mut row_lines));
+            jobs.push((table, items));
+        } else if key.trim().eq_ignore_ascii_case("manifest") {
+            manifest = Some(manifest_at(buf, v, file, &mut diags));
+        } else if !is_annotation(&key) {
+            let mut message = format!("unknown table {} ignored", quote(&key));
+            let candidates = TABLES.iter().copied().chain(["manifest"]);
+            suggest(&mut message, &key, candidates);
+            diags.push(
+                Diagnostic::warning(file, message)
+                    .at_line(line)
+                    .with_field(key.clone())
+                    .with_expected(format!("a table name: {}", TABLES.join(", "))),
+            );
+        }
+    }
+    jobs.sort_by_key(|j| j.0);
+    let parts = jobs
+        .into_par_iter()
+        .map(|(table, items)| match items {
+            Some(items) => parse_items(buf, &items, table, file, 0),
+            None => Part::new(table),
+        })
+        .collect();
+    (parts, manifest, diags)
+}

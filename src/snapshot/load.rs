@@ -1,0 +1,345 @@
+//! Loading a snapshot (SPEC §3): a directory of per-table CSV / JSON /
+//! JSONL files plus an optional `manifest.json`, or one JSON file whose keys
+//! are table names.
+//!
+//! Files are parsed in parallel (rayon), each into a [`Part`] that keeps its
+//! role cells as file-local texts. Parts are then merged sequentially in
+//! canonical table order, then file-name order, and role texts are interned
+//! in that order, so role ids, row order and diagnostics are the same
+//! whatever the thread count. Nothing here returns early: every problem
+//! found becomes a [`Diagnostic`] and the caller decides what to do.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use super::diag::{quote, sort_diagnostics, Diagnostic};
+use super::fields::suggest;
+use super::model::{Manifest, Snapshot, TABLES};
+use super::roles::RoleId;
+use super::tables::{append_vec, too_many_roles, Part, Table};
+use super::{csv_in, json_in};
+
+/// A loaded snapshot and every problem found while loading it.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The rows that passed validation.
+    pub snapshot: Snapshot,
+    /// Errors and warnings, sorted by file, line, column, field, message.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Loaded {
+    /// The error diagnostics (rejected rows and files).
+    pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics.iter().filter(|d| d.is_error())
+    }
+
+    /// True when any row or file was rejected.
+    pub fn has_errors(&self) -> bool {
+        self.errors().next().is_some()
+    }
+}
+
+/// Loads the snapshot at `path` (a directory or a single `.json` file).
+///
+/// Never panics and never stops at the first problem: rejected rows and
+/// files are reported in [`Loaded::diagnostics`] and counted in
+/// [`Snapshot::accounting`].
+pub fn load(path: &Path) -> Loaded {
+    let display = path.display().to_string();
+    let mut b = Builder::default();
+    match fs::metadata(path) {
+        Err(e) => b.diagnostics.push(
+            Diagnostic::error(
+                &display,
+                format!("cannot read snapshot: {}", io_message(&e)),
+            )
+            .with_expected("a snapshot directory or a single `.json` file"),
+        ),
+        Ok(m) if m.is_dir() => b.load_dir(path),
+        Ok(m) if m.is_file() && extension(path).as_deref() == Some("json") => {
+            b.load_single(path, &display)
+        }
+        Ok(_) => b.diagnostics.push(
+            Diagnostic::error(&display, "not a snapshot")
+                .with_expected("a snapshot directory or a single `.json` file"),
+        ),
+    }
+    b.finish()
+}
+
+/// How a table file is encoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Format {
+    Csv,
+    Json,
+    Jsonl,
+}
+
+/// One table file of a snapshot directory.
+struct Job {
+    table: Table,
+    path: PathBuf,
+    display: String,
+    format: Format,
+}
+
+#[derive(Default)]
+struct Builder {
+    snapshot: Snapshot,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Builder {
+    fn load_dir(&mut self, dir: &Path) {
+        let mut names = Vec::new();
+        match fs::read_dir(dir) {
+            Err(e) => {
+                self.diagnostics.push(Diagnostic::error(
+                    dir.display().to_string(),
+                    format!("cannot read snapshot directory: {}", io_message(&e)),
+                ));
+                return;
+            }
+            Ok(entries) => {
+                for entry in entries {
+                    match entry {
+                        Ok(e) => names.push(e.file_name().to_string_lossy().into_owned()),
+                        Err(e) => self.diagnostics.push(Diagnostic::error(
+                            dir.display().to_string(),
+                            format!("cannot list snapshot directory: {}", io_message(&e)),
+                        )),
+                    }
+                }
+            }
+        }
+        names.sort();
+
+        let mut jobs = Vec::new();
+        let mut manifest = None;
+        for name in names {
+            let path = dir.join(&name);
+            let (stem, format) = match name.rsplit_once('.') {
+                Some((stem, ext)) => match ext.to_ascii_lowercase().as_str() {
+                    "csv" => (stem, Format::Csv),
+                    "json" => (stem, Format::Json),
+                    "jsonl" => (stem, Format::Jsonl),
+                    _ => continue,
+                },
+                None => continue,
+            };
+            if !path.is_file() {
+                continue;
+            }
+            let display = path.display().to_string();
+            if stem.eq_ignore_ascii_case("manifest") && format == Format::Json {
+                manifest = Some((path, display));
+            } else if let Some(table) = Table::from_name(stem) {
+                jobs.push(Job {
+                    table,
+                    path,
+                    display,
+                    format,
+                });
+            } else {
+                self.diagnostics.push(unknown_table_file(&display, stem));
+            }
+        }
+        // Canonical table order, file-name order within a table (stable sort).
+        jobs.sort_by_key(|j| j.table);
+        if jobs.len() > usize::from(u16::MAX) + 1 {
+            for j in jobs.drain(usize::from(u16::MAX) + 1..) {
+                self.diagnostics.push(
+                    Diagnostic::error(j.display, "too many files in one snapshot, file not read")
+                        .with_expected(format!("at most {} table files", u32::from(u16::MAX) + 1)),
+                );
+            }
+        }
+        if jobs.is_empty() {
+            self.diagnostics.push(
+                Diagnostic::warning(dir.display().to_string(), "no table files found")
+                    .with_expected(format!(
+                        "files named TABLE.csv, TABLE.json or TABLE.jsonl with TABLE one of {}",
+                        TABLES.join(", ")
+                    )),
+            );
+        }
+
+        let parts: Vec<Part> = jobs
+            .par_iter()
+            .enumerate()
+            .map(|(i, job)| read_part(job, u16::try_from(i).unwrap_or(u16::MAX)))
+            .collect();
+        self.snapshot.files = jobs.iter().map(|j| j.display.clone()).collect();
+        for (job, part) in jobs.iter().zip(parts) {
+            self.merge(part, &job.display);
+        }
+
+        if let Some((path, display)) = manifest {
+            match read(&path, &display) {
+                Ok(bytes) => {
+                    let (m, mut diags) = json_in::parse_manifest(strip_bom(&bytes), &display);
+                    self.snapshot.manifest = m;
+                    self.diagnostics.append(&mut diags);
+                }
+                Err(d) => self.diagnostics.push(d),
+            }
+            self.snapshot.files.push(display);
+        }
+    }
+
+    fn load_single(&mut self, path: &Path, display: &str) {
+        self.snapshot.files.push(display.to_owned());
+        let bytes = match read(path, display) {
+            Ok(b) => b,
+            Err(d) => {
+                self.diagnostics.push(d);
+                return;
+            }
+        };
+        let (parts, manifest, mut diags) = json_in::parse_single(strip_bom(&bytes), display);
+        self.diagnostics.append(&mut diags);
+        if let Some(m) = manifest {
+            self.snapshot.manifest = m;
+        }
+        for part in parts {
+            self.merge(part, display);
+        }
+    }
+
+    /// Adds one part: interns its roles (sequentially, in merge order),
+    /// accounts for it and appends its rows and diagnostics.
+    fn merge(&mut self, part: Part, file: &str) {
+        let Part {
+            table,
+            mut rows,
+            roles,
+            account,
+            mut diagnostics,
+        } = part;
+        let map: Vec<Option<RoleId>> = roles
+            .texts
+            .iter()
+            .map(|t| self.snapshot.roles.intern(t))
+            .collect();
+        let lost = rows.remap_roles(&map);
+        diagnostics.extend(lost.iter().map(|&loc| too_many_roles(file, loc)));
+
+        let acc = self
+            .snapshot
+            .accounting
+            .entry(table.name().to_owned())
+            .or_default();
+        let lost = lost.len() as u64;
+        acc.rows_read += account.rows_read;
+        acc.rows_used += account.rows_used.saturating_sub(lost);
+        acc.rows_rejected += account.rows_rejected + lost;
+        for (column, n) in account.unknown_columns {
+            *acc.unknown_columns.entry(column).or_default() += n;
+        }
+        if !acc.files.iter().any(|f| f == file) {
+            acc.files.push(file.to_owned());
+        }
+        self.diagnostics.append(&mut diagnostics);
+
+        let s = &mut self.snapshot;
+        append_vec(&mut s.tenants, rows.tenants);
+        append_vec(&mut s.relationships, rows.relationships);
+        append_vec(&mut s.principals, rows.principals);
+        append_vec(&mut s.memberships, rows.memberships);
+        append_vec(&mut s.role_assignments, rows.role_assignments);
+        append_vec(&mut s.subscriptions, rows.subscriptions);
+        append_vec(&mut s.devices, rows.devices);
+        append_vec(&mut s.autopilot_profiles, rows.autopilot_profiles);
+        append_vec(&mut s.invitations, rows.invitations);
+        append_vec(&mut s.gdap_access_assignments, rows.gdap_access_assignments);
+    }
+
+    fn finish(mut self) -> Loaded {
+        for t in TABLES {
+            self.snapshot.accounting.entry((*t).to_owned()).or_default();
+        }
+        if self.snapshot.manifest.format_version == 0 {
+            self.snapshot.manifest = Manifest {
+                format_version: 1,
+                ..std::mem::take(&mut self.snapshot.manifest)
+            };
+        }
+        sort_diagnostics(&mut self.diagnostics);
+        Loaded {
+            snapshot: self.snapshot,
+            diagnostics: self.diagnostics,
+        }
+    }
+}
+
+/// Reads and parses one table file.
+fn read_part(job: &Job, file_index: u16) -> Part {
+    let bytes = match read(&job.path, &job.display) {
+        Ok(b) => b,
+        Err(d) => {
+            let mut part = Part::new(job.table);
+            part.diagnostics.push(d);
+            return part;
+        }
+    };
+    match job.format {
+        Format::Csv => csv_in::parse(&bytes, job.table, &job.display, file_index),
+        Format::Json => {
+            json_in::parse_table(strip_bom(&bytes), job.table, &job.display, file_index)
+        }
+        Format::Jsonl => {
+            json_in::parse_lines(strip_bom(&bytes), job.table, &job.display, file_index)
+        }
+    }
+}
+
+/// Reads a whole file; unreadable and UTF-16 files are file-level errors.
+fn read(path: &Path, display: &str) -> Result<Vec<u8>, Diagnostic> {
+    let bytes = fs::read(path)
+        .map_err(|e| Diagnostic::error(display, format!("cannot read file: {}", io_message(&e))))?;
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        return Err(Diagnostic::error(display, "file is UTF-16 encoded")
+            .with_expected("UTF-8, with or without BOM"));
+    }
+    Ok(bytes)
+}
+
+fn strip_bom(bytes: &[u8]) -> &[u8] {
+    bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
+}
+
+/// The lower-case extension of `path`.
+fn extension(path: &Path) -> Option<String> {
+    path.extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+}
+
+fn unknown_table_file(display: &str, stem: &str) -> Diagnostic {
+    let mut message = format!("unknown table {}, file ignored", quote(stem));
+    suggest(&mut message, stem, TABLES.iter().copied());
+    Diagnostic::warning(display, message)
+        .with_expected(format!("a file named after a table: {}", TABLES.join(", ")))
+}
+
+/// An I/O error as a lower-case message without the OS error number.
+fn io_message(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::NotFound => "no such file or directory".to_owned(),
+        io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+        _ => {
+            let text = e.to_string();
+            let text = text
+                .rfind(" (os error")
+                .map_or(text.as_str(), |i| &text[..i]);
+            let mut chars = text.chars();
+            chars
+                .next()
+                .map(|c| c.to_lowercase().chain(chars).collect())
+                .unwrap_or_default()
+        }
+    }
+}

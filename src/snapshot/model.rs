@@ -1,0 +1,414 @@
+//! The canonical, validated snapshot model (SPEC §3).
+//!
+//! Everything downstream (graph, engine, reports) sees only these types: every
+//! identifier is already normalised (GUIDs as 128-bit values, roles interned in
+//! a [`RoleTable`], enums parsed, dates as UTC timestamps). Rows keep a
+//! [`Loc`] pointing back at the file and line they came from so that evidence
+//! can cite its source.
+
+use std::fmt;
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+use super::roles::{RoleId, RoleTable};
+
+/// A GUID held as 128 bits; compares case-insensitively by construction and
+/// prints lower-case hyphenated.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Guid(pub u128);
+
+impl Guid {
+    /// Parses `8-4-4-4-12` hex (any case), optionally wrapped in braces.
+    pub fn parse(s: &str) -> Option<Guid> {
+        let s = s.trim();
+        let s = s
+            .strip_prefix('{')
+            .and_then(|s| s.strip_suffix('}'))
+            .unwrap_or(s);
+        let b = s.as_bytes();
+        if b.len() != 36 {
+            return None;
+        }
+        let mut v: u128 = 0;
+        for (i, &c) in b.iter().enumerate() {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                if c != b'-' {
+                    return None;
+                }
+                continue;
+            }
+            let d = (c as char).to_digit(16)?;
+            v = (v << 4) | u128::from(d);
+        }
+        Some(Guid(v))
+    }
+}
+
+impl fmt::Display for Guid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let h = format!("{:032x}", self.0);
+        write!(
+            f,
+            "{}-{}-{}-{}-{}",
+            &h[0..8],
+            &h[8..12],
+            &h[12..16],
+            &h[16..20],
+            &h[20..32]
+        )
+    }
+}
+
+impl fmt::Debug for Guid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl Serialize for Guid {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// Where a row came from: an index into [`Snapshot::files`] and a 1-based line
+/// (the record's first line for CSV, the line of the object for JSON).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Loc {
+    pub file: u16,
+    pub line: u32,
+}
+
+/// Declares a closed vocabulary: parsing is case-insensitive over the canonical
+/// spellings; `as_str` gives the canonical spelling back.
+macro_rules! vocabulary {
+    ($(#[$m:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name { $($variant),+ }
+        impl $name {
+            /// Every canonical spelling, in declaration order.
+            pub const ALL: &'static [&'static str] = &[$($text),+];
+            /// Case-insensitive parse of a canonical spelling.
+            pub fn parse(s: &str) -> Option<Self> {
+                let s = s.trim();
+                $(if s.eq_ignore_ascii_case($text) { return Some(Self::$variant); })+
+                None
+            }
+            /// The canonical spelling.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $text),+ }
+            }
+        }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { f.write_str(self.as_str()) }
+        }
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+    };
+}
+
+vocabulary!(
+    /// `tenants.kind`.
+    TenantKind { Partner = "partner", Customer = "customer" }
+);
+vocabulary!(
+    /// `relationships.kind`.
+    RelKind { Reseller = "reseller", Dap = "dap", Gdap = "gdap" }
+);
+vocabulary!(
+    /// `relationships.state`.
+    RelState { Pending = "pending", Active = "active", Removed = "removed", Expired = "expired", Terminated = "terminated" }
+);
+vocabulary!(
+    /// `principals.kind`.
+    PrincipalKind { User = "user", Group = "group", ServicePrincipal = "service_principal" }
+);
+vocabulary!(
+    /// `principals.agent_group`: the partner-tenant groups that DAP and partner roles hang on.
+    AgentGroup { AdminAgents = "admin_agents", HelpdeskAgents = "helpdesk_agents", SalesAgents = "sales_agents" }
+);
+vocabulary!(
+    /// `devices.added_via`.
+    AddedVia {
+        PartnerCenter = "partner_center",
+        StoreForBusiness = "store_for_business",
+        StoreForEducation = "store_for_education",
+        Intune = "intune",
+        Oem = "oem",
+        Unknown = "unknown",
+    }
+);
+vocabulary!(
+    /// `manifest.perspective`.
+    Perspective { Partner = "partner", Customer = "customer" }
+);
+
+impl AgentGroup {
+    /// The conventional group display name (`AdminAgents`, ...).
+    pub fn group_name(self) -> &'static str {
+        match self {
+            AgentGroup::AdminAgents => "AdminAgents",
+            AgentGroup::HelpdeskAgents => "HelpdeskAgents",
+            AgentGroup::SalesAgents => "SalesAgents",
+        }
+    }
+    /// Recognises a group by its exact conventional name.
+    pub fn from_group_name(name: &str) -> Option<AgentGroup> {
+        [
+            AgentGroup::AdminAgents,
+            AgentGroup::HelpdeskAgents,
+            AgentGroup::SalesAgents,
+        ]
+        .into_iter()
+        .find(|g| g.group_name() == name)
+    }
+}
+
+/// An ISO 8601 duration, kept as written (`P730D`) together with its parsed span.
+#[derive(Clone, Debug)]
+pub struct IsoDuration {
+    pub text: Box<str>,
+    pub span: jiff::Span,
+}
+
+// `jiff::Span` has no `PartialEq` (spans compare field by field only on request).
+impl PartialEq for IsoDuration {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text && self.span.fieldwise() == other.span.fieldwise()
+    }
+}
+
+/// `manifest.json`.
+#[derive(Clone, Debug, Default)]
+pub struct Manifest {
+    pub format_version: u32,
+    pub captured_at: Option<Timestamp>,
+    pub perspective: Option<Perspective>,
+    pub source: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Tenant {
+    pub loc: Loc,
+    pub tenant_id: Guid,
+    pub name: Box<str>,
+    pub kind: TenantKind,
+    pub domain: Option<Box<str>>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Relationship {
+    pub loc: Loc,
+    pub partner_tenant_id: Guid,
+    pub customer_tenant_id: Guid,
+    pub kind: RelKind,
+    pub state: RelState,
+    pub started_at: Option<Timestamp>,
+    pub ended_at: Option<Timestamp>,
+    /// GDAP relationship id (two GUIDs joined by `-` in Graph exports): kept as text.
+    pub relationship_id: Option<Box<str>>,
+    pub roles: Vec<RoleId>,
+    pub auto_extend: Option<IsoDuration>,
+    pub last_activity_at: Option<Timestamp>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Principal {
+    pub loc: Loc,
+    pub tenant_id: Guid,
+    pub principal_id: Guid,
+    pub kind: PrincipalKind,
+    pub display_name: Box<str>,
+    pub upn: Option<Box<str>>,
+    /// `None` = unknown (the column is empty or absent).
+    pub enabled: Option<bool>,
+    /// Explicit `agent_group`, or derived from an exact group name when empty.
+    pub agent_group: Option<AgentGroup>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Membership {
+    pub loc: Loc,
+    pub tenant_id: Guid,
+    pub group_id: Guid,
+    pub member_id: Guid,
+}
+
+/// An explicit role assignment: `scope` `/` is the directory; anything else is
+/// an Azure RBAC scope.
+#[derive(Clone, Debug)]
+pub struct RoleAssignment {
+    pub loc: Loc,
+    pub tenant_id: Guid,
+    pub scope: Scope,
+    pub role: RoleId,
+    pub principal_id: Guid,
+    /// As given in the row; resolution of an empty cell happens in the graph.
+    pub principal_tenant_id: Option<Guid>,
+    pub created_at: Option<Timestamp>,
+}
+
+/// A role-assignment scope, normalised: GUID segments lower-cased, no
+/// trailing slash. `/` is the tenant's directory.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Scope(pub Box<str>);
+
+impl Scope {
+    /// The directory scope `/`.
+    pub fn is_directory(&self) -> bool {
+        &*self.0 == "/"
+    }
+    /// The subscription this scope is at or below, if any.
+    pub fn subscription(&self) -> Option<Guid> {
+        let rest = self.0.strip_prefix("/subscriptions/")?;
+        Guid::parse(rest.split('/').next().unwrap_or(""))
+    }
+    /// True when `self` equals `other` or lies below it.
+    pub fn is_within(&self, other: &Scope) -> bool {
+        other.is_directory() && !self.is_directory()
+            || self.0 == other.0
+            || (self.0.len() > other.0.len()
+                && self.0.starts_with(&*other.0)
+                && self.0.as_bytes()[other.0.len()] == b'/')
+    }
+    /// The scope as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Subscription {
+    pub loc: Loc,
+    pub tenant_id: Guid,
+    pub subscription_id: Guid,
+    pub name: Box<str>,
+    /// The partner that provisioned it; `None` = the customer.
+    pub provisioned_by_tenant_id: Option<Guid>,
+    pub state: Option<Box<str>>,
+    pub created_at: Option<Timestamp>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Device {
+    pub loc: Loc,
+    pub tenant_id: Guid,
+    pub device_id: Box<str>,
+    pub added_by_tenant_id: Guid,
+    pub added_via: AddedVia,
+    pub profile_id: Option<Box<str>>,
+}
+
+#[derive(Clone, Debug)]
+pub struct AutopilotProfile {
+    pub loc: Loc,
+    pub tenant_id: Guid,
+    pub profile_id: Box<str>,
+    pub name: Box<str>,
+    pub created_by_tenant_id: Option<Guid>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Invitation {
+    pub loc: Loc,
+    pub partner_tenant_id: Guid,
+    pub invitation_id: Box<str>,
+    pub sent_by: Guid,
+    pub sent_at: Timestamp,
+    pub customer_tenant_id: Option<Guid>,
+    pub accepted_at: Option<Timestamp>,
+    pub includes_dap: Option<bool>,
+}
+
+#[derive(Clone, Debug)]
+pub struct GdapAccessAssignment {
+    pub loc: Loc,
+    pub relationship_id: Box<str>,
+    pub group_id: Guid,
+    pub roles: Vec<RoleId>,
+    pub state: Option<Box<str>>,
+}
+
+/// Rows read / used / rejected and unknown columns for one table.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct TableAccount {
+    pub rows_read: u64,
+    pub rows_used: u64,
+    pub rows_rejected: u64,
+    /// Unknown column name → number of files/rows carrying it (counted per file).
+    pub unknown_columns: std::collections::BTreeMap<String, u64>,
+    /// The files the table was read from.
+    pub files: Vec<String>,
+}
+
+/// Every table name of SPEC §3, in canonical order.
+pub const TABLES: &[&str] = &[
+    "tenants",
+    "relationships",
+    "principals",
+    "memberships",
+    "role_assignments",
+    "subscriptions",
+    "devices",
+    "autopilot_profiles",
+    "invitations",
+    "gdap_access_assignments",
+];
+
+/// A loaded, validated snapshot.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    pub manifest: Manifest,
+    /// Display paths of the files read, indexed by [`Loc::file`].
+    pub files: Vec<String>,
+    pub roles: RoleTable,
+    pub tenants: Vec<Tenant>,
+    pub relationships: Vec<Relationship>,
+    pub principals: Vec<Principal>,
+    pub memberships: Vec<Membership>,
+    pub role_assignments: Vec<RoleAssignment>,
+    pub subscriptions: Vec<Subscription>,
+    pub devices: Vec<Device>,
+    pub autopilot_profiles: Vec<AutopilotProfile>,
+    pub invitations: Vec<Invitation>,
+    pub gdap_access_assignments: Vec<GdapAccessAssignment>,
+    /// Per table (keyed by table name, every table of [`TABLES`] present).
+    pub accounting: std::collections::BTreeMap<String, TableAccount>,
+}
+
+impl Snapshot {
+    /// `file:line` for a row location.
+    pub fn cite(&self, loc: Loc) -> String {
+        let file = self
+            .files
+            .get(usize::from(loc.file))
+            .map_or("?", String::as_str);
+        format!("{file}:{}", loc.line)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guid_round_trips_lower_case() {
+        let g = Guid::parse("{62E90394-69F5-4237-9190-012177145E10}").expect("guid");
+        assert_eq!(g.to_string(), "62e90394-69f5-4237-9190-012177145e10");
+        assert!(Guid::parse("62e90394-69f5-4237-9190-012177145e1").is_none());
+        assert!(Guid::parse("62e90394x69f5-4237-9190-012177145e10").is_none());
+    }
+
+    #[test]
+    fn scope_containment() {
+        let sub = Scope("/subscriptions/aa".into());
+        assert!(Scope("/subscriptions/aa/resourcegroups/x".into()).is_within(&sub));
+        assert!(Scope("/subscriptions/aa".into()).is_within(&sub));
+        assert!(!Scope("/subscriptions/aab".into()).is_within(&sub));
+    }
+}
