@@ -1,0 +1,391 @@
+//! Builds the [`AccessGraph`] from a validated snapshot.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use petgraph::graph::{DiGraph, NodeIndex};
+use rayon::prelude::*;
+
+use super::{members, AccessGraph, Edge, Grant, Node, Via};
+use crate::snapshot::roles::builtin;
+use crate::snapshot::{
+    AgentGroup, Diagnostic, Guid, Level, Loc, PrincipalKind, RelKind, RelState, Scope, Snapshot,
+};
+
+struct Builder<'s> {
+    s: &'s Snapshot,
+    g: DiGraph<Node, Edge>,
+    principal_node: HashMap<Guid, NodeIndex>,
+    resource_node: HashMap<(Guid, Scope), NodeIndex>,
+    placeholders: HashMap<(Guid, AgentGroup), NodeIndex>,
+    warnings: Vec<Diagnostic>,
+    unresolved: BTreeMap<&'static str, u64>,
+    warned_unresolved: HashSet<Guid>,
+}
+
+impl Builder<'_> {
+    fn warn(&mut self, loc: Option<Loc>, field: Option<&str>, message: String) {
+        let (file, line) = match loc {
+            Some(l) => (
+                self.s
+                    .files
+                    .get(usize::from(l.file))
+                    .cloned()
+                    .unwrap_or_default(),
+                Some(l.line),
+            ),
+            None => (String::new(), None),
+        };
+        self.warnings.push(Diagnostic {
+            level: Level::Warning,
+            file,
+            line,
+            column: None,
+            field: field.map(str::to_owned),
+            message,
+            expected: None,
+            help: None,
+        });
+    }
+
+    /// The node of a principal id, or a new unresolved node (counted, warned once per id).
+    fn principal_or_unresolved(
+        &mut self,
+        id: Guid,
+        tenant: Option<Guid>,
+        loc: Loc,
+        field: &str,
+        what: &'static str,
+    ) -> NodeIndex {
+        if let Some(&n) = self.principal_node.get(&id) {
+            return n;
+        }
+        let n = self.g.add_node(Node::Unresolved { tenant, id });
+        self.principal_node.insert(id, n);
+        *self.unresolved.entry(what).or_default() += 1;
+        if self.warned_unresolved.insert(id) {
+            self.warn(
+                Some(loc),
+                Some(field),
+                format!(
+                    "`{id}` matches no principal in the snapshot: kept as an unresolved {what}"
+                ),
+            );
+        }
+        n
+    }
+
+    fn resource(&mut self, tenant: Guid, scope: &Scope) -> NodeIndex {
+        if let Some(&n) = self.resource_node.get(&(tenant, scope.clone())) {
+            return n;
+        }
+        let n = self.g.add_node(Node::Resource {
+            tenant,
+            scope: scope.clone(),
+        });
+        self.resource_node.insert((tenant, scope.clone()), n);
+        n
+    }
+
+    fn tenant_name(&self, t: Guid) -> String {
+        self.s
+            .tenants
+            .iter()
+            .find(|x| x.tenant_id == t)
+            .map_or_else(|| t.to_string(), |x| x.name.to_string())
+    }
+}
+
+pub(super) fn build(s: &Snapshot) -> AccessGraph {
+    let mut b = Builder {
+        s,
+        g: DiGraph::new(),
+        principal_node: HashMap::with_capacity(s.principals.len()),
+        resource_node: HashMap::new(),
+        placeholders: HashMap::new(),
+        warnings: Vec::new(),
+        unresolved: BTreeMap::new(),
+        warned_unresolved: HashSet::new(),
+    };
+    let tenant_index: HashMap<Guid, u32> = s
+        .tenants
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.tenant_id, u32::try_from(i).unwrap_or(u32::MAX)))
+        .collect();
+
+    // Principals and agent groups.
+    let mut agent_groups: HashMap<(Guid, AgentGroup), Vec<NodeIndex>> = HashMap::new();
+    for (i, p) in s.principals.iter().enumerate() {
+        if b.principal_node.contains_key(&p.principal_id) {
+            b.warn(
+                Some(p.loc),
+                Some("principal_id"),
+                format!(
+                    "duplicate principal `{}`: the first row is used",
+                    p.principal_id
+                ),
+            );
+            continue;
+        }
+        let n =
+            b.g.add_node(Node::Principal(u32::try_from(i).unwrap_or(u32::MAX)));
+        b.principal_node.insert(p.principal_id, n);
+        if let (Some(ag), PrincipalKind::Group) = (p.agent_group, p.kind) {
+            agent_groups.entry((p.tenant_id, ag)).or_default().push(n);
+        }
+    }
+
+    // Memberships: member → group.
+    for m in &s.memberships {
+        let group =
+            b.principal_or_unresolved(m.group_id, Some(m.tenant_id), m.loc, "group_id", "group");
+        let member =
+            b.principal_or_unresolved(m.member_id, Some(m.tenant_id), m.loc, "member_id", "member");
+        b.g.add_edge(member, group, Edge::MemberOf);
+    }
+
+    // Resources: subscriptions first, then every assignment scope.
+    for sub in &s.subscriptions {
+        let scope = Scope(format!("/subscriptions/{}", sub.subscription_id).into());
+        b.resource(sub.tenant_id, &scope);
+    }
+    let known_subs: HashSet<Guid> = s.subscriptions.iter().map(|x| x.subscription_id).collect();
+
+    // Explicit grants.
+    let mut grants = Vec::new();
+    let mut assignment_principal_tenant = Vec::with_capacity(s.role_assignments.len());
+    let mut warned_subs = HashSet::new();
+    for (i, a) in s.role_assignments.iter().enumerate() {
+        let home = a.principal_tenant_id.unwrap_or_else(|| {
+            b.principal_node
+                .get(&a.principal_id)
+                .and_then(|&n| match b.g[n] {
+                    Node::Principal(pi) => Some(s.principals[pi as usize].tenant_id),
+                    _ => None,
+                })
+                .unwrap_or(a.tenant_id)
+        });
+        assignment_principal_tenant.push(home);
+        if let Some(sub) = a.scope.subscription() {
+            if !known_subs.contains(&sub) && warned_subs.insert(sub) {
+                *b.unresolved.entry("subscription").or_default() += 1;
+                b.warn(
+                    Some(a.loc),
+                    Some("scope"),
+                    format!("subscription `{sub}` is not in the subscriptions table: its name and provisioning are unknown"),
+                );
+            }
+        }
+        let holder = b.principal_or_unresolved(
+            a.principal_id,
+            Some(home),
+            a.loc,
+            "principal_id",
+            "principal",
+        );
+        if let Node::Principal(pi) = b.g[holder] {
+            let p = &s.principals[pi as usize];
+            if p.tenant_id != home {
+                b.warn(
+                    Some(a.loc),
+                    Some("principal_tenant_id"),
+                    format!(
+                        "principal `{}` is listed in tenant `{}` but the assignment names home tenant `{home}`",
+                        a.principal_id, p.tenant_id
+                    ),
+                );
+            }
+        }
+        let resource = b.resource(a.tenant_id, &a.scope);
+        let via = Via::Explicit(u32::try_from(i).unwrap_or(u32::MAX));
+        b.g.add_edge(holder, resource, Edge::Grant { role: a.role, via });
+        grants.push(Grant {
+            holder,
+            resource,
+            role: a.role,
+            via,
+        });
+    }
+
+    // Implicit DAP grants (F5): AdminAgents → Global Administrator,
+    // HelpdeskAgents → Helpdesk Administrator, in each customer with active DAP.
+    let root = Scope("/".into());
+    for (ri, r) in s.relationships.iter().enumerate() {
+        if r.kind != RelKind::Dap || r.state != RelState::Active {
+            continue;
+        }
+        let resource = b.resource(r.customer_tenant_id, &root);
+        for (ag, role) in [
+            (AgentGroup::AdminAgents, builtin::GLOBAL_ADMINISTRATOR),
+            (AgentGroup::HelpdeskAgents, builtin::HELPDESK_ADMINISTRATOR),
+        ] {
+            let holders = match agent_groups.get(&(r.partner_tenant_id, ag)) {
+                Some(h) => h.clone(),
+                None => {
+                    let key = (r.partner_tenant_id, ag);
+                    let n = if let Some(&n) = b.placeholders.get(&key) {
+                        n
+                    } else {
+                        let n = b.g.add_node(Node::Placeholder {
+                            partner: r.partner_tenant_id,
+                            group: ag,
+                        });
+                        b.placeholders.insert(key, n);
+                        let name = b.tenant_name(r.partner_tenant_id);
+                        b.warn(
+                            Some(r.loc),
+                            None,
+                            format!(
+                                "partner `{name}` has active DAP but its {} group is not in the snapshot: a placeholder stands for it, members unknown",
+                                ag.group_name()
+                            ),
+                        );
+                        n
+                    };
+                    vec![n]
+                }
+            };
+            let via = Via::Dap {
+                relationship: u32::try_from(ri).unwrap_or(u32::MAX),
+                group: ag,
+            };
+            for holder in holders {
+                b.g.add_edge(holder, resource, Edge::Grant { role, via });
+                grants.push(Grant {
+                    holder,
+                    resource,
+                    role,
+                    via,
+                });
+            }
+        }
+    }
+
+    // Implicit GDAP grants: each active access assignment of an active relationship.
+    let mut by_rel: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (ai, aa) in s.gdap_access_assignments.iter().enumerate() {
+        by_rel.entry(&aa.relationship_id).or_default().push(ai);
+    }
+    let mut seen_rel: HashSet<&str> = HashSet::new();
+    for (ri, r) in s.relationships.iter().enumerate() {
+        let Some(rel_id) = r.relationship_id.as_deref() else {
+            continue;
+        };
+        if r.kind != RelKind::Gdap {
+            continue;
+        }
+        seen_rel.insert(rel_id);
+        if r.state != RelState::Active {
+            continue;
+        }
+        let resource = b.resource(r.customer_tenant_id, &root);
+        for &ai in by_rel.get(rel_id).map_or(&[][..], Vec::as_slice) {
+            let aa = &s.gdap_access_assignments[ai];
+            if aa
+                .state
+                .as_deref()
+                .is_some_and(|st| !st.eq_ignore_ascii_case("active"))
+            {
+                continue;
+            }
+            let holder = b.principal_or_unresolved(
+                aa.group_id,
+                Some(r.partner_tenant_id),
+                aa.loc,
+                "group_id",
+                "group",
+            );
+            for &role in &aa.roles {
+                if !r.roles.is_empty() && !r.roles.contains(&role) {
+                    b.warn(
+                        Some(aa.loc),
+                        Some("roles"),
+                        format!(
+                            "role `{}` is not granted by relationship `{rel_id}`: the access assignment cannot use it",
+                            s.roles.name(role)
+                        ),
+                    );
+                    continue;
+                }
+                let via = Via::Gdap {
+                    relationship: u32::try_from(ri).unwrap_or(u32::MAX),
+                    access_assignment: u32::try_from(ai).unwrap_or(u32::MAX),
+                };
+                b.g.add_edge(holder, resource, Edge::Grant { role, via });
+                grants.push(Grant {
+                    holder,
+                    resource,
+                    role,
+                    via,
+                });
+            }
+        }
+    }
+    for aa in &s.gdap_access_assignments {
+        if !seen_rel.contains(&*aa.relationship_id) {
+            *b.unresolved.entry("relationship").or_default() += 1;
+            b.warn(
+                Some(aa.loc),
+                Some("relationship_id"),
+                format!("access assignment names relationship `{}` which is not a GDAP relationship in the snapshot", aa.relationship_id),
+            );
+        }
+    }
+
+    // Scope containment: link each scope to the known scopes above it.
+    let mut below: HashMap<NodeIndex, Vec<NodeIndex>> = HashMap::new();
+    let mut keys: Vec<(Guid, Scope)> = b.resource_node.keys().cloned().collect();
+    keys.sort();
+    for (tenant, scope) in &keys {
+        if scope.is_directory() {
+            continue;
+        }
+        let child = b.resource_node[&(*tenant, scope.clone())];
+        let mut prefix = scope.as_str();
+        let mut linked = false;
+        while let Some(cut) = prefix.rfind('/') {
+            prefix = &prefix[..cut];
+            if prefix.is_empty() {
+                break;
+            }
+            let key = (*tenant, Scope(prefix.into()));
+            if let Some(&parent) = b.resource_node.get(&key) {
+                below.entry(parent).or_default().push(child);
+                if !linked {
+                    b.g.add_edge(child, parent, Edge::Within);
+                    linked = true;
+                }
+            }
+        }
+    }
+    for v in below.values_mut() {
+        v.sort_unstable();
+    }
+
+    // Expand every distinct holder once, in parallel.
+    let mut holders: Vec<NodeIndex> = grants.iter().map(|g| g.holder).collect();
+    holders.sort_unstable();
+    holders.dedup();
+    let graph = &b.g;
+    let members: HashMap<NodeIndex, Arc<members::Members>> = holders
+        .par_iter()
+        .map(|&h| (h, Arc::new(members::expand(graph, s, h))))
+        .collect();
+
+    let mut warnings = b.warnings;
+    warnings.sort();
+    AccessGraph {
+        graph: b.g,
+        grants,
+        principal_node: b.principal_node,
+        resource_node: b.resource_node,
+        agent_groups,
+        members,
+        assignment_principal_tenant,
+        below,
+        tenant_index,
+        warnings,
+        unresolved: b.unresolved,
+    }
+}
