@@ -1,0 +1,357 @@
+//! The rule engine: derives fact tables from the access graph, evaluates the
+//! catalog in parallel and assembles deterministic findings.
+//!
+//! Rules are data (`rules/*.toml`, see [`rule`]); nothing here branches on a
+//! rule id. Evaluation runs every rule on its own rayon task over one
+//! read-only [`facts::Facts`]; results are sorted afterwards, so output never
+//! depends on the thread count.
+
+pub mod expr;
+pub mod facts;
+pub mod rule;
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet};
+
+use jiff::Timestamp;
+use rayon::prelude::*;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use self::expr::{Env, Value};
+use self::facts::{Core, Ctx, FactTable, Facts, ResourceRef};
+use self::rule::{ParamValue, Piece, Rule, Severity, Template};
+use crate::graph::members::MemberKind;
+use crate::graph::AccessGraph;
+use crate::snapshot::{Guid, Snapshot};
+
+/// A finding's resource, as written to findings.json.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ResourceOut {
+    pub kind: &'static str,
+    pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subscription_id: Option<Guid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+/// The one role assignment a finding is about: the thing to remove.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct AssignmentOut {
+    pub principal_id: Guid,
+    pub principal_tenant_id: Guid,
+    pub scope: String,
+    pub role: String,
+    /// `file:line` of the assignment in the snapshot.
+    pub source: String,
+}
+
+/// One explaining path, kept as a reference and rendered only when a report
+/// is written: member `member` of the expansion of grant `grant`'s holder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PathRef {
+    pub grant: u32,
+    pub member: u32,
+}
+
+/// One finding (SPEC §6). Reporters render `paths` with [`render_path`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    /// Stable fingerprint: rule id + the rule's `per` key values.
+    pub id: String,
+    pub rule: String,
+    pub severity: Severity,
+    pub title: String,
+    pub message: String,
+    pub partner_tenant_id: Option<Guid>,
+    pub customer_tenant_id: Option<Guid>,
+    pub resource: Option<ResourceOut>,
+    pub role: Option<String>,
+    pub assignment: Option<AssignmentOut>,
+    /// Sorted ids of the enabled users who effectively hold the access.
+    pub principals: Vec<Guid>,
+    /// False when the snapshot cannot tell who holds the access (partner members absent).
+    pub principals_known: bool,
+    /// One shortest explaining path per principal (and per placeholder group).
+    pub paths: Vec<PathRef>,
+    pub evidence: Vec<String>,
+    pub remediation: String,
+}
+
+/// Parameter overrides: rule id → parameter → value.
+pub type Overrides = BTreeMap<String, BTreeMap<String, ParamValue>>;
+
+struct RowEnv<'a, 't> {
+    table: &'t dyn FactTable,
+    row: usize,
+    params: &'a [ParamValue],
+    as_of: Timestamp,
+}
+
+impl<'t> Env<'t> for RowEnv<'_, 't> {
+    fn field(&self, idx: usize) -> Value<'t> {
+        self.table.get(self.row, idx)
+    }
+    fn param(&self, idx: usize) -> Value<'t> {
+        match &self.params[idx] {
+            ParamValue::Int(i) => Value::Int(*i),
+            ParamValue::Bool(b) => Value::Bool(*b),
+            ParamValue::Str(s) => Value::Owned(s.clone()),
+        }
+    }
+    fn as_of(&self) -> Timestamp {
+        self.as_of
+    }
+}
+
+/// What `{n_rows}` and `{n_principals}` stand for in a finding.
+#[derive(Clone, Copy)]
+struct Aggregates {
+    rows: usize,
+    principals: usize,
+    known: bool,
+}
+
+fn render(
+    t: &Template,
+    table: &dyn FactTable,
+    row: usize,
+    params: &[ParamValue],
+    agg: Aggregates,
+) -> String {
+    let mut out = String::new();
+    for p in &t.0 {
+        match p {
+            Piece::Text(s) => out.push_str(s),
+            Piece::Field(i) => out.push_str(&table.get(row, *i).to_string()),
+            Piece::Param(i) => match &params[*i] {
+                ParamValue::Int(v) => out.push_str(&v.to_string()),
+                ParamValue::Bool(v) => out.push_str(&v.to_string()),
+                ParamValue::Str(v) => out.push_str(v),
+            },
+            Piece::Rows => out.push_str(&agg.rows.to_string()),
+            Piece::Principals if !agg.known && agg.principals == 0 => {
+                out.push_str("an unknown number of")
+            }
+            Piece::Principals => out.push_str(&agg.principals.to_string()),
+        }
+    }
+    out
+}
+
+fn fingerprint(rule: &str, key: &[String]) -> String {
+    let mut h = Sha256::new();
+    h.update(rule.as_bytes());
+    for k in key {
+        h.update([0x1f]);
+        h.update(k.as_bytes());
+    }
+    let d = h.finalize();
+    let hex: String = d.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    format!("{rule}-{hex}")
+}
+
+fn uniform<T: PartialEq + Clone>(mut it: impl Iterator<Item = Option<T>>) -> Option<T> {
+    let first = it.next()??;
+    it.all(|x| x.as_ref() == Some(&first)).then_some(first)
+}
+
+/// Evaluates one rule over its fact table.
+fn evaluate(rule: &Rule, facts: &Facts<'_>, c: &Ctx<'_>, params: &[ParamValue]) -> Vec<Finding> {
+    let Some(table) = facts.table(rule.from) else {
+        return Vec::new();
+    };
+    let matched: Vec<usize> = (0..table.len())
+        .into_par_iter()
+        .filter(|&row| {
+            rule.filter
+                .eval(&RowEnv {
+                    table,
+                    row,
+                    params,
+                    as_of: c.as_of,
+                })
+                .truthy()
+        })
+        .collect();
+    let mut groups: BTreeMap<Vec<String>, Vec<usize>> = BTreeMap::new();
+    for row in matched {
+        let key = rule
+            .per
+            .iter()
+            .map(|&f| table.get(row, f).to_string())
+            .collect();
+        groups.entry(key).or_default().push(row);
+    }
+    groups
+        .into_iter()
+        .map(|(key, rows)| assemble(rule, table, c, params, &key, &rows))
+        .collect()
+}
+
+fn assemble(
+    rule: &Rule,
+    table: &dyn FactTable,
+    c: &Ctx<'_>,
+    params: &[ParamValue],
+    key: &[String],
+    rows: &[usize],
+) -> Finding {
+    let cores: Vec<&Core> = rows.iter().map(|&r| table.core(r)).collect();
+    let mut principals = BTreeSet::new();
+    let mut known = true;
+    let mut paths: BTreeSet<(Option<Guid>, PathRef)> = BTreeSet::new();
+    let mut evidence = Vec::new();
+    let mut notes = BTreeSet::new();
+    for core in &cores {
+        for &gi in &core.grants {
+            let grant = &c.g.grants[gi as usize];
+            let members = c.g.members_of(grant.holder);
+            notes.insert(c.g.describe_grant(c.s, grant));
+            for (mi, m) in members.list.iter().enumerate() {
+                let path = (
+                    m.id,
+                    PathRef {
+                        grant: gi,
+                        member: u32::try_from(mi).unwrap_or(u32::MAX),
+                    },
+                );
+                let counted = core
+                    .only
+                    .as_ref()
+                    .is_none_or(|only| m.id.is_some_and(|id| only.contains(&id)));
+                match m.kind {
+                    MemberKind::User { enabled: true } | MemberKind::Unresolved if counted => {
+                        if m.kind != MemberKind::Unresolved {
+                            principals.extend(m.id);
+                        }
+                        paths.insert(path);
+                    }
+                    MemberKind::User { enabled: false } => {
+                        notes.insert(format!(
+                            "{} is disabled and holds no access through this path",
+                            c.g.label(c.s, m.node)
+                        ));
+                    }
+                    MemberKind::Placeholder => {
+                        known = false;
+                        paths.insert(path);
+                        notes.insert(format!(
+                            "the snapshot does not hold the members of {}: who can act is unknown",
+                            c.g.label(c.s, m.node)
+                        ));
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    let principals: Vec<Guid> = principals.into_iter().collect();
+    let agg = Aggregates {
+        rows: rows.len(),
+        principals: principals.len(),
+        known,
+    };
+    if let Some(t) = &rule.evidence {
+        for &r in rows {
+            evidence.push(render(t, table, r, params, agg));
+        }
+    }
+    evidence.extend(notes);
+    let resource =
+        uniform(cores.iter().map(|x| x.resource.clone())).map(|r: ResourceRef| ResourceOut {
+            kind: r.kind,
+            id: r.id,
+            subscription_id: r.subscription_id,
+            scope: r.scope,
+        });
+    let assignment = uniform(cores.iter().map(|x| x.assignment)).map(|ai| {
+        let a = &c.s.role_assignments[ai as usize];
+        AssignmentOut {
+            principal_id: a.principal_id,
+            principal_tenant_id: c.g.assignment_principal_tenant[ai as usize],
+            scope: a.scope.as_str().to_string(),
+            role: c.s.roles.name(a.role).to_string(),
+            source: c.s.cite(a.loc),
+        }
+    });
+    Finding {
+        id: fingerprint(&rule.id, key),
+        rule: rule.id.clone(),
+        severity: rule.severity,
+        title: rule.title.clone(),
+        message: render(&rule.message, table, rows[0], params, agg),
+        partner_tenant_id: uniform(cores.iter().map(|x| x.partner)),
+        customer_tenant_id: uniform(cores.iter().map(|x| x.customer)),
+        resource,
+        role: uniform(cores.iter().map(|x| x.role)).map(|r| c.s.roles.name(r).to_string()),
+        assignment,
+        principals,
+        principals_known: known,
+        paths: paths.into_iter().map(|(_, p)| p).collect(),
+        evidence,
+        remediation: rule.remediation.clone(),
+    }
+}
+
+/// Renders one explaining path of a finding.
+pub fn render_path(s: &Snapshot, g: &AccessGraph, p: PathRef) -> String {
+    let grant = &g.grants[p.grant as usize];
+    let member = &g.members_of(grant.holder).list[p.member as usize];
+    g.render_path(s, member, grant)
+}
+
+/// Resolves each rule's parameter values (defaults, then overrides).
+pub fn param_values(rule: &Rule, overrides: &Overrides) -> Vec<ParamValue> {
+    rule.params
+        .iter()
+        .map(|p| {
+            overrides
+                .get(&rule.id)
+                .and_then(|o| o.get(&p.name))
+                .cloned()
+                .unwrap_or_else(|| p.value.clone())
+        })
+        .collect()
+}
+
+/// Runs every enabled rule in parallel and returns the findings sorted
+/// deterministically (severity, rule, customer, partner, resource, role, id).
+pub fn run(
+    rules: &[Rule],
+    snapshot: &Snapshot,
+    graph: &AccessGraph,
+    as_of: Timestamp,
+    overrides: &Overrides,
+) -> Vec<Finding> {
+    let ctx = Ctx::new(snapshot, graph, as_of);
+    let facts = Facts::build(&ctx);
+    let mut findings: Vec<Finding> = rules
+        .par_iter()
+        .filter(|r| r.enabled)
+        .map(|r| evaluate(r, &facts, &ctx, &param_values(r, overrides)))
+        .flatten()
+        .collect();
+    findings.sort_by(|a, b| {
+        (
+            Reverse(a.severity),
+            &a.rule,
+            a.customer_tenant_id,
+            a.partner_tenant_id,
+            &a.resource,
+            &a.role,
+            &a.id,
+        )
+            .cmp(&(
+                Reverse(b.severity),
+                &b.rule,
+                b.customer_tenant_id,
+                b.partner_tenant_id,
+                &b.resource,
+                &b.role,
+                &b.id,
+            ))
+    });
+    findings
+}

@@ -1,0 +1,735 @@
+//! Rule files: one TOML file per rule, validated once at load.
+//!
+//! A rule names a fact table (`from`), filters its rows with a typed
+//! expression (`where`), groups matching rows into findings (`per`) and
+//! words each finding with templates (`message`, `evidence`). Validation
+//! reports every problem of every file at once, each with `file:line:column`
+//! and the offending field, with a did-you-mean for misspelt names.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+
+use serde::Serialize;
+use toml_edit::{ImDocument, Item, Value as TomlValue};
+
+use super::expr::{self, Expr, Ty};
+use super::facts::{schemas, FieldDef};
+use crate::snapshot::{Diagnostic, Level};
+
+/// Finding severity, ordered from least to most severe.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+}
+
+impl Severity {
+    /// Every severity, most severe first.
+    pub const ALL: [Severity; 4] = [
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+        Severity::Info,
+    ];
+    /// Parses `info`, `low`, `medium`, `high` (any case).
+    pub fn parse(s: &str) -> Option<Severity> {
+        Severity::ALL
+            .into_iter()
+            .find(|x| x.as_str().eq_ignore_ascii_case(s.trim()))
+    }
+    /// The lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A parameter value.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum ParamValue {
+    Int(i64),
+    Str(String),
+    Bool(bool),
+}
+
+/// A declared rule parameter.
+#[derive(Clone, Debug)]
+pub struct Param {
+    pub name: String,
+    pub ty: Ty,
+    pub value: ParamValue,
+    pub doc: String,
+}
+
+/// A piece of a message template.
+#[derive(Clone, Debug)]
+pub enum Piece {
+    Text(String),
+    Field(usize),
+    Param(usize),
+    /// Number of fact rows grouped into the finding.
+    Rows,
+    /// Number of distinct enabled users in the finding.
+    Principals,
+}
+
+/// A compiled `{placeholder}` template.
+#[derive(Clone, Debug)]
+pub struct Template(pub Vec<Piece>);
+
+/// A validated rule.
+#[derive(Clone, Debug)]
+pub struct Rule {
+    pub id: String,
+    pub title: String,
+    pub severity: Severity,
+    pub enabled: bool,
+    /// What it detects.
+    pub summary: String,
+    /// Why it matters, citing the F-ids of SPEC §2.
+    pub rationale: String,
+    pub remediation: String,
+    pub example: String,
+    pub references: Vec<String>,
+    pub params: Vec<Param>,
+    /// Fact table name.
+    pub from: &'static str,
+    pub fields: &'static [FieldDef],
+    pub where_src: String,
+    pub filter: Expr,
+    /// Field indexes that identify one finding.
+    pub per: Vec<usize>,
+    pub message: Template,
+    pub evidence: Option<Template>,
+    /// Where the rule came from (`rules/DAP001.toml` or a user path).
+    pub source: String,
+}
+
+const TOP_KEYS: &[&str] = &[
+    "id",
+    "title",
+    "severity",
+    "enabled",
+    "summary",
+    "rationale",
+    "remediation",
+    "example",
+    "references",
+    "parameters",
+    "query",
+];
+const QUERY_KEYS: &[&str] = &["from", "where", "per", "message", "evidence"];
+const REQUIRED_DOCS: &[&str] = &["title", "summary", "rationale", "remediation", "example"];
+
+struct Ctx<'a> {
+    file: &'a str,
+    src: &'a str,
+    diags: Vec<Diagnostic>,
+}
+
+impl Ctx<'_> {
+    fn pos(&self, offset: usize) -> (u32, u32) {
+        let before = &self.src[..offset.min(self.src.len())];
+        let line = before.matches('\n').count() + 1;
+        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        (
+            u32::try_from(line).unwrap_or(u32::MAX),
+            u32::try_from(col).unwrap_or(u32::MAX),
+        )
+    }
+    fn err(&mut self, offset: Option<usize>, field: &str, message: String, help: Option<String>) {
+        let (line, column) = offset.map_or((None, None), |o| {
+            let (l, c) = self.pos(o);
+            (Some(l), Some(c))
+        });
+        self.diags.push(Diagnostic {
+            level: Level::Error,
+            file: self.file.to_string(),
+            line,
+            column,
+            field: Some(field.to_string()),
+            message,
+            expected: None,
+            help,
+        });
+    }
+}
+
+fn did_you_mean(name: &str, options: &[&str]) -> Option<String> {
+    options
+        .iter()
+        .map(|o| (strsim::jaro_winkler(name, o), *o))
+        .filter(|(s, _)| *s > 0.75)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, o)| format!("did you mean `{o}`?"))
+}
+
+fn span_of(item: &Item) -> Option<usize> {
+    match item {
+        Item::Value(v) => v.span().map(|s| s.start),
+        Item::Table(t) => t.span().map(|s| s.start),
+        Item::ArrayOfTables(a) => a.span().map(|s| s.start),
+        Item::None => None,
+    }
+}
+
+/// Where the text of a string value starts (past its opening quotes).
+fn string_start(src: &str, item: &Item) -> Option<usize> {
+    let start = span_of(item)?;
+    let rest = &src[start..];
+    Some(
+        start
+            + if rest.starts_with("'''") || rest.starts_with("\"\"\"") {
+                3 + usize::from(rest[3..].starts_with('\n'))
+            } else {
+                1
+            },
+    )
+}
+
+/// Joins hard-wrapped lines into paragraphs (a blank line separates
+/// paragraphs; a line starting with `-` or `*` starts a list item).
+pub fn reflow(text: &str) -> String {
+    let mut out = String::new();
+    for line in text.trim().lines().map(str::trim) {
+        if line.is_empty() {
+            out.push_str("\n\n");
+        } else if out.is_empty() || out.ends_with('\n') {
+            out.push_str(line);
+        } else if line.starts_with("- ")
+            || line.starts_with("* ")
+            || line.starts_with(|c: char| c.is_ascii_digit()) && line.contains(". ")
+        {
+            out.push('\n');
+            out.push_str(line);
+        } else {
+            out.push(' ');
+            out.push_str(line);
+        }
+    }
+    out
+}
+
+struct RuleScope<'a> {
+    fields: &'a [FieldDef],
+    params: &'a [Param],
+}
+
+impl expr::Scope for RuleScope<'_> {
+    fn field(&self, name: &str) -> Option<(usize, Ty)> {
+        self.fields
+            .iter()
+            .position(|f| f.name == name)
+            .map(|i| (i, self.fields[i].ty))
+    }
+    fn field_names(&self) -> Vec<&str> {
+        self.fields.iter().map(|f| f.name).collect()
+    }
+    fn param(&self, name: &str) -> Option<(usize, Ty)> {
+        self.params
+            .iter()
+            .position(|p| p.name == name)
+            .map(|i| (i, self.params[i].ty))
+    }
+    fn param_names(&self) -> Vec<&str> {
+        self.params.iter().map(|p| p.name.as_str()).collect()
+    }
+}
+
+fn compile_template(
+    cx: &mut Ctx<'_>,
+    key: &str,
+    text: &str,
+    base: Option<usize>,
+    scope: &RuleScope<'_>,
+) -> Option<Template> {
+    let mut pieces = Vec::new();
+    let mut lit = String::new();
+    let mut chars = text.char_indices().peekable();
+    let mut ok = true;
+    while let Some((i, ch)) = chars.next() {
+        match ch {
+            '{' if chars.peek().map(|x| x.1) == Some('{') => {
+                chars.next();
+                lit.push('{');
+            }
+            '}' if chars.peek().map(|x| x.1) == Some('}') => {
+                chars.next();
+                lit.push('}');
+            }
+            '{' => {
+                let mut name = String::new();
+                let mut closed = false;
+                for (_, c) in chars.by_ref() {
+                    if c == '}' {
+                        closed = true;
+                        break;
+                    }
+                    name.push(c);
+                }
+                let at = base.map(|b| b + i);
+                if !closed {
+                    cx.err(
+                        at,
+                        key,
+                        "unclosed `{` in template".into(),
+                        Some("write `{{` for a literal brace".into()),
+                    );
+                    ok = false;
+                    continue;
+                }
+                if !lit.is_empty() {
+                    pieces.push(Piece::Text(std::mem::take(&mut lit)));
+                }
+                let name = name.trim();
+                let piece = if name == "n_rows" {
+                    Some(Piece::Rows)
+                } else if name == "n_principals" {
+                    Some(Piece::Principals)
+                } else if let Some(p) = name.strip_prefix("params.") {
+                    expr::Scope::param(scope, p).map(|(i, _)| Piece::Param(i))
+                } else {
+                    expr::Scope::field(scope, name).map(|(i, _)| Piece::Field(i))
+                };
+                if let Some(p) = piece {
+                    pieces.push(p);
+                } else {
+                    let mut names = expr::Scope::field_names(scope);
+                    names.extend(["n_rows", "n_principals"]);
+                    cx.err(
+                        at,
+                        key,
+                        format!("unknown placeholder `{{{name}}}`"),
+                        did_you_mean(name, &names),
+                    );
+                    ok = false;
+                }
+            }
+            c => lit.push(c),
+        }
+    }
+    if !lit.is_empty() {
+        pieces.push(Piece::Text(lit));
+    }
+    ok.then_some(Template(pieces))
+}
+
+/// Parses and validates one rule file. `file` is the path shown in messages.
+pub fn parse_rule(file: &str, src: &str) -> Result<Rule, Vec<Diagnostic>> {
+    let mut cx = Ctx {
+        file,
+        src,
+        diags: Vec::new(),
+    };
+    let doc = match ImDocument::parse(src) {
+        Ok(d) => d,
+        Err(e) => {
+            let at = e.span().map(|s| s.start);
+            let msg = e.message().trim().trim_end_matches('.').to_string();
+            cx.err(at, "toml", format!("invalid TOML: {msg}"), None);
+            return Err(cx.diags);
+        }
+    };
+    let root = doc.as_table();
+    for (k, item) in root.iter() {
+        if !TOP_KEYS.contains(&k) {
+            let at = root
+                .key(k)
+                .and_then(|k| k.span())
+                .map(|s| s.start)
+                .or_else(|| span_of(item));
+            cx.err(
+                at,
+                k,
+                format!("unknown field `{k}`"),
+                did_you_mean(k, TOP_KEYS),
+            );
+        }
+    }
+    let get_str = |cx: &mut Ctx<'_>,
+                   table: &toml_edit::Table,
+                   key: &str,
+                   required: bool|
+     -> Option<(String, Option<usize>)> {
+        match table.get(key) {
+            Some(item) => match item.as_str() {
+                Some(s) if !required || !s.trim().is_empty() => {
+                    Some((s.to_string(), string_start(cx.src, item)))
+                }
+                Some(_) => {
+                    cx.err(
+                        span_of(item),
+                        key,
+                        format!("`{key}` must not be empty"),
+                        None,
+                    );
+                    None
+                }
+                None => {
+                    cx.err(
+                        span_of(item),
+                        key,
+                        format!("`{key}` must be a string"),
+                        None,
+                    );
+                    None
+                }
+            },
+            None => {
+                if required {
+                    cx.err(None, key, format!("missing required field `{key}`"), None);
+                }
+                None
+            }
+        }
+    };
+
+    let id = get_str(&mut cx, root, "id", true).map(|x| x.0);
+    if let Some(id) = &id {
+        if !id
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+            || !id.chars().any(|c| c.is_ascii_digit())
+        {
+            cx.err(
+                span_of(&root["id"]),
+                "id",
+                format!("invalid rule id `{id}`"),
+                Some("use upper-case letters then digits, e.g. `CUST001`".into()),
+            );
+        }
+    }
+    let mut docs = BTreeMap::new();
+    for key in REQUIRED_DOCS {
+        docs.insert(
+            *key,
+            reflow(
+                &get_str(&mut cx, root, key, true)
+                    .map(|x| x.0)
+                    .unwrap_or_default(),
+            ),
+        );
+    }
+    let severity = get_str(&mut cx, root, "severity", true).and_then(|(s, _)| {
+        let sev = Severity::parse(&s);
+        if sev.is_none() {
+            cx.err(
+                span_of(&root["severity"]),
+                "severity",
+                format!("invalid severity `{s}`"),
+                Some("one of high, medium, low, info".into()),
+            );
+        }
+        sev
+    });
+    let enabled = match root.get("enabled") {
+        None => true,
+        Some(item) => item.as_bool().unwrap_or_else(|| {
+            cx.err(
+                span_of(item),
+                "enabled",
+                "`enabled` must be true or false".into(),
+                None,
+            );
+            true
+        }),
+    };
+    let mut references = Vec::new();
+    if let Some(item) = root.get("references") {
+        match item.as_array() {
+            Some(a) => {
+                references.extend(a.iter().filter_map(TomlValue::as_str).map(str::to_string))
+            }
+            None => cx.err(
+                span_of(item),
+                "references",
+                "`references` must be an array of strings".into(),
+                None,
+            ),
+        }
+    }
+
+    // Parameters: `name = default` or `name = { default = …, doc = "…" }`.
+    let mut params = Vec::new();
+    if let Some(item) = root.get("parameters") {
+        match item.as_table_like() {
+            Some(t) => {
+                for (name, v) in t.iter() {
+                    let (val, doc) = match v.as_table_like() {
+                        Some(inner) => (
+                            inner.get("default").and_then(Item::as_value).cloned(),
+                            inner
+                                .get("doc")
+                                .and_then(Item::as_str)
+                                .unwrap_or_default()
+                                .to_string(),
+                        ),
+                        None => (v.as_value().cloned(), String::new()),
+                    };
+                    let pv = match val {
+                        Some(TomlValue::Integer(i)) => Some((Ty::Int, ParamValue::Int(*i.value()))),
+                        Some(TomlValue::String(s)) => {
+                            Some((Ty::Str, ParamValue::Str(s.value().clone())))
+                        }
+                        Some(TomlValue::Boolean(b)) => {
+                            Some((Ty::Bool, ParamValue::Bool(*b.value())))
+                        }
+                        _ => None,
+                    };
+                    match pv {
+                        Some((ty, value)) => params.push(Param {
+                            name: name.to_string(),
+                            ty,
+                            value,
+                            doc,
+                        }),
+                        None => cx.err(
+                            span_of(v),
+                            name,
+                            format!(
+                                "parameter `{name}` needs an integer, string or boolean default"
+                            ),
+                            None,
+                        ),
+                    }
+                }
+            }
+            None => cx.err(
+                span_of(item),
+                "parameters",
+                "`parameters` must be a table".into(),
+                None,
+            ),
+        }
+    }
+
+    // Query.
+    let Some(query) = root.get("query").and_then(Item::as_table) else {
+        cx.err(
+            None,
+            "query",
+            "missing required table `[query]`".into(),
+            None,
+        );
+        return Err(cx.diags);
+    };
+    for (k, item) in query.iter() {
+        if !QUERY_KEYS.contains(&k) {
+            let at = query
+                .key(k)
+                .and_then(|k| k.span())
+                .map(|s| s.start)
+                .or_else(|| span_of(item));
+            cx.err(
+                at,
+                k,
+                format!("unknown field `query.{k}`"),
+                did_you_mean(k, QUERY_KEYS),
+            );
+        }
+    }
+    let all = schemas();
+    let table = get_str(&mut cx, query, "from", true).and_then(|(name, at)| {
+        let t = all.iter().find(|(n, _)| *n == name);
+        if t.is_none() {
+            let names: Vec<&str> = all.iter().map(|x| x.0).collect();
+            let help = did_you_mean(&name, &names)
+                .unwrap_or_else(|| format!("fact tables: {}", names.join(", ")));
+            cx.err(
+                at.map(|a| a - 1),
+                "query.from",
+                format!("unknown fact table `{name}`"),
+                Some(help),
+            );
+        }
+        t.copied()
+    });
+    let Some((from, fields)) = table else {
+        return Err(cx.diags);
+    };
+    let scope = RuleScope {
+        fields,
+        params: &params,
+    };
+    let filter = get_str(&mut cx, query, "where", true).and_then(|(src, at)| {
+        match expr::compile(&src, &scope, Ty::Bool) {
+            Ok(e) => Some((e, src)),
+            Err(e) => {
+                cx.err(at.map(|a| a + e.offset), "query.where", e.message, e.help);
+                None
+            }
+        }
+    });
+    let mut per = Vec::new();
+    match query.get("per").map(|i| (i, i.as_array())) {
+        Some((_, Some(a))) => {
+            for v in a.iter() {
+                let name = v.as_str().unwrap_or_default();
+                match fields.iter().position(|f| f.name == name) {
+                    Some(i) => per.push(i),
+                    None => {
+                        let names: Vec<&str> = fields.iter().map(|f| f.name).collect();
+                        cx.err(v.span().map(|s| s.start), "query.per", format!("unknown field `{name}`"), did_you_mean(name, &names));
+                    }
+                }
+            }
+            if per.is_empty() {
+                cx.err(None, "query.per", "`per` must name at least one field".into(), None);
+            }
+        }
+        Some((item, None)) => cx.err(span_of(item), "query.per", "`per` must be an array of field names".into(), None),
+        None => cx.err(None, "query.per", "missing required field `query.per`".into(), Some("list the fields that identify one finding, e.g. [\"partner_tenant_id\", \"customer_tenant_id\"]".into())),
+    }
+    let message = get_str(&mut cx, query, "message", true)
+        .and_then(|(t, at)| compile_template(&mut cx, "query.message", &t, at, &scope));
+    let evidence = get_str(&mut cx, query, "evidence", false)
+        .and_then(|(t, at)| compile_template(&mut cx, "query.evidence", &t, at, &scope));
+
+    if !cx.diags.is_empty() {
+        return Err(cx.diags);
+    }
+    match (id, severity, filter, message) {
+        (Some(id), Some(severity), Some((filter, where_src)), Some(message)) => Ok(Rule {
+            id,
+            title: docs.remove("title").unwrap_or_default(),
+            severity,
+            enabled,
+            summary: docs.remove("summary").unwrap_or_default(),
+            rationale: docs.remove("rationale").unwrap_or_default(),
+            remediation: docs.remove("remediation").unwrap_or_default(),
+            example: docs.remove("example").unwrap_or_default(),
+            references,
+            params,
+            from,
+            fields,
+            where_src,
+            filter,
+            per,
+            message,
+            evidence,
+            source: file.to_string(),
+        }),
+        _ => Err(cx.diags),
+    }
+}
+
+/// The built-in catalog, embedded at build time from `rules/*.toml`.
+const BUILTIN: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
+
+/// Loads the catalog: the built-in rules, then every `*.toml` of `dir` (a rule
+/// with a built-in id replaces it; a new id extends the catalog). Every
+/// problem of every file is returned at once.
+pub fn load_catalog(dir: Option<&Path>, builtin: bool) -> Result<Vec<Rule>, Vec<Diagnostic>> {
+    let mut diags = Vec::new();
+    let mut rules: BTreeMap<String, Rule> = BTreeMap::new();
+    let add = |file: &str,
+               src: &str,
+               diags: &mut Vec<Diagnostic>,
+               rules: &mut BTreeMap<String, Rule>,
+               replace: bool| match parse_rule(file, src) {
+        Ok(r) => {
+            if !replace && rules.contains_key(&r.id) {
+                diags.push(Diagnostic {
+                    level: Level::Error,
+                    file: file.to_string(),
+                    line: None,
+                    column: None,
+                    field: Some("id".into()),
+                    message: format!(
+                        "duplicate rule id `{}` (also in `{}`)",
+                        r.id, rules[&r.id].source
+                    ),
+                    expected: None,
+                    help: None,
+                });
+            } else {
+                rules.insert(r.id.clone(), r);
+            }
+        }
+        Err(d) => diags.extend(d),
+    };
+    if builtin {
+        for (name, src) in BUILTIN {
+            add(&format!("rules/{name}"), src, &mut diags, &mut rules, false);
+        }
+    }
+    if let Some(dir) = dir {
+        let mut files: Vec<_> = match std::fs::read_dir(dir) {
+            Ok(rd) => rd
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                .collect(),
+            Err(e) => {
+                return Err(vec![Diagnostic {
+                    level: Level::Error,
+                    file: dir.display().to_string(),
+                    line: None,
+                    column: None,
+                    field: None,
+                    message: format!("cannot read rules directory: {e}"),
+                    expected: None,
+                    help: None,
+                }])
+            }
+        };
+        files.sort();
+        let before = diags.len();
+        let mut local: BTreeMap<String, String> = BTreeMap::new();
+        for path in files {
+            let shown = path.display().to_string();
+            match std::fs::read_to_string(&path) {
+                Ok(src) => {
+                    if let Ok(r) = parse_rule(&shown, &src) {
+                        if let Some(prev) = local.insert(r.id.clone(), shown.clone()) {
+                            diags.push(Diagnostic {
+                                level: Level::Error,
+                                file: shown.clone(),
+                                line: None,
+                                column: None,
+                                field: Some("id".into()),
+                                message: format!("duplicate rule id `{}` (also in `{prev}`)", r.id),
+                                expected: None,
+                                help: None,
+                            });
+                            continue;
+                        }
+                    }
+                    add(&shown, &src, &mut diags, &mut rules, true);
+                }
+                Err(e) => diags.push(Diagnostic {
+                    level: Level::Error,
+                    file: shown,
+                    line: None,
+                    column: None,
+                    field: None,
+                    message: format!("cannot read rule file: {e}"),
+                    expected: None,
+                    help: None,
+                }),
+            }
+        }
+        let _ = before;
+    }
+    if diags.is_empty() {
+        Ok(rules.into_values().collect())
+    } else {
+        diags.sort();
+        Err(diags)
+    }
+}
