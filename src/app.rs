@@ -1,0 +1,280 @@
+//! Runs a parsed command line: load → graph → engine → reports.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::Instant;
+
+use jiff::Timestamp;
+use thiserror::Error;
+
+use crate::cli::{AuditArgs, CatalogArgs, Cli, Command, FailOn};
+use crate::engine::rule::{self, Rule, Severity};
+use crate::engine::{self, Overrides};
+use crate::graph::AccessGraph;
+use crate::report::{self, Report};
+use crate::snapshot::{self, Diagnostic, Level};
+
+/// A usage or input error: the run stops with exit status 2.
+#[derive(Debug, Error)]
+pub enum AppError {
+    #[error("{}", render_diags(.0))]
+    Diagnostics(Vec<Diagnostic>),
+    #[error("error: {0}")]
+    Usage(String),
+    #[error("error: cannot write {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+fn render_diags(d: &[Diagnostic]) -> String {
+    let errors = d.iter().filter(|x| x.level == Level::Error).count();
+    let mut s = String::new();
+    for x in d {
+        let _ = writeln!(s, "{}", crate::report::summary::printable(&x.to_string()));
+    }
+    let _ = write!(s, "{errors} error(s)");
+    s
+}
+
+/// Runs the command; `Ok` carries the exit status (0 or 1).
+pub fn run(cli: Cli) -> Result<u8, AppError> {
+    match cli.command {
+        Command::Audit(a) => audit(&a),
+        Command::Rules(r) => {
+            let rules = catalog(&r.catalog)?;
+            print!("{}", list_rules(&rules));
+            Ok(0)
+        }
+        Command::Explain { id, catalog: c } => {
+            let rules = catalog(&c)?;
+            let rule = rules
+                .iter()
+                .find(|r| r.id.eq_ignore_ascii_case(&id))
+                .ok_or_else(|| {
+                    AppError::Usage(format!("unknown rule `{id}` (see `partner-audit rules`)"))
+                })?;
+            print!("{}", explain(rule));
+            Ok(0)
+        }
+        Command::Generate {
+            customers,
+            partners,
+            seed,
+            out,
+        } => {
+            let stats = crate::generate::generate(
+                &crate::generate::GenerateOptions {
+                    customers,
+                    seed,
+                    partners,
+                },
+                &out,
+            )
+            .map_err(|source| AppError::Io {
+                path: out.display().to_string(),
+                source,
+            })?;
+            println!(
+                "wrote {} rows, {} bytes into {}",
+                stats.rows,
+                stats.bytes,
+                out.display()
+            );
+            Ok(0)
+        }
+    }
+}
+
+/// Loads the rule catalog per the command line.
+pub fn catalog(c: &CatalogArgs) -> Result<Vec<Rule>, AppError> {
+    rule::load_catalog(c.rules.as_deref(), !c.no_builtin_rules).map_err(AppError::Diagnostics)
+}
+
+fn list_rules(rules: &[Rule]) -> String {
+    let mut s = String::new();
+    for r in rules {
+        let _ = writeln!(
+            s,
+            "{:<8} {:<7} {}{}",
+            r.id,
+            r.severity.as_str(),
+            r.title,
+            if r.enabled { "" } else { " (disabled)" }
+        );
+    }
+    s
+}
+
+/// A rule's documentation as plain text.
+pub fn explain(r: &Rule) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{} — {}\nseverity: {}\nsource: {}\n",
+        r.id, r.title, r.severity, r.source
+    );
+    for (h, body) in [
+        ("What it detects", &r.summary),
+        ("Why it matters", &r.rationale),
+        ("Example", &r.example),
+        ("Remediation", &r.remediation),
+    ] {
+        let _ = writeln!(s, "{h}\n{}\n", body.trim());
+    }
+    if !r.params.is_empty() {
+        let _ = writeln!(s, "Parameters");
+        for p in &r.params {
+            let _ = writeln!(s, "  {} = {:?}  {}", p.name, p.value, p.doc);
+        }
+        s.push('\n');
+    }
+    let _ = writeln!(s, "Query\n  from:  {}\n  where: {}", r.from, r.where_src);
+    if !r.references.is_empty() {
+        let _ = writeln!(s, "\nReferences");
+        for x in &r.references {
+            let _ = writeln!(s, "  {x}");
+        }
+    }
+    s
+}
+
+fn parse_as_of(s: &str) -> Result<Timestamp, AppError> {
+    snapshot::fields::parse_timestamp(s).ok_or_else(|| {
+        AppError::Usage(format!(
+            "invalid --as-of `{s}` (expected an ISO 8601 date or date-time, e.g. 2026-11-01)"
+        ))
+    })
+}
+
+/// Peak resident set size of this process in bytes (Linux), if known.
+fn peak_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// The result of an audit, before reporting.
+pub struct Audit {
+    pub snapshot: snapshot::Snapshot,
+    pub graph: AccessGraph,
+    pub findings: Vec<engine::Finding>,
+    pub diagnostics: Vec<Diagnostic>,
+    pub as_of: Timestamp,
+}
+
+/// Loads, builds and evaluates: the whole pipeline without reporting.
+pub fn run_audit(
+    path: &Path,
+    as_of: Option<&str>,
+    rules: &[Rule],
+    keep_going: bool,
+    overrides: &Overrides,
+    timings: &mut Vec<(&'static str, f64)>,
+) -> Result<Audit, AppError> {
+    let t = Instant::now();
+    let loaded = snapshot::load(path);
+    timings.push(("load", t.elapsed().as_secs_f64()));
+    if loaded.has_errors() && !keep_going {
+        return Err(AppError::Diagnostics(loaded.diagnostics));
+    }
+    let as_of = match as_of {
+        Some(s) => parse_as_of(s)?,
+        None => loaded.snapshot.manifest.captured_at.ok_or_else(|| {
+            AppError::Usage("the snapshot has no manifest `captured_at`: pass --as-of DATE so that results do not depend on the clock".into())
+        })?,
+    };
+    let t = Instant::now();
+    let graph = AccessGraph::build(&loaded.snapshot);
+    timings.push(("graph", t.elapsed().as_secs_f64()));
+    let t = Instant::now();
+    let findings = engine::run(rules, &loaded.snapshot, &graph, as_of, overrides);
+    timings.push(("rules", t.elapsed().as_secs_f64()));
+    let mut diagnostics = loaded.diagnostics;
+    diagnostics.extend(graph.warnings.iter().cloned());
+    diagnostics.sort();
+    Ok(Audit {
+        snapshot: loaded.snapshot,
+        graph,
+        findings,
+        diagnostics,
+        as_of,
+    })
+}
+
+fn audit(a: &AuditArgs) -> Result<u8, AppError> {
+    let start = Instant::now();
+    if let Some(n) = a.threads {
+        if n == 0 {
+            return Err(AppError::Usage("--threads must be at least 1".into()));
+        }
+        // Fails only if a pool already exists (tests); the count then stays as it was.
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global();
+    }
+    let rules = catalog(&a.catalog)?;
+    let mut timings = Vec::new();
+    let audit = run_audit(
+        &a.snapshot,
+        a.as_of.as_deref(),
+        &rules,
+        a.keep_going,
+        &Overrides::new(),
+        &mut timings,
+    )?;
+    let report = Report {
+        snapshot: &audit.snapshot,
+        graph: &audit.graph,
+        as_of: audit.as_of,
+        findings: &audit.findings,
+        diagnostics: &audit.diagnostics,
+    };
+    for d in &audit.diagnostics {
+        eprintln!("{}", report::summary::printable(&d.to_string()));
+    }
+    let t = Instant::now();
+    if let Some(out) = &a.out {
+        std::fs::create_dir_all(out).map_err(|source| AppError::Io {
+            path: out.display().to_string(),
+            source,
+        })?;
+        let path = out.join("findings.json");
+        report::write_atomic(&path, |w| report::json::write(&report, w)).map_err(|source| {
+            AppError::Io {
+                path: path.display().to_string(),
+                source,
+            }
+        })?;
+    }
+    timings.push(("report", t.elapsed().as_secs_f64()));
+    print!("{}", report::summary::render(&report));
+    if let Some(out) = &a.out {
+        println!("\nwrote {}", out.join("findings.json").display());
+    }
+    if a.stats {
+        let mut s = String::from("{");
+        for (k, v) in &timings {
+            let _ = write!(s, "\"{k}_s\":{v:.4},");
+        }
+        let _ = write!(
+            s,
+            "\"total_s\":{:.4},\"findings\":{},\"peak_rss_bytes\":{}}}",
+            start.elapsed().as_secs_f64(),
+            audit.findings.len(),
+            peak_rss().unwrap_or(0)
+        );
+        eprintln!("{s}");
+    }
+    let threshold = match a.fail_on {
+        FailOn::Never => None,
+        FailOn::Info => Some(Severity::Info),
+        FailOn::Low => Some(Severity::Low),
+        FailOn::Medium => Some(Severity::Medium),
+        FailOn::High => Some(Severity::High),
+    };
+    let failing = threshold.is_some_and(|t| audit.findings.iter().any(|f| f.severity >= t));
+    Ok(u8::from(failing))
+}

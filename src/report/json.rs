@@ -1,0 +1,161 @@
+//! `findings.json`: the stable, versioned machine contract (SPEC §6).
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use super::Report;
+use crate::engine::rule::Severity;
+use crate::engine::{render_path, AssignmentOut, Finding, ResourceOut};
+use crate::snapshot::{Diagnostic, Guid, Level, TableAccount};
+
+/// Version of the findings.json layout.
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+struct Doc<'a> {
+    format_version: u32,
+    tool: Tool,
+    as_of: String,
+    snapshot: SnapshotInfo<'a>,
+    input: Input<'a>,
+    summary: Summary,
+    findings: Findings<'a>,
+}
+
+/// The findings, each serialised with its paths rendered on the fly (the
+/// rendered text is never held in memory for all findings at once).
+struct Findings<'a>(&'a Report<'a>);
+
+impl Serialize for Findings<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let r = self.0;
+        s.collect_seq(r.findings.iter().map(|f| {
+            FindingOut {
+                id: &f.id,
+                rule: &f.rule,
+                severity: f.severity,
+                title: &f.title,
+                message: &f.message,
+                partner_tenant_id: f.partner_tenant_id,
+                customer_tenant_id: f.customer_tenant_id,
+                resource: f.resource.as_ref(),
+                role: f.role.as_deref(),
+                assignment: f.assignment.as_ref(),
+                principals: &f.principals,
+                principals_known: f.principals_known,
+                paths: f
+                    .paths
+                    .iter()
+                    .map(|p| render_path(r.snapshot, r.graph, *p))
+                    .collect(),
+                evidence: &f.evidence,
+                remediation: &f.remediation,
+            }
+        }))
+    }
+}
+
+#[derive(Serialize)]
+struct FindingOut<'a> {
+    id: &'a str,
+    rule: &'a str,
+    severity: Severity,
+    title: &'a str,
+    message: &'a str,
+    partner_tenant_id: Option<Guid>,
+    customer_tenant_id: Option<Guid>,
+    resource: Option<&'a ResourceOut>,
+    role: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    assignment: Option<&'a AssignmentOut>,
+    principals: &'a [Guid],
+    principals_known: bool,
+    paths: Vec<String>,
+    evidence: &'a [String],
+    remediation: &'a str,
+}
+
+#[derive(Serialize)]
+struct Tool {
+    name: &'static str,
+    version: &'static str,
+}
+
+#[derive(Serialize)]
+struct SnapshotInfo<'a> {
+    captured_at: Option<String>,
+    perspective: Option<&'static str>,
+    source: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct Input<'a> {
+    tables: &'a BTreeMap<String, TableAccount>,
+    unresolved: &'a BTreeMap<&'static str, u64>,
+    errors: Vec<&'a Diagnostic>,
+    warnings: Vec<&'a Diagnostic>,
+}
+
+/// Counts per severity and per rule.
+#[derive(Serialize, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub total: usize,
+    pub by_severity: BTreeMap<&'static str, usize>,
+    pub by_rule: BTreeMap<String, usize>,
+}
+
+impl Summary {
+    /// Counts the findings (every severity present, zero or not).
+    pub fn of(findings: &[Finding]) -> Summary {
+        let mut s = Summary {
+            total: findings.len(),
+            ..Summary::default()
+        };
+        for sev in Severity::ALL {
+            s.by_severity.insert(sev.as_str(), 0);
+        }
+        for f in findings {
+            *s.by_severity.entry(f.severity.as_str()).or_default() += 1;
+            *s.by_rule.entry(f.rule.clone()).or_default() += 1;
+        }
+        s
+    }
+}
+
+/// Writes findings.json (pretty-printed, trailing newline).
+pub fn write(r: &Report<'_>, w: &mut dyn Write) -> io::Result<()> {
+    let m = &r.snapshot.manifest;
+    let doc = Doc {
+        format_version: FORMAT_VERSION,
+        tool: Tool {
+            name: env!("CARGO_PKG_NAME"),
+            version: env!("CARGO_PKG_VERSION"),
+        },
+        as_of: r.as_of.to_string(),
+        snapshot: SnapshotInfo {
+            captured_at: m.captured_at.map(|t| t.to_string()),
+            perspective: m.perspective.map(|p| p.as_str()),
+            source: m.source.as_deref(),
+        },
+        input: Input {
+            tables: &r.snapshot.accounting,
+            unresolved: &r.graph.unresolved,
+            errors: r
+                .diagnostics
+                .iter()
+                .filter(|d| d.level == Level::Error)
+                .collect(),
+            warnings: r
+                .diagnostics
+                .iter()
+                .filter(|d| d.level == Level::Warning)
+                .collect(),
+        },
+        summary: Summary::of(r.findings),
+        findings: Findings(r),
+    };
+    serde_json::to_writer_pretty(&mut *w, &doc).map_err(io::Error::other)?;
+    w.write_all(b"\n")
+}
