@@ -1,0 +1,330 @@
+//! End-to-end CLI behaviour: exit codes, catalog commands, custom rules, and
+//! one case per class of bad input (file, line, column and field named).
+
+mod common;
+
+use common::run;
+
+/// Validates exit 1 with findings at or above --fail-on, 0 below it.
+#[test]
+fn exit_status_follows_fail_on() {
+    let (code, out, _) = run(&["audit", "fixtures/demo"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("by severity:"), "{out}");
+    assert!(out.contains("DAP001"), "{out}");
+    let (code, _, _) = run(&["audit", "fixtures/demo", "--fail-on", "never"]);
+    assert_eq!(code, 0);
+    // Only AZ002 (info) in the catalog: below the default threshold.
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::copy(
+        common::root().join("rules/AZ002.toml"),
+        dir.path().join("AZ002.toml"),
+    )
+    .expect("copy rule");
+    let rules = dir.path().to_string_lossy().into_owned();
+    let only_info = [
+        "audit",
+        "fixtures/rules/AZ002/fires.json",
+        "--no-builtin-rules",
+        "--rules",
+        &rules,
+    ];
+    let (code, out, _) = run(&only_info);
+    assert_eq!(code, 0, "AZ002 is info only:\n{out}");
+    assert!(out.contains("2 info"), "{out}");
+    let (code, _, _) = run(&[&only_info[..], &["--fail-on", "info"]].concat());
+    assert_eq!(code, 1);
+}
+
+/// Validates that usage errors exit 2 with a clear message.
+#[test]
+fn usage_errors_exit_2() {
+    let (code, _, err) = run(&["audit", "fixtures/demo", "--as-of", "yesterday"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("invalid --as-of `yesterday`"), "{err}");
+    let (code, _, err) = run(&["audit", "does/not/exist"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("does/not/exist"), "{err}");
+    let (code, _, err) = run(&["explain", "NOPE001"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown rule `NOPE001`"), "{err}");
+}
+
+/// Validates `--as-of` overrides the manifest (time-based output changes accordingly).
+#[test]
+fn as_of_is_reported() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().to_string_lossy().into_owned();
+    let (code, _, err) = run(&[
+        "audit",
+        "fixtures/demo",
+        "--out",
+        &out,
+        "--as-of",
+        "2027-01-15",
+        "--fail-on",
+        "never",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("findings.json")).expect("read"))
+            .expect("json");
+    assert_eq!(doc["as_of"], "2027-01-15T00:00:00Z");
+    assert_eq!(doc["format_version"], 1);
+    assert!(
+        doc["input"]["tables"]["principals"]["rows_read"]
+            .as_u64()
+            .expect("count")
+            > 0
+    );
+}
+
+/// Validates the catalog listing (a snapshot of the id list makes renumbering visible).
+#[test]
+fn rules_lists_the_catalog() {
+    let (code, out, _) = run(&["rules"]);
+    assert_eq!(code, 0);
+    let ids: Vec<&str> = out
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    insta::assert_snapshot!("rule_ids", ids.join("\n"));
+}
+
+/// Validates `explain` prints every documentation section.
+#[test]
+fn explain_prints_documentation() {
+    let (code, out, _) = run(&["explain", "az001"]);
+    assert_eq!(code, 0);
+    for section in [
+        "AZ001 — ",
+        "What it detects",
+        "Why it matters",
+        "F10",
+        "Example",
+        "Remediation",
+        "where:",
+    ] {
+        assert!(out.contains(section), "missing {section}:\n{out}");
+    }
+}
+
+const CUSTOM_RULE: &str = r#"
+id = "CUST001"
+title = "No partner may hold Owner on any subscription"
+severity = "high"
+summary = "Any Owner assignment held by a partner principal."
+rationale = "Owner lets a partner grant itself anything (F9, F10)."
+remediation = "Replace Owner with a narrower role."
+example = "AdminAgents holds Owner on Production."
+
+[query]
+from = "role_assignment"
+where = 'principal_is_partner && role == "owner"'
+per = ["tenant_id", "scope", "principal_id"]
+message = "{partner_name} holds Owner on {scope}"
+"#;
+
+/// Validates that a brand-new rule in a user directory loads, fires and is listed.
+#[test]
+fn custom_rule_directory_extends_the_catalog() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("CUST001.toml"), CUSTOM_RULE).expect("write rule");
+    let rules = dir.path().to_string_lossy().into_owned();
+    let (code, out, err) = run(&["rules", "--rules", &rules]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("CUST001"));
+    assert!(out.contains("DAP001"));
+    let (code, out, err) = run(&[
+        "audit",
+        "fixtures/demo",
+        "--rules",
+        &rules,
+        "--no-builtin-rules",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(out.contains("CUST001"), "{out}");
+    assert!(!out.contains("DAP001"), "{out}");
+}
+
+/// Validates that every problem of an invalid rule file is reported with
+/// file:line:column, the field and a did-you-mean.
+#[test]
+fn invalid_rule_files_report_every_problem() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = CUSTOM_RULE
+        .replace(
+            "severity = \"high\"",
+            "severity = \"urgent\"\nsumary = \"typo\"",
+        )
+        .replace("principal_is_partner &&", "principal_is_partnr &&")
+        .replace("{scope}", "{scoop}");
+    std::fs::write(dir.path().join("bad.toml"), bad).expect("write rule");
+    let rules = dir.path().to_string_lossy().into_owned();
+    let (code, _, err) = run(&["rules", "--rules", &rules]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("bad.toml:4:12: field `severity`: invalid severity `urgent`"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "bad.toml:5:1: field `sumary`: unknown field `sumary` (did you mean `summary`?)"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("bad.toml:13:10: field `query.where`: unknown field `principal_is_partnr` (did you mean `principal_is_partner`?)"), "{err}");
+    assert!(
+        err.contains(
+            "field `query.message`: unknown placeholder `{scoop}` (did you mean `scope`?)"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("4 error(s)"), "{err}");
+}
+
+fn bad(case: &str) -> String {
+    let (code, _, err) = run(&["audit", &format!("fixtures/bad/{case}")]);
+    assert_eq!(code, 2, "{case} must be an input error:\n{err}");
+    err
+}
+
+/// Validates a malformed CSV record (unbalanced quote, wrong field count).
+#[test]
+fn bad_malformed_csv() {
+    let err = bad("malformed_csv");
+    assert!(
+        err.contains("fixtures/bad/malformed_csv/principals.csv:3"),
+        "{err}"
+    );
+}
+
+/// Validates a missing required column names the column.
+#[test]
+fn bad_missing_required_column() {
+    let err = bad("missing_required_column");
+    assert!(
+        err.contains("fixtures/bad/missing_required_column/principals.csv:1"),
+        "{err}"
+    );
+    assert!(err.contains("`display_name`"), "{err}");
+}
+
+/// Validates a bad enum value names line, column, field and the allowed values.
+#[test]
+fn bad_enum_value() {
+    let err = bad("bad_enum");
+    assert!(
+        err.contains("fixtures/bad/bad_enum/relationships.csv:3:4: field `state`"),
+        "{err}"
+    );
+    assert!(err.contains("`actve`") && err.contains("active"), "{err}");
+}
+
+/// Validates line numbers stay right with a BOM and CRLF line ends.
+#[test]
+fn bad_enum_value_with_crlf() {
+    let err = bad("bad_enum_crlf");
+    assert!(
+        err.contains("fixtures/bad/bad_enum_crlf/relationships.csv:3:4: field `state`"),
+        "{err}"
+    );
+}
+
+/// Validates a bad date.
+#[test]
+fn bad_date() {
+    let err = bad("bad_date");
+    assert!(
+        err.contains("fixtures/bad/bad_date/relationships.csv:2:5: field `started_at`"),
+        "{err}"
+    );
+    assert!(err.contains("`2026-13-45`"), "{err}");
+}
+
+/// Validates invalid UTF-8 names the field.
+#[test]
+fn bad_invalid_utf8() {
+    let err = bad("invalid_utf8");
+    assert!(
+        err.contains("fixtures/bad/invalid_utf8/principals.csv:3:4: field `display_name`"),
+        "{err}"
+    );
+    assert!(err.contains("UTF-8"), "{err}");
+}
+
+/// Validates a bad GUID.
+#[test]
+fn bad_guid() {
+    let err = bad("bad_guid");
+    assert!(
+        err.contains("fixtures/bad/bad_guid/tenants.csv:3:1: field `tenant_id`"),
+        "{err}"
+    );
+    assert!(err.contains("`not-a-guid`"), "{err}");
+}
+
+/// Validates invalid JSON syntax names line and column.
+#[test]
+fn bad_malformed_json() {
+    let err = bad("malformed_json");
+    assert!(
+        err.contains("fixtures/bad/malformed_json/role_assignments.json:3:56"),
+        "{err}"
+    );
+}
+
+/// Validates that every bad row of a file is reported, not only the first.
+#[test]
+fn bad_multiple_errors_all_reported() {
+    let err = bad("multiple_errors");
+    let f = "fixtures/bad/multiple_errors/relationships.csv";
+    assert!(err.contains(&format!("{f}:2:4: field `state`")), "{err}");
+    assert!(
+        err.contains(&format!("{f}:4:5: field `started_at`")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("{f}:6:2: field `customer_tenant_id`")),
+        "{err}"
+    );
+    assert!(err.contains("3 error(s)"), "{err}");
+}
+
+/// Validates that a dangling reference is a counted warning, not an error.
+#[test]
+fn dangling_reference_is_a_warning() {
+    let (code, _, err) = run(&["audit", "fixtures/bad/dangling_reference"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("warning: fixtures/bad/dangling_reference/memberships.csv:3"),
+        "{err}"
+    );
+    assert!(
+        err.contains("446cf34f-63bd-4e5a-9fb9-81ef47b414dc"),
+        "{err}"
+    );
+}
+
+/// Validates `--keep-going` audits the valid rows and records the rejected ones.
+#[test]
+fn keep_going_records_rejections() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().to_string_lossy().into_owned();
+    let (code, _, err) = run(&[
+        "audit",
+        "fixtures/bad/multiple_errors",
+        "--keep-going",
+        "--out",
+        &out,
+        "--fail-on",
+        "never",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("findings.json")).expect("read"))
+            .expect("json");
+    assert_eq!(doc["input"]["tables"]["relationships"]["rows_rejected"], 3);
+    assert_eq!(doc["input"]["tables"]["relationships"]["rows_used"], 2);
+    assert_eq!(doc["input"]["errors"].as_array().map(Vec::len), Some(3));
+}
