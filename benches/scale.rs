@@ -1,0 +1,157 @@
+//! Scale benchmark (not part of CI): `cargo bench --bench scale`.
+//!
+//! In one run, on one deterministic synthetic snapshot (default 10,000
+//! customers, `PA_BENCH_CUSTOMERS` to change), it times
+//!   (a) the full audit — the release binary, load → graph → rules → findings.json;
+//!   (b) a parse-only baseline: every CSV file read record by record with the
+//!       csv crate (`StringRecord`, so UTF-8 is validated as the audit must);
+//! and prints both, their ratio, the audit's own phase timings, and its peak
+//! RSS against the input size. Targets: audit ≤ 3× parse-only, peak RSS ≤ 2×
+//! input bytes, rule evaluation ≤ 20% of the audit.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use partner_audit::generate::{generate, GenerateOptions};
+
+const RUNS: usize = 3;
+
+fn parse_only(dir: &Path) -> (f64, u64) {
+    let start = Instant::now();
+    let mut records = 0u64;
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("read bench dir")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "csv"))
+        .collect();
+    files.sort();
+    for f in files {
+        let mut rdr = csv::ReaderBuilder::new()
+            .flexible(true)
+            .from_path(&f)
+            .expect("open csv");
+        let mut rec = csv::StringRecord::new();
+        while rdr.read_record(&mut rec).expect("parse csv") {
+            records += 1;
+        }
+    }
+    (start.elapsed().as_secs_f64(), records)
+}
+
+fn stat(line: &str, key: &str) -> f64 {
+    let pat = format!("\"{key}\":");
+    line.split(&pat)
+        .nth(1)
+        .and_then(|rest| rest.split([',', '}']).next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(f64::NAN)
+}
+
+fn main() {
+    let customers: usize = std::env::var("PA_BENCH_CUSTOMERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
+    let dir = root.join(format!("c{customers}-s1"));
+    if !dir.join("manifest.json").exists() {
+        let t = Instant::now();
+        let s = generate(
+            &GenerateOptions {
+                customers,
+                seed: 1,
+                partners: 20,
+            },
+            &dir,
+        )
+        .expect("generate snapshot");
+        println!(
+            "generated {} rows, {} bytes in {:.2}s",
+            s.rows,
+            s.bytes,
+            t.elapsed().as_secs_f64()
+        );
+    }
+    let input_bytes: u64 = std::fs::read_dir(&dir)
+        .expect("read bench dir")
+        .filter_map(Result::ok)
+        .filter_map(|e| e.metadata().ok())
+        .map(|m| m.len())
+        .sum();
+
+    let mut best_parse = f64::INFINITY;
+    let mut rows = 0;
+    for _ in 0..RUNS {
+        let (t, r) = parse_only(&dir);
+        best_parse = best_parse.min(t);
+        rows = r;
+    }
+
+    let out = root.join("out");
+    let mut best: Option<(f64, String)> = None;
+    for _ in 0..RUNS {
+        let t = Instant::now();
+        let o = Command::new(env!("CARGO_BIN_EXE_partner-audit"))
+            .args([
+                "audit",
+                &dir.to_string_lossy(),
+                "--out",
+                &out.to_string_lossy(),
+                "--stats",
+                "--fail-on",
+                "never",
+            ])
+            .output()
+            .expect("run audit");
+        let wall = t.elapsed().as_secs_f64();
+        assert!(
+            o.status.success(),
+            "audit failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        let line = stderr
+            .lines()
+            .rev()
+            .find(|l| l.starts_with('{'))
+            .unwrap_or_default()
+            .to_string();
+        if best.as_ref().is_none_or(|b| wall < b.0) {
+            best = Some((wall, line));
+        }
+    }
+    let (audit, line) = best.expect("at least one run");
+    let rss = stat(&line, "peak_rss_bytes");
+    let rules = stat(&line, "rules_s");
+    let findings_bytes = std::fs::metadata(out.join("findings.json"))
+        .map(|m| m.len())
+        .unwrap_or(0);
+
+    println!("scale benchmark: {customers} customers, {rows} data rows, {:.1} MB of CSV ({RUNS} runs, best of each)", input_bytes as f64 / 1e6);
+    println!("  parse-only (csv crate, StringRecord, 1 thread): {best_parse:.3} s");
+    println!("  full audit (release binary, wall clock):       {audit:.3} s");
+    println!(
+        "  ratio audit / parse-only:                      {:.2}x (target <= 3x)",
+        audit / best_parse
+    );
+    println!(
+        "  audit phases: load {:.3} s, graph {:.3} s, rules {:.3} s ({:.1}% of audit, target <= 20%), report {:.3} s",
+        stat(&line, "load_s"),
+        stat(&line, "graph_s"),
+        rules,
+        100.0 * rules / audit,
+        stat(&line, "report_s")
+    );
+    println!(
+        "  findings: {} ({:.1} MB findings.json)",
+        stat(&line, "findings"),
+        findings_bytes as f64 / 1e6
+    );
+    println!(
+        "  peak RSS: {:.1} MB = {:.2}x input bytes (target <= 2x)",
+        rss / 1e6,
+        rss / input_bytes as f64
+    );
+}
