@@ -148,12 +148,27 @@ fn parse_as_of(s: &str) -> Result<Timestamp, AppError> {
     })
 }
 
-/// Peak resident set size of this process in bytes (Linux), if known.
-fn peak_rss() -> Option<u64> {
+/// A memory figure of this process in bytes from `/proc/self/status`
+/// (`VmHWM` = peak resident set, `VmRSS` = current), Linux only.
+fn proc_status_bytes(key: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let line = status.lines().find(|l| l.starts_with(key))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
+}
+
+/// Peak resident set size of this process in bytes (Linux), if known.
+fn peak_rss() -> Option<u64> {
+    proc_status_bytes("VmHWM:")
+}
+
+/// Records a phase's duration and the peak RSS reached so far.
+fn phase(timings: &mut Vec<(String, f64)>, name: &str, start: Instant) {
+    timings.push((format!("{name}_s"), start.elapsed().as_secs_f64()));
+    timings.push((
+        format!("{name}_peak_mb"),
+        peak_rss().unwrap_or(0) as f64 / 1e6,
+    ));
 }
 
 /// The result of an audit, before reporting.
@@ -172,11 +187,11 @@ pub fn run_audit(
     rules: &[Rule],
     keep_going: bool,
     overrides: &Overrides,
-    timings: &mut Vec<(&'static str, f64)>,
+    timings: &mut Vec<(String, f64)>,
 ) -> Result<Audit, AppError> {
     let t = Instant::now();
     let loaded = snapshot::load(path);
-    timings.push(("load", t.elapsed().as_secs_f64()));
+    phase(timings, "load", t);
     if loaded.has_errors() && !keep_going {
         return Err(AppError::Diagnostics(loaded.diagnostics));
     }
@@ -188,10 +203,10 @@ pub fn run_audit(
     };
     let t = Instant::now();
     let graph = AccessGraph::build(&loaded.snapshot);
-    timings.push(("graph", t.elapsed().as_secs_f64()));
+    phase(timings, "graph", t);
     let t = Instant::now();
     let findings = engine::run(rules, &loaded.snapshot, &graph, as_of, overrides);
-    timings.push(("rules", t.elapsed().as_secs_f64()));
+    phase(timings, "rules", t);
     let mut diagnostics = loaded.diagnostics;
     diagnostics.extend(graph.warnings.iter().cloned());
     diagnostics.sort();
@@ -249,7 +264,7 @@ fn audit(a: &AuditArgs) -> Result<u8, AppError> {
             }
         })?;
     }
-    timings.push(("report", t.elapsed().as_secs_f64()));
+    phase(&mut timings, "report", t);
     print!("{}", report::summary::render(&report));
     if let Some(out) = &a.out {
         println!("\nwrote {}", out.join("findings.json").display());
@@ -257,7 +272,7 @@ fn audit(a: &AuditArgs) -> Result<u8, AppError> {
     if a.stats {
         let mut s = String::from("{");
         for (k, v) in &timings {
-            let _ = write!(s, "\"{k}_s\":{v:.4},");
+            let _ = write!(s, "\"{k}\":{v:.4},");
         }
         let _ = write!(
             s,

@@ -6,7 +6,9 @@
 //! role, the assignment to remove and the grants whose members explain it.
 //! Adding a table (or a field) is engine work; adding a rule is not.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
+
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::sync::Arc;
 
 use jiff::Timestamp;
@@ -64,8 +66,8 @@ pub struct Ctx<'a> {
 impl<'a> Ctx<'a> {
     /// Indexes the snapshot for fact building.
     pub fn new(s: &'a Snapshot, g: &'a AccessGraph, as_of: Timestamp) -> Self {
-        let mut active = HashSet::new();
-        let mut partners_seen = HashSet::new();
+        let mut active = HashSet::default();
+        let mut partners_seen = HashSet::default();
         for r in &s.relationships {
             partners_seen.insert(r.partner_tenant_id);
             if r.state == RelState::Active {

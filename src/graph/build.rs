@@ -1,6 +1,8 @@
 //! Builds the [`AccessGraph`] from a validated snapshot.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
+
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::sync::Arc;
 
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -100,12 +102,12 @@ pub(super) fn build(s: &Snapshot) -> AccessGraph {
     let mut b = Builder {
         s,
         g: DiGraph::new(),
-        principal_node: HashMap::with_capacity(s.principals.len()),
-        resource_node: HashMap::new(),
-        placeholders: HashMap::new(),
+        principal_node: HashMap::with_capacity_and_hasher(s.principals.len(), Default::default()),
+        resource_node: HashMap::default(),
+        placeholders: HashMap::default(),
         warnings: Vec::new(),
         unresolved: BTreeMap::new(),
-        warned_unresolved: HashSet::new(),
+        warned_unresolved: HashSet::default(),
     };
     let tenant_index: HashMap<Guid, u32> = s
         .tenants
@@ -115,7 +117,7 @@ pub(super) fn build(s: &Snapshot) -> AccessGraph {
         .collect();
 
     // Principals and agent groups.
-    let mut agent_groups: HashMap<(Guid, AgentGroup), Vec<NodeIndex>> = HashMap::new();
+    let mut agent_groups: HashMap<(Guid, AgentGroup), Vec<NodeIndex>> = HashMap::default();
     for (i, p) in s.principals.iter().enumerate() {
         if b.principal_node.contains_key(&p.principal_id) {
             b.warn(
@@ -155,7 +157,7 @@ pub(super) fn build(s: &Snapshot) -> AccessGraph {
     // Explicit grants.
     let mut grants = Vec::new();
     let mut assignment_principal_tenant = Vec::with_capacity(s.role_assignments.len());
-    let mut warned_subs = HashSet::new();
+    let mut warned_subs = HashSet::default();
     for (i, a) in s.role_assignments.iter().enumerate() {
         let home = a.principal_tenant_id.unwrap_or_else(|| {
             b.principal_node
@@ -263,11 +265,11 @@ pub(super) fn build(s: &Snapshot) -> AccessGraph {
     }
 
     // Implicit GDAP grants: each active access assignment of an active relationship.
-    let mut by_rel: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut by_rel: HashMap<&str, Vec<usize>> = HashMap::default();
     for (ai, aa) in s.gdap_access_assignments.iter().enumerate() {
         by_rel.entry(&aa.relationship_id).or_default().push(ai);
     }
-    let mut seen_rel: HashSet<&str> = HashSet::new();
+    let mut seen_rel: HashSet<&str> = HashSet::default();
     for (ri, r) in s.relationships.iter().enumerate() {
         let Some(rel_id) = r.relationship_id.as_deref() else {
             continue;
@@ -334,7 +336,7 @@ pub(super) fn build(s: &Snapshot) -> AccessGraph {
     }
 
     // Scope containment: link each scope to the known scopes above it.
-    let mut below: HashMap<NodeIndex, Vec<NodeIndex>> = HashMap::new();
+    let mut below: HashMap<NodeIndex, Vec<NodeIndex>> = HashMap::default();
     let mut keys: Vec<(Guid, Scope)> = b.resource_node.keys().cloned().collect();
     keys.sort();
     for (tenant, scope) in &keys {

@@ -2,7 +2,9 @@
 //! that act through it, each with one shortest path (breadth-first search
 //! over incoming membership edges; a visited set makes cycles harmless).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use rustc_hash::FxHashMap as HashMap;
 
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
@@ -95,7 +97,7 @@ fn kind_of(
 
 /// Expands `holder` through incoming `MemberOf` edges.
 pub fn expand(graph: &DiGraph<Node, Edge>, snapshot: &Snapshot, holder: NodeIndex) -> Members {
-    let mut parent: HashMap<NodeIndex, NodeIndex> = HashMap::new();
+    let mut parent: HashMap<NodeIndex, NodeIndex> = HashMap::default();
     let mut order = Vec::new();
     let mut queue = VecDeque::new();
     parent.insert(holder, holder);

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use super::Report;
@@ -21,40 +22,48 @@ struct Doc<'a> {
     snapshot: SnapshotInfo<'a>,
     input: Input<'a>,
     summary: Summary,
-    findings: Findings<'a>,
 }
 
-/// The findings, each serialised with its paths rendered on the fly (the
-/// rendered text is never held in memory for all findings at once).
-struct Findings<'a>(&'a Report<'a>);
+/// How many findings are rendered in parallel before being written: bounds
+/// the memory the rendered text takes.
+const BATCH: usize = 1024;
 
-impl Serialize for Findings<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let r = self.0;
-        s.collect_seq(r.findings.iter().map(|f| {
-            FindingOut {
-                id: &f.id,
-                rule: &f.rule,
-                severity: f.severity,
-                title: &f.title,
-                message: &f.message,
-                partner_tenant_id: f.partner_tenant_id,
-                customer_tenant_id: f.customer_tenant_id,
-                resource: f.resource.as_ref(),
-                role: f.role.as_deref(),
-                assignment: f.assignment.as_ref(),
-                principals: &f.principals,
-                principals_known: f.principals_known,
-                paths: f
-                    .paths
-                    .iter()
-                    .map(|p| render_path(r.snapshot, r.graph, *p))
-                    .collect(),
-                evidence: &f.evidence,
-                remediation: &f.remediation,
-            }
-        }))
+fn finding_out<'a>(r: &'a Report<'a>, f: &'a Finding) -> FindingOut<'a> {
+    FindingOut {
+        id: &f.id,
+        rule: &f.rule,
+        severity: f.severity,
+        title: &f.title,
+        message: &f.message,
+        partner_tenant_id: f.partner_tenant_id,
+        customer_tenant_id: f.customer_tenant_id,
+        resource: f.resource.as_ref(),
+        role: f.role.as_deref(),
+        assignment: f.assignment.as_ref(),
+        principals: &f.principals,
+        principals_known: f.principals_known,
+        paths: f
+            .paths
+            .iter()
+            .map(|p| render_path(r.snapshot, r.graph, *p))
+            .collect(),
+        evidence: &f.evidence,
+        remediation: &f.remediation,
     }
+}
+
+/// One finding as pretty JSON, indented to sit inside the top-level array.
+fn render_finding(r: &Report<'_>, f: &Finding) -> io::Result<Vec<u8>> {
+    let text = serde_json::to_vec_pretty(&finding_out(r, f)).map_err(io::Error::other)?;
+    let mut out = Vec::with_capacity(text.len() + text.len() / 8);
+    out.extend_from_slice(b"    ");
+    for &b in &text {
+        out.push(b);
+        if b == b'\n' {
+            out.extend_from_slice(b"    ");
+        }
+    }
+    Ok(out)
 }
 
 #[derive(Serialize)]
@@ -154,8 +163,27 @@ pub fn write(r: &Report<'_>, w: &mut dyn Write) -> io::Result<()> {
                 .collect(),
         },
         summary: Summary::of(r.findings),
-        findings: Findings(r),
     };
-    serde_json::to_writer_pretty(&mut *w, &doc).map_err(io::Error::other)?;
-    w.write_all(b"\n")
+    // The head is small; findings are rendered in parallel batches and
+    // appended in order, so the bytes equal a sequential pretty print.
+    let mut head = serde_json::to_vec_pretty(&doc).map_err(io::Error::other)?;
+    if head.pop() != Some(b'}') || head.pop() != Some(b'\n') {
+        return Err(io::Error::other("unexpected JSON head"));
+    }
+    w.write_all(&head)?;
+    if r.findings.is_empty() {
+        return w.write_all(b",\n  \"findings\": []\n}\n");
+    }
+    w.write_all(b",\n  \"findings\": [\n")?;
+    for (i, batch) in r.findings.chunks(BATCH).enumerate() {
+        let rendered: Vec<io::Result<Vec<u8>>> =
+            batch.par_iter().map(|f| render_finding(r, f)).collect();
+        for (j, text) in rendered.into_iter().enumerate() {
+            if i > 0 || j > 0 {
+                w.write_all(b",\n")?;
+            }
+            w.write_all(&text?)?;
+        }
+    }
+    w.write_all(b"\n  ]\n}\n")
 }
