@@ -116,10 +116,10 @@ pub fn explain(r: &Rule) -> String {
         r.id, r.title, r.severity, r.source
     );
     for (h, body) in [
-        ("What it detects", &r.summary),
-        ("Why it matters", &r.rationale),
-        ("Example", &r.example),
-        ("Remediation", &r.remediation),
+        ("What it detects", r.summary.as_str()),
+        ("Why it matters", r.rationale.as_str()),
+        ("Example", r.example.as_str()),
+        ("Remediation", &*r.remediation),
     ] {
         let _ = writeln!(s, "{h}\n{}\n", body.trim());
     }

@@ -12,6 +12,7 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::sync::Arc;
 
 use jiff::Timestamp;
+use petgraph::graph::NodeIndex;
 
 use super::expr::{Ty, Value};
 use crate::graph::{AccessGraph, Node, Via};
@@ -41,7 +42,8 @@ pub struct ResourceRef {
 pub struct Core {
     pub partner: Option<Guid>,
     pub customer: Option<Guid>,
-    pub resource: Option<ResourceRef>,
+    /// The resource node (a directory or an Azure scope) of the access graph.
+    pub resource: Option<NodeIndex>,
     pub role: Option<RoleId>,
     /// Index into `Snapshot::role_assignments` for findings about one assignment.
     pub assignment: Option<u32>,
@@ -279,18 +281,31 @@ fact_table!(DirectoryRoles, "directory_role",
 );
 
 fn scope_level(s: &crate::snapshot::Scope) -> &'static str {
-    let p = s.as_str().to_ascii_lowercase();
+    const MG: &str = "/providers/microsoft.management/managementgroups/";
+    let p = s.as_str();
     if s.is_directory() {
         return "directory";
     }
-    if p.starts_with("/providers/microsoft.management/managementgroups/") {
+    if p.len() > MG.len() && p.is_char_boundary(MG.len()) && p[..MG.len()].eq_ignore_ascii_case(MG)
+    {
         return "management_group";
     }
-    let segs: Vec<&str> = p.split('/').filter(|x| !x.is_empty()).collect();
-    match segs.as_slice() {
-        ["subscriptions", _] => "subscription",
-        ["subscriptions", _, "resourcegroups", _] => "resource_group",
-        ["subscriptions", _, ..] => "resource",
+    let mut segs = p.split('/').filter(|x| !x.is_empty());
+    match (
+        segs.next(),
+        segs.next(),
+        segs.next(),
+        segs.next(),
+        segs.next(),
+    ) {
+        (Some(a), Some(_), None, ..) if a.eq_ignore_ascii_case("subscriptions") => "subscription",
+        (Some(a), Some(_), Some(b), Some(_), None)
+            if a.eq_ignore_ascii_case("subscriptions")
+                && b.eq_ignore_ascii_case("resourcegroups") =>
+        {
+            "resource_group"
+        }
+        (Some(a), Some(_), ..) if a.eq_ignore_ascii_case("subscriptions") => "resource",
         _ => "other",
     }
 }
@@ -320,7 +335,8 @@ fn principal_kind(c: &Ctx<'_>, r: &Row) -> &'static str {
     }
 }
 
-fn resource_of(c: &Ctx<'_>, node: petgraph::graph::NodeIndex) -> Option<ResourceRef> {
+/// The finding-facing description of a resource node.
+pub fn resource_of(c: &Ctx<'_>, node: NodeIndex) -> Option<ResourceRef> {
     match &c.g.graph[node] {
         Node::Resource { tenant, scope } if scope.is_directory() => Some(directory(*tenant)),
         Node::Resource { scope, .. } => Some(ResourceRef {
@@ -371,7 +387,7 @@ impl<'a> Facts<'a> {
                         Core {
                             partner,
                             customer: Some(a.tenant_id),
-                            resource: resource_of(c, g.resource),
+                            resource: Some(g.resource),
                             role: Some(a.role),
                             assignment: Some(ai),
                             grants: vec![gi32],
@@ -386,7 +402,7 @@ impl<'a> Facts<'a> {
                         Core {
                             partner: Some(rel.partner_tenant_id),
                             customer: Some(rel.customer_tenant_id),
-                            resource: Some(directory(rel.customer_tenant_id)),
+                            resource: Some(g.resource),
                             role: Some(g.role),
                             assignment: None,
                             grants: vec![gi32],
@@ -442,6 +458,7 @@ fn directory_roles(c: &Ctx<'_>) -> Vec<Row> {
         implicit: BTreeSet<Guid>,
         unknown_holders: BTreeSet<u32>,
         grants: Vec<u32>,
+        resource: Option<NodeIndex>,
     }
     let mut per: BTreeMap<(Guid, RoleId), Acc> = BTreeMap::new();
     for (gi, g) in c.g.grants.iter().enumerate() {
@@ -452,6 +469,7 @@ fn directory_roles(c: &Ctx<'_>) -> Vec<Row> {
             continue;
         }
         let acc = per.entry((*tenant, g.role)).or_default();
+        acc.resource = Some(g.resource);
         let members = c.g.members_of(g.holder);
         let ids = members
             .list
@@ -480,7 +498,7 @@ fn directory_roles(c: &Ctx<'_>) -> Vec<Row> {
                 core: Core {
                     partner: None,
                     customer: Some(tenant),
-                    resource: Some(directory(tenant)),
+                    resource: acc.resource,
                     // The finding is about the customer's listing as a whole; the
                     // row's role is a field (and in the evidence), not the finding's role.
                     role: None,
@@ -494,4 +512,34 @@ fn directory_roles(c: &Ctx<'_>) -> Vec<Row> {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::scope_level;
+    use crate::snapshot::Scope;
+
+    #[test]
+    fn scope_levels() {
+        let level = |s: &str| scope_level(&Scope(s.into()));
+        assert_eq!(level("/"), "directory");
+        assert_eq!(level("/subscriptions/abc"), "subscription");
+        assert_eq!(
+            level("/subscriptions/abc/resourceGroups/rg"),
+            "resource_group"
+        );
+        assert_eq!(
+            level("/subscriptions/abc/RESOURCEGROUPS/rg"),
+            "resource_group"
+        );
+        assert_eq!(
+            level("/subscriptions/abc/resourceGroups/rg/providers/x/y/z"),
+            "resource"
+        );
+        assert_eq!(
+            level("/providers/Microsoft.Management/managementGroups/mg1"),
+            "management_group"
+        );
+        assert_eq!(level("/elsewhere"), "other");
+    }
 }

@@ -12,6 +12,7 @@ pub mod rule;
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use jiff::Timestamp;
 use rayon::prelude::*;
@@ -62,7 +63,7 @@ pub struct Finding {
     pub id: String,
     pub rule: String,
     pub severity: Severity,
-    pub title: String,
+    pub title: Arc<str>,
     pub message: String,
     pub partner_tenant_id: Option<Guid>,
     pub customer_tenant_id: Option<Guid>,
@@ -76,7 +77,7 @@ pub struct Finding {
     /// One shortest explaining path per principal (and per placeholder group).
     pub paths: Vec<PathRef>,
     pub evidence: Vec<String>,
-    pub remediation: String,
+    pub remediation: Arc<str>,
 }
 
 /// Parameter overrides: rule id → parameter → value.
@@ -223,7 +224,10 @@ fn assemble(
                     .is_none_or(|only| m.id.is_some_and(|id| only.contains(&id)));
                 match m.kind {
                     MemberKind::User { enabled: true } | MemberKind::Unresolved if counted => {
-                        if m.kind != MemberKind::Unresolved {
+                        if m.kind == MemberKind::Unresolved {
+                            // Who stands behind an unresolved principal is unknown.
+                            known = false;
+                        } else {
                             principals.extend(m.id);
                         }
                         paths.insert(path);
@@ -259,8 +263,9 @@ fn assemble(
         }
     }
     evidence.extend(notes);
-    let resource =
-        uniform(cores.iter().map(|x| x.resource.clone())).map(|r: ResourceRef| ResourceOut {
+    let resource = uniform(cores.iter().map(|x| x.resource))
+        .and_then(|n| facts::resource_of(c, n))
+        .map(|r: ResourceRef| ResourceOut {
             kind: r.kind,
             id: r.id,
             subscription_id: r.subscription_id,

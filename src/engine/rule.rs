@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::Serialize;
 use toml_edit::{ImDocument, Item, Value as TomlValue};
@@ -96,14 +97,16 @@ pub struct Template(pub Vec<Piece>);
 #[derive(Clone, Debug)]
 pub struct Rule {
     pub id: String,
-    pub title: String,
+    /// Shared with every finding of the rule.
+    pub title: Arc<str>,
     pub severity: Severity,
     pub enabled: bool,
     /// What it detects.
     pub summary: String,
     /// Why it matters, citing the F-ids of SPEC §2.
     pub rationale: String,
-    pub remediation: String,
+    /// Shared with every finding of the rule.
+    pub remediation: Arc<str>,
     pub example: String,
     pub references: Vec<String>,
     pub params: Vec<Param>,
@@ -606,12 +609,12 @@ pub fn parse_rule(file: &str, src: &str) -> Result<Rule, Vec<Diagnostic>> {
     match (id, severity, filter, message) {
         (Some(id), Some(severity), Some((filter, where_src)), Some(message)) => Ok(Rule {
             id,
-            title: docs.remove("title").unwrap_or_default(),
+            title: docs.remove("title").unwrap_or_default().into(),
             severity,
             enabled,
             summary: docs.remove("summary").unwrap_or_default(),
             rationale: docs.remove("rationale").unwrap_or_default(),
-            remediation: docs.remove("remediation").unwrap_or_default(),
+            remediation: docs.remove("remediation").unwrap_or_default().into(),
             example: docs.remove("example").unwrap_or_default(),
             references,
             params,

@@ -131,30 +131,41 @@ impl AccessGraph {
         &self.members[&holder]
     }
 
-    /// Every effective-access row (enabled users and unresolved principals),
-    /// in a deterministic order: grants in build order, members in expansion
-    /// order, then the grant's resource before the known scopes below it.
-    pub fn effective_access(&self) -> impl Iterator<Item = Access<'_>> + '_ {
-        self.grants.iter().flat_map(move |grant| {
-            let members = &self.members[&grant.holder];
+    /// Effective access (SPEC §4): every (enabled user or unresolved
+    /// principal, resource, role) reachable, each once, with one shortest
+    /// explaining path (ties broken by grant order). A role on a scope also
+    /// covers the known scopes below it. Sorted by resource node, role, then
+    /// principal node, so the order is deterministic.
+    pub fn effective_access(&self) -> Vec<Access<'_>> {
+        let mut best: std::collections::BTreeMap<(NodeIndex, RoleId, NodeIndex), Access<'_>> =
+            std::collections::BTreeMap::new();
+        for grant in &self.grants {
             let below = self
                 .below
                 .get(&grant.resource)
                 .map_or(&[][..], Vec::as_slice);
-            members
+            for member in self.members[&grant.holder]
                 .list
                 .iter()
                 .filter(|m| m.effective())
-                .flat_map(move |member| {
-                    std::iter::once(grant.resource)
-                        .chain(below.iter().copied())
-                        .map(move |resource| Access {
-                            member,
-                            grant,
-                            resource,
+            {
+                for &resource in std::iter::once(&grant.resource).chain(below) {
+                    let candidate = Access {
+                        member,
+                        grant,
+                        resource,
+                    };
+                    best.entry((resource, grant.role, member.node))
+                        .and_modify(|a| {
+                            if member.path.len() < a.member.path.len() {
+                                *a = candidate.clone();
+                            }
                         })
-                })
-        })
+                        .or_insert(candidate);
+                }
+            }
+        }
+        best.into_values().collect()
     }
 
     /// A short human label for a node, e.g. `AdminAgents (group, Northwind IT)`.
@@ -196,59 +207,72 @@ impl AccessGraph {
         }
     }
 
-    /// A compact name for a node on a path: a principal's display name, or
-    /// the full label for placeholders and unresolved principals.
-    fn short(&self, snapshot: &Snapshot, node: NodeIndex) -> String {
-        match &self.graph[node] {
-            Node::Principal(i) => snapshot.principals[*i as usize].display_name.to_string(),
-            _ => self.label(snapshot, node),
-        }
+    /// A tenant's display name, or `None` when the tenant is not in the snapshot.
+    fn tenant_str<'s>(&self, snapshot: &'s Snapshot, t: Guid) -> Option<&'s str> {
+        self.tenant_index
+            .get(&t)
+            .map(|&i| &*snapshot.tenants[i as usize].name)
     }
 
-    fn tenant_name(&self, snapshot: &Snapshot, t: Guid) -> String {
-        self.tenant_index.get(&t).map_or_else(
-            || format!("tenant {t}"),
-            |&i| snapshot.tenants[i as usize].name.to_string(),
-        )
+    fn push_tenant(&self, out: &mut String, snapshot: &Snapshot, t: Guid) {
+        match self.tenant_str(snapshot, t) {
+            Some(name) => out.push_str(name),
+            None => {
+                out.push_str("tenant ");
+                out.push_str(&t.to_string());
+            }
+        }
     }
 
     /// Renders one explaining path compactly:
     /// `Anna Larsen → Azure Operators → AdminAgents (Northwind IT) ⇒ Global Administrator in Contoso (DAP)`.
     pub fn render_path(&self, snapshot: &Snapshot, member: &Member, grant: &Grant) -> String {
-        let mut out = String::new();
+        let mut out = String::with_capacity(160);
         let last = member.path.len().saturating_sub(1);
-        for (i, n) in member.path.iter().enumerate() {
+        for (i, &n) in member.path.iter().enumerate() {
             if i > 0 {
                 out.push_str(" → ");
             }
-            out.push_str(&self.short(snapshot, *n));
-            if i == last {
-                if let Node::Principal(pi) = self.graph[*n] {
-                    let t = snapshot.principals[pi as usize].tenant_id;
-                    out.push_str(&format!(" ({})", self.tenant_name(snapshot, t)));
+            match &self.graph[n] {
+                Node::Principal(pi) => {
+                    let p = &snapshot.principals[*pi as usize];
+                    out.push_str(&p.display_name);
+                    if i == last {
+                        out.push_str(" (");
+                        self.push_tenant(&mut out, snapshot, p.tenant_id);
+                        out.push(')');
+                    }
                 }
+                _ => out.push_str(&self.label(snapshot, n)),
             }
         }
-        let role = snapshot.roles.name(grant.role);
-        let target = match &self.graph[grant.resource] {
+        out.push_str(" ⇒ ");
+        out.push_str(snapshot.roles.name(grant.role));
+        match &self.graph[grant.resource] {
             Node::Resource { tenant, scope } if scope.is_directory() => {
-                format!("in {}", self.tenant_name(snapshot, *tenant))
+                out.push_str(" in ");
+                self.push_tenant(&mut out, snapshot, *tenant);
             }
-            Node::Resource { scope, .. } => format!("on {}", scope.as_str()),
-            _ => String::new(),
-        };
-        let how = match grant.via {
-            Via::Explicit(_) => "assigned".to_string(),
-            Via::Dap { .. } => "DAP".to_string(),
-            Via::Gdap { relationship, .. } => format!(
-                "GDAP {}",
-                snapshot.relationships[relationship as usize]
-                    .relationship_id
-                    .as_deref()
-                    .unwrap_or("?")
-            ),
-        };
-        out.push_str(&format!(" ⇒ {role} {target} ({how})"));
+            Node::Resource { scope, .. } => {
+                out.push_str(" on ");
+                out.push_str(scope.as_str());
+            }
+            _ => {}
+        }
+        match grant.via {
+            Via::Explicit(_) => out.push_str(" (assigned)"),
+            Via::Dap { .. } => out.push_str(" (DAP)"),
+            Via::Gdap { relationship, .. } => {
+                out.push_str(" (GDAP ");
+                out.push_str(
+                    snapshot.relationships[relationship as usize]
+                        .relationship_id
+                        .as_deref()
+                        .unwrap_or("?"),
+                );
+                out.push(')');
+            }
+        }
         out
     }
 

@@ -45,18 +45,30 @@ impl Guid {
     }
 }
 
+impl Guid {
+    /// The lower-case hyphenated form, without allocating.
+    pub fn encode(self) -> [u8; 36] {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut out = [b'-'; 36];
+        let mut v = self.0;
+        let mut i = 36;
+        while i > 0 {
+            i -= 1;
+            if matches!(i, 8 | 13 | 18 | 23) {
+                continue;
+            }
+            out[i] = HEX[(v & 0xf) as usize];
+            v >>= 4;
+        }
+        out
+    }
+}
+
 impl fmt::Display for Guid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let h = format!("{:032x}", self.0);
-        write!(
-            f,
-            "{}-{}-{}-{}-{}",
-            &h[0..8],
-            &h[8..12],
-            &h[12..16],
-            &h[16..20],
-            &h[20..32]
-        )
+        let buf = self.encode();
+        // The buffer holds only ASCII hex digits and hyphens.
+        f.write_str(std::str::from_utf8(&buf).map_err(|_| fmt::Error)?)
     }
 }
 
