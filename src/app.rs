@@ -250,25 +250,20 @@ fn audit(a: &AuditArgs) -> Result<u8, AppError> {
     for d in &audit.diagnostics {
         eprintln!("{}", report::summary::printable(&d.to_string()));
     }
+    let fail_on = match a.fail_on {
+        FailOn::Never => None,
+        FailOn::Info => Some(Severity::Info),
+        FailOn::Low => Some(Severity::Low),
+        FailOn::Medium => Some(Severity::Medium),
+        FailOn::High => Some(Severity::High),
+    };
     let t = Instant::now();
-    if let Some(out) = &a.out {
-        std::fs::create_dir_all(out).map_err(|source| AppError::Io {
-            path: out.display().to_string(),
-            source,
+    let code =
+        report::emit::emit(&report, &a.report, a.out.as_deref(), fail_on).map_err(|e| match e {
+            report::emit::EmitError::Io { path, source } => AppError::Io { path, source },
+            report::emit::EmitError::Usage(m) => AppError::Usage(m),
         })?;
-        let path = out.join("findings.json");
-        report::write_atomic(&path, |w| report::json::write(&report, w)).map_err(|source| {
-            AppError::Io {
-                path: path.display().to_string(),
-                source,
-            }
-        })?;
-    }
     phase(&mut timings, "report", t);
-    print!("{}", report::summary::render(&report));
-    if let Some(out) = &a.out {
-        println!("\nwrote {}", out.join("findings.json").display());
-    }
     if a.stats {
         let mut s = String::from("{");
         for (k, v) in &timings {
@@ -283,13 +278,5 @@ fn audit(a: &AuditArgs) -> Result<u8, AppError> {
         );
         eprintln!("{s}");
     }
-    let threshold = match a.fail_on {
-        FailOn::Never => None,
-        FailOn::Info => Some(Severity::Info),
-        FailOn::Low => Some(Severity::Low),
-        FailOn::Medium => Some(Severity::Medium),
-        FailOn::High => Some(Severity::High),
-    };
-    let failing = threshold.is_some_and(|t| audit.findings.iter().any(|f| f.severity >= t));
-    Ok(u8::from(failing))
+    Ok(code)
 }

@@ -92,6 +92,8 @@ pub struct AuditArgs {
     /// Report rejected input rows but audit the rest instead of stopping (the rejections are listed in findings.json).
     #[arg(long)]
     pub keep_going: bool,
+    #[command(flatten)]
+    pub report: crate::report::emit::ReportArgs,
     /// Print per-phase timings and peak memory to stderr as one JSON line.
     #[arg(long, hide = true)]
     pub stats: bool,

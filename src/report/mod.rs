@@ -1,5 +1,6 @@
 //! Reporters: one file per output format, all fed the same [`Report`].
 
+pub mod emit;
 pub mod json;
 pub mod summary;
 
