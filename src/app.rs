@@ -1,16 +1,17 @@
 //! Runs a parsed command line: load → graph → engine → reports.
 
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use jiff::Timestamp;
 use thiserror::Error;
 
-use crate::cli::{AuditArgs, CatalogArgs, Cli, Command, FailOn};
+use crate::cli::{AuditArgs, CatalogArgs, Cli, Command, FailOn, PolicyArg, RulesAction};
+use crate::engine::config::{self, Config};
 use crate::engine::rule::{self, Rule, Severity};
-use crate::engine::{self, Overrides};
-use crate::graph::AccessGraph;
+use crate::engine::{self, docs, ruletest, Overrides, RunOptions};
+use crate::graph::{AccessGraph, AutopilotPolicy};
 use crate::report::{self, Report};
 use crate::snapshot::{self, Diagnostic, Level};
 
@@ -42,11 +43,39 @@ fn render_diags(d: &[Diagnostic]) -> String {
 pub fn run(cli: Cli) -> Result<u8, AppError> {
     match cli.command {
         Command::Audit(a) => audit(&a),
-        Command::Rules(r) => {
-            let rules = catalog(&r.catalog)?;
-            print!("{}", list_rules(&rules));
-            Ok(0)
-        }
+        Command::Rules(r) => match r.action {
+            None => {
+                let rules = catalog(&r.catalog)?;
+                print!("{}", list_rules(&rules));
+                Ok(0)
+            }
+            Some(RulesAction::Test { dir, select }) => {
+                let dir = dir.unwrap_or_else(|| PathBuf::from("rules"));
+                let mut rules =
+                    rule::load_catalog(Some(&dir), false).map_err(AppError::Diagnostics)?;
+                if rules.is_empty() {
+                    return Err(AppError::Usage(format!(
+                        "no rule files (*.toml) in `{}`",
+                        dir.display()
+                    )));
+                }
+                if !select.is_empty() {
+                    rules.retain(|r| {
+                        select.iter().any(|p| {
+                            r.id.len() >= p.len() && r.id[..p.len()].eq_ignore_ascii_case(p)
+                        })
+                    });
+                }
+                let outcomes = ruletest::run_tests(&rules);
+                print!("{}", ruletest::render(&rules, &outcomes));
+                Ok(u8::from(outcomes.iter().any(|o| !o.passed)))
+            }
+            Some(RulesAction::Doc) => {
+                let rules = catalog(&r.catalog)?;
+                print!("{}", docs::rules_reference(&rules));
+                Ok(0)
+            }
+        },
         Command::Explain { id, catalog: c } => {
             let rules = catalog(&c)?;
             let rule = rules
@@ -180,32 +209,50 @@ pub struct Audit {
     pub as_of: Timestamp,
 }
 
+/// What an audit run needs beyond the snapshot and the rules.
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    /// `--as-of` as given (default: the manifest's `captured_at`).
+    pub as_of: Option<String>,
+    /// Audit the valid rows when some are rejected.
+    pub keep_going: bool,
+    pub overrides: Overrides,
+    pub policy: AutopilotPolicy,
+}
+
 /// Loads, builds and evaluates: the whole pipeline without reporting.
 pub fn run_audit(
     path: &Path,
-    as_of: Option<&str>,
     rules: &[Rule],
-    keep_going: bool,
-    overrides: &Overrides,
+    settings: &Settings,
     timings: &mut Vec<(String, f64)>,
 ) -> Result<Audit, AppError> {
     let t = Instant::now();
     let loaded = snapshot::load(path);
     phase(timings, "load", t);
-    if loaded.has_errors() && !keep_going {
+    if loaded.has_errors() && !settings.keep_going {
         return Err(AppError::Diagnostics(loaded.diagnostics));
     }
-    let as_of = match as_of {
+    let as_of = match settings.as_of.as_deref() {
         Some(s) => parse_as_of(s)?,
         None => loaded.snapshot.manifest.captured_at.ok_or_else(|| {
             AppError::Usage("the snapshot has no manifest `captured_at`: pass --as-of DATE so that results do not depend on the clock".into())
         })?,
     };
     let t = Instant::now();
-    let graph = AccessGraph::build(&loaded.snapshot);
+    let graph = AccessGraph::build_with(&loaded.snapshot, settings.policy);
     phase(timings, "graph", t);
     let t = Instant::now();
-    let findings = engine::run(rules, &loaded.snapshot, &graph, as_of, overrides);
+    let findings = engine::run(
+        rules,
+        &loaded.snapshot,
+        &graph,
+        &RunOptions {
+            as_of,
+            overrides: settings.overrides.clone(),
+            policy: settings.policy,
+        },
+    );
     phase(timings, "rules", t);
     let mut diagnostics = loaded.diagnostics;
     diagnostics.extend(graph.warnings.iter().cloned());
@@ -219,6 +266,43 @@ pub fn run_audit(
     })
 }
 
+/// The catalog and settings an `audit` command line asks for: config file
+/// first, then the command line on top.
+fn prepare(a: &AuditArgs) -> Result<(Vec<Rule>, Settings), AppError> {
+    let mut rules = catalog(&a.catalog)?;
+    let config = match &a.config {
+        Some(p) => Config::load(p).map_err(AppError::Usage)?,
+        None => Config::default(),
+    };
+    let select = if a.select.is_empty() {
+        &config.select
+    } else {
+        &a.select
+    };
+    let ignore: Vec<String> = config.ignore.iter().chain(&a.ignore).cloned().collect();
+    config::apply_selection(&mut rules, select, &ignore).map_err(AppError::Usage)?;
+    let settings_list: Vec<String> = config.set.iter().chain(&a.set).cloned().collect();
+    let overrides = config::parse_overrides(&rules, &settings_list).map_err(AppError::Usage)?;
+    let policy = match (a.autopilot_policy, config.autopilot_policy.as_deref()) {
+        (Some(PolicyArg::Strict), _) | (None, Some("strict")) => AutopilotPolicy::Strict,
+        (Some(PolicyArg::Legacy), _) | (None, Some("legacy") | None) => AutopilotPolicy::Legacy,
+        (None, Some(other)) => {
+            return Err(AppError::Usage(format!(
+                "config: invalid autopilot_policy `{other}` (expected legacy or strict)"
+            )))
+        }
+    };
+    Ok((
+        rules,
+        Settings {
+            as_of: a.as_of.clone(),
+            keep_going: a.keep_going,
+            overrides,
+            policy,
+        },
+    ))
+}
+
 fn audit(a: &AuditArgs) -> Result<u8, AppError> {
     let start = Instant::now();
     if let Some(n) = a.threads {
@@ -230,16 +314,9 @@ fn audit(a: &AuditArgs) -> Result<u8, AppError> {
             .num_threads(n)
             .build_global();
     }
-    let rules = catalog(&a.catalog)?;
+    let (rules, settings) = prepare(a)?;
     let mut timings = Vec::new();
-    let audit = run_audit(
-        &a.snapshot,
-        a.as_of.as_deref(),
-        &rules,
-        a.keep_going,
-        &Overrides::new(),
-        &mut timings,
-    )?;
+    let audit = run_audit(&a.snapshot, &rules, &settings, &mut timings)?;
     let report = Report {
         snapshot: &audit.snapshot,
         graph: &audit.graph,

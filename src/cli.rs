@@ -29,7 +29,7 @@ pub enum FailOn {
 pub enum Command {
     /// Audit a snapshot (a directory of tables, or one JSON file) and report findings.
     Audit(AuditArgs),
-    /// List the rule catalog.
+    /// List the rule catalog, test rules against their fixtures, or print the rule reference.
     Rules(RulesArgs),
     /// Print one rule's documentation.
     Explain {
@@ -67,8 +67,33 @@ pub struct CatalogArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct RulesArgs {
+    #[command(subcommand)]
+    pub action: Option<RulesAction>,
     #[command(flatten)]
     pub catalog: CatalogArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesAction {
+    /// Run each rule's `[[test]]` fixtures and compare the findings with the expected ones.
+    Test {
+        /// Rules directory (default: `rules`, the built-in catalog's sources).
+        dir: Option<PathBuf>,
+        /// Only rules whose id starts with one of these (comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        select: Vec<String>,
+    },
+    /// Print the rule reference (Markdown), as committed in docs/rules.md.
+    Doc,
+}
+
+/// Autopilot policy: which partner actions need DAP.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PolicyArg {
+    /// F11: without DAP a reseller partner still manages profiles and devices other partners added.
+    Legacy,
+    /// F12: profile management and deleting others' devices require DAP.
+    Strict,
 }
 
 #[derive(Debug, clap::Args)]
@@ -83,6 +108,21 @@ pub struct AuditArgs {
     pub as_of: Option<String>,
     #[command(flatten)]
     pub catalog: CatalogArgs,
+    /// Run only rules whose id or id prefix is listed (comma-separated, e.g. `DAP,AZ001`).
+    #[arg(long, value_delimiter = ',', value_name = "RULES")]
+    pub select: Vec<String>,
+    /// Skip rules whose id or id prefix is listed (comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "RULES")]
+    pub ignore: Vec<String>,
+    /// Override a rule parameter for this run, e.g. `DAP004.stale_after_days=60` (repeatable).
+    #[arg(long = "set", value_name = "RULE.PARAM=VALUE")]
+    pub set: Vec<String>,
+    /// Read select / ignore / autopilot_policy / [parameters.RULE] from a TOML file (the command line wins).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Autopilot policy: `legacy` (F11, default: over- rather than under-reports) or `strict` (F12).
+    #[arg(long, value_enum)]
+    pub autopilot_policy: Option<PolicyArg>,
     /// Exit 1 when a finding at or above this severity exists.
     #[arg(long, value_enum, default_value_t = FailOn::Low)]
     pub fail_on: FailOn,

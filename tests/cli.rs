@@ -328,3 +328,171 @@ fn keep_going_records_rejections() {
     assert_eq!(doc["input"]["tables"]["relationships"]["rows_used"], 2);
     assert_eq!(doc["input"]["errors"].as_array().map(Vec::len), Some(3));
 }
+
+const NEW_RULE: &str = r#"
+id = "CUST002"
+title = "Partner Owner on a customer subscription"
+severity = "medium"
+summary = "A partner principal holds Owner on a customer subscription."
+rationale = "Owner lets a partner grant itself anything on the subscription (F9, F10)."
+remediation = "Reduce the partner to the least role it needs, or remove it."
+example = "AdminAgents of Northwind holds Owner on Fabrikam's production subscription."
+
+[query]
+from = "role_assignment"
+where = 'principal_is_partner && role == "Owner"'
+per = ["tenant_id", "scope", "principal_id"]
+message = "{partner_name} holds Owner on {scope}"
+
+[[test]]
+name = "fires"
+snapshot = "fixtures/fires.json"
+expect = [
+  { partner_tenant_id = "11111111-1111-1111-1111-111111111111", customer_tenant_id = "22222222-2222-2222-2222-222222222222", resource_id = "/subscriptions/33333333-3333-3333-3333-333333333333", role = "Owner", principals = ["44444444-4444-4444-4444-444444444444"] },
+]
+
+[[test]]
+name = "quiet"
+snapshot = "fixtures/quiet.json"
+expect = []
+"#;
+
+fn new_rule_fixture(role: &str) -> String {
+    format!(
+        r#"{{
+  "manifest": {{"format_version": 1, "captured_at": "2026-11-01T00:00:00Z"}},
+  "tenants": [
+    {{"tenant_id": "11111111-1111-1111-1111-111111111111", "name": "Partner", "kind": "partner"}},
+    {{"tenant_id": "22222222-2222-2222-2222-222222222222", "name": "Customer", "kind": "customer"}}
+  ],
+  "principals": [
+    {{"tenant_id": "11111111-1111-1111-1111-111111111111", "principal_id": "44444444-4444-4444-4444-444444444444", "kind": "user", "display_name": "Ana"}}
+  ],
+  "role_assignments": [
+    {{"tenant_id": "22222222-2222-2222-2222-222222222222", "scope": "/subscriptions/33333333-3333-3333-3333-333333333333", "role": "{role}", "principal_id": "44444444-4444-4444-4444-444444444444"}}
+  ]
+}}"#
+    )
+}
+
+/// Validates that a brand-new custom rule with its fixtures loads, fires and
+/// passes `rules test`, and that a wrong expectation fails with a readable diff.
+#[test]
+fn rules_test_runs_a_users_own_rules_directory() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("fixtures")).expect("mkdir");
+    std::fs::write(dir.path().join("CUST002.toml"), NEW_RULE).expect("rule");
+    std::fs::write(
+        dir.path().join("fixtures/fires.json"),
+        new_rule_fixture("Owner"),
+    )
+    .expect("fires");
+    std::fs::write(
+        dir.path().join("fixtures/quiet.json"),
+        new_rule_fixture("Reader"),
+    )
+    .expect("quiet");
+    let rules = dir.path().to_string_lossy().into_owned();
+    let (code, out, err) = run(&["rules", "test", &rules]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("PASS CUST002 fires") && out.contains("PASS CUST002 quiet"),
+        "{out}"
+    );
+    assert!(out.trim_end().ends_with("2 passed, 0 failed"), "{out}");
+
+    // The rule also fires in a real audit with the user's directory.
+    let fires = dir
+        .path()
+        .join("fixtures/fires.json")
+        .to_string_lossy()
+        .into_owned();
+    let (code, out, _) = run(&["audit", &fires, "--rules", &rules, "--select", "CUST002"]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains(
+            "CUST002 Partner holds Owner on /subscriptions/33333333-3333-3333-3333-333333333333"
+        ),
+        "{out}"
+    );
+
+    // A wrong expectation fails, naming what is missing and what was unexpected.
+    std::fs::write(
+        dir.path().join("fixtures/quiet.json"),
+        new_rule_fixture("owner"),
+    )
+    .expect("quiet");
+    let (code, out, _) = run(&["rules", "test", &rules]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("FAIL CUST002 quiet"), "{out}");
+    assert!(out.contains("expected 0 finding(s), got 1"), "{out}");
+    assert!(out.contains("+ unexpected finding:"), "{out}");
+    assert!(out.trim_end().ends_with("1 passed, 1 failed"), "{out}");
+}
+
+/// Validates --select / --ignore by prefix, and that a pattern matching no rule is an error.
+#[test]
+fn select_and_ignore_by_prefix() {
+    let (code, out, _) = run(&[
+        "audit",
+        "fixtures/demo",
+        "--select",
+        "AZ",
+        "--ignore",
+        "AZ00",
+        "--fail-on",
+        "never",
+    ]);
+    assert_eq!(code, 0);
+    assert!(out.contains("0 finding(s)"), "{out}");
+    let (_, out, _) = run(&[
+        "audit",
+        "fixtures/demo",
+        "--select",
+        "dap001,AZ001",
+        "--fail-on",
+        "never",
+    ]);
+    let rules_line = out
+        .lines()
+        .find(|l| l.contains("by rule:"))
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(rules_line.trim(), "by rule:     AZ001 1, DAP001 5", "{out}");
+    let (code, _, err) = run(&["audit", "fixtures/demo", "--select", "ZZ9"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("`ZZ9` matches no rule"), "{err}");
+}
+
+/// Validates --set overrides, their validation, and a config file.
+#[test]
+fn parameters_are_overridable_without_editing_the_catalog() {
+    let (code, _, err) = run(&["audit", "fixtures/demo", "--set", "DAP001.nope=1"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("rule DAP001 has no parameters"), "{err}");
+    let (code, _, err) = run(&["audit", "fixtures/demo", "--set", "NOPE1.x=1"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown rule `NOPE1`"), "{err}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = dir.path().join("audit.toml");
+    std::fs::write(
+        &cfg,
+        "select = [\"DAP001\"]\nautopilot_policy = \"strict\"\n",
+    )
+    .expect("config");
+    let cfg_s = cfg.to_string_lossy().into_owned();
+    let (code, out, err) = run(&[
+        "audit",
+        "fixtures/demo",
+        "--config",
+        &cfg_s,
+        "--fail-on",
+        "never",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("by rule:     DAP001 5"), "{out}");
+    std::fs::write(&cfg, "selct = [\"DAP001\"]\n").expect("config");
+    let (code, _, err) = run(&["audit", "fixtures/demo", "--config", &cfg_s]);
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown setting `selct`"), "{err}");
+}

@@ -1,84 +1,90 @@
-//! Per-rule fixtures: each rule of the catalog fires on `fires.json` exactly
-//! as the hand-derived `expected.json` says, and stays silent on `quiet.json`.
+//! The built-in catalog tested through its own `[[test]]` fixtures (the same
+//! mechanism as `partner-audit rules test`), plus meta tests: every rule is
+//! documented, has a firing and a non-firing fixture and a unique id.
 
 mod common;
 
 use std::collections::BTreeSet;
 
-use partner_audit::engine::Finding;
-use serde_json::{json, Value};
+use partner_audit::engine::rule::{self, Expect};
+use partner_audit::engine::{docs, ruletest};
 
-fn key(f: &Finding) -> Value {
-    json!({
-        "partner_tenant_id": f.partner_tenant_id.map(|g| g.to_string()),
-        "customer_tenant_id": f.customer_tenant_id.map(|g| g.to_string()),
-        "resource_id": f.resource.as_ref().map(|r| r.id.clone()),
-        "role": f.role,
-        "principals": f.principals.iter().map(ToString::to_string).collect::<Vec<_>>(),
-    })
+fn on_disk() -> Vec<rule::Rule> {
+    rule::load_catalog(Some(&common::root().join("rules")), false).expect("rules/ loads")
 }
 
-fn rule_dirs() -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(common::root().join("fixtures/rules"))
-        .expect("fixtures/rules")
-        .filter_map(Result::ok)
-        .filter(|e| e.path().is_dir())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
-}
-
-fn only(rule: &str) -> Vec<partner_audit::engine::rule::Rule> {
-    common::catalog()
-        .into_iter()
-        .filter(|r| r.id == rule)
-        .collect()
-}
-
-/// Validates that every rule with fixtures fires exactly as expected.json says.
+/// Validates every rule against its fixtures (expected findings hand-derived).
 #[test]
-fn every_rule_fires_as_expected_on_its_fixture() {
-    let dirs = rule_dirs();
-    assert!(
-        dirs.len() >= 7,
-        "fixtures for at least the core rules: {dirs:?}"
-    );
-    for id in dirs {
-        let rules = only(&id);
-        assert_eq!(
-            rules.len(),
-            1,
-            "fixture dir {id} names a rule of the catalog"
-        );
-        let a = common::audit_with(&format!("fixtures/rules/{id}/fires.json"), &rules);
-        let expected: Vec<Value> = serde_json::from_str(
-            &std::fs::read_to_string(
-                common::root().join(format!("fixtures/rules/{id}/expected.json")),
-            )
-            .expect("expected.json"),
-        )
-        .expect("expected.json parses");
-        assert!(!expected.is_empty(), "{id}: fires fixture expects findings");
-        let got: BTreeSet<String> = a.findings.iter().map(|f| key(f).to_string()).collect();
-        let want: BTreeSet<String> = expected.iter().map(Value::to_string).collect();
-        assert_eq!(got, want, "{id}: findings differ from expected.json");
-        assert!(a.findings.iter().all(|f| f.rule == id));
-        insta::assert_snapshot!(format!("fires_{id}"), common::findings_json(&a));
-    }
+fn every_rule_passes_its_fixture_tests() {
+    let rules = on_disk();
+    let outcomes = ruletest::run_tests(&rules);
+    let report = ruletest::render(&rules, &outcomes);
+    assert!(outcomes.iter().all(|o| o.passed), "{report}");
+    assert!(outcomes.len() >= 2 * rules.len(), "{report}");
 }
 
-/// Validates that no rule fires on its near-miss fixture.
+/// Validates that each rule has documentation, a firing and a quiet fixture.
 #[test]
-fn every_rule_is_quiet_on_its_near_miss() {
-    for id in rule_dirs() {
-        let a = common::audit_with(&format!("fixtures/rules/{id}/quiet.json"), &only(&id));
+fn every_rule_is_documented_and_has_fixtures() {
+    for r in on_disk() {
+        for (field, text) in [
+            ("title", &*r.title),
+            ("summary", r.summary.as_str()),
+            ("rationale", r.rationale.as_str()),
+            ("example", r.example.as_str()),
+            ("remediation", &*r.remediation),
+        ] {
+            assert!(
+                text.trim().len() >= 20 || field == "title" && !text.is_empty(),
+                "{}: `{field}` is missing or too short",
+                r.id
+            );
+        }
         assert!(
-            a.findings.is_empty(),
-            "{id} fired on quiet.json: {:#?}",
-            a.findings
+            r.rationale.contains('F') && r.rationale.chars().any(|c| c.is_ascii_digit()),
+            "{}: rationale cites no F-id",
+            r.id
+        );
+        assert!(!r.references.is_empty(), "{}: no references", r.id);
+        let fires = r
+            .tests
+            .iter()
+            .any(|t| !matches!(&t.expect, Expect::Inline(v) if v.is_empty()));
+        let quiet = r
+            .tests
+            .iter()
+            .any(|t| matches!(&t.expect, Expect::Inline(v) if v.is_empty()));
+        assert!(
+            fires && quiet,
+            "{}: needs a [[test]] where it fires and one with `expect = []`",
+            r.id
         );
     }
+}
+
+/// Validates that the embedded catalog equals the files on disk and ids are unique.
+#[test]
+fn ids_are_unique_and_embedded_catalog_matches_disk() {
+    let disk = on_disk();
+    let ids: Vec<&str> = disk.iter().map(|r| r.id.as_str()).collect();
+    let unique: BTreeSet<&str> = ids.iter().copied().collect();
+    assert_eq!(ids.len(), unique.len());
+    let embedded: Vec<String> = common::catalog().into_iter().map(|r| r.id).collect();
+    assert_eq!(embedded, ids);
+    insta::assert_snapshot!("catalog_ids", ids.join("\n"));
+}
+
+/// Validates that docs/rules.md is the generated reference (regenerate with
+/// `cargo run -q -- rules doc > docs/rules.md`).
+#[test]
+fn rule_reference_is_up_to_date() {
+    let generated = docs::rules_reference(&common::catalog());
+    let committed =
+        std::fs::read_to_string(common::root().join("docs/rules.md")).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "docs/rules.md is stale: run `cargo run -q -- rules doc > docs/rules.md`"
+    );
 }
 
 /// Validates that the messy CSV rendition (BOM, CRLF, mixed-case GUIDs, template
@@ -87,18 +93,31 @@ fn every_rule_is_quiet_on_its_near_miss() {
 fn messy_snapshot_matches_its_clean_twin() {
     let messy = common::audit("fixtures/messy");
     let clean = common::audit("fixtures/rules/DAP003/fires.json");
-    let strip = |fs: &[Finding]| -> Vec<(String, String, Option<String>, Vec<String>)> {
-        fs.iter()
-            .map(|f| {
-                (
-                    f.id.clone(),
-                    f.rule.clone(),
-                    f.role.clone(),
-                    f.principals.iter().map(ToString::to_string).collect(),
-                )
-            })
+    let strip = |a: &partner_audit::app::Audit| -> Vec<(String, String)> {
+        a.findings
+            .iter()
+            .map(|f| (f.id.clone(), ruletest::finding_key(f).to_string()))
             .collect()
     };
     assert!(!messy.findings.is_empty());
-    assert_eq!(strip(&messy.findings), strip(&clean.findings));
+    assert_eq!(strip(&messy), strip(&clean));
+}
+
+/// Validates fixture-level insta snapshots of each rule's firing case.
+#[test]
+fn firing_fixtures_snapshot() {
+    for r in on_disk() {
+        let Some(t) = r.tests.iter().find(|t| {
+            matches!(t.expect, Expect::File(_)) && t.policy.is_none() && t.set.is_empty()
+        }) else {
+            continue;
+        };
+        let path = std::path::Path::new("rules").join(&t.snapshot);
+        let only: Vec<_> = common::catalog()
+            .into_iter()
+            .filter(|x| x.id == r.id)
+            .collect();
+        let a = common::audit_with(&path.to_string_lossy(), &only);
+        insta::assert_snapshot!(format!("fires_{}", r.id), common::findings_json(&a));
+    }
 }

@@ -6,9 +6,12 @@
 //! read-only [`facts::Facts`]; results are sorted afterwards, so output never
 //! depends on the thread count.
 
+pub mod config;
+pub mod docs;
 pub mod expr;
 pub mod facts;
 pub mod rule;
+pub mod ruletest;
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
@@ -23,7 +26,7 @@ use self::expr::{Env, Value};
 use self::facts::{Core, Ctx, FactTable, Facts, ResourceRef};
 use self::rule::{ParamValue, Piece, Rule, Severity, Template};
 use crate::graph::members::MemberKind;
-use crate::graph::AccessGraph;
+use crate::graph::{AccessGraph, AutopilotPolicy};
 use crate::snapshot::{Guid, Snapshot};
 
 /// A finding's resource, as written to findings.json.
@@ -321,21 +324,31 @@ pub fn param_values(rule: &Rule, overrides: &Overrides) -> Vec<ParamValue> {
         .collect()
 }
 
+/// How to evaluate the catalog.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// The time time-based rules measure against.
+    pub as_of: Timestamp,
+    /// Rule parameter overrides (`--set RULE.param=value`).
+    pub overrides: Overrides,
+    /// Autopilot policy (F11 legacy, F12 strict); the graph must have been built with the same.
+    pub policy: AutopilotPolicy,
+}
+
 /// Runs every enabled rule in parallel and returns the findings sorted
 /// deterministically (severity, rule, customer, partner, resource, role, id).
 pub fn run(
     rules: &[Rule],
     snapshot: &Snapshot,
     graph: &AccessGraph,
-    as_of: Timestamp,
-    overrides: &Overrides,
+    opts: &RunOptions,
 ) -> Vec<Finding> {
-    let ctx = Ctx::new(snapshot, graph, as_of);
+    let ctx = Ctx::new(snapshot, graph, opts.as_of, opts.policy);
     let facts = Facts::build(&ctx);
     let mut findings: Vec<Finding> = rules
         .par_iter()
         .filter(|r| r.enabled)
-        .map(|r| evaluate(r, &facts, &ctx, &param_values(r, overrides)))
+        .map(|r| evaluate(r, &facts, &ctx, &param_values(r, &opts.overrides)))
         .flatten()
         .collect();
     findings.sort_by(|a, b| {

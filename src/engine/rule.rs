@@ -121,6 +121,33 @@ pub struct Rule {
     pub evidence: Option<Template>,
     /// Where the rule came from (`rules/DAP001.toml` or a user path).
     pub source: String,
+    /// Fixture tests (`[[test]]`), run by `partner-audit rules test`.
+    pub tests: Vec<RuleTest>,
+}
+
+/// What a rule test expects.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Expect {
+    /// A JSON file (relative to the rule file) holding the expected findings.
+    File(String),
+    /// Expected findings written inline (`expect = []` for "does not fire").
+    Inline(Vec<serde_json::Value>),
+}
+
+/// One `[[test]]` of a rule: a snapshot and the findings the rule must produce on it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RuleTest {
+    /// Optional name shown in reports (defaults to the snapshot's file name).
+    pub name: Option<String>,
+    /// Snapshot path, relative to the rule file.
+    pub snapshot: String,
+    pub expect: Expect,
+    /// Autopilot policy for this test (`legacy` default, or `strict`).
+    pub policy: Option<String>,
+    /// Parameter values for this test.
+    pub set: BTreeMap<String, ParamValue>,
+    /// 1-based line of the `[[test]]` table in the rule file.
+    pub line: u32,
 }
 
 const TOP_KEYS: &[&str] = &[
@@ -135,7 +162,9 @@ const TOP_KEYS: &[&str] = &[
     "references",
     "parameters",
     "query",
+    "test",
 ];
+const TEST_KEYS: &[&str] = &["name", "snapshot", "expect", "policy", "set"];
 const QUERY_KEYS: &[&str] = &["from", "where", "per", "message", "evidence"];
 const REQUIRED_DOCS: &[&str] = &["title", "summary", "rationale", "remediation", "example"];
 
@@ -548,7 +577,7 @@ pub fn parse_rule(file: &str, src: &str) -> Result<Rule, Vec<Diagnostic>> {
     }
     let all = schemas();
     let table = get_str(&mut cx, query, "from", true).and_then(|(name, at)| {
-        let t = all.iter().find(|(n, _)| *n == name);
+        let t = all.iter().find(|(n, _, _)| *n == name);
         if t.is_none() {
             let names: Vec<&str> = all.iter().map(|x| x.0).collect();
             let help = did_you_mean(&name, &names)
@@ -562,7 +591,7 @@ pub fn parse_rule(file: &str, src: &str) -> Result<Rule, Vec<Diagnostic>> {
         }
         t.copied()
     });
-    let Some((from, fields)) = table else {
+    let Some((from, _, fields)) = table else {
         return Err(cx.diags);
     };
     let scope = RuleScope {
@@ -603,6 +632,8 @@ pub fn parse_rule(file: &str, src: &str) -> Result<Rule, Vec<Diagnostic>> {
     let evidence = get_str(&mut cx, query, "evidence", false)
         .and_then(|(t, at)| compile_template(&mut cx, "query.evidence", &t, at, &scope));
 
+    let tests = parse_tests(&mut cx, root, &params);
+
     if !cx.diags.is_empty() {
         return Err(cx.diags);
     }
@@ -626,9 +657,160 @@ pub fn parse_rule(file: &str, src: &str) -> Result<Rule, Vec<Diagnostic>> {
             message,
             evidence,
             source: file.to_string(),
+            tests,
         }),
         _ => Err(cx.diags),
     }
+}
+
+fn toml_to_json(v: &TomlValue) -> serde_json::Value {
+    match v {
+        TomlValue::String(s) => serde_json::Value::String(s.value().clone()),
+        TomlValue::Integer(i) => serde_json::Value::from(*i.value()),
+        TomlValue::Float(f) => serde_json::Value::from(*f.value()),
+        TomlValue::Boolean(b) => serde_json::Value::Bool(*b.value()),
+        TomlValue::Datetime(d) => serde_json::Value::String(d.value().to_string()),
+        TomlValue::Array(a) => serde_json::Value::Array(a.iter().map(toml_to_json).collect()),
+        TomlValue::InlineTable(t) => serde_json::Value::Object(
+            t.iter()
+                .map(|(k, v)| (k.to_string(), toml_to_json(v)))
+                .collect(),
+        ),
+    }
+}
+
+/// Parses the `[[test]]` tables.
+fn parse_tests(cx: &mut Ctx<'_>, root: &toml_edit::Table, params: &[Param]) -> Vec<RuleTest> {
+    let Some(item) = root.get("test") else {
+        return Vec::new();
+    };
+    let Some(tables) = item.as_array_of_tables() else {
+        cx.err(
+            span_of(item),
+            "test",
+            "`test` must be an array of tables: write `[[test]]`".into(),
+            None,
+        );
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for t in tables.iter() {
+        let at = t.span().map(|s| s.start);
+        for (k, v) in t.iter() {
+            if !TEST_KEYS.contains(&k) {
+                let pos = t
+                    .key(k)
+                    .and_then(|k| k.span())
+                    .map(|s| s.start)
+                    .or_else(|| span_of(v));
+                cx.err(
+                    pos,
+                    k,
+                    format!("unknown field `test.{k}`"),
+                    did_you_mean(k, TEST_KEYS),
+                );
+            }
+        }
+        let snapshot = match t.get("snapshot").and_then(Item::as_str) {
+            Some(s) => s.to_string(),
+            None => {
+                cx.err(
+                    at,
+                    "test.snapshot",
+                    "missing required field `snapshot` (a snapshot path relative to the rule file)"
+                        .into(),
+                    None,
+                );
+                continue;
+            }
+        };
+        let expect = match t.get("expect") {
+            Some(item) => match (item.as_str(), item.as_array()) {
+                (Some(path), _) => Expect::File(path.to_string()),
+                (None, Some(a)) => Expect::Inline(a.iter().map(toml_to_json).collect()),
+                _ => {
+                    cx.err(
+                        span_of(item),
+                        "test.expect",
+                        "`expect` must be a path to a JSON file or an inline array".into(),
+                        None,
+                    );
+                    continue;
+                }
+            },
+            None => {
+                cx.err(
+                    at,
+                    "test.expect",
+                    "missing required field `expect`".into(),
+                    Some("write `expect = []` for a snapshot where the rule must not fire".into()),
+                );
+                continue;
+            }
+        };
+        let policy = t.get("policy").and_then(Item::as_str).map(str::to_string);
+        if let Some(p) = &policy {
+            if p != "legacy" && p != "strict" {
+                cx.err(
+                    t.get("policy").and_then(span_of),
+                    "test.policy",
+                    format!("invalid policy `{p}`"),
+                    Some("one of legacy, strict".into()),
+                );
+            }
+        }
+        let mut set = BTreeMap::new();
+        if let Some(item) = t.get("set") {
+            match item.as_table_like() {
+                Some(tab) => {
+                    for (k, v) in tab.iter() {
+                        let Some(param) = params.iter().find(|p| p.name == k) else {
+                            let names: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
+                            cx.err(
+                                span_of(v),
+                                "test.set",
+                                format!("unknown parameter `{k}`"),
+                                did_you_mean(k, &names),
+                            );
+                            continue;
+                        };
+                        match (param.ty, v.as_value()) {
+                            (Ty::Int, Some(TomlValue::Integer(i))) => {
+                                set.insert(k.to_string(), ParamValue::Int(*i.value()));
+                            }
+                            (Ty::Str, Some(TomlValue::String(x))) => {
+                                set.insert(k.to_string(), ParamValue::Str(x.value().clone()));
+                            }
+                            (Ty::Bool, Some(TomlValue::Boolean(b))) => {
+                                set.insert(k.to_string(), ParamValue::Bool(*b.value()));
+                            }
+                            _ => cx.err(
+                                span_of(v),
+                                "test.set",
+                                format!("parameter `{k}` needs a {} value", param.ty),
+                                None,
+                            ),
+                        }
+                    }
+                }
+                None => cx.err(
+                    span_of(item),
+                    "test.set",
+                    "`set` must be a table of parameter values".into(),
+                    None,
+                ),
+            }
+        }
+        out.push(RuleTest {
+            name: t.get("name").and_then(Item::as_str).map(str::to_string),
+            snapshot,
+            expect,
+            policy,
+            set,
+            line: at.map_or(0, |a| cx.pos(a).0),
+        });
+    }
+    out
 }
 
 /// The built-in catalog, embedded at build time from `rules/*.toml`.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use petgraph::graph::{DiGraph, NodeIndex};
 use rayon::prelude::*;
 
-use super::{members, AccessGraph, Edge, Grant, Node, Via};
+use super::{members, AccessGraph, AutopilotPolicy, Edge, Grant, Node, Via};
 use crate::snapshot::roles::builtin;
 use crate::snapshot::{
     AgentGroup, Diagnostic, Guid, Level, Loc, PrincipalKind, RelKind, RelState, Scope, Snapshot,
@@ -89,6 +89,36 @@ impl Builder<'_> {
         n
     }
 
+    /// The partner's agent groups of kind `ag`, or a placeholder standing
+    /// for them (created once, with a warning) when the snapshot lacks them.
+    fn agent_holders(
+        &mut self,
+        agent_groups: &HashMap<(Guid, AgentGroup), Vec<NodeIndex>>,
+        partner: Guid,
+        ag: AgentGroup,
+        loc: Loc,
+    ) -> Vec<NodeIndex> {
+        if let Some(h) = agent_groups.get(&(partner, ag)) {
+            return h.clone();
+        }
+        let key = (partner, ag);
+        if let Some(&n) = self.placeholders.get(&key) {
+            return vec![n];
+        }
+        let n = self.g.add_node(Node::Placeholder { partner, group: ag });
+        self.placeholders.insert(key, n);
+        let name = self.tenant_name(partner);
+        self.warn(
+            Some(loc),
+            None,
+            format!(
+                "partner `{name}` holds access through its {} group, which is not in the snapshot: a placeholder stands for it, members unknown",
+                ag.group_name()
+            ),
+        );
+        vec![n]
+    }
+
     fn tenant_name(&self, t: Guid) -> String {
         self.s
             .tenants
@@ -98,7 +128,120 @@ impl Builder<'_> {
     }
 }
 
-pub(super) fn build(s: &Snapshot) -> AccessGraph {
+/// Autopilot management (F11 legacy, F12 strict), granted to the partner's
+/// AdminAgents (Admin agents manage devices and profiles in Partner Center).
+///
+/// - Profiles: legacy — any partner with an active reseller or DAP
+///   relationship; strict — only with active DAP.
+/// - Devices: legacy — devices any partner added, and customer-added devices
+///   except those added through Store for Business / Education or Intune
+///   (the policy over- rather than under-reports); strict — every device with
+///   active DAP, otherwise only the devices the partner added itself.
+fn autopilot_grants(
+    b: &mut Builder<'_>,
+    agent_groups: &HashMap<(Guid, AgentGroup), Vec<NodeIndex>>,
+    grants: &mut Vec<Grant>,
+    policy: AutopilotPolicy,
+) {
+    let s = b.s;
+    if s.devices.is_empty() && s.autopilot_profiles.is_empty() {
+        return;
+    }
+    // Justifying relationship per (partner, customer): DAP first, else reseller.
+    let mut justify: BTreeMap<(Guid, Guid), (Option<usize>, Option<usize>)> = BTreeMap::new();
+    for (ri, r) in s.relationships.iter().enumerate() {
+        if r.state != RelState::Active {
+            continue;
+        }
+        let e = justify
+            .entry((r.partner_tenant_id, r.customer_tenant_id))
+            .or_default();
+        match r.kind {
+            RelKind::Dap => e.0 = e.0.or(Some(ri)),
+            RelKind::Reseller => e.1 = e.1.or(Some(ri)),
+            RelKind::Gdap => {}
+        }
+    }
+    let mut devices_of: HashMap<Guid, Vec<usize>> = HashMap::default();
+    for (di, d) in s.devices.iter().enumerate() {
+        devices_of.entry(d.tenant_id).or_default().push(di);
+    }
+    let mut has_profiles: HashSet<Guid> = HashSet::default();
+    for p in &s.autopilot_profiles {
+        has_profiles.insert(p.tenant_id);
+    }
+    for (&(partner, customer), &(dap, reseller)) in &justify {
+        let Some(ri) = dap.or(reseller) else { continue };
+        let devices = devices_of.get(&customer).map_or(&[][..], Vec::as_slice);
+        if devices.is_empty() && !has_profiles.contains(&customer) {
+            continue;
+        }
+        let holders = b.agent_holders(
+            agent_groups,
+            partner,
+            AgentGroup::AdminAgents,
+            s.relationships[ri].loc,
+        );
+        let via = Via::Autopilot {
+            relationship: u32::try_from(ri).unwrap_or(u32::MAX),
+        };
+        let profiles_ok = match policy {
+            AutopilotPolicy::Legacy => true,
+            AutopilotPolicy::Strict => dap.is_some(),
+        };
+        let mut targets = Vec::new();
+        if profiles_ok && has_profiles.contains(&customer) {
+            targets.push((
+                Scope("/autopilot/profiles".into()),
+                builtin::AUTOPILOT_PROFILE_MANAGER,
+            ));
+        }
+        for &di in devices {
+            let d = &s.devices[di];
+            if partner_may_manage_device(policy, dap.is_some(), partner, customer, d) {
+                targets.push((
+                    Scope(format!("/autopilot/devices/{}", d.device_id).into()),
+                    builtin::AUTOPILOT_DEVICE_MANAGER,
+                ));
+            }
+        }
+        for (scope, role) in targets {
+            let resource = b.resource(customer, &scope);
+            for &holder in &holders {
+                b.g.add_edge(holder, resource, Edge::Grant { role, via });
+                grants.push(Grant {
+                    holder,
+                    resource,
+                    role,
+                    via,
+                });
+            }
+        }
+    }
+}
+
+/// Whether `partner` may manage (or delete) device `d` of `customer` under `policy`.
+pub fn partner_may_manage_device(
+    policy: AutopilotPolicy,
+    dap_active: bool,
+    partner: Guid,
+    customer: Guid,
+    d: &crate::snapshot::Device,
+) -> bool {
+    use crate::snapshot::AddedVia;
+    match policy {
+        AutopilotPolicy::Legacy => {
+            d.added_by_tenant_id != customer
+                || !matches!(
+                    d.added_via,
+                    AddedVia::StoreForBusiness | AddedVia::StoreForEducation | AddedVia::Intune
+                )
+        }
+        AutopilotPolicy::Strict => dap_active || d.added_by_tenant_id == partner,
+    }
+}
+
+pub(super) fn build(s: &Snapshot, policy: AutopilotPolicy) -> AccessGraph {
     let mut b = Builder {
         s,
         g: DiGraph::new(),
@@ -222,32 +365,7 @@ pub(super) fn build(s: &Snapshot) -> AccessGraph {
             (AgentGroup::AdminAgents, builtin::GLOBAL_ADMINISTRATOR),
             (AgentGroup::HelpdeskAgents, builtin::HELPDESK_ADMINISTRATOR),
         ] {
-            let holders = match agent_groups.get(&(r.partner_tenant_id, ag)) {
-                Some(h) => h.clone(),
-                None => {
-                    let key = (r.partner_tenant_id, ag);
-                    let n = if let Some(&n) = b.placeholders.get(&key) {
-                        n
-                    } else {
-                        let n = b.g.add_node(Node::Placeholder {
-                            partner: r.partner_tenant_id,
-                            group: ag,
-                        });
-                        b.placeholders.insert(key, n);
-                        let name = b.tenant_name(r.partner_tenant_id);
-                        b.warn(
-                            Some(r.loc),
-                            None,
-                            format!(
-                                "partner `{name}` has active DAP but its {} group is not in the snapshot: a placeholder stands for it, members unknown",
-                                ag.group_name()
-                            ),
-                        );
-                        n
-                    };
-                    vec![n]
-                }
-            };
+            let holders = b.agent_holders(&agent_groups, r.partner_tenant_id, ag, r.loc);
             let via = Via::Dap {
                 relationship: u32::try_from(ri).unwrap_or(u32::MAX),
                 group: ag,
@@ -334,6 +452,8 @@ pub(super) fn build(s: &Snapshot) -> AccessGraph {
             );
         }
     }
+
+    autopilot_grants(&mut b, &agent_groups, &mut grants, policy);
 
     // Scope containment: link each scope to the known scopes above it.
     let mut below: HashMap<NodeIndex, Vec<NodeIndex>> = HashMap::default();

@@ -22,6 +22,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use crate::snapshot::roles::RoleId;
 use crate::snapshot::{AgentGroup, Diagnostic, Guid, Scope, Snapshot};
 
+pub use build::partner_may_manage_device;
 pub use members::{Member, Members};
 
 /// A node of the access graph.
@@ -56,6 +57,28 @@ pub enum Via {
         relationship: u32,
         access_assignment: u32,
     },
+    /// Autopilot management that a reseller or DAP relationship allows (F11, F12).
+    Autopilot { relationship: u32 },
+}
+
+/// Which Autopilot rules apply: `Legacy` (F11, the default: it over- rather
+/// than under-reports access) or `Strict` (F12, profile and foreign-device
+/// management require DAP).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum AutopilotPolicy {
+    #[default]
+    Legacy,
+    Strict,
+}
+
+impl AutopilotPolicy {
+    /// `legacy` or `strict`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AutopilotPolicy::Legacy => "legacy",
+            AutopilotPolicy::Strict => "strict",
+        }
+    }
 }
 
 impl Via {
@@ -121,9 +144,14 @@ pub struct AccessGraph {
 }
 
 impl AccessGraph {
-    /// Builds the graph from a validated snapshot.
+    /// Builds the graph from a validated snapshot under the default (legacy) Autopilot policy.
     pub fn build(snapshot: &Snapshot) -> AccessGraph {
-        build::build(snapshot)
+        build::build(snapshot, AutopilotPolicy::Legacy)
+    }
+
+    /// Builds the graph under the given Autopilot policy.
+    pub fn build_with(snapshot: &Snapshot, policy: AutopilotPolicy) -> AccessGraph {
+        build::build(snapshot, policy)
     }
 
     /// The expanded members of a grant holder.
@@ -262,6 +290,7 @@ impl AccessGraph {
         match grant.via {
             Via::Explicit(_) => out.push_str(" (assigned)"),
             Via::Dap { .. } => out.push_str(" (DAP)"),
+            Via::Autopilot { .. } => out.push_str(" (Autopilot, partner relationship)"),
             Via::Gdap { relationship, .. } => {
                 out.push_str(" (GDAP ");
                 out.push_str(
@@ -290,6 +319,14 @@ impl AccessGraph {
                 "{holder} holds {role} in the {resource} implicitly through active DAP ({})",
                 snapshot.cite(snapshot.relationships[relationship as usize].loc)
             ),
+            Via::Autopilot { relationship } => {
+                let r = &snapshot.relationships[relationship as usize];
+                format!(
+                    "{holder} can act as {role} on {resource} through the active {} relationship ({})",
+                    r.kind,
+                    snapshot.cite(r.loc)
+                )
+            }
             Via::Gdap {
                 relationship,
                 access_assignment,

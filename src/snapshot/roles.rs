@@ -19,6 +19,8 @@ pub enum RolePlane {
     Directory,
     /// Azure resource manager (RBAC) role.
     Azure,
+    /// A partner capability on Autopilot (not an Entra role).
+    Autopilot,
     /// A role the built-in tables do not know.
     Custom,
 }
@@ -276,6 +278,10 @@ pub mod builtin {
     pub const HELPDESK_ADMINISTRATOR: RoleId = RoleId(1);
     /// Azure Owner.
     pub const OWNER: RoleId = RoleId(34);
+    /// Managing a customer's Autopilot profiles (F11, F12).
+    pub const AUTOPILOT_PROFILE_MANAGER: RoleId = RoleId(38);
+    /// Managing or deleting a customer's Autopilot device (F11, F12).
+    pub const AUTOPILOT_DEVICE_MANAGER: RoleId = RoleId(39);
 }
 
 /// Interned roles: the built-ins first, then custom roles in order of first
@@ -382,6 +388,7 @@ impl fmt::Display for RolePlane {
         f.write_str(match self {
             RolePlane::Directory => "directory",
             RolePlane::Azure => "azure",
+            RolePlane::Autopilot => "autopilot",
             RolePlane::Custom => "custom",
         })
     }
@@ -415,6 +422,10 @@ mod tests {
             Some(builtin::OWNER)
         );
         assert_eq!(t.name(builtin::OWNER), "Owner");
+        assert_eq!(
+            t.name(builtin::AUTOPILOT_DEVICE_MANAGER),
+            "Autopilot Device Manager"
+        );
         let c = t.intern("Backup Operator (custom)").expect("custom");
         assert_eq!(t.info(c).plane, RolePlane::Custom);
         assert_eq!(t.intern("backup operator (CUSTOM)"), Some(c));

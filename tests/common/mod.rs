@@ -6,7 +6,6 @@ use std::process::{Command, Output};
 
 use partner_audit::app::{self, Audit};
 use partner_audit::engine::rule::{self, Rule};
-use partner_audit::engine::Overrides;
 use partner_audit::report::{self, Report};
 
 /// The crate root (tests run there, but be explicit).
@@ -22,15 +21,8 @@ pub fn catalog() -> Vec<Rule> {
 /// Audits `path` (relative to the crate root) with `rules`.
 pub fn audit_with(path: &str, rules: &[Rule]) -> Audit {
     let mut t = Vec::new();
-    app::run_audit(
-        Path::new(path),
-        None,
-        rules,
-        false,
-        &Overrides::new(),
-        &mut t,
-    )
-    .unwrap_or_else(|e| panic!("audit of {path} failed:\n{e}"))
+    app::run_audit(Path::new(path), rules, &app::Settings::default(), &mut t)
+        .unwrap_or_else(|e| panic!("audit of {path} failed:\n{e}"))
 }
 
 /// Audits `path` with the built-in catalog.

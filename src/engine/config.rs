@@ -1,0 +1,227 @@
+//! Per-run configuration of the catalog: rule selection (`--select`,
+//! `--ignore`, by id or prefix, as linters do), parameter overrides
+//! (`--set RULE.param=value`) and an optional TOML config file holding the
+//! same settings, so a team can keep its audit profile under version control
+//! without editing the catalog.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use toml_edit::{ImDocument, Item, Value as TomlValue};
+
+use super::expr::Ty;
+use super::rule::{ParamValue, Rule};
+use super::Overrides;
+
+/// Settings from a config file (`--config FILE`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Config {
+    pub select: Vec<String>,
+    pub ignore: Vec<String>,
+    /// `legacy` or `strict`.
+    pub autopilot_policy: Option<String>,
+    /// `RULE.param=value` settings, in file order.
+    pub set: Vec<String>,
+}
+
+fn strings(item: &Item, key: &str, file: &str) -> Result<Vec<String>, String> {
+    item.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(TomlValue::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .ok_or_else(|| format!("{file}: `{key}` must be an array of strings"))
+}
+
+impl Config {
+    /// Reads a config file:
+    ///
+    /// ```toml
+    /// select = ["DAP", "AZ001"]
+    /// ignore = ["AP003"]
+    /// autopilot_policy = "strict"
+    /// [parameters.DAP004]
+    /// stale_after_days = 60
+    /// ```
+    pub fn load(path: &Path) -> Result<Config, String> {
+        let file = path.display().to_string();
+        let src =
+            std::fs::read_to_string(path).map_err(|e| format!("cannot read config {file}: {e}"))?;
+        let doc = ImDocument::parse(src.as_str())
+            .map_err(|e| format!("{file}: invalid TOML: {}", e.message().trim()))?;
+        let mut c = Config::default();
+        for (k, item) in doc.as_table().iter() {
+            match k {
+                "select" => c.select = strings(item, k, &file)?,
+                "ignore" => c.ignore = strings(item, k, &file)?,
+                "autopilot_policy" => {
+                    c.autopilot_policy = Some(item.as_str().ok_or_else(|| format!("{file}: `autopilot_policy` must be a string"))?.to_string());
+                }
+                "parameters" => {
+                    let t = item.as_table_like().ok_or_else(|| format!("{file}: `parameters` must be a table of rule tables"))?;
+                    for (rule, params) in t.iter() {
+                        let p = params
+                            .as_table_like()
+                            .ok_or_else(|| format!("{file}: `parameters.{rule}` must be a table"))?;
+                        for (name, v) in p.iter() {
+                            let value = v
+                                .as_value()
+                                .and_then(|v| match v {
+                                    TomlValue::String(s) => Some(s.value().clone()),
+                                    TomlValue::Integer(i) => Some(i.value().to_string()),
+                                    TomlValue::Boolean(b) => Some(b.value().to_string()),
+                                    _ => None,
+                                })
+                                .ok_or_else(|| format!("{file}: `parameters.{rule}.{name}` must be a string, integer or boolean"))?;
+                            c.set.push(format!("{rule}.{name}={value}"));
+                        }
+                    }
+                }
+                other => {
+                    return Err(format!(
+                        "{file}: unknown setting `{other}` (expected select, ignore, autopilot_policy or [parameters.RULE])"
+                    ))
+                }
+            }
+        }
+        Ok(c)
+    }
+}
+
+/// Enables exactly the rules matched by `select` (all when empty) and not by
+/// `ignore`; a pattern is a rule id or an id prefix, case-insensitive. A rule
+/// whose file says `enabled = false` stays disabled unless selected by its
+/// full id. A pattern matching no rule is an error (a typo would otherwise
+/// silently audit less).
+pub fn apply_selection(
+    rules: &mut [Rule],
+    select: &[String],
+    ignore: &[String],
+) -> Result<(), String> {
+    let matches =
+        |pat: &str, id: &str| id.len() >= pat.len() && id[..pat.len()].eq_ignore_ascii_case(pat);
+    for pat in select.iter().chain(ignore) {
+        if pat.is_empty() || !rules.iter().any(|r| matches(pat, &r.id)) {
+            let ids: Vec<&str> = rules.iter().map(|r| r.id.as_str()).collect();
+            return Err(format!(
+                "`{pat}` matches no rule (rules: {})",
+                ids.join(", ")
+            ));
+        }
+    }
+    for r in rules.iter_mut() {
+        let explicitly = select.iter().any(|p| p.eq_ignore_ascii_case(&r.id));
+        let selected = select.is_empty() && r.enabled
+            || explicitly
+            || (r.enabled && select.iter().any(|p| matches(p, &r.id)));
+        r.enabled = selected && !ignore.iter().any(|p| matches(p, &r.id));
+    }
+    Ok(())
+}
+
+/// Parses `RULE.param=value` settings against the catalog: the rule and
+/// the parameter must exist and the value must have the parameter's type.
+pub fn parse_overrides(rules: &[Rule], settings: &[String]) -> Result<Overrides, String> {
+    let mut out: Overrides = BTreeMap::new();
+    for s in settings {
+        let (lhs, value) = s.split_once('=').ok_or_else(|| {
+            format!(
+                "invalid --set `{s}` (expected RULE.param=value, e.g. DAP004.stale_after_days=60)"
+            )
+        })?;
+        let (rule_id, param) = lhs
+            .trim()
+            .split_once('.')
+            .ok_or_else(|| format!("invalid --set `{s}` (expected RULE.param=value)"))?;
+        let rule = rules
+            .iter()
+            .find(|r| r.id.eq_ignore_ascii_case(rule_id))
+            .ok_or_else(|| format!("--set `{s}`: unknown rule `{rule_id}`"))?;
+        let p = rule
+            .params
+            .iter()
+            .find(|p| p.name == param)
+            .ok_or_else(|| {
+                let names: Vec<&str> = rule.params.iter().map(|p| p.name.as_str()).collect();
+                if names.is_empty() {
+                    format!("--set `{s}`: rule {} has no parameters", rule.id)
+                } else {
+                    format!(
+                        "--set `{s}`: rule {} has no parameter `{param}` (parameters: {})",
+                        rule.id,
+                        names.join(", ")
+                    )
+                }
+            })?;
+        let value = value.trim();
+        let v = match p.ty {
+            Ty::Int => ParamValue::Int(
+                value
+                    .parse()
+                    .map_err(|_| format!("--set `{s}`: `{value}` is not an integer"))?,
+            ),
+            Ty::Bool => ParamValue::Bool(
+                value
+                    .parse()
+                    .map_err(|_| format!("--set `{s}`: `{value}` is not true or false"))?,
+            ),
+            _ => ParamValue::Str(value.to_string()),
+        };
+        out.entry(rule.id.clone())
+            .or_default()
+            .insert(param.to_string(), v);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::rule::load_catalog;
+
+    fn catalog() -> Vec<Rule> {
+        load_catalog(None, true).expect("catalog")
+    }
+
+    #[test]
+    fn selection_by_id_and_prefix() {
+        let mut rules = catalog();
+        apply_selection(&mut rules, &["dap".into()], &["DAP002".into()]).expect("valid");
+        let on: Vec<&str> = rules
+            .iter()
+            .filter(|r| r.enabled)
+            .map(|r| r.id.as_str())
+            .collect();
+        assert!(
+            on.contains(&"DAP001") && !on.contains(&"DAP002") && !on.contains(&"AZ001"),
+            "{on:?}"
+        );
+        let err = apply_selection(&mut catalog(), &["XYZ".into()], &[]).expect_err("typo");
+        assert!(err.starts_with("`XYZ` matches no rule"), "{err}");
+    }
+
+    #[test]
+    fn overrides_are_typed() {
+        let mut rules = catalog();
+        rules[0].params.push(crate::engine::rule::Param {
+            name: "days".into(),
+            ty: Ty::Int,
+            value: ParamValue::Int(1),
+            doc: String::new(),
+        });
+        let id = rules[0].id.clone();
+        let o = parse_overrides(&rules, &[format!("{id}.days=7")]).expect("valid");
+        assert_eq!(o[&id]["days"], ParamValue::Int(7));
+        assert!(parse_overrides(&rules, &[format!("{id}.days=soon")])
+            .expect_err("type")
+            .contains("not an integer"));
+        assert!(parse_overrides(&rules, &[format!("{id}.nope=1")])
+            .expect_err("param")
+            .contains("no parameter `nope`"));
+        assert!(parse_overrides(&rules, &["NOPE9.x=1".into()])
+            .expect_err("rule")
+            .contains("unknown rule `NOPE9`"));
+    }
+}
