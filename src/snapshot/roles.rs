@@ -267,6 +267,9 @@ const BUILTIN: &[(&str, &str, RolePlane, &[&str])] = &[
         RolePlane::Azure,
         &[],
     ),
+    // Capabilities, not Entra roles: what Autopilot lets a partner do (F11, F12).
+    ("Autopilot Profile Manager", "", RolePlane::Autopilot, &[]),
+    ("Autopilot Device Manager", "", RolePlane::Autopilot, &[]),
 ];
 
 /// Well-known built-in roles, as constants for the graph and tests.
