@@ -121,3 +121,32 @@ fn firing_fixtures_snapshot() {
         insta::assert_snapshot!(format!("fires_{}", r.id), common::findings_json(&a));
     }
 }
+
+/// Validates that every worked rule in docs/writing-rules.md is a valid rule
+/// file a new user can copy as it is.
+#[test]
+fn worked_examples_in_the_guide_load() {
+    let guide = std::fs::read_to_string(common::root().join("docs/writing-rules.md")).expect("guide");
+    let mut blocks = Vec::new();
+    let mut current: Option<String> = None;
+    for line in guide.lines() {
+        match (&mut current, line.trim_start()) {
+            (None, l) if l.starts_with("```toml") => current = Some(String::new()),
+            (Some(b), l) if l.starts_with("```") => {
+                blocks.push(std::mem::take(b));
+                current = None;
+            }
+            (Some(b), _) => {
+                b.push_str(line);
+                b.push('\n');
+            }
+            _ => {}
+        }
+    }
+    assert!(blocks.len() >= 3, "three worked rules expected, found {}", blocks.len());
+    for (i, b) in blocks.iter().enumerate() {
+        let r = rule::parse_rule(&format!("docs/writing-rules.md block {}", i + 1), b)
+            .unwrap_or_else(|d| panic!("block {} does not load: {d:#?}", i + 1));
+        assert!(r.id.starts_with("CUST"), "{}", r.id);
+    }
+}
