@@ -336,9 +336,12 @@ fn audit(a: &AuditArgs) -> Result<u8, AppError> {
     };
     let t = Instant::now();
     let code =
-        report::emit::emit(&report, &a.report, a.out.as_deref(), fail_on).map_err(|e| match e {
-            report::emit::EmitError::Io { path, source } => AppError::Io { path, source },
-            report::emit::EmitError::Usage(m) => AppError::Usage(m),
+        report::emit::emit(&report, &rules, &a.report, a.out.as_deref(), fail_on).map_err(|e| {
+            match e {
+                report::emit::EmitError::Io { path, source } => AppError::Io { path, source },
+                report::emit::EmitError::Usage(m) => AppError::Usage(m),
+                report::emit::EmitError::Input(d) => AppError::Diagnostics(d),
+            }
         })?;
     phase(&mut timings, "report", t);
     if a.stats {

@@ -1,4 +1,13 @@
 //! `findings.json`: the stable, versioned machine contract (SPEC §6).
+//!
+//! Without `--baseline` and `--waivers` the bytes are exactly those of
+//! format_version 1 as first released. The options only add keys: with a
+//! baseline, each finding gets `status` (`new`/`unchanged`) and the document
+//! gets `baseline` (counts) and `resolved` (the baseline's findings that are
+//! gone); with waivers, waived findings leave `findings` (and `summary`) for
+//! `waivers.waived`, `summary.waived` counts them, and `waivers` also lists
+//! the `expired` waivers (with the findings they re-opened, which carry
+//! `reopened_by`) and the `unmatched` ones.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -6,7 +15,9 @@ use std::io::{self, Write};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::Report;
+use super::baseline::Prior;
+use super::waivers::Waiver;
+use super::{Open, Outcome, Report, Status};
 use crate::engine::rule::Severity;
 use crate::engine::{render_path, AssignmentOut, Finding, ResourceOut};
 use crate::snapshot::{Diagnostic, Guid, Level, TableAccount};
@@ -22,15 +33,64 @@ struct Doc<'a> {
     snapshot: SnapshotInfo<'a>,
     input: Input<'a>,
     summary: Summary,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    baseline: Option<BaselineOut<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resolved: Option<&'a [Prior]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    waivers: Option<WaiversOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct BaselineOut<'a> {
+    file: &'a str,
+    new: usize,
+    unchanged: usize,
+    resolved: usize,
+}
+
+#[derive(Serialize)]
+struct WaiversOut<'a> {
+    file: &'a str,
+    waived: Vec<WaivedOut<'a>>,
+    expired: Vec<ExpiredOut<'a>>,
+    unmatched: Vec<&'a Waiver>,
+}
+
+#[derive(Serialize)]
+struct WaivedOut<'a> {
+    id: &'a str,
+    rule: &'a str,
+    severity: Severity,
+    title: &'a str,
+    message: &'a str,
+    partner_tenant_id: Option<Guid>,
+    customer_tenant_id: Option<Guid>,
+    waiver: &'a Waiver,
+}
+
+#[derive(Serialize)]
+struct ExpiredOut<'a> {
+    #[serde(flatten)]
+    waiver: &'a Waiver,
+    reopened: &'a [String],
 }
 
 /// How many findings are rendered in parallel before being written: bounds
 /// the memory the rendered text takes.
 const BATCH: usize = 1024;
 
-fn finding_out<'a>(r: &'a Report<'a>, f: &'a Finding) -> FindingOut<'a> {
+fn finding_out<'a>(o: &'a Outcome<'a>, x: &Open<'a>) -> FindingOut<'a> {
+    let r = o.report;
+    let f = x.finding;
     FindingOut {
         id: &f.id,
+        status: x.status,
+        reopened_by: x.reopened_by.and_then(|i| {
+            let set = o.waivers.as_ref()?;
+            let w = set.waivers.get(i)?;
+            Some(format!("{}:{} expired {}", set.file, w.line, w.expires))
+        }),
         rule: &f.rule,
         severity: f.severity,
         title: &f.title,
@@ -53,8 +113,8 @@ fn finding_out<'a>(r: &'a Report<'a>, f: &'a Finding) -> FindingOut<'a> {
 }
 
 /// One finding as pretty JSON, indented to sit inside the top-level array.
-fn render_finding(r: &Report<'_>, f: &Finding) -> io::Result<Vec<u8>> {
-    let text = serde_json::to_vec_pretty(&finding_out(r, f)).map_err(io::Error::other)?;
+fn render_finding(o: &Outcome<'_>, x: &Open<'_>) -> io::Result<Vec<u8>> {
+    let text = serde_json::to_vec_pretty(&finding_out(o, x)).map_err(io::Error::other)?;
     let mut out = Vec::with_capacity(text.len() + text.len() / 8);
     out.extend_from_slice(b"    ");
     for &b in &text {
@@ -69,6 +129,8 @@ fn render_finding(r: &Report<'_>, f: &Finding) -> io::Result<Vec<u8>> {
 #[derive(Serialize)]
 struct FindingOut<'a> {
     id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<Status>,
     rule: &'a str,
     severity: Severity,
     title: &'a str,
@@ -84,6 +146,8 @@ struct FindingOut<'a> {
     paths: Vec<String>,
     evidence: &'a [String],
     remediation: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reopened_by: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -113,19 +177,20 @@ pub struct Summary {
     pub total: usize,
     pub by_severity: BTreeMap<&'static str, usize>,
     pub by_rule: BTreeMap<String, usize>,
+    /// Findings suppressed by waivers (only with `--waivers`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waived: Option<usize>,
 }
 
 impl Summary {
     /// Counts the findings (every severity present, zero or not).
-    pub fn of(findings: &[Finding]) -> Summary {
-        let mut s = Summary {
-            total: findings.len(),
-            ..Summary::default()
-        };
+    pub fn of<'f>(findings: impl IntoIterator<Item = &'f Finding>) -> Summary {
+        let mut s = Summary::default();
         for sev in Severity::ALL {
             s.by_severity.insert(sev.as_str(), 0);
         }
         for f in findings {
+            s.total += 1;
             *s.by_severity.entry(f.severity.as_str()).or_default() += 1;
             *s.by_rule.entry(f.rule.clone()).or_default() += 1;
         }
@@ -133,8 +198,15 @@ impl Summary {
     }
 }
 
-/// Writes findings.json (pretty-printed, trailing newline).
+/// Writes findings.json (pretty-printed, trailing newline) with every
+/// finding open and no baseline: the plain machine contract.
 pub fn write(r: &Report<'_>, w: &mut dyn Write) -> io::Result<()> {
+    write_outcome(&Outcome::plain(r, &[]), w)
+}
+
+/// Writes findings.json for an outcome (baseline and waiver keys when given).
+pub fn write_outcome(o: &Outcome<'_>, w: &mut dyn Write) -> io::Result<()> {
+    let r = o.report;
     let m = &r.snapshot.manifest;
     let doc = Doc {
         format_version: FORMAT_VERSION,
@@ -162,7 +234,42 @@ pub fn write(r: &Report<'_>, w: &mut dyn Write) -> io::Result<()> {
                 .filter(|d| d.level == Level::Warning)
                 .collect(),
         },
-        summary: Summary::of(r.findings),
+        summary: Summary {
+            waived: o.waivers.as_ref().map(|_| o.waived.len()),
+            ..Summary::of(o.open.iter().map(|x| x.finding))
+        },
+        baseline: o.baseline.as_ref().map(|d| BaselineOut {
+            file: &d.file,
+            new: d.new,
+            unchanged: d.unchanged,
+            resolved: d.resolved.len(),
+        }),
+        resolved: o.baseline.as_ref().map(|d| d.resolved.as_slice()),
+        waivers: o.waivers.as_ref().map(|set| WaiversOut {
+            file: &set.file,
+            waived: o
+                .waived
+                .iter()
+                .map(|x| WaivedOut {
+                    id: &x.finding.id,
+                    rule: &x.finding.rule,
+                    severity: x.finding.severity,
+                    title: &x.finding.title,
+                    message: &x.finding.message,
+                    partner_tenant_id: x.finding.partner_tenant_id,
+                    customer_tenant_id: x.finding.customer_tenant_id,
+                    waiver: &set.waivers[x.waiver],
+                })
+                .collect(),
+            expired: set
+                .expired_ids()
+                .map(|i| ExpiredOut {
+                    waiver: &set.waivers[i],
+                    reopened: &set.matched[i],
+                })
+                .collect(),
+            unmatched: set.unmatched_ids().map(|i| &set.waivers[i]).collect(),
+        }),
     };
     // The head is small; findings are rendered in parallel batches and
     // appended in order, so the bytes equal a sequential pretty print.
@@ -171,13 +278,13 @@ pub fn write(r: &Report<'_>, w: &mut dyn Write) -> io::Result<()> {
         return Err(io::Error::other("unexpected JSON head"));
     }
     w.write_all(&head)?;
-    if r.findings.is_empty() {
+    if o.open.is_empty() {
         return w.write_all(b",\n  \"findings\": []\n}\n");
     }
     w.write_all(b",\n  \"findings\": [\n")?;
-    for (i, batch) in r.findings.chunks(BATCH).enumerate() {
+    for (i, batch) in o.open.chunks(BATCH).enumerate() {
         let rendered: Vec<io::Result<Vec<u8>>> =
-            batch.par_iter().map(|f| render_finding(r, f)).collect();
+            batch.par_iter().map(|x| render_finding(o, x)).collect();
         for (j, text) in rendered.into_iter().enumerate() {
             if i > 0 || j > 0 {
                 w.write_all(b",\n")?;

@@ -1,15 +1,34 @@
 //! Reporters: one file per output format, all fed the same [`Report`].
+//!
+//! [`emit`] is the one entry point of the application: it loads the baseline
+//! and the waivers, decides which findings stay open ([`Outcome`]), writes
+//! every requested format atomically and returns the exit status. Every
+//! reporter reads the same `Outcome`, so a waived finding disappears from all
+//! report bodies at once and a `new` finding is `new` everywhere.
 
+pub mod access;
+pub mod baseline;
+pub mod csv;
+pub mod diagram;
 pub mod emit;
+pub mod escape;
+pub mod html;
 pub mod json;
+pub mod junit;
+pub mod markdown;
+pub mod progress;
+pub mod review;
+pub mod sarif;
 pub mod summary;
+pub mod waivers;
 
 use std::io::{self, Write};
 use std::path::Path;
 
+use crate::engine::rule::Rule;
 use crate::engine::Finding;
 use crate::graph::AccessGraph;
-use crate::snapshot::{Diagnostic, Snapshot};
+use crate::snapshot::{Diagnostic, Guid, Snapshot};
 
 /// Everything a reporter may show.
 pub struct Report<'a> {
@@ -19,6 +38,122 @@ pub struct Report<'a> {
     pub findings: &'a [Finding],
     /// Loader and graph warnings, and (with `--keep-going`) rejected rows.
     pub diagnostics: &'a [Diagnostic],
+}
+
+impl Report<'_> {
+    /// A tenant's display name, or `tenant ID` when the snapshot does not hold it.
+    pub fn tenant_name(&self, t: Guid) -> String {
+        self.graph.tenant_index.get(&t).map_or_else(
+            || format!("tenant {t}"),
+            |&i| self.snapshot.tenants[i as usize].name.to_string(),
+        )
+    }
+}
+
+/// Whether a finding was already open in the baseline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Not open in the baseline: first seen, or re-opened (an expired or removed waiver).
+    New,
+    /// Open in the baseline too.
+    Unchanged,
+}
+
+impl Status {
+    /// `new` or `unchanged`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::New => "new",
+            Status::Unchanged => "unchanged",
+        }
+    }
+}
+
+/// A finding that stays in the report bodies and counts for the exit status.
+#[derive(Clone, Copy, Debug)]
+pub struct Open<'a> {
+    pub finding: &'a Finding,
+    /// Set when a baseline was given.
+    pub status: Option<Status>,
+    /// The expired waiver that re-opened it (index into the waivers file's entries).
+    pub reopened_by: Option<usize>,
+}
+
+/// A finding suppressed by a valid waiver.
+#[derive(Clone, Copy, Debug)]
+pub struct Waived<'a> {
+    pub finding: &'a Finding,
+    /// Index into [`waivers::WaiverSet::waivers`].
+    pub waiver: usize,
+}
+
+/// What the run decided about each finding: open (new or unchanged) or
+/// waived, plus what the baseline and the waivers file say on their own.
+pub struct Outcome<'a> {
+    pub report: &'a Report<'a>,
+    /// The catalog the audit ran with (enabled and disabled rules).
+    pub rules: &'a [Rule],
+    /// Open findings in report order.
+    pub open: Vec<Open<'a>>,
+    /// Waived findings in report order.
+    pub waived: Vec<Waived<'a>>,
+    /// The baseline and what it says, when `--baseline` was given.
+    pub baseline: Option<baseline::Diff>,
+    /// The waivers file, when `--waivers` was given.
+    pub waivers: Option<waivers::WaiverSet>,
+}
+
+impl<'a> Outcome<'a> {
+    /// Every finding open, no baseline, no waivers: what findings.json shows
+    /// when neither option is given.
+    pub fn plain(report: &'a Report<'a>, rules: &'a [Rule]) -> Self {
+        Outcome {
+            report,
+            rules,
+            open: report
+                .findings
+                .iter()
+                .map(|finding| Open {
+                    finding,
+                    status: None,
+                    reopened_by: None,
+                })
+                .collect(),
+            waived: Vec::new(),
+            baseline: None,
+            waivers: None,
+        }
+    }
+
+    /// Applies the waivers (valid ones suppress, expired ones re-open and
+    /// are reported) and then the baseline (statuses and resolved findings).
+    pub fn new(
+        report: &'a Report<'a>,
+        rules: &'a [Rule],
+        baseline: Option<baseline::Baseline>,
+        mut waivers: Option<waivers::WaiverSet>,
+    ) -> Self {
+        let mut out = Outcome::plain(report, rules);
+        if let Some(set) = waivers.as_mut() {
+            let (open, waived) = set.apply(report.findings, report.as_of);
+            out.open = open;
+            out.waived = waived;
+        }
+        if let Some(b) = baseline {
+            let diff = b.diff(report.findings, &mut out.open);
+            out.baseline = Some(diff);
+        }
+        out.waivers = waivers;
+        out
+    }
+
+    /// The findings that gate the run: open, and new when `only_new`.
+    pub fn gating(&self, only_new: bool) -> impl Iterator<Item = &Open<'a>> {
+        self.open
+            .iter()
+            .filter(move |o| !only_new || o.status == Some(Status::New))
+    }
 }
 
 /// Writes `path` atomically: the bytes go to a temporary file in the same

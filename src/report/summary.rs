@@ -1,37 +1,83 @@
-//! The plain-text summary printed to the terminal.
+//! The summary printed to the terminal.
+//!
+//! Rendered with ANSI styles and printed through `anstream`, which strips
+//! them when stdout is not a terminal or `NO_COLOR` is set (and keeps them
+//! with `CLICOLOR_FORCE`). Snapshot strings pass through [`printable`], so
+//! no control character from the data reaches the terminal.
 
 use std::fmt::Write as _;
 
+use anstyle::{AnsiColor, Style};
+
 use super::json::Summary;
-use super::Report;
+use super::Outcome;
 use crate::engine::rule::Severity;
 
 /// How many findings the summary lists in full.
 const TOP: usize = 10;
 
-/// Renders the summary: counts per severity and per rule, then the top findings.
-pub fn render(r: &Report<'_>) -> String {
-    let s = Summary::of(r.findings);
+fn style(s: Severity) -> Style {
+    match s {
+        Severity::High => AnsiColor::Red.on_default().bold(),
+        Severity::Medium => AnsiColor::Yellow.on_default(),
+        Severity::Low => AnsiColor::Cyan.on_default(),
+        Severity::Info => Style::new().dimmed(),
+    }
+}
+
+fn paint(s: Style, text: &str) -> String {
+    format!("{s}{text}{s:#}")
+}
+
+/// Renders the summary: counts per severity and per rule, baseline and
+/// waiver counts, then the top open findings.
+pub fn render(o: &Outcome<'_>) -> String {
+    let r = o.report;
+    let s = Summary::of(o.open.iter().map(|x| x.finding));
+    let bold = Style::new().bold();
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "partner-audit: {} finding(s) as of {}",
-        s.total, r.as_of
+        "{}: {} finding(s) as of {}",
+        paint(bold, "partner-audit"),
+        s.total,
+        r.as_of
     );
     let sev: Vec<String> = Severity::ALL
         .iter()
         .map(|x| {
-            format!(
-                "{} {}",
-                s.by_severity.get(x.as_str()).copied().unwrap_or(0),
-                x
-            )
+            let n = s.by_severity.get(x.as_str()).copied().unwrap_or(0);
+            let text = format!("{n} {x}");
+            if n > 0 {
+                paint(style(*x), &text)
+            } else {
+                text
+            }
         })
         .collect();
     let _ = writeln!(out, "  by severity: {}", sev.join(", "));
     if !s.by_rule.is_empty() {
         let rules: Vec<String> = s.by_rule.iter().map(|(k, v)| format!("{k} {v}")).collect();
         let _ = writeln!(out, "  by rule:     {}", rules.join(", "));
+    }
+    if let Some(d) = &o.baseline {
+        let _ = writeln!(
+            out,
+            "  baseline:    {} new, {} unchanged, {} resolved (vs {})",
+            paint(bold, &d.new.to_string()),
+            d.unchanged,
+            d.resolved.len(),
+            printable(&d.file)
+        );
+    }
+    if let Some(w) = &o.waivers {
+        let _ = writeln!(
+            out,
+            "  waivers:     {} finding(s) waived, {} expired waiver(s), {} matching nothing",
+            o.waived.len(),
+            w.expired_ids().count(),
+            w.unmatched_ids().count()
+        );
     }
     let warnings = r.diagnostics.len();
     if warnings > 0 {
@@ -40,22 +86,27 @@ pub fn render(r: &Report<'_>) -> String {
             "  input:       {warnings} warning(s) (see stderr or findings.json)"
         );
     }
-    if !r.findings.is_empty() {
+    if !o.open.is_empty() {
         let _ = writeln!(out, "\ntop findings:");
-        for f in r.findings.iter().take(TOP) {
+        for x in o.open.iter().take(TOP) {
+            let f = x.finding;
+            let tag = match x.status {
+                Some(super::Status::New) => format!(" {}", paint(bold, "new")),
+                _ => String::new(),
+            };
             let _ = writeln!(
                 out,
-                "  [{:<6}] {} {}",
-                f.severity.as_str(),
+                "  [{}]{tag} {} {}",
+                paint(style(f.severity), &format!("{:<6}", f.severity.as_str())),
                 f.rule,
                 printable(&f.message)
             );
         }
-        if r.findings.len() > TOP {
+        if o.open.len() > TOP {
             let _ = writeln!(
                 out,
                 "  … and {} more (use --out DIR for findings.json)",
-                r.findings.len() - TOP
+                o.open.len() - TOP
             );
         }
     }

@@ -1,0 +1,240 @@
+//! The who-can-access-what table (SPEC §4 effective access), described for
+//! people: one row per principal, resource and role with its home tenant,
+//! whether the customer's own listing shows it (explicit) or not
+//! (implicit), the relationship that justifies it and the explaining path.
+//!
+//! Partner agent groups whose members the snapshot does not hold appear as
+//! one row each (kind `placeholder`): the access exists, who uses it is unknown.
+
+use std::collections::BTreeSet;
+
+use petgraph::graph::NodeIndex;
+
+use super::Report;
+use crate::graph::members::{Member, MemberKind};
+use crate::graph::{Grant, Node, Via};
+use crate::snapshot::roles::RoleId;
+use crate::snapshot::Guid;
+
+/// One row of effective access.
+#[derive(Clone, Debug)]
+pub struct AccessLine {
+    pub principal_id: Option<Guid>,
+    /// `user`, `unresolved` or `placeholder`.
+    pub principal_kind: &'static str,
+    pub display_name: String,
+    pub upn: Option<String>,
+    pub home_tenant_id: Option<Guid>,
+    pub home_tenant_name: String,
+    /// The tenant that owns the resource.
+    pub tenant_id: Guid,
+    pub tenant_name: String,
+    /// `/` for the directory, else the Azure scope.
+    pub resource: String,
+    pub directory: bool,
+    pub role: String,
+    pub role_id: RoleId,
+    /// The principal's home tenant differs from the resource's tenant.
+    pub foreign: bool,
+    /// `explicit` (a role assignment the customer's listing shows) or `implicit`.
+    pub implicit: bool,
+    /// True when some explicit assignment on this resource gives the principal
+    /// this role (what the customer's role listing shows).
+    pub listed: bool,
+    /// The relationship or assignment that justifies the access.
+    pub justification: String,
+    /// The explaining path, compact.
+    pub path: String,
+    pub member_node: NodeIndex,
+}
+
+/// A grant's justification, for people.
+pub fn justification(r: &Report<'_>, grant: &Grant) -> String {
+    let s = r.snapshot;
+    match grant.via {
+        Via::Explicit(i) => format!(
+            "role assignment {}",
+            s.cite(s.role_assignments[i as usize].loc)
+        ),
+        Via::Dap {
+            relationship,
+            group,
+        } => {
+            let rel = &s.relationships[relationship as usize];
+            format!(
+                "DAP {} → {} ({}, {})",
+                r.tenant_name(rel.partner_tenant_id),
+                r.tenant_name(rel.customer_tenant_id),
+                group.group_name(),
+                s.cite(rel.loc)
+            )
+        }
+        Via::Autopilot { relationship } => {
+            let rel = &s.relationships[relationship as usize];
+            format!(
+                "Autopilot through {} {} → {} ({})",
+                rel.kind,
+                r.tenant_name(rel.partner_tenant_id),
+                r.tenant_name(rel.customer_tenant_id),
+                s.cite(rel.loc)
+            )
+        }
+        Via::Gdap {
+            relationship,
+            access_assignment,
+        } => {
+            let rel = &s.relationships[relationship as usize];
+            format!(
+                "GDAP {} {} → {} (access assignment {})",
+                rel.relationship_id.as_deref().unwrap_or("?"),
+                r.tenant_name(rel.partner_tenant_id),
+                r.tenant_name(rel.customer_tenant_id),
+                s.cite(s.gdap_access_assignments[access_assignment as usize].loc)
+            )
+        }
+    }
+}
+
+/// Who a member is: id, kind, display name, upn and home tenant.
+pub fn who(
+    r: &Report<'_>,
+    m: &Member,
+) -> (
+    Option<Guid>,
+    &'static str,
+    String,
+    Option<String>,
+    Option<Guid>,
+) {
+    match &r.graph.graph[m.node] {
+        Node::Principal(i) => {
+            let p = &r.snapshot.principals[*i as usize];
+            let kind = match m.kind {
+                MemberKind::ServicePrincipal => "service_principal",
+                MemberKind::Group => "group",
+                _ => "user",
+            };
+            (
+                Some(p.principal_id),
+                kind,
+                p.display_name.to_string(),
+                p.upn.as_deref().map(str::to_string),
+                Some(p.tenant_id),
+            )
+        }
+        Node::Unresolved { tenant, id } => (
+            Some(*id),
+            "unresolved",
+            format!("unresolved principal {id}"),
+            None,
+            *tenant,
+        ),
+        Node::Placeholder { partner, group } => (
+            None,
+            "placeholder",
+            format!("{} (members unknown)", group.group_name()),
+            None,
+            Some(*partner),
+        ),
+        Node::Resource { .. } => (None, "resource", String::new(), None, None),
+    }
+}
+
+fn line(r: &Report<'_>, m: &Member, grant: &Grant, resource: NodeIndex) -> Option<AccessLine> {
+    let Node::Resource { tenant, scope } = &r.graph.graph[resource] else {
+        return None;
+    };
+    let (principal_id, principal_kind, display_name, upn, home) = who(r, m);
+    Some(AccessLine {
+        principal_id,
+        principal_kind,
+        display_name,
+        upn,
+        home_tenant_id: home,
+        home_tenant_name: home.map_or_else(|| "unknown".into(), |h| r.tenant_name(h)),
+        tenant_id: *tenant,
+        tenant_name: r.tenant_name(*tenant),
+        resource: scope.as_str().to_string(),
+        directory: scope.is_directory(),
+        role: r.snapshot.roles.name(grant.role).to_string(),
+        role_id: grant.role,
+        foreign: home != Some(*tenant),
+        implicit: grant.via.is_implicit(),
+        listed: false,
+        justification: justification(r, grant),
+        path: r.graph.render_path(r.snapshot, m, grant),
+        member_node: m.node,
+    })
+}
+
+/// Every effective-access row, placeholders included, sorted by tenant,
+/// resource, role, listed before hidden, then principal.
+pub fn lines(r: &Report<'_>) -> Vec<AccessLine> {
+    let g = r.graph;
+    // (resource, role, member) reachable through an explicit assignment.
+    let mut explicit: BTreeSet<(NodeIndex, RoleId, NodeIndex)> = BTreeSet::new();
+    for grant in g.grants.iter().filter(|x| !x.via.is_implicit()) {
+        let below = g.below.get(&grant.resource).map_or(&[][..], Vec::as_slice);
+        for m in g.members_of(grant.holder).list.iter() {
+            for &res in std::iter::once(&grant.resource).chain(below) {
+                explicit.insert((res, grant.role, m.node));
+            }
+        }
+    }
+    let mut out: Vec<AccessLine> = g
+        .effective_access()
+        .iter()
+        .filter_map(|a| line(r, a.member, a.grant, a.resource))
+        .collect();
+    for grant in &g.grants {
+        for m in g
+            .members_of(grant.holder)
+            .list
+            .iter()
+            .filter(|m| m.kind == MemberKind::Placeholder)
+        {
+            out.extend(line(r, m, grant, grant.resource));
+        }
+    }
+    for l in &mut out {
+        let res = g
+            .resource_node
+            .get(&(
+                l.tenant_id,
+                crate::snapshot::Scope(l.resource.clone().into()),
+            ))
+            .copied();
+        l.listed = res.is_some_and(|res| explicit.contains(&(res, l.role_id, l.member_node)));
+    }
+    out.sort_by(|a, b| {
+        (
+            &a.tenant_name,
+            a.tenant_id,
+            &a.resource,
+            &a.role,
+            !a.listed,
+            &a.home_tenant_name,
+            &a.display_name,
+            a.principal_id,
+            &a.path,
+        )
+            .cmp(&(
+                &b.tenant_name,
+                b.tenant_id,
+                &b.resource,
+                &b.role,
+                !b.listed,
+                &b.home_tenant_name,
+                &b.display_name,
+                b.principal_id,
+                &b.path,
+            ))
+    });
+    out.dedup_by(|a, b| {
+        a.tenant_id == b.tenant_id
+            && a.resource == b.resource
+            && a.role_id == b.role_id
+            && a.member_node == b.member_node
+    });
+    out
+}

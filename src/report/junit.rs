@@ -1,0 +1,142 @@
+//! `junit.xml`: one test case per rule × customer for CI dashboards.
+//!
+//! A case fails when the rule has open findings for that customer, is
+//! skipped when all of them are waived, and passes otherwise. Findings tied
+//! to no known customer get a case of their own. Every interpolated value
+//! goes through [`xml`]; no times are written, so the file is reproducible.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+use super::escape::xml;
+use super::Outcome;
+use crate::engine::Finding;
+use crate::snapshot::{Guid, TenantKind};
+
+struct Case<'a> {
+    name: String,
+    open: Vec<&'a Finding>,
+    waived: Vec<&'a Finding>,
+}
+
+/// Renders junit.xml.
+pub fn render(o: &Outcome<'_>) -> String {
+    let r = o.report;
+    let mut customers: Vec<(String, Option<Guid>)> = r
+        .snapshot
+        .tenants
+        .iter()
+        .filter(|t| t.kind == TenantKind::Customer)
+        .map(|t| (t.name.to_string(), Some(t.tenant_id)))
+        .collect();
+    for f in r.findings {
+        let key = f.customer_tenant_id;
+        if !customers.iter().any(|(_, c)| *c == key) {
+            customers.push((
+                key.map_or_else(|| "(no customer)".into(), |c| r.tenant_name(c)),
+                key,
+            ));
+        }
+    }
+    customers.sort();
+    let mut suites = String::new();
+    let (mut tests, mut failures, mut skipped) = (0usize, 0usize, 0usize);
+    let mut rules: Vec<_> = o.rules.iter().filter(|x| x.enabled).collect();
+    rules.sort_by(|a, b| a.id.cmp(&b.id));
+    for rule in rules {
+        let mut cases: BTreeMap<(String, Option<Guid>), Case<'_>> = customers
+            .iter()
+            .map(|(name, id)| {
+                let label = id.map_or_else(|| name.clone(), |id| format!("{name} ({id})"));
+                (
+                    (name.clone(), *id),
+                    Case {
+                        name: label,
+                        open: Vec::new(),
+                        waived: Vec::new(),
+                    },
+                )
+            })
+            .collect();
+        let key = |f: &Finding| {
+            let id = f.customer_tenant_id;
+            customers
+                .iter()
+                .find(|(_, c)| *c == id)
+                .map(|(n, c)| (n.clone(), *c))
+        };
+        for x in o.open.iter().filter(|x| x.finding.rule == rule.id) {
+            if let Some(c) = key(x.finding).and_then(|k| cases.get_mut(&k)) {
+                c.open.push(x.finding);
+            }
+        }
+        for x in o.waived.iter().filter(|x| x.finding.rule == rule.id) {
+            if let Some(c) = key(x.finding).and_then(|k| cases.get_mut(&k)) {
+                c.waived.push(x.finding);
+            }
+        }
+        let (mut s_fail, mut s_skip) = (0, 0);
+        let mut body = String::new();
+        for c in cases.values() {
+            let _ = write!(
+                body,
+                "    <testcase classname=\"{}\" name=\"{}\"",
+                xml(&format!("partner-audit.{}", rule.id)),
+                xml(&c.name)
+            );
+            if !c.open.is_empty() {
+                s_fail += 1;
+                let mut text = String::new();
+                for f in &c.open {
+                    let _ = writeln!(text, "[{}] {} {}", f.severity, f.id, f.message);
+                    for p in &f.paths {
+                        let _ = writeln!(
+                            text,
+                            "  path: {}",
+                            crate::engine::render_path(r.snapshot, r.graph, *p)
+                        );
+                    }
+                    let _ = writeln!(text, "  remediation: {}", f.remediation);
+                }
+                let _ =
+                    write!(
+                    body,
+                    ">\n      <failure type=\"{}\" message=\"{}\">{}</failure>\n    </testcase>\n",
+                    xml(c.open[0].severity.as_str()),
+                    xml(&format!("{} finding(s): {}", c.open.len(), c.open[0].message)),
+                    xml(&text)
+                );
+            } else if !c.waived.is_empty() {
+                s_skip += 1;
+                let ids: Vec<&str> = c.waived.iter().map(|f| f.id.as_str()).collect();
+                let _ = write!(
+                    body,
+                    ">\n      <skipped message=\"{}\"/>\n    </testcase>\n",
+                    xml(&format!("waived: {}", ids.join(", ")))
+                );
+            } else {
+                body.push_str("/>\n");
+            }
+        }
+        tests += cases.len();
+        failures += s_fail;
+        skipped += s_skip;
+        let _ = write!(
+            suites,
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{s_fail}\" errors=\"0\" skipped=\"{s_skip}\">\n    <properties>\n      <property name=\"severity\" value=\"{}\"/>\n      <property name=\"title\" value=\"{}\"/>\n    </properties>\n{body}  </testsuite>\n",
+            xml(&rule.id),
+            cases.len(),
+            xml(rule.severity.as_str()),
+            xml(&rule.title)
+        );
+    }
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"partner-audit\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\">\n{suites}</testsuites>\n"
+    )
+}
+
+/// Writes junit.xml.
+pub fn write(o: &Outcome<'_>, w: &mut dyn Write) -> io::Result<()> {
+    w.write_all(render(o).as_bytes())
+}

@@ -1,0 +1,682 @@
+//! The human review report's content, computed once and rendered twice
+//! (Markdown by [`super::markdown`], HTML by [`super::html`]).
+//!
+//! Everything here is plain data: strings stay unescaped until a renderer
+//! escapes them for its syntax. Besides the findings, the review computes
+//! what the engine does not expose as findings: per customer, the
+//! *listed vs effective* administrators (the implicit access of F5/F6 made
+//! visible) and the lingering subscription roles (F10) with the exact
+//! assignment to remove.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use super::access::{self, AccessLine};
+use super::diagram::{self, Diagram};
+use super::{Open, Outcome, Report};
+use crate::engine::rule::Severity;
+use crate::engine::Finding;
+use crate::graph::Node;
+use crate::snapshot::{Guid, RelKind, RelState, TenantKind};
+
+/// Diagrams drawn per finding; the remaining paths are listed as text.
+pub const MAX_DIAGRAMS: usize = 4;
+/// Principals and paths listed per finding.
+pub const MAX_LISTED: usize = 25;
+
+/// The whole review.
+#[derive(Debug, Serialize)]
+pub struct Review {
+    pub title: String,
+    pub tool: String,
+    pub as_of: String,
+    pub captured_at: Option<String>,
+    pub perspective: Option<&'static str>,
+    pub source: Option<String>,
+    pub totals: Totals,
+    pub severities: Vec<SevCount>,
+    pub by_customer: Vec<CountRow>,
+    pub by_partner: Vec<CountRow>,
+    pub baseline: Option<BaselineView>,
+    pub waivers: Option<WaiversView>,
+    pub customers: Vec<CustomerView>,
+    /// Open findings tied to no customer in the snapshot.
+    pub other_findings: Vec<FindingView>,
+    /// Input warnings (dangling references, placeholders, rejected rows).
+    pub warnings: Vec<String>,
+}
+
+/// Headline numbers.
+#[derive(Debug, Serialize, Default)]
+pub struct Totals {
+    pub open: usize,
+    pub waived: usize,
+    pub customers: usize,
+    pub partners: usize,
+    /// Partner principals holding directory roles the customers' listings do not show.
+    pub hidden_admins: usize,
+    pub lingering: usize,
+    pub consequences: usize,
+}
+
+/// Open findings of one severity.
+#[derive(Debug, Serialize)]
+pub struct SevCount {
+    pub severity: &'static str,
+    pub count: usize,
+}
+
+/// Open findings per severity for one tenant.
+#[derive(Debug, Serialize, Default, Clone)]
+pub struct CountRow {
+    pub name: String,
+    pub id: String,
+    /// In-page anchor of the tenant's section, if it has one.
+    pub anchor: Option<String>,
+    pub high: usize,
+    pub medium: usize,
+    pub low: usize,
+    pub info: usize,
+    pub total: usize,
+}
+
+impl CountRow {
+    fn add(&mut self, s: Severity) {
+        self.total += 1;
+        match s {
+            Severity::High => self.high += 1,
+            Severity::Medium => self.medium += 1,
+            Severity::Low => self.low += 1,
+            Severity::Info => self.info += 1,
+        }
+    }
+}
+
+/// The baseline comparison.
+#[derive(Debug, Serialize)]
+pub struct BaselineView {
+    pub file: String,
+    pub new: usize,
+    pub unchanged: usize,
+    pub resolved: Vec<super::baseline::Prior>,
+}
+
+/// One waived finding.
+#[derive(Debug, Serialize)]
+pub struct WaivedView {
+    pub id: String,
+    pub rule: String,
+    pub severity: &'static str,
+    pub message: String,
+    pub target: String,
+    pub justification: String,
+    pub owner: String,
+    pub expires: String,
+    pub line: u32,
+}
+
+/// One expired or unmatched waiver.
+#[derive(Debug, Serialize)]
+pub struct WaiverNote {
+    pub line: u32,
+    pub target: String,
+    pub owner: String,
+    pub justification: String,
+    pub expires: String,
+    /// Findings re-opened (expired waivers).
+    pub reopened: Vec<String>,
+}
+
+/// The waivers file and what it did.
+#[derive(Debug, Serialize)]
+pub struct WaiversView {
+    pub file: String,
+    pub waived: Vec<WaivedView>,
+    pub expired: Vec<WaiverNote>,
+    pub unmatched: Vec<WaiverNote>,
+}
+
+/// One relationship of a customer.
+#[derive(Debug, Serialize)]
+pub struct RelView {
+    pub partner: String,
+    pub kind: &'static str,
+    pub state: &'static str,
+    pub relationship_id: Option<String>,
+    pub started: Option<String>,
+    pub ended: Option<String>,
+    pub last_activity: Option<String>,
+}
+
+/// Listed vs effective holders of one directory role.
+#[derive(Debug, Serialize)]
+pub struct RoleSummary {
+    pub role: String,
+    pub listed: usize,
+    pub effective: usize,
+    pub hidden: usize,
+    /// Some holder is a partner group whose members are unknown.
+    pub unknown: bool,
+}
+
+/// One holder of a directory role.
+#[derive(Debug, Serialize)]
+pub struct AdminRow {
+    pub role: String,
+    pub name: String,
+    pub upn: Option<String>,
+    pub kind: &'static str,
+    pub home: String,
+    /// The holder's home tenant is another tenant (a partner).
+    pub foreign: bool,
+    /// The customer's own role listing shows it.
+    pub listed: bool,
+    pub justification: String,
+    pub path: String,
+}
+
+/// A partner-held Azure role assignment that outlived DAP and GDAP (F10).
+#[derive(Debug, Serialize)]
+pub struct LingeringView {
+    pub subscription: String,
+    pub scope: String,
+    pub role: String,
+    pub principal: String,
+    pub principal_id: String,
+    pub partner: String,
+    /// The partner's relationships with the customer, e.g. `dap removed 2026-03-15`.
+    pub relationships: String,
+    /// `file:line` of the assignment.
+    pub source: String,
+    pub command: String,
+    /// Open findings about the assignment.
+    pub findings: Vec<String>,
+    /// Findings about it are waived.
+    pub waived: bool,
+}
+
+/// The exact role assignment a finding asks to remove.
+#[derive(Debug, Serialize)]
+pub struct AssignmentView {
+    pub principal_id: String,
+    pub principal: String,
+    pub principal_tenant: String,
+    pub scope: String,
+    pub role: String,
+    pub source: String,
+    pub command: String,
+}
+
+/// One open finding.
+#[derive(Debug, Serialize)]
+pub struct FindingView {
+    pub id: String,
+    pub anchor: String,
+    pub rule: String,
+    pub severity: &'static str,
+    pub title: String,
+    pub message: String,
+    pub status: Option<&'static str>,
+    /// The expired waiver that re-opened the finding.
+    pub reopened: Option<String>,
+    pub customer: Option<String>,
+    pub partner: Option<String>,
+    pub resource: Option<String>,
+    pub role: Option<String>,
+    pub assignment: Option<AssignmentView>,
+    pub principals: Vec<String>,
+    pub more_principals: usize,
+    pub principals_known: bool,
+    pub diagrams: Vec<Diagram>,
+    pub paths: Vec<String>,
+    pub more_paths: usize,
+    pub evidence: Vec<String>,
+    pub remediation: String,
+}
+
+/// One customer tenant.
+#[derive(Debug, Serialize)]
+pub struct CustomerView {
+    pub anchor: String,
+    pub name: String,
+    pub id: String,
+    pub domain: Option<String>,
+    pub counts: CountRow,
+    pub relationships: Vec<RelView>,
+    pub roles: Vec<RoleSummary>,
+    pub admins: Vec<AdminRow>,
+    pub lingering: Vec<LingeringView>,
+    /// Open findings of rules `AP*` (Autopilot) and `SR*` (service requests).
+    pub consequences: Vec<FindingView>,
+    /// The other open findings.
+    pub findings: Vec<FindingView>,
+}
+
+fn date(t: Option<jiff::Timestamp>) -> Option<String> {
+    t.map(|t| t.strftime("%Y-%m-%d").to_string())
+}
+
+fn az_delete(principal: Guid, role: &str, scope: &str) -> String {
+    format!(
+        "az role assignment delete --assignee {principal} --role \"{role}\" --scope \"{scope}\""
+    )
+}
+
+/// A principal's display name (with its upn), or its id when unknown.
+fn principal_name(r: &Report<'_>, id: Guid) -> String {
+    match r.graph.principal_node.get(&id).map(|&n| &r.graph.graph[n]) {
+        Some(Node::Principal(i)) => {
+            let p = &r.snapshot.principals[*i as usize];
+            match &p.upn {
+                Some(u) => format!("{} ({u})", p.display_name),
+                None => p.display_name.to_string(),
+            }
+        }
+        _ => format!("unresolved principal {id}"),
+    }
+}
+
+fn finding_view(o: &Outcome<'_>, open: &Open<'_>) -> FindingView {
+    let r = o.report;
+    let f: &Finding = open.finding;
+    let paths: Vec<String> = f
+        .paths
+        .iter()
+        .take(MAX_LISTED)
+        .map(|p| crate::engine::render_path(r.snapshot, r.graph, *p))
+        .collect();
+    let diagrams = f
+        .paths
+        .iter()
+        .take(MAX_DIAGRAMS)
+        .map(|p| diagram::layout(&diagram::steps(r, *p)))
+        .collect();
+    let reopened = open.reopened_by.and_then(|i| {
+        let set = o.waivers.as_ref()?;
+        let w = set.waivers.get(i)?;
+        Some(format!(
+            "waiver {}:{} (owner {}) expired on {}",
+            set.file, w.line, w.owner, w.expires
+        ))
+    });
+    FindingView {
+        id: f.id.clone(),
+        anchor: format!("f-{}", f.id),
+        rule: f.rule.clone(),
+        severity: f.severity.as_str(),
+        title: f.title.to_string(),
+        message: f.message.clone(),
+        status: open.status.map(super::Status::as_str),
+        reopened,
+        customer: f.customer_tenant_id.map(|t| r.tenant_name(t)),
+        partner: f.partner_tenant_id.map(|t| r.tenant_name(t)),
+        resource: f.resource.as_ref().map(|x| {
+            if x.kind == "directory" {
+                "directory".to_string()
+            } else {
+                x.scope.clone().unwrap_or_else(|| x.id.clone())
+            }
+        }),
+        role: f.role.clone(),
+        assignment: f.assignment.as_ref().map(|a| AssignmentView {
+            principal_id: a.principal_id.to_string(),
+            principal: principal_name(r, a.principal_id),
+            principal_tenant: r.tenant_name(a.principal_tenant_id),
+            scope: a.scope.clone(),
+            role: a.role.clone(),
+            source: a.source.clone(),
+            command: az_delete(a.principal_id, &a.role, &a.scope),
+        }),
+        principals: f
+            .principals
+            .iter()
+            .take(MAX_LISTED)
+            .map(|&p| principal_name(r, p))
+            .collect(),
+        more_principals: f.principals.len().saturating_sub(MAX_LISTED),
+        principals_known: f.principals_known,
+        diagrams,
+        paths,
+        more_paths: f.paths.len().saturating_sub(MAX_LISTED),
+        evidence: f.evidence.clone(),
+        remediation: f.remediation.to_string(),
+    }
+}
+
+/// True for the Autopilot (`AP…`) and service-request (`SR…`) rules.
+pub fn is_consequence(rule: &str) -> bool {
+    let r = rule.to_ascii_uppercase();
+    r.starts_with("AP") || r.starts_with("SR")
+}
+
+/// Tenants named as partners (by kind or in a relationship).
+fn partner_ids(r: &Report<'_>) -> BTreeSet<Guid> {
+    let mut out: BTreeSet<Guid> = r
+        .snapshot
+        .tenants
+        .iter()
+        .filter(|t| t.kind == TenantKind::Partner)
+        .map(|t| t.tenant_id)
+        .collect();
+    out.extend(r.snapshot.relationships.iter().map(|x| x.partner_tenant_id));
+    out
+}
+
+fn lingering(o: &Outcome<'_>) -> BTreeMap<Guid, Vec<LingeringView>> {
+    let r = o.report;
+    let s = r.snapshot;
+    let partners = partner_ids(r);
+    let mut out: BTreeMap<Guid, Vec<LingeringView>> = BTreeMap::new();
+    for (i, a) in s.role_assignments.iter().enumerate() {
+        let Some(sub) = a.scope.subscription() else {
+            continue;
+        };
+        let home = r.graph.assignment_principal_tenant[i];
+        if home == a.tenant_id || !partners.contains(&home) {
+            continue;
+        }
+        let rels: Vec<_> = s
+            .relationships
+            .iter()
+            .filter(|x| x.partner_tenant_id == home && x.customer_tenant_id == a.tenant_id)
+            .collect();
+        let delegated = rels
+            .iter()
+            .any(|x| x.state == RelState::Active && matches!(x.kind, RelKind::Dap | RelKind::Gdap));
+        if delegated {
+            continue;
+        }
+        let source = s.cite(a.loc);
+        let about: Vec<&Finding> = r
+            .findings
+            .iter()
+            .filter(|f| f.assignment.as_ref().is_some_and(|x| x.source == source))
+            .collect();
+        let open: Vec<String> = o
+            .open
+            .iter()
+            .filter(|x| about.iter().any(|f| f.id == x.finding.id))
+            .map(|x| x.finding.id.clone())
+            .collect();
+        let role = s.roles.name(a.role).to_string();
+        let subscription = s
+            .subscriptions
+            .iter()
+            .find(|x| x.subscription_id == sub)
+            .map_or_else(|| sub.to_string(), |x| format!("{} ({sub})", x.name));
+        let relationships = if rels.is_empty() {
+            "no relationship in the snapshot".to_string()
+        } else {
+            rels.iter()
+                .map(|x| {
+                    let mut t = format!("{} {}", x.kind, x.state);
+                    if let Some(e) = date(x.ended_at) {
+                        t.push(' ');
+                        t.push_str(&e);
+                    }
+                    t
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        out.entry(a.tenant_id).or_default().push(LingeringView {
+            subscription,
+            scope: a.scope.as_str().to_string(),
+            role: role.clone(),
+            principal: principal_name(r, a.principal_id),
+            principal_id: a.principal_id.to_string(),
+            partner: r.tenant_name(home),
+            relationships,
+            command: az_delete(a.principal_id, &role, a.scope.as_str()),
+            source,
+            waived: open.is_empty() && !about.is_empty(),
+            findings: open,
+        });
+    }
+    for v in out.values_mut() {
+        v.sort_by(|a, b| {
+            (&a.scope, &a.role, &a.principal_id).cmp(&(&b.scope, &b.role, &b.principal_id))
+        });
+    }
+    out
+}
+
+fn admins(lines: &[AccessLine], customer: Guid) -> (Vec<RoleSummary>, Vec<AdminRow>) {
+    let mine: Vec<&AccessLine> = lines
+        .iter()
+        .filter(|l| l.directory && l.tenant_id == customer)
+        .collect();
+    let mut roles: BTreeMap<&str, RoleSummary> = BTreeMap::new();
+    let mut rows = Vec::new();
+    for l in &mine {
+        let e = roles.entry(&l.role).or_insert_with(|| RoleSummary {
+            role: l.role.clone(),
+            listed: 0,
+            effective: 0,
+            hidden: 0,
+            unknown: false,
+        });
+        e.effective += 1;
+        if l.listed {
+            e.listed += 1;
+        } else if l.foreign {
+            e.hidden += 1;
+        }
+        if l.principal_kind == "placeholder" {
+            e.unknown = true;
+        }
+        rows.push(AdminRow {
+            role: l.role.clone(),
+            name: l.display_name.clone(),
+            upn: l.upn.clone(),
+            kind: l.principal_kind,
+            home: l.home_tenant_name.clone(),
+            foreign: l.foreign,
+            listed: l.listed,
+            justification: l.justification.clone(),
+            path: l.path.clone(),
+        });
+    }
+    (roles.into_values().collect(), rows)
+}
+
+/// Computes the review from an outcome.
+pub fn build(o: &Outcome<'_>) -> Review {
+    let r = o.report;
+    let s = r.snapshot;
+    let lines = access::lines(r);
+    let mut lingering = lingering(o);
+    // Customers: the snapshot's customer tenants, then any other tenant a finding names as customer.
+    let mut customer_ids: Vec<Guid> = s
+        .tenants
+        .iter()
+        .filter(|t| t.kind == TenantKind::Customer)
+        .map(|t| t.tenant_id)
+        .collect();
+    for f in r.findings {
+        if let Some(c) = f.customer_tenant_id {
+            if !customer_ids.contains(&c) {
+                customer_ids.push(c);
+            }
+        }
+    }
+    customer_ids.sort_by_key(|&c| (r.tenant_name(c), c));
+    let mut totals = Totals {
+        open: o.open.len(),
+        waived: o.waived.len(),
+        customers: customer_ids.len(),
+        partners: partner_ids(r).len(),
+        ..Totals::default()
+    };
+    let mut severities: Vec<SevCount> = Severity::ALL
+        .iter()
+        .map(|s| SevCount {
+            severity: s.as_str(),
+            count: 0,
+        })
+        .collect();
+    let mut by_partner: BTreeMap<(String, Guid), CountRow> = BTreeMap::new();
+    for x in &o.open {
+        let f = x.finding;
+        if let Some(c) = severities
+            .iter_mut()
+            .find(|c| c.severity == f.severity.as_str())
+        {
+            c.count += 1;
+        }
+        if let Some(p) = f.partner_tenant_id {
+            by_partner
+                .entry((r.tenant_name(p), p))
+                .or_insert_with(|| CountRow {
+                    name: r.tenant_name(p),
+                    id: p.to_string(),
+                    ..CountRow::default()
+                })
+                .add(f.severity);
+        }
+    }
+    let mut customers = Vec::new();
+    let mut by_customer = Vec::new();
+    for c in &customer_ids {
+        let c = *c;
+        let anchor = format!("c-{c}");
+        let mut counts = CountRow {
+            name: r.tenant_name(c),
+            id: c.to_string(),
+            anchor: Some(anchor.clone()),
+            ..CountRow::default()
+        };
+        let mut findings = Vec::new();
+        let mut consequences = Vec::new();
+        for x in o
+            .open
+            .iter()
+            .filter(|x| x.finding.customer_tenant_id == Some(c))
+        {
+            counts.add(x.finding.severity);
+            if is_consequence(&x.finding.rule) {
+                consequences.push(finding_view(o, x));
+            } else {
+                findings.push(finding_view(o, x));
+            }
+        }
+        let (roles, admins) = admins(&lines, c);
+        totals.hidden_admins += admins.iter().filter(|a| a.foreign && !a.listed).count();
+        let lingering = lingering.remove(&c).unwrap_or_default();
+        totals.lingering += lingering.len();
+        totals.consequences += consequences.len();
+        let tenant = r
+            .graph
+            .tenant_index
+            .get(&c)
+            .map(|&i| &s.tenants[i as usize]);
+        let mut relationships: Vec<RelView> = s
+            .relationships
+            .iter()
+            .filter(|x| x.customer_tenant_id == c)
+            .map(|x| RelView {
+                partner: r.tenant_name(x.partner_tenant_id),
+                kind: x.kind.as_str(),
+                state: x.state.as_str(),
+                relationship_id: x.relationship_id.as_deref().map(str::to_string),
+                started: date(x.started_at),
+                ended: date(x.ended_at),
+                last_activity: date(x.last_activity_at),
+            })
+            .collect();
+        relationships.sort_by(|a, b| {
+            (&a.partner, a.kind, a.state, &a.relationship_id, &a.started).cmp(&(
+                &b.partner,
+                b.kind,
+                b.state,
+                &b.relationship_id,
+                &b.started,
+            ))
+        });
+        by_customer.push(counts.clone());
+        customers.push(CustomerView {
+            anchor,
+            name: r.tenant_name(c),
+            id: c.to_string(),
+            domain: tenant.and_then(|t| t.domain.as_deref().map(str::to_string)),
+            counts,
+            relationships,
+            roles,
+            admins,
+            lingering,
+            consequences,
+            findings,
+        });
+    }
+    let other_findings = o
+        .open
+        .iter()
+        .filter(|x| {
+            x.finding
+                .customer_tenant_id
+                .is_none_or(|c| !customer_ids.contains(&c))
+        })
+        .map(|x| finding_view(o, x))
+        .collect();
+    let baseline = o.baseline.as_ref().map(|d| BaselineView {
+        file: d.file.clone(),
+        new: d.new,
+        unchanged: d.unchanged,
+        resolved: d.resolved.clone(),
+    });
+    let waivers = o.waivers.as_ref().map(|set| {
+        let note = |i: usize| {
+            let w = &set.waivers[i];
+            WaiverNote {
+                line: w.line,
+                target: w.target(),
+                owner: w.owner.clone(),
+                justification: w.justification.clone(),
+                expires: w.expires.clone(),
+                reopened: set.matched.get(i).cloned().unwrap_or_default(),
+            }
+        };
+        WaiversView {
+            file: set.file.clone(),
+            waived: o
+                .waived
+                .iter()
+                .map(|x| {
+                    let w = &set.waivers[x.waiver];
+                    WaivedView {
+                        id: x.finding.id.clone(),
+                        rule: x.finding.rule.clone(),
+                        severity: x.finding.severity.as_str(),
+                        message: x.finding.message.clone(),
+                        target: w.target(),
+                        justification: w.justification.clone(),
+                        owner: w.owner.clone(),
+                        expires: w.expires.clone(),
+                        line: w.line,
+                    }
+                })
+                .collect(),
+            expired: set.expired_ids().map(note).collect(),
+            unmatched: set.unmatched_ids().map(note).collect(),
+        }
+    });
+    let m = &s.manifest;
+    Review {
+        title: "Partner access review".into(),
+        tool: format!("{} {}", env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION")),
+        as_of: r.as_of.to_string(),
+        captured_at: m.captured_at.map(|t| t.to_string()),
+        perspective: m.perspective.map(|p| p.as_str()),
+        source: m.source.clone(),
+        totals,
+        severities,
+        by_customer,
+        by_partner: by_partner.into_values().collect(),
+        baseline,
+        waivers,
+        customers,
+        other_findings,
+        warnings: r.diagnostics.iter().map(ToString::to_string).collect(),
+    }
+}
