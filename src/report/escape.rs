@@ -10,10 +10,20 @@
 /// characters become U+FFFD.
 pub fn markdown(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
+    // A leading `-`/`+` (list marker) or `1.`/`1)` (ordered list) would
+    // start a block inside a list item: escape it.
+    let digits = s.chars().take_while(char::is_ascii_digit).count();
+    for (i, c) in s.chars().enumerate() {
         match c {
-            '\\' | '`' | '*' | '_' | '{' | '}' | '[' | ']' | '<' | '>' | '(' | ')' | '#' | '|'
-            | '~' | '&' | '!' | '$' => {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '|' | '~' | '&' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '-' | '+' if i == 0 => {
+                out.push('\\');
+                out.push(c);
+            }
+            '.' | ')' if i == digits && digits > 0 => {
                 out.push('\\');
                 out.push(c);
             }
@@ -46,11 +56,21 @@ pub fn xml(s: &str) -> String {
 
 /// A CSV cell that a spreadsheet would read as a formula (`=`, `+`, `-`,
 /// `@`, tab or CR first) gets a leading `'` so it stays text.
+/// Other control characters (terminal escapes) become U+FFFD; line breaks
+/// and tabs inside a cell stay (the csv writer quotes them).
 pub fn csv_cell(s: &str) -> std::borrow::Cow<'_, str> {
-    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        std::borrow::Cow::Owned(format!("'{s}"))
+    let control = |c: char| c.is_control() && !matches!(c, '\t' | '\r' | '\n');
+    if !s.starts_with(['=', '+', '-', '@', '\t', '\r']) && !s.contains(control) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let clean: String = s
+        .chars()
+        .map(|c| if control(c) { '\u{fffd}' } else { c })
+        .collect();
+    if clean.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        std::borrow::Cow::Owned(format!("'{clean}"))
     } else {
-        std::borrow::Cow::Borrowed(s)
+        std::borrow::Cow::Owned(clean)
     }
 }
 
@@ -91,8 +111,11 @@ mod tests {
     fn markdown_specials_are_escaped() {
         assert_eq!(
             markdown("*a* _b_ `c` [d](e) <f> | g\nh"),
-            "\\*a\\* \\_b\\_ \\`c\\` \\[d\\]\\(e\\) \\<f\\> \\| g h"
+            "\\*a\\* \\_b\\_ \\`c\\` \\[d\\](e) \\<f\\> \\| g h"
         );
+        assert_eq!(markdown("- x"), "\\- x");
+        assert_eq!(markdown("12. x"), "12\\. x");
+        assert_eq!(markdown("# x &amp;"), "\\# x \\&amp;");
         assert_eq!(markdown("x\u{1b}y"), "x\u{fffd}y");
     }
 
@@ -110,6 +133,7 @@ mod tests {
             assert_eq!(csv_cell(s), format!("'{s}"));
         }
         assert_eq!(csv_cell("plain = text"), "plain = text");
+        assert_eq!(csv_cell("a\u{1b}[31m"), "a\u{fffd}[31m");
     }
 
     #[test]

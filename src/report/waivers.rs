@@ -518,6 +518,8 @@ fn validate(file: &str, text: &str, e: &Entry) -> Result<Waiver, Vec<Diagnostic>
                 diags.push(err_at(file, text, *at, name, format!("`{name}` is empty")));
                 String::new()
             }
+            // Present with the wrong type: already reported by `get`.
+            None if e.fields.iter().any(|(k, _, _)| k == name) => String::new(),
             None => {
                 diags.push(err_at(
                     file,

@@ -1,0 +1,64 @@
+//! Shared helpers for the report tests (`tests/report_*.rs`).
+#![allow(dead_code)]
+
+use std::path::Path;
+
+use partner_audit::app::Audit;
+use partner_audit::engine::rule::Rule;
+use partner_audit::report::baseline::Baseline;
+use partner_audit::report::waivers::WaiverSet;
+use partner_audit::report::{csv, html, json, junit, markdown, review, sarif, Outcome, Report};
+
+#[path = "../common/mod.rs"]
+pub mod common;
+
+/// The report view of an audit.
+pub fn report(a: &Audit) -> Report<'_> {
+    Report {
+        snapshot: &a.snapshot,
+        graph: &a.graph,
+        as_of: a.as_of,
+        findings: &a.findings,
+        diagnostics: &a.diagnostics,
+    }
+}
+
+/// Every format rendered for one outcome, by file name.
+pub fn render_all(o: &Outcome<'_>) -> Vec<(&'static str, String)> {
+    let rv = review::build(o);
+    let mut out = Vec::new();
+    let mut put = |name: &'static str, f: &dyn Fn(&mut Vec<u8>) -> std::io::Result<()>| {
+        let mut buf = Vec::new();
+        f(&mut buf).unwrap_or_else(|e| panic!("{name}: {e}"));
+        out.push((name, String::from_utf8(buf).expect("utf-8")));
+    };
+    put("findings.json", &|w| json::write_outcome(o, w));
+    put("report.md", &|w| markdown::write(&rv, w));
+    put("report.html", &|w| html::write(&rv, w));
+    put("findings.csv", &|w| csv::write_findings(o, w));
+    put("access.csv", &|w| csv::write_access(o, w));
+    put("findings.sarif", &|w| sarif::write(o, w));
+    put("junit.xml", &|w| junit::write(o, w));
+    out
+}
+
+/// One format of an outcome.
+pub fn render(o: &Outcome<'_>, name: &str) -> String {
+    render_all(o)
+        .into_iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, t)| t)
+        .unwrap_or_else(|| panic!("no format {name}"))
+}
+
+/// An outcome with optional baseline and waivers files.
+pub fn outcome<'a>(
+    r: &'a Report<'a>,
+    rules: &'a [Rule],
+    baseline: Option<&Path>,
+    waivers: Option<&Path>,
+) -> Outcome<'a> {
+    let b = baseline.map(|p| Baseline::load(p).expect("baseline loads"));
+    let w = waivers.map(|p| WaiverSet::load(p).expect("waivers load"));
+    Outcome::new(r, rules, b, w)
+}

@@ -1,0 +1,200 @@
+//! Hostile snapshot strings (fixtures/report/hostile.json) stay data in
+//! every format: text nodes in HTML (checked with a real HTML parser),
+//! escaped in Markdown and XML, formula-neutralised in CSV, and never a
+//! control character on the terminal.
+
+mod report;
+
+use report::common;
+use scraper::{Html, Selector};
+
+const HOSTILE: &str = "fixtures/report/hostile.json";
+
+fn outputs() -> Vec<(&'static str, String)> {
+    let a = common::audit(HOSTILE);
+    let rules = common::catalog();
+    let r = report::report(&a);
+    let o = partner_audit::report::Outcome::plain(&r, &rules);
+    report::render_all(&o)
+}
+
+fn get<'a>(all: &'a [(&str, String)], name: &str) -> &'a str {
+    &all.iter().find(|(n, _)| *n == name).expect("format").1
+}
+
+/// Validates that hostile names are text nodes in the HTML: no script,
+/// iframe or img element, no event-handler attribute, and the names read
+/// back verbatim as text.
+#[test]
+fn html_hostile_names_are_text() {
+    let all = outputs();
+    let doc = Html::parse_document(get(&all, "report.html"));
+    for tag in ["script", "iframe", "img", "i", "h1 ~ h1"] {
+        let sel = Selector::parse(tag).expect("selector");
+        assert_eq!(
+            doc.select(&sel).count(),
+            0,
+            "a <{tag}> element was injected"
+        );
+    }
+    let h1 = Selector::parse("h1").expect("selector");
+    assert_eq!(doc.select(&h1).count(), 1, "only the page title is an <h1>");
+    let bold = Selector::parse("b").expect("selector");
+    assert!(
+        doc.select(&bold)
+            .all(|b| b.text().collect::<String>() != "co"),
+        "the hostile <b>co</b> became an element"
+    );
+    let any = Selector::parse("*").expect("selector");
+    for el in doc.select(&any) {
+        for (name, _) in el.value().attrs() {
+            assert!(
+                !name.to_ascii_lowercase().starts_with("on"),
+                "event handler attribute `{name}` on <{}>",
+                el.value().name()
+            );
+        }
+        if el.value().name() == "svg" {
+            assert!(el.value().classes().any(|c| c == "path-svg"));
+        }
+    }
+    let text: String = doc.root_element().text().collect();
+    for name in [
+        "<script>alert(1)</script>",
+        "=HYPERLINK(\"http://evil.example/x\",\"click\")",
+        "</td></tr></table><h1>Owned</h1>",
+        "<iframe src=javascript:alert(1)></iframe> prod",
+        "\"><svg onload=alert(1)> ops",
+    ] {
+        assert!(text.contains(name), "`{name}` is not shown as text");
+    }
+    // The hostile source line and tenant names are text inside the header and tables.
+    let td = Selector::parse("td").expect("selector");
+    assert!(doc.select(&td).any(|c| c
+        .text()
+        .collect::<String>()
+        .contains("<script>alert(1)</script>")));
+}
+
+/// Validates Markdown escaping: no raw HTML tag, link or emphasis survives.
+#[test]
+fn markdown_escapes_hostile_names() {
+    let all = outputs();
+    let md = get(&all, "report.md");
+    // Raw `<` may appear only inside code spans (literal text in CommonMark).
+    for line in md.lines() {
+        for (i, _) in line.match_indices('<') {
+            let before = &line[..i];
+            let ticks = before.matches('`').count();
+            let escaped = before.ends_with('\\');
+            assert!(
+                escaped || ticks % 2 == 1,
+                "raw `<` outside a code span: {line}"
+            );
+        }
+    }
+    assert!(md.contains("\\<script\\>alert(1)\\</script\\>"));
+    assert!(!md.contains("[link](javascript"), "a live link in Markdown");
+    assert!(md.contains("\\[link\\](javascript:alert(1))"));
+    assert!(md.contains("Acme \\*bold\\* \\_u\\_ \\|"));
+    assert!(!md.contains('\u{1b}'), "a control character in Markdown");
+    // Table rows keep their column count: hostile pipes are escaped.
+    for line in md
+        .lines()
+        .filter(|l| l.starts_with("| ") && l.contains("Mallory"))
+    {
+        let cells = line.replace("\\|", "").matches('|').count();
+        assert_eq!(cells, 6, "a hostile pipe broke the row: {line}");
+    }
+}
+
+/// Validates CSV neutralisation: no cell starts with `=`, `+`, `-`, `@`,
+/// tab or CR, and the hostile names come back prefixed with `'`.
+#[test]
+fn csv_cells_are_neutralised() {
+    let all = outputs();
+    for file in ["findings.csv", "access.csv"] {
+        let mut rdr = csv::Reader::from_reader(get(&all, file).as_bytes());
+        let mut cells = Vec::new();
+        for rec in rdr.records() {
+            for c in rec.expect("csv record").iter() {
+                assert!(
+                    !c.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                    "{file}: formula cell `{c}`"
+                );
+                assert!(!c.contains('\u{1b}'), "{file}: control character in `{c}`");
+                cells.push(c.to_string());
+            }
+        }
+        if file == "access.csv" {
+            for expected in [
+                "'=HYPERLINK(\"http://evil.example\",\"x\")",
+                "'@SUM(1+1)",
+                "'+cmd|' /C calc'!A0",
+            ] {
+                assert!(
+                    cells.iter().any(|c| c == expected),
+                    "{file}: `{expected}` missing"
+                );
+            }
+            assert!(cells.iter().any(|c| c.starts_with("'-2+3 ")));
+            // The loader trims leading tabs and CRs; `escape::csv_cell`'s unit
+            // test covers those two.
+        }
+    }
+}
+
+/// Validates XML escaping in junit.xml and JSON escaping in SARIF.
+#[test]
+fn junit_and_sarif_escape_hostile_names() {
+    let all = outputs();
+    let xml = get(&all, "junit.xml");
+    assert!(!xml.contains("<script"), "raw <script> in junit.xml");
+    assert!(xml.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(!xml.contains('\u{1b}'));
+    let sarif: serde_json::Value =
+        serde_json::from_str(get(&all, "findings.sarif")).expect("sarif is JSON");
+    let text = sarif.to_string();
+    assert!(text.contains("Evil <script>alert(1)</script> Partner"));
+}
+
+/// Validates that control characters from the snapshot never reach the terminal.
+#[test]
+fn terminal_output_has_no_control_characters() {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_partner-audit"))
+        .args(["audit", HOSTILE, "--fail-on", "never"])
+        .current_dir(common::root())
+        .env("CLICOLOR_FORCE", "1")
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("run");
+    let out = String::from_utf8_lossy(&o.stdout);
+    let plain = anstream_strip(&out);
+    assert!(
+        plain.contains("Evil <script>alert(1)</script> Partner"),
+        "{plain}"
+    );
+    assert!(
+        !plain.contains('\u{1b}'),
+        "snapshot escape reached the terminal"
+    );
+    assert!(!String::from_utf8_lossy(&o.stderr).contains('\u{1b}'));
+}
+
+/// Removes the summary's own colour codes (`ESC [ … m`), keeping everything else.
+fn anstream_strip(s: &str) -> String {
+    let mut out = String::new();
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' && chars.peek() == Some(&'[') {
+            for d in chars.by_ref() {
+                if d == 'm' {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}

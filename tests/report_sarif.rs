@@ -1,0 +1,134 @@
+//! findings.sarif validates against the official SARIF 2.1.0 schema
+//! (tests/data/sarif-schema-2.1.0.json, see tests/data/README.md), carries
+//! every enabled rule with its documentation and fingerprints each result
+//! with its stable finding id.
+
+mod report;
+
+use report::common;
+use serde_json::Value;
+
+fn validator() -> (boon::Schemas, boon::SchemaIndex) {
+    let schema: Value =
+        serde_json::from_str(include_str!("data/sarif-schema-2.1.0.json")).expect("schema json");
+    let url = partner_audit::report::sarif::SCHEMA;
+    let mut schemas = boon::Schemas::new();
+    let mut compiler = boon::Compiler::new();
+    compiler.enable_format_assertions();
+    compiler.add_resource(url, schema).expect("add schema");
+    let idx = compiler.compile(url, &mut schemas).expect("compile schema");
+    (schemas, idx)
+}
+
+fn validate(sarif: &str) -> Result<(), String> {
+    let (schemas, idx) = validator();
+    let doc: Value = serde_json::from_str(sarif).map_err(|e| e.to_string())?;
+    schemas.validate(&doc, idx).map_err(|e| format!("{e:#}"))
+}
+
+fn demo_sarif(baseline: bool, waivers: bool) -> String {
+    let a = common::audit("fixtures/demo");
+    let rules = common::catalog();
+    let r = report::report(&a);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let base = dir.path().join("findings.json");
+    std::fs::write(
+        &base,
+        common::findings_json(&common::audit("fixtures/report/changed")),
+    )
+    .expect("write baseline");
+    let o = report::outcome(
+        &r,
+        &rules,
+        baseline.then_some(base.as_path()),
+        waivers.then_some(std::path::Path::new("fixtures/report/waivers.toml")),
+    );
+    report::render(&o, "findings.sarif")
+}
+
+/// Validates the demo's SARIF against the official schema, plain and with
+/// a baseline and waivers (baselineState, absent results, suppressions).
+#[test]
+fn sarif_validates_against_the_official_schema() {
+    for (b, w) in [(false, false), (true, true)] {
+        let s = demo_sarif(b, w);
+        if let Err(e) = validate(&s) {
+            panic!("SARIF (baseline {b}, waivers {w}) is invalid:\n{e}");
+        }
+    }
+}
+
+/// Validates that the schema check is real: a log without `version` or with
+/// an unknown result level is rejected.
+#[test]
+fn the_schema_check_rejects_broken_logs() {
+    let mut doc: Value = serde_json::from_str(&demo_sarif(false, false)).expect("json");
+    doc.as_object_mut().expect("object").remove("version");
+    assert!(validate(&doc.to_string()).is_err());
+    let mut doc: Value = serde_json::from_str(&demo_sarif(false, false)).expect("json");
+    doc["runs"][0]["results"][0]["level"] = Value::from("critical");
+    assert!(validate(&doc.to_string()).is_err());
+}
+
+/// Validates rules with their docs, stable fingerprints, baseline states
+/// and waiver suppressions.
+#[test]
+fn sarif_rules_fingerprints_baseline_and_suppressions() {
+    let a = common::audit("fixtures/demo");
+    let doc: Value = serde_json::from_str(&demo_sarif(true, true)).expect("json");
+    let run = &doc["runs"][0];
+    let rules = run["tool"]["driver"]["rules"].as_array().expect("rules");
+    let catalog = common::catalog();
+    assert_eq!(rules.len(), catalog.iter().filter(|r| r.enabled).count());
+    for r in rules {
+        assert!(!r["fullDescription"]["text"]
+            .as_str()
+            .unwrap_or("")
+            .is_empty());
+        assert!(r["help"]["text"]
+            .as_str()
+            .unwrap_or("")
+            .contains("Why it matters:"));
+    }
+    let results = run["results"].as_array().expect("results");
+    let fp = |x: &Value| {
+        x["partialFingerprints"][partner_audit::report::sarif::FINGERPRINT]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    };
+    // Every finding of the run appears once, fingerprinted by its id.
+    for f in &a.findings {
+        assert_eq!(
+            results.iter().filter(|x| fp(x) == f.id).count(),
+            1,
+            "{}",
+            f.id
+        );
+    }
+    let by_id = |id: &str| results.iter().find(|x| fp(x) == id).expect(id);
+    // Waived by id: an accepted external suppression with the justification.
+    let waived = by_id("DAP001-52025da158b62d72");
+    assert_eq!(waived["suppressions"][0]["status"], "accepted");
+    assert!(waived["suppressions"][0]["justification"]
+        .as_str()
+        .unwrap_or("")
+        .contains("GDAP migration"));
+    // The baseline is the changed snapshot, where Contoso's DAP is gone:
+    // the demo's Contoso DAP002 is new against it, the AZ001 only the
+    // changed snapshot had is absent.
+    assert_eq!(by_id("DAP002-52d54ae4d6955ed5")["baselineState"], "new");
+    assert_eq!(
+        by_id("DAP001-1d1ef13ff2ae402f")["baselineState"],
+        "unchanged"
+    );
+    assert!(results.iter().any(|x| x["baselineState"] == "absent"));
+    // Results point at the snapshot row that explains them.
+    let az001 = by_id("AZ001-921fcd81d8a0a80f");
+    let loc = &az001["locations"][0]["physicalLocation"];
+    assert_eq!(
+        loc["artifactLocation"]["uri"],
+        "fixtures/demo/role_assignments.json"
+    );
+    assert_eq!(loc["region"]["startLine"], 81);
+}
