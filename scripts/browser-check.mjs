@@ -1,0 +1,130 @@
+// Opens an HTML report in headless Chromium over the DevTools protocol
+// (`--remote-debugging-pipe`: no WebSocket, no npm package, no download),
+// fails on any console error, uncaught exception, error log entry or
+// network request that leaves the file, and saves a full-page screenshot.
+//
+// usage: node browser-check.mjs CHROMIUM PAGE.html SHOT.png [--expect-errors]
+// With --expect-errors the check must find an error (a self-test of the check).
+import { spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+
+const [chromium, page, shot, flag] = process.argv.slice(2);
+if (!chromium || !page || !shot) {
+  console.error("usage: node browser-check.mjs CHROMIUM PAGE.html SHOT.png [--expect-errors]");
+  process.exit(2);
+}
+const expectErrors = flag === "--expect-errors";
+const url = pathToFileURL(resolve(page)).href;
+const profile = mkdtempSync(join(tmpdir(), "browser-check-"));
+const child = spawn(
+  chromium,
+  [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-extensions", "--hide-scrollbars", "--mute-audio",
+    `--user-data-dir=${profile}`, "--remote-debugging-pipe", "--window-size=1366,900",
+    "about:blank",
+  ],
+  { stdio: ["ignore", "ignore", "pipe", "pipe", "pipe"] },
+);
+let chromeLog = "";
+child.stderr.on("data", (d) => { chromeLog += d; });
+const toChrome = child.stdio[3];
+const fromChrome = child.stdio[4];
+
+let nextId = 1;
+const pending = new Map();
+const problems = [];
+const waiters = [];
+let buffer = "";
+fromChrome.on("data", (chunk) => {
+  buffer += chunk.toString("utf8");
+  let end;
+  while ((end = buffer.indexOf("\0")) >= 0) {
+    const msg = JSON.parse(buffer.slice(0, end));
+    buffer = buffer.slice(end + 1);
+    if (msg.id && pending.has(msg.id)) {
+      const { ok, fail } = pending.get(msg.id);
+      pending.delete(msg.id);
+      if (msg.error) fail(new Error(`${msg.error.message} (${msg.error.code})`));
+      else ok(msg.result);
+    } else if (msg.method) {
+      onEvent(msg.method, msg.params || {});
+      for (const w of waiters.splice(0)) {
+        if (w.method === msg.method) w.ok(msg.params);
+        else waiters.push(w);
+      }
+    }
+  }
+});
+
+function send(method, params = {}, sessionId) {
+  const id = nextId++;
+  const msg = { id, method, params };
+  if (sessionId) msg.sessionId = sessionId;
+  toChrome.write(JSON.stringify(msg) + "\0");
+  return new Promise((ok, fail) => pending.set(id, { ok, fail }));
+}
+function waitFor(method, ms) {
+  return new Promise((ok, fail) => {
+    const w = { method, ok };
+    waiters.push(w);
+    setTimeout(() => fail(new Error(`timed out waiting for ${method}`)), ms);
+  });
+}
+function onEvent(method, p) {
+  if (method === "Runtime.consoleAPICalled" && ["error", "assert"].includes(p.type)) {
+    problems.push(`console.${p.type}: ${(p.args || []).map((a) => a.value ?? a.description).join(" ")}`);
+  } else if (method === "Runtime.exceptionThrown") {
+    problems.push(`uncaught exception: ${p.exceptionDetails?.exception?.description || p.exceptionDetails?.text}`);
+  } else if (method === "Log.entryAdded" && p.entry?.level === "error") {
+    problems.push(`log error (${p.entry.source}): ${p.entry.text} ${p.entry.url || ""}`.trim());
+  } else if (method === "Network.requestWillBeSent") {
+    const u = p.request?.url || "";
+    if (!u.startsWith("file:") && !u.startsWith("data:") && u !== "about:blank") {
+      problems.push(`network request leaves the file: ${u}`);
+    }
+  }
+}
+
+const timer = setTimeout(() => { console.error("browser-check: timed out"); child.kill("SIGKILL"); process.exit(1); }, 60000);
+try {
+  const { targetId } = await send("Target.createTarget", { url: "about:blank" });
+  const { sessionId } = await send("Target.attachToTarget", { targetId, flatten: true });
+  for (const domain of ["Runtime", "Log", "Page", "Network", "DOM"]) {
+    await send(`${domain}.enable`, {}, sessionId);
+  }
+  const loaded = waitFor("Page.loadEventFired", 30000);
+  const nav = await send("Page.navigate", { url }, sessionId);
+  if (nav.errorText) throw new Error(`navigation failed: ${nav.errorText}`);
+  await loaded;
+  await new Promise((r) => setTimeout(r, 500));
+  const { root } = await send("DOM.getDocument", { depth: 0 }, sessionId);
+  const scripts = await send("DOM.querySelectorAll", { nodeId: root.nodeId, selector: "script" }, sessionId);
+  if (!expectErrors && scripts.nodeIds.length > 0) problems.push(`${scripts.nodeIds.length} <script> element(s) in the page`);
+  const svgs = await send("DOM.querySelectorAll", { nodeId: root.nodeId, selector: "svg.path-svg" }, sessionId);
+  const metrics = await send("Page.getLayoutMetrics", {}, sessionId);
+  const size = metrics.cssContentSize || metrics.contentSize;
+  const height = Math.min(Math.ceil(size.height), 14000);
+  const shotData = await send("Page.captureScreenshot", {
+    format: "png", captureBeyondViewport: true,
+    clip: { x: 0, y: 0, width: 1366, height, scale: 1 },
+  }, sessionId);
+  writeFileSync(shot, Buffer.from(shotData.data, "base64"));
+  console.log(`browser-check: ${url}: ${Math.ceil(size.height)}px tall, ${svgs.nodeIds.length} path diagram(s), screenshot ${shot}`);
+  await send("Browser.close").catch(() => {});
+} catch (e) {
+  problems.push(`check failed: ${e.message}`);
+}
+clearTimeout(timer);
+child.kill();
+for (const p of problems) console.error(`browser-check: ${p}`);
+if (expectErrors) {
+  if (problems.length === 0) { console.error("browser-check: self-test: the check missed a console error"); process.exit(1); }
+  console.log(`browser-check: self-test ok (${problems.length} problem(s) detected as expected)`);
+  process.exit(0);
+}
+process.exit(problems.length === 0 ? 0 : 1);
