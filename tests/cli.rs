@@ -496,3 +496,78 @@ fn parameters_are_overridable_without_editing_the_catalog() {
     assert_eq!(code, 2);
     assert!(err.contains("unknown setting `selct`"), "{err}");
 }
+
+/// Validates that a custom rules directory can disable a built-in rule by
+/// shipping its file with `enabled = false`, and that selecting it by full id
+/// turns it back on.
+#[test]
+fn a_custom_directory_can_disable_a_built_in_rule() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let src = std::fs::read_to_string(common::root().join("rules/DAP002.toml")).expect("rule");
+    let disabled = src.replacen(
+        "severity = \"medium\"",
+        "severity = \"medium\"\nenabled = false",
+        1,
+    );
+    assert_ne!(src, disabled);
+    // Fixture paths in the copied [[test]] tables are relative: drop them.
+    let disabled = disabled
+        .split("\n[[test]]")
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    std::fs::write(dir.path().join("DAP002.toml"), disabled).expect("write");
+    let rules = dir.path().to_string_lossy().into_owned();
+    let (_, out, _) = run(&["rules", "--rules", &rules]);
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("DAP002") && l.ends_with("(disabled)")),
+        "{out}"
+    );
+    let (_, out, _) = run(&[
+        "audit",
+        "fixtures/demo",
+        "--rules",
+        &rules,
+        "--fail-on",
+        "never",
+    ]);
+    assert!(!out.contains("DAP002"), "{out}");
+    let (_, out, _) = run(&[
+        "audit",
+        "fixtures/demo",
+        "--rules",
+        &rules,
+        "--select",
+        "DAP002",
+        "--fail-on",
+        "never",
+    ]);
+    assert!(out.contains("DAP002 5"), "{out}");
+}
+
+/// Validates a parameter override changes what a time-based rule reports.
+#[test]
+fn set_changes_a_threshold() {
+    let (_, out, _) = run(&[
+        "audit",
+        "fixtures/demo",
+        "--select",
+        "DAP004",
+        "--fail-on",
+        "never",
+    ]);
+    assert!(out.contains("DAP004 2"), "{out}");
+    let (_, out, _) = run(&[
+        "audit",
+        "fixtures/demo",
+        "--select",
+        "DAP004",
+        "--set",
+        "DAP004.stale_after_days=100000",
+        "--fail-on",
+        "never",
+    ]);
+    // Only the relationship with no recorded activity is left.
+    assert!(out.contains("by rule:     DAP004 1\n"), "{out}");
+}
