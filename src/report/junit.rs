@@ -30,9 +30,11 @@ pub fn render(o: &Outcome<'_>) -> String {
         .filter(|t| t.kind == TenantKind::Customer)
         .map(|t| (t.name.to_string(), Some(t.tenant_id)))
         .collect();
+    let mut seen: std::collections::BTreeSet<Option<Guid>> =
+        customers.iter().map(|(_, c)| *c).collect();
     for f in r.findings {
         let key = f.customer_tenant_id;
-        if !customers.iter().any(|(_, c)| *c == key) {
+        if seen.insert(key) {
             customers.push((
                 key.map_or_else(|| "(no customer)".into(), |c| r.tenant_name(c)),
                 key,
@@ -40,6 +42,7 @@ pub fn render(o: &Outcome<'_>) -> String {
         }
     }
     customers.sort();
+    let names: BTreeMap<Option<Guid>, &String> = customers.iter().map(|(n, c)| (*c, n)).collect();
     let mut suites = String::new();
     let (mut tests, mut failures, mut skipped) = (0usize, 0usize, 0usize);
     let mut rules: Vec<_> = o.rules.iter().filter(|x| x.enabled).collect();
@@ -61,10 +64,7 @@ pub fn render(o: &Outcome<'_>) -> String {
             .collect();
         let key = |f: &Finding| {
             let id = f.customer_tenant_id;
-            customers
-                .iter()
-                .find(|(_, c)| *c == id)
-                .map(|(n, c)| (n.clone(), *c))
+            names.get(&id).map(|n| ((*n).clone(), id))
         };
         for x in o.open.iter().filter(|x| x.finding.rule == rule.id) {
             if let Some(c) = key(x.finding).and_then(|k| cases.get_mut(&k)) {

@@ -367,6 +367,25 @@ fn lingering(o: &Outcome<'_>) -> BTreeMap<Guid, Vec<LingeringView>> {
     let r = o.report;
     let s = r.snapshot;
     let partners = partner_ids(r);
+    let mut about_source: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
+    for f in r.findings {
+        if let Some(a) = &f.assignment {
+            about_source.entry(a.source.as_str()).or_default().push(f);
+        }
+    }
+    let open_ids: BTreeSet<&str> = o.open.iter().map(|x| x.finding.id.as_str()).collect();
+    let mut rels_of: BTreeMap<(Guid, Guid), Vec<&crate::snapshot::Relationship>> = BTreeMap::new();
+    for x in &s.relationships {
+        rels_of
+            .entry((x.partner_tenant_id, x.customer_tenant_id))
+            .or_default()
+            .push(x);
+    }
+    let subs: BTreeMap<Guid, &crate::snapshot::Subscription> = s
+        .subscriptions
+        .iter()
+        .map(|x| (x.subscription_id, x))
+        .collect();
     let mut out: BTreeMap<Guid, Vec<LingeringView>> = BTreeMap::new();
     for (i, a) in s.role_assignments.iter().enumerate() {
         let Some(sub) = a.scope.subscription() else {
@@ -376,11 +395,9 @@ fn lingering(o: &Outcome<'_>) -> BTreeMap<Guid, Vec<LingeringView>> {
         if home == a.tenant_id || !partners.contains(&home) {
             continue;
         }
-        let rels: Vec<_> = s
-            .relationships
-            .iter()
-            .filter(|x| x.partner_tenant_id == home && x.customer_tenant_id == a.tenant_id)
-            .collect();
+        let rels = rels_of
+            .get(&(home, a.tenant_id))
+            .map_or(&[][..], Vec::as_slice);
         let delegated = rels
             .iter()
             .any(|x| x.state == RelState::Active && matches!(x.kind, RelKind::Dap | RelKind::Gdap));
@@ -388,22 +405,17 @@ fn lingering(o: &Outcome<'_>) -> BTreeMap<Guid, Vec<LingeringView>> {
             continue;
         }
         let source = s.cite(a.loc);
-        let about: Vec<&Finding> = r
-            .findings
+        let about = about_source
+            .get(source.as_str())
+            .map_or(&[][..], Vec::as_slice);
+        let open: Vec<String> = about
             .iter()
-            .filter(|f| f.assignment.as_ref().is_some_and(|x| x.source == source))
-            .collect();
-        let open: Vec<String> = o
-            .open
-            .iter()
-            .filter(|x| about.iter().any(|f| f.id == x.finding.id))
-            .map(|x| x.finding.id.clone())
+            .filter(|f| open_ids.contains(f.id.as_str()))
+            .map(|f| f.id.clone())
             .collect();
         let role = s.roles.name(a.role).to_string();
-        let subscription = s
-            .subscriptions
-            .iter()
-            .find(|x| x.subscription_id == sub)
+        let subscription = subs
+            .get(&sub)
             .map_or_else(|| sub.to_string(), |x| format!("{} ({sub})", x.name));
         let relationships = if rels.is_empty() {
             "no relationship in the snapshot".to_string()
@@ -442,14 +454,10 @@ fn lingering(o: &Outcome<'_>) -> BTreeMap<Guid, Vec<LingeringView>> {
     out
 }
 
-fn admins(lines: &[AccessLine], customer: Guid) -> (Vec<RoleSummary>, Vec<AdminRow>) {
-    let mine: Vec<&AccessLine> = lines
-        .iter()
-        .filter(|l| l.directory && l.tenant_id == customer)
-        .collect();
+fn admins(mine: &[&AccessLine]) -> (Vec<RoleSummary>, Vec<AdminRow>) {
     let mut roles: BTreeMap<&str, RoleSummary> = BTreeMap::new();
     let mut rows = Vec::new();
-    for l in &mine {
+    for l in mine {
         let e = roles.entry(&l.role).or_insert_with(|| RoleSummary {
             role: l.role.clone(),
             listed: 0,
@@ -494,14 +502,30 @@ pub fn build(o: &Outcome<'_>) -> Review {
         .filter(|t| t.kind == TenantKind::Customer)
         .map(|t| t.tenant_id)
         .collect();
+    let mut seen: BTreeSet<Guid> = customer_ids.iter().copied().collect();
     for f in r.findings {
         if let Some(c) = f.customer_tenant_id {
-            if !customer_ids.contains(&c) {
+            if seen.insert(c) {
                 customer_ids.push(c);
             }
         }
     }
     customer_ids.sort_by_key(|&c| (r.tenant_name(c), c));
+    let known_customers: BTreeSet<Guid> = customer_ids.iter().copied().collect();
+    let mut directory_lines: BTreeMap<Guid, Vec<&AccessLine>> = BTreeMap::new();
+    for l in lines.iter().filter(|l| l.directory) {
+        directory_lines.entry(l.tenant_id).or_default().push(l);
+    }
+    let mut open_of: BTreeMap<Guid, Vec<&Open<'_>>> = BTreeMap::new();
+    for x in &o.open {
+        if let Some(c) = x.finding.customer_tenant_id {
+            open_of.entry(c).or_default().push(x);
+        }
+    }
+    let mut rels_of: BTreeMap<Guid, Vec<&crate::snapshot::Relationship>> = BTreeMap::new();
+    for x in &s.relationships {
+        rels_of.entry(x.customer_tenant_id).or_default().push(x);
+    }
     let mut totals = Totals {
         open: o.open.len(),
         waived: o.waived.len(),
@@ -549,11 +573,7 @@ pub fn build(o: &Outcome<'_>) -> Review {
         };
         let mut findings = Vec::new();
         let mut consequences = Vec::new();
-        for x in o
-            .open
-            .iter()
-            .filter(|x| x.finding.customer_tenant_id == Some(c))
-        {
+        for x in open_of.get(&c).map_or(&[][..], Vec::as_slice) {
             counts.add(x.finding.severity);
             if is_consequence(&x.finding.rule) {
                 consequences.push(finding_view(o, x));
@@ -561,7 +581,7 @@ pub fn build(o: &Outcome<'_>) -> Review {
                 findings.push(finding_view(o, x));
             }
         }
-        let (roles, admins) = admins(&lines, c);
+        let (roles, admins) = admins(directory_lines.get(&c).map_or(&[][..], Vec::as_slice));
         totals.hidden_admins += admins.iter().filter(|a| a.foreign && !a.listed).count();
         let lingering = lingering.remove(&c).unwrap_or_default();
         totals.lingering += lingering.len();
@@ -571,10 +591,10 @@ pub fn build(o: &Outcome<'_>) -> Review {
             .tenant_index
             .get(&c)
             .map(|&i| &s.tenants[i as usize]);
-        let mut relationships: Vec<RelView> = s
-            .relationships
+        let mut relationships: Vec<RelView> = rels_of
+            .get(&c)
+            .map_or(&[][..], Vec::as_slice)
             .iter()
-            .filter(|x| x.customer_tenant_id == c)
             .map(|x| RelView {
                 partner: r.tenant_name(x.partner_tenant_id),
                 kind: x.kind.as_str(),
@@ -615,7 +635,7 @@ pub fn build(o: &Outcome<'_>) -> Review {
         .filter(|x| {
             x.finding
                 .customer_tenant_id
-                .is_none_or(|c| !customer_ids.contains(&c))
+                .is_none_or(|c| !known_customers.contains(&c))
         })
         .map(|x| finding_view(o, x))
         .collect();
