@@ -43,6 +43,7 @@ fn render_diags(d: &[Diagnostic]) -> String {
 pub fn run(cli: Cli) -> Result<u8, AppError> {
     match cli.command {
         Command::Audit(a) => audit(&a),
+        Command::Import(a) => import(&a),
         Command::Rules(r) => match r.action {
             None => {
                 let rules = catalog(&r.catalog)?;
@@ -114,6 +115,29 @@ pub fn run(cli: Cli) -> Result<u8, AppError> {
             Ok(0)
         }
     }
+}
+
+/// `import`: reads an export folder and writes the canonical snapshot.
+fn import(a: &crate::cli::ImportArgs) -> Result<u8, AppError> {
+    if a.export.is_dir() && !crate::import::is_export_folder(&a.export) {
+        return Err(AppError::Usage(format!(
+            "`{}` is not an export folder (a canonical snapshot needs no import; see docs/exporting.md)",
+            a.export.display()
+        )));
+    }
+    let loaded = crate::import::load_export(&a.export);
+    if loaded.has_errors() && !a.keep_going {
+        return Err(AppError::Diagnostics(loaded.diagnostics));
+    }
+    for d in &loaded.diagnostics {
+        eprintln!("{}", crate::report::summary::printable(&d.to_string()));
+    }
+    crate::import::write::write_snapshot(&loaded.snapshot, &a.out).map_err(|e| match e {
+        crate::import::write::WriteError::Io { path, source } => AppError::Io { path, source },
+        other => AppError::Usage(other.to_string()),
+    })?;
+    println!("{}", crate::import::write::summary(&loaded.snapshot, &a.out));
+    Ok(0)
 }
 
 /// Loads the rule catalog per the command line.
@@ -228,7 +252,7 @@ pub fn run_audit(
     timings: &mut Vec<(String, f64)>,
 ) -> Result<Audit, AppError> {
     let t = Instant::now();
-    let loaded = snapshot::load(path);
+    let loaded = crate::import::load_any(path);
     phase(timings, "load", t);
     if loaded.has_errors() && !settings.keep_going {
         return Err(AppError::Diagnostics(loaded.diagnostics));

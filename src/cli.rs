@@ -38,6 +38,8 @@ pub enum Command {
         #[command(flatten)]
         catalog: CatalogArgs,
     },
+    /// Read an export folder (Graph, az / ARM, Partner Center, Autopilot files in one folder per tenant) and write it as a canonical v1 snapshot.
+    Import(ImportArgs),
     /// Write a deterministic synthetic snapshot (for benchmarks and experiments).
     Generate {
         /// Number of customer tenants.
@@ -98,7 +100,7 @@ pub enum PolicyArg {
 
 #[derive(Debug, clap::Args)]
 pub struct AuditArgs {
-    /// Snapshot: a directory of `TABLE.csv|json|jsonl` files, or one JSON file.
+    /// Snapshot: a directory of `TABLE.csv|json|jsonl` files, one JSON file, or an export folder (see docs/exporting.md).
     pub snapshot: PathBuf,
     /// Write reports into this directory (`findings.json`); without it, print a summary only.
     #[arg(long, value_name = "DIR")]
@@ -137,4 +139,16 @@ pub struct AuditArgs {
     /// Print per-phase timings and peak memory to stderr as one JSON line.
     #[arg(long, hide = true)]
     pub stats: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    /// Export folder: one folder per tenant named by its GUID (see docs/exporting.md).
+    pub export: PathBuf,
+    /// Directory to write the canonical snapshot into (replaced if it holds a snapshot).
+    #[arg(long, value_name = "SNAPSHOT_DIR")]
+    pub out: PathBuf,
+    /// Write the rows that could be mapped even when some could not (they are listed on stderr).
+    #[arg(long)]
+    pub keep_going: bool,
 }

@@ -9,5 +9,6 @@ pub mod cli;
 pub mod engine;
 pub mod generate;
 pub mod graph;
+pub mod import;
 pub mod report;
 pub mod snapshot;
