@@ -126,7 +126,8 @@ fn firing_fixtures_snapshot() {
 /// file a new user can copy as it is.
 #[test]
 fn worked_examples_in_the_guide_load() {
-    let guide = std::fs::read_to_string(common::root().join("docs/writing-rules.md")).expect("guide");
+    let guide =
+        std::fs::read_to_string(common::root().join("docs/writing-rules.md")).expect("guide");
     let mut blocks = Vec::new();
     let mut current: Option<String> = None;
     for line in guide.lines() {
@@ -143,7 +144,11 @@ fn worked_examples_in_the_guide_load() {
             _ => {}
         }
     }
-    assert!(blocks.len() >= 3, "three worked rules expected, found {}", blocks.len());
+    assert!(
+        blocks.len() >= 3,
+        "three worked rules expected, found {}",
+        blocks.len()
+    );
     for (i, b) in blocks.iter().enumerate() {
         let r = rule::parse_rule(&format!("docs/writing-rules.md block {}", i + 1), b)
             .unwrap_or_else(|d| panic!("block {} does not load: {d:#?}", i + 1));
