@@ -26,7 +26,7 @@ use std::collections::HashSet;
 use super::detect::Format;
 use super::sink::principal;
 use super::source::Item;
-use super::{opt_guid, opt_time, quote, rank, req_guid, scope, Ctx, File};
+use super::{opt_guid, opt_time, quote, rank, req_guid, scope, Ctx, File, Problems};
 use crate::snapshot::{Diagnostic, Guid, PrincipalKind, RoleAssignment, Subscription, TenantKind};
 
 /// The home tenant recorded for a foreign principal of unknown tenant.
@@ -171,8 +171,10 @@ fn role_assignment(
         });
         return Ok(());
     }
-    let principal_id = match (item.obj.str("principalId"), upn) {
-        (Some(_), _) => req_guid(f, item, "principalId")?,
+    let mut problems = Problems::default();
+    let created_at = problems.take(opt_time(f, item, "createdOn")).flatten();
+    let principal_id = problems.take(match (item.obj.str("principalId"), upn) {
+        (Some(_), _) => req_guid(f, item, "principalId"),
         (None, Some(u)) => ctx
             .sink
             .upn_index
@@ -188,26 +190,27 @@ fn role_assignment(
                     ),
                 )
                 .with_expected("the principal's object id")
-            })?,
-        (None, None) => {
-            return Err(f
-                .error(item, "principalId", "missing required value")
-                .with_expected("the principal's object id"))
-        }
-    };
+            }),
+        (None, None) => Err(f
+            .error(item, "principalId", "missing required value")
+            .with_expected("the principal's object id")),
+    });
     let role_name = item.obj.str("roleDefinitionName");
     let role = match item.obj.str("roleDefinitionId") {
-        Some(def) => ctx.role_by_id(tenant, def, role_name),
+        Some(def) => Ok(ctx.role_by_id(tenant, def, role_name)),
         None => match role_name {
-            Some(n) => ctx.sink.role(n),
-            None => {
-                return Err(f
-                    .error(item, "roleDefinitionId", "missing required value")
-                    .with_expected("a role definition id or `roleDefinitionName`"))
-            }
+            Some(n) => Ok(ctx.sink.role(n)),
+            None => Err(f
+                .error(item, "roleDefinitionId", "missing required value")
+                .with_expected("a role definition id or `roleDefinitionName`")),
         },
     }
-    .ok_or_else(|| f.error(item, "roleDefinitionId", "too many distinct roles"))?;
+    .and_then(|r| r.ok_or_else(|| f.error(item, "roleDefinitionId", "too many distinct roles")));
+    let role = problems.take(role);
+    problems.check(ctx)?;
+    let (Some(principal_id), Some(role)) = (principal_id, role) else {
+        return Ok(());
+    };
     let ptype = item
         .obj
         .str("principalType")
@@ -261,7 +264,7 @@ fn role_assignment(
         role,
         principal_id,
         principal_tenant_id,
-        created_at: opt_time(f, item, "createdOn")?,
+        created_at,
     });
     Ok(())
 }

@@ -365,7 +365,9 @@ fn by_keys(s: &Shape) -> Option<Format> {
         "mailnickname",
         "appid",
         "serviceprincipaltype",
-    ]) || (s.any(&["id", "objectid"]) && s.any(&["displayname", "mail"]))
+    ]) || (s.any(&["id", "objectid"])
+        && s.any(&["displayname", "mail"])
+        && s.keys.iter().all(|k| known(Format::DirectoryObjects, k)))
     {
         Format::DirectoryObjects
     } else {
@@ -373,6 +375,22 @@ fn by_keys(s: &Shape) -> Option<Format> {
     };
     Some(f)
 }
+
+/// True when `key` (lower-case) is one of `f`'s documented keys.
+fn known(f: Format, key: &str) -> bool {
+    spec(f).keys.iter().any(|k| k.eq_ignore_ascii_case(key))
+}
+
+/// Keys too common to suggest a format by themselves.
+const GENERIC: &[&str] = &[
+    "id",
+    "name",
+    "displayName",
+    "description",
+    "type",
+    "state",
+    "status",
+];
 
 /// Up to three formats the shape resembles most, with the keys it shares
 /// with each (Jaccard overlap of key sets, best first).
@@ -388,7 +406,7 @@ pub(crate) fn resemblance(s: &Shape) -> Vec<(&'static Spec, Vec<&'static str>)> 
                 .collect::<BTreeSet<_>>()
                 .into_iter()
                 .collect();
-            if shared.is_empty() || shared == ["id"] {
+            if shared.iter().all(|k| GENERIC.contains(k)) {
                 return None;
             }
             let union = spec.keys.len() + s.keys.len() - shared.len();

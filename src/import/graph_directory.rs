@@ -14,10 +14,9 @@
 //! nesting is flattened, effective access is the same.
 
 use super::detect::Format;
-use super::layout::ids_in;
 use super::sink::{principal, Rank};
 use super::source::{Item, Obj};
-use super::{opt_guid, rank, req_guid, scope, Ctx, File};
+use super::{opt_guid, rank, req_guid, scope, Ctx, File, ParentKind};
 use crate::snapshot::roles::RolePlane;
 use crate::snapshot::{Diagnostic, Guid, Membership, PrincipalKind, RoleAssignment, Scope};
 
@@ -232,22 +231,6 @@ fn add_principal(
     Ok(Some(id))
 }
 
-/// A parent id and what it is, from the listing's own URLs
-/// (`.../groups/{id}/members?$skiptoken=...`).
-fn parent_from_urls(f: &File) -> Option<(String, bool)> {
-    for url in f.body.next_links.iter().chain(&f.body.contexts) {
-        let lower = url.to_ascii_lowercase();
-        for (key, is_role) in [("directoryroles", true), ("groups", false)] {
-            if let Some(i) = lower.find(key) {
-                if let Some(id) = ids_in(&lower[i..]).into_iter().next() {
-                    return Some((id, is_role));
-                }
-            }
-        }
-    }
-    None
-}
-
 fn directory_objects(ctx: &mut Ctx, f: &File) {
     let t = f.tenant();
     let ctx_frag = f
@@ -257,7 +240,11 @@ fn directory_objects(ctx: &mut Ctx, f: &File) {
         .map(|c| c.to_ascii_lowercase())
         .unwrap_or_default();
     let default_kind = context_kind(f);
-    let url_parent = parent_from_urls(f);
+    let url_parent = f
+        .url_parent
+        .clone()
+        .filter(|(_, k)| *k != ParentKind::Relationship)
+        .map(|(p, k)| (p, k == ParentKind::DirectoryRole));
     let parent = f
         .placed
         .parent

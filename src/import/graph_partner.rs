@@ -18,10 +18,9 @@
 //!   grant access.
 
 use super::detect::Format;
-use super::layout::ids_in;
 use super::sink::simple_relationship;
 use super::source::{Item, Obj};
-use super::{opt_duration, opt_time, rank, req_guid, Ctx, File};
+use super::{opt_duration, opt_time, rank, req_guid, Ctx, File, ParentKind, Problems};
 use crate::snapshot::roles::RoleId;
 use crate::snapshot::{
     Diagnostic, GdapAccessAssignment, Guid, RelKind, RelState, Relationship, TenantKind,
@@ -202,23 +201,33 @@ fn relationship(ctx: &mut Ctx, f: &File, item: &Item) -> Result<(), Diagnostic> 
     if let Some(n) = cust.str("displayName") {
         ctx.sink.tenant_name(c, loc, rank::GDAP, n);
     }
-    let Some(status) = item.obj.str("status") else {
-        return Err(f
-            .error(item, "status", "missing required value")
-            .with_expected("a GDAP status such as active, expired or terminated"));
+    let mut problems = Problems::default();
+    let status = problems.take(item.obj.str("status").ok_or_else(|| {
+        f.error(item, "status", "missing required value")
+            .with_expected("a GDAP status such as active, expired or terminated")
+    }));
+    let roles = problems.take(unified_roles(ctx, f, item));
+    let activated = problems
+        .take(opt_time(f, item, "activatedDateTime"))
+        .flatten();
+    let created = problems
+        .take(opt_time(f, item, "createdDateTime"))
+        .flatten();
+    let ended = problems.take(opt_time(f, item, "endDateTime")).flatten();
+    let auto_extend = problems
+        .take(opt_duration(f, item, "autoExtendDuration"))
+        .flatten();
+    // `duration` is validated but has no canonical column: `endDateTime`
+    // already is activation + duration.
+    problems.take(opt_duration(f, item, "duration"));
+    problems.check(ctx)?;
+    let (Some(status), Some(roles)) = (status, roles) else {
+        return Ok(());
     };
     let (state, note) = gdap_state(status);
     if let Some(n) = note {
         ctx.sink.note(f.warning(item, n).with_field("status"));
     }
-    let roles = unified_roles(ctx, f, item)?;
-    let activated = opt_time(f, item, "activatedDateTime")?;
-    let created = opt_time(f, item, "createdDateTime")?;
-    let ended = opt_time(f, item, "endDateTime")?;
-    let auto_extend = opt_duration(f, item, "autoExtendDuration")?;
-    // `duration` is validated (kept in the export) but has no canonical column:
-    // `endDateTime` already is activation + duration.
-    opt_duration(f, item, "duration")?;
     let r = Relationship {
         loc,
         partner_tenant_id: partner,
@@ -239,16 +248,9 @@ fn relationship(ctx: &mut Ctx, f: &File, item: &Item) -> Result<(), Diagnostic> 
 /// The relationship an access-assignment listing belongs to: the file
 /// name, else its URLs (`delegatedAdminRelationships('{id}')/accessAssignments`).
 fn parent_relationship(f: &File) -> Option<String> {
-    f.placed.parent.clone().or_else(|| {
-        f.body
-            .contexts
-            .iter()
-            .chain(&f.body.next_links)
-            .find_map(|u| {
-                let lower = u.to_ascii_lowercase();
-                let i = lower.find("delegatedadminrelationships")?;
-                ids_in(&lower[i..]).into_iter().next()
-            })
+    f.placed.parent.clone().or_else(|| match &f.url_parent {
+        Some((id, ParentKind::Relationship)) => Some(id.clone()),
+        _ => None,
     })
 }
 

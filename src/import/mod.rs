@@ -107,6 +107,77 @@ pub(crate) struct File {
     pub placed: Placed,
     pub format: Format,
     pub body: Body,
+    /// The parent object a listing's own URLs (`@odata.context`,
+    /// `@odata.nextLink`) name, shared by every page file of the listing.
+    pub url_parent: Option<(String, ParentKind)>,
+}
+
+/// What kind of parent a listing URL names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ParentKind {
+    /// `/groups/{id}/members`.
+    Group,
+    /// `/directoryRoles/{id}/members`.
+    DirectoryRole,
+    /// `/delegatedAdminRelationships/{id}/accessAssignments`.
+    Relationship,
+}
+
+/// The parent a listing's URLs name, e.g. `.../groups/{id}/members?$skiptoken=…`.
+fn url_parent(body: &Body) -> Option<(String, ParentKind)> {
+    for url in body.next_links.iter().chain(&body.contexts) {
+        let lower = url.to_ascii_lowercase();
+        for (key, kind) in [
+            ("delegatedadminrelationships", ParentKind::Relationship),
+            ("directoryroles", ParentKind::DirectoryRole),
+            ("groups", ParentKind::Group),
+        ] {
+            if let Some(i) = lower.find(key) {
+                if let Some(id) = layout::ids_in(&lower[i..]).into_iter().next() {
+                    return Some((id, kind));
+                }
+            }
+        }
+    }
+    None
+}
+
+/// A file's name without its page suffix (`members.page2.json` →
+/// `members`), with its folder: page files of one listing share it.
+fn page_stem(path: &Path) -> (Option<std::path::PathBuf>, String) {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    let stem = name.rsplit_once('.').map_or(name.as_str(), |(s, _)| s);
+    let trimmed = stem.trim_end_matches(|c: char| c.is_ascii_digit());
+    let stem = if trimmed.len() < stem.len() {
+        let t = trimmed.strip_suffix("page").unwrap_or(trimmed);
+        t.trim_end_matches(['.', '-', '_'])
+    } else {
+        stem
+    };
+    (path.parent().map(Path::to_path_buf), stem.to_owned())
+}
+
+/// Gives every page file of a listing the parent its sibling pages' URLs name.
+fn share_url_parents(files: &mut [File]) {
+    let mut known: BTreeMap<(Option<std::path::PathBuf>, String, Format), (String, ParentKind)> =
+        BTreeMap::new();
+    for f in files.iter() {
+        if let Some(p) = &f.url_parent {
+            let (dir, stem) = page_stem(&f.placed.path);
+            known
+                .entry((dir, stem, f.format))
+                .or_insert_with(|| p.clone());
+        }
+    }
+    for f in files.iter_mut() {
+        if f.url_parent.is_none() {
+            let (dir, stem) = page_stem(&f.placed.path);
+            f.url_parent = known.get(&(dir, stem, f.format)).cloned();
+        }
+    }
 }
 
 impl File {
@@ -240,6 +311,8 @@ pub fn load_export(dir: &Path) -> Loaded {
             Err(mut d) => diags.append(&mut d),
         }
     }
+
+    share_url_parents(&mut files);
 
     let mut ctx = Ctx {
         sink: Sink::new(displays),
@@ -445,6 +518,7 @@ fn parse_file(placed: Placed, idx: u16) -> Result<File, Vec<Diagnostic>> {
         idx,
         placed,
         format,
+        url_parent: url_parent(&body),
         body,
     };
     if let Some(enc) = file.body.encoding {
@@ -552,6 +626,33 @@ fn agent_group_tenants(ctx: &mut Ctx) {
 }
 
 // ---- value helpers shared by the readers ----
+
+/// The problems found in one item, so that every one is reported (the
+/// item is still one rejected row).
+#[derive(Default)]
+pub(crate) struct Problems(Vec<Diagnostic>);
+
+impl Problems {
+    /// The value, or `None` with the problem kept.
+    pub fn take<T>(&mut self, r: Result<T, Diagnostic>) -> Option<T> {
+        r.map_err(|d| self.0.push(d)).ok()
+    }
+
+    /// `Err` with the first problem when there is any; the others are
+    /// recorded as they are.
+    pub fn check(self, ctx: &mut Ctx) -> Result<(), Diagnostic> {
+        let mut all = self.0.into_iter();
+        match all.next() {
+            None => Ok(()),
+            Some(first) => {
+                for d in all {
+                    ctx.sink.note(d);
+                }
+                Err(first)
+            }
+        }
+    }
+}
 
 /// A required GUID from `key` of `item`.
 pub(crate) fn req_guid(f: &File, item: &Item, key: &str) -> Result<Guid, Diagnostic> {

@@ -18,7 +18,7 @@ use super::detect::Format;
 use super::graph_partner::{customer, each};
 use super::sink::{simple_relationship, Rank};
 use super::source::Item;
-use super::{opt_time, rank, req_guid, Ctx, File};
+use super::{opt_time, rank, req_guid, Ctx, File, Problems};
 use crate::snapshot::{Diagnostic, RelKind, RelState};
 
 /// DAP from the DAP-era list outranks `allowDelegatedAccess`.
@@ -102,10 +102,14 @@ fn dap_customer(ctx: &mut Ctx, f: &File, item: &Item) -> Result<(), Diagnostic> 
             RelState::Active
         }
     };
+    let mut problems = Problems::default();
     let mut r = simple_relationship(loc, partner, c, RelKind::Dap, state);
-    r.started_at = opt_time(f, item, "startDateTime")?;
-    r.ended_at = opt_time(f, item, "endDateTime")?;
-    r.last_activity_at = opt_time(f, item, "lastSignInDateTime")?;
+    r.started_at = problems.take(opt_time(f, item, "startDateTime")).flatten();
+    r.ended_at = problems.take(opt_time(f, item, "endDateTime")).flatten();
+    r.last_activity_at = problems
+        .take(opt_time(f, item, "lastSignInDateTime"))
+        .flatten();
+    problems.check(ctx)?;
     ctx.sink.relationship(r, DAP_LIST);
     Ok(())
 }
