@@ -399,6 +399,82 @@ fn crlf_with_quoted_newlines_keeps_lines() {
     );
 }
 
+/// Validates that line numbers stay right in a CSV file far larger than
+/// the reader's buffer (it is streamed, not read whole): CRLF line ends,
+/// quoted newlines and blank lines throughout, rows and errors alike.
+#[test]
+fn large_csv_keeps_lines() {
+    let mut csv = String::from("tenant_id,name,kind\r\n");
+    let mut line = 2;
+    let mut expected = Vec::new();
+    for i in 0..6000u32 {
+        let id = format!("{i:08x}-0000-0000-0000-000000000000");
+        let name = match i % 7 {
+            0 => "\"three\r\nline\nname\"".to_owned(),
+            3 => format!("\"{}\"", "x, ".repeat(40)),
+            _ => format!("Tenant {i}"),
+        };
+        let kind = if i == 5999 { "nope" } else { "customer" };
+        expected.push(line);
+        csv.push_str(&format!("{id},{name},{kind}\r\n"));
+        line += 1 + usize::from(i % 7 == 0) * 2;
+        if i % 11 == 0 {
+            csv.push_str("\r\n,,\r\n");
+            line += 2;
+        }
+    }
+    assert!(csv.len() > 4 * 64 * 1024);
+    let s = Snap::new(&[("tenants.csv", csv.as_bytes())]);
+    let last = expected.pop().expect("rows");
+    assert_eq!(
+        s.errors(),
+        [format!("error: snap/tenants.csv:{last}:3: field `kind`: invalid value `nope` (expected one of partner, customer)")]
+    );
+    let lines: Vec<usize> = s
+        .loaded
+        .snapshot
+        .tenants
+        .iter()
+        .map(|t| t.loc.line as usize)
+        .collect();
+    assert_eq!(lines, expected);
+    assert_eq!(&*s.loaded.snapshot.tenants[0].name, "three\r\nline\nname");
+}
+
+/// Validates BOM handling at the very start of a streamed CSV file: a BOM
+/// before a quoted header name, and a file holding only a BOM.
+#[test]
+fn csv_bom_edge_cases() {
+    let csv = format!("\u{feff}\"tenant_id\",name,kind\n{T1},A,customer\n");
+    let s = Snap::new(&[("tenants.csv", csv.as_bytes())]);
+    s.assert_clean();
+    assert_eq!(s.loaded.snapshot.tenants.len(), 1);
+
+    let s = Snap::new(&[("tenants.csv", b"\xEF\xBB\xBF")]);
+    assert_eq!(
+        s.rendered(),
+        ["warning: snap/tenants.csv: empty file without a header row, read as an empty table"]
+    );
+}
+
+/// Validates that a UTF-16 CSV file is a file-level error.
+#[test]
+fn utf16_csv_is_a_file_error() {
+    for bom in [b"\xFF\xFE", b"\xFE\xFF"] {
+        let mut csv = bom.to_vec();
+        csv.extend(
+            "tenant_id,name,kind\n"
+                .encode_utf16()
+                .flat_map(u16::to_le_bytes),
+        );
+        let s = Snap::new(&[("tenants.csv", &csv)]);
+        assert_eq!(
+            s.errors(),
+            ["error: snap/tenants.csv: file is UTF-16 encoded (expected UTF-8, with or without BOM)"]
+        );
+    }
+}
+
 /// Validates that unknown columns are counted per row carrying them and
 /// warned about once per file, never an error.
 #[test]

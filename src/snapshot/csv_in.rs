@@ -1,12 +1,17 @@
 //! Reads one `TABLE.csv` file into a [`Part`].
 //!
-//! The header maps schema columns to field positions (any order, names
-//! case-insensitive, BOM tolerated). Records are read as [`csv::ByteRecord`]s
-//! with `flexible(true)`, so a record with the wrong number of fields is
-//! reported on its own and the rest keep loading; only the cells of known
-//! columns are decoded, borrowed, never copied.
+//! The input is streamed (any [`Read`]; the loader passes the open file),
+//! never held whole: memory stays at the csv reader's buffer plus the rows
+//! built. The header maps schema columns to field positions (any order,
+//! names case-insensitive, BOM tolerated). Records are read as
+//! [`csv::ByteRecord`]s with `flexible(true)`, so a record with the wrong
+//! number of fields is reported on its own and the rest keep loading; only
+//! the cells of known columns are decoded, borrowed from the record, never
+//! copied.
 
 use std::borrow::Cow;
+use std::collections::VecDeque;
+use std::io::{self, Read};
 
 use csv::{ByteRecord, ReaderBuilder};
 
@@ -18,14 +23,31 @@ use super::tables::{Cell, Part, Row, Table, MAX_COLUMNS};
 /// Key under which an unnamed header column is counted.
 const UNNAMED: &str = "(unnamed)";
 
-/// Parses the CSV `bytes` of `table`, read from `file` (display path) with
-/// index `file_index` in [`Snapshot::files`](super::model::Snapshot::files).
-pub(crate) fn parse(bytes: &[u8], table: Table, file: &str, file_index: u16) -> Part {
+/// Bytes the csv reader buffers (and reads per system call).
+const BUFFER: usize = 64 * 1024;
+
+/// Rows read before the first estimate of a table's size.
+const SAMPLE_ROWS: usize = 1024;
+
+/// Parses CSV read from `input`, `size` bytes long if known, as rows of
+/// `table`, read from `file` (display path) with index `file_index` in
+/// [`Snapshot::files`](super::model::Snapshot::files).
+///
+/// An I/O error while reading is returned as such: the file is then
+/// unreadable as a whole and contributes no rows.
+pub(crate) fn parse<R: Read>(
+    input: R,
+    size: Option<u64>,
+    table: Table,
+    file: &str,
+    file_index: u16,
+) -> io::Result<Part> {
     let mut part = Part::new(table);
     let mut rdr = ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .from_reader(bytes);
+        .buffer_capacity(BUFFER)
+        .from_reader(Lines::new(input));
     let mut record = ByteRecord::new();
 
     match rdr.read_byte_record(&mut record) {
@@ -35,16 +57,16 @@ pub(crate) fn parse(bytes: &[u8], table: Table, file: &str, file_index: u16) -> 
                 file,
                 "empty file without a header row, read as an empty table",
             ));
-            return part;
+            return Ok(part);
         }
         Err(e) => {
+            let e = csv_error(e)?;
             part.diagnostics
                 .push(Diagnostic::error(file, format!("unreadable CSV: {e}")));
-            return part;
+            return Ok(part);
         }
     }
-    let mut lines = LineCounter::default();
-    let header_line = lines.line_of(bytes, &record);
+    let header_line = rdr.get_mut().line_of(&record);
     let names: Vec<String> = record
         .iter()
         .map(|f| {
@@ -56,23 +78,25 @@ pub(crate) fn parse(bytes: &[u8], table: Table, file: &str, file_index: u16) -> 
         .collect();
     let Some(header) = Header::resolve(table, &names, file, header_line, &mut part.diagnostics)
     else {
-        return part;
+        return Ok(part);
     };
+    let sizer = Sizer::new(size, rdr.position().byte());
 
     loop {
         match rdr.read_byte_record(&mut record) {
             Ok(true) => {}
             Ok(false) => break,
             Err(e) => {
-                // In-memory input with flexible records: not expected, but
-                // never silent.
+                // Flexible byte records fail only on I/O (returned as
+                // such): anything else is not expected, but never silent.
+                let e = csv_error(e)?;
                 let mut d = Diagnostic::error(file, format!("unreadable CSV: {e}"));
                 d.line = e.position().map(|p| saturate(p.line()));
                 part.diagnostics.push(d);
                 break;
             }
         }
-        let line = lines.line_of(bytes, &record);
+        let line = rdr.get_mut().line_of(&record);
         if record.iter().all(|f| f.trim_ascii().is_empty()) {
             // Only separators (`,,,`, as spreadsheets leave at the end): a
             // blank line, not a row.
@@ -94,8 +118,10 @@ pub(crate) fn parse(bytes: &[u8], table: Table, file: &str, file_index: u16) -> 
                 *cell = decode(record.get(fi).unwrap_or_default());
             }
         }
+        sizer.reserve(&mut part, rdr.position().byte());
         part.finish_row(row, file, |ci| header.fields[ci].map(column_number));
     }
+    part.rows.shrink_to_fit();
 
     for (pos, name) in header.unknown {
         let key = if name.is_empty() {
@@ -107,7 +133,58 @@ pub(crate) fn parse(bytes: &[u8], table: Table, file: &str, file_index: u16) -> 
         part.diagnostics
             .push(unknown_column_warning(table, file, header_line, pos, name));
     }
-    part
+    Ok(part)
+}
+
+/// A CSV error as such, or the I/O error it wraps as an `Err`.
+fn csv_error(e: csv::Error) -> io::Result<csv::Error> {
+    if !e.is_io_error() {
+        return Ok(e);
+    }
+    match e.into_kind() {
+        csv::ErrorKind::Io(e) => Err(e),
+        // Not reached: `is_io_error` means `ErrorKind::Io`.
+        kind => Err(io::Error::other(format!("{kind:?}"))),
+    }
+}
+
+/// Grows the table's row vector to the size the file suggests, so that it
+/// neither doubles past what the file holds nor moves repeatedly.
+struct Sizer {
+    /// Input length, when known.
+    size: Option<u64>,
+    /// Where the data rows start.
+    data_start: u64,
+}
+
+impl Sizer {
+    fn new(size: Option<u64>, data_start: u64) -> Self {
+        Sizer { size, data_start }
+    }
+
+    /// Makes room for the next row of `part` when it is full, estimating
+    /// the rows still to come from the bytes read so far (`read`); never
+    /// more than doubles, so an odd sample cannot reserve wildly.
+    fn reserve(&self, part: &mut Part, read: u64) {
+        let table = part.table;
+        if part.rows.spare(table) > 0 {
+            return;
+        }
+        let len = part.rows.len(table);
+        let additional = match self.size {
+            Some(size) if len >= SAMPLE_ROWS && read > self.data_start => {
+                let per_row = (read - self.data_start) as f64 / len as f64;
+                let left = size.saturating_sub(read) as f64 / per_row;
+                // 5% and a few rows of margin against a sample of short rows.
+                let want = (left * 1.05) as usize + 64;
+                // At least an eighth more, so that a low estimate does not
+                // grow the vector row by row; at most double.
+                want.clamp(len / 8 + 1, len)
+            }
+            _ => len.max(16),
+        };
+        part.rows.reserve_exact(table, additional);
+    }
 }
 
 /// The header, resolved against the table's schema.
@@ -200,6 +277,20 @@ impl<'n> Header<'n> {
 
 /// Decodes one CSV cell: trimmed, empty = absent, invalid UTF-8 flagged.
 fn decode(bytes: &[u8]) -> Cell<'_> {
+    // Fast path: trimming ASCII white space first gives what `str::trim`
+    // gives when the cell then starts and ends with an ASCII byte that is
+    // not white space to Unicode either (only `\x0B` is, among ASCII
+    // bytes that `trim_ascii` keeps); the bytes trimmed off are valid UTF-8
+    // on their own, so validating the rest validates the cell.
+    let t = bytes.trim_ascii();
+    let plain = |b: Option<&u8>| b.is_some_and(|&b| b.is_ascii() && b != 0x0B);
+    if t.is_empty() || plain(t.first()) && plain(t.last()) {
+        return match std::str::from_utf8(t) {
+            Ok("") => Cell::Absent,
+            Ok(t) => Cell::Text(Cow::Borrowed(t)),
+            Err(_) => Cell::BadUtf8,
+        };
+    }
     match std::str::from_utf8(bytes) {
         Ok(s) => match s.trim() {
             "" => Cell::Absent,
@@ -253,42 +344,95 @@ fn column_number(field: usize) -> u32 {
     u32::try_from(field.saturating_add(1)).unwrap_or(u32::MAX)
 }
 
-/// Line numbers of records, counted from their byte offsets: the csv
-/// crate's own line count lags by one after a CRLF record end, because the
-/// `\n` is consumed only when the next record is read.
-#[derive(Default)]
-struct LineCounter {
-    offset: usize,
-    line: u32,
+/// The input of the csv reader, watched for line ends as it streams past:
+/// line numbers are counted from the records' byte offsets, because the
+/// csv crate's own line count lags by one after a CRLF record end (the
+/// `\n` is consumed only when the next record is read).
+struct Lines<R> {
+    inner: R,
+    /// Bytes handed to the csv reader so far.
+    offset: u64,
+    /// `\r` and `\n` bytes read but not yet passed by a record start:
+    /// offset << 1 | 1 for `\n`, offset << 1 for `\r`.
+    breaks: VecDeque<u64>,
+    /// `\n` bytes before `start`.
+    newlines: u32,
+    /// Where the last record started.
+    start: u64,
 }
 
-impl LineCounter {
+impl<R> Lines<R> {
+    fn new(inner: R) -> Self {
+        Lines {
+            inner,
+            offset: 0,
+            breaks: VecDeque::new(),
+            newlines: 0,
+            start: 0,
+        }
+    }
+
     /// The 1-based line where `record` starts (after any line ends or blank
-    /// lines the reader skipped); records must come in file order.
-    fn line_of(&mut self, bytes: &[u8], record: &ByteRecord) -> u32 {
-        let start = record
+    /// lines the reader skipped); records must come in input order.
+    fn line_of(&mut self, record: &ByteRecord) -> u32 {
+        let mut start = record
             .position()
-            .and_then(|p| usize::try_from(p.byte()).ok())
-            .unwrap_or(self.offset)
-            .max(self.offset);
-        let skipped = bytes
-            .get(start..)
-            .unwrap_or_default()
-            .iter()
-            .take_while(|&&b| b == b'\r' || b == b'\n')
-            .count();
-        let start = start + skipped;
-        let newlines = bytes
-            .get(self.offset..start)
-            .unwrap_or_default()
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count();
-        self.line = self
-            .line
-            .saturating_add(u32::try_from(newlines).unwrap_or(u32::MAX));
-        self.offset = start;
-        self.line + 1
+            .map_or(self.start, |p| p.byte())
+            .max(self.start);
+        while let Some(&b) = self.breaks.front() {
+            match (b >> 1).cmp(&start) {
+                std::cmp::Ordering::Greater => break,
+                // A line end right at the start: skipped, not the record's.
+                std::cmp::Ordering::Equal => start += 1,
+                std::cmp::Ordering::Less => {}
+            }
+            self.breaks.pop_front();
+            self.newlines = self.newlines.saturating_add(u32::from(b & 1 == 1));
+        }
+        self.start = start;
+        self.newlines.saturating_add(1)
+    }
+}
+
+impl<R: Read> Read for Lines<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        push_breaks(
+            buf.get(..n).unwrap_or_default(),
+            self.offset,
+            &mut self.breaks,
+        );
+        self.offset += n as u64;
+        Ok(n)
+    }
+}
+
+/// Appends the offsets of the `\r` and `\n` bytes of `bytes`, which start
+/// at offset `base`, to `out` (encoded as in [`Lines::breaks`]). A block of
+/// 32 bytes at a time, as a bit mask (a loop the compiler vectorises).
+fn push_breaks(bytes: &[u8], base: u64, out: &mut VecDeque<u64>) {
+    let mut push = |at: u64, b: u8| out.push_back(at << 1 | u64::from(b == b'\n'));
+    let mut blocks = bytes.chunks_exact(32);
+    let mut at = base;
+    for block in &mut blocks {
+        let mut mask = 0u32;
+        for (i, &b) in block.iter().enumerate() {
+            mask |= u32::from((b == b'\n') | (b == b'\r')) << i;
+        }
+        while mask != 0 {
+            let i = mask.trailing_zeros();
+            push(
+                at + u64::from(i),
+                block.get(i as usize).copied().unwrap_or_default(),
+            );
+            mask &= mask - 1;
+        }
+        at += 32;
+    }
+    for (i, &b) in (0..).zip(blocks.remainder()) {
+        if b == b'\n' || b == b'\r' {
+            push(at + i, b);
+        }
     }
 }
 
@@ -303,7 +447,7 @@ mod tests {
     const FILE: &str = "snap/principals.csv";
 
     fn parse_principals(text: &[u8]) -> Part {
-        parse(text, Table::Principals, FILE, 0)
+        parse(text, Some(text.len() as u64), Table::Principals, FILE, 0).expect("in memory")
     }
 
     #[test]

@@ -2,15 +2,16 @@
 //! JSONL files plus an optional `manifest.json`, or one JSON file whose keys
 //! are table names.
 //!
-//! Files are parsed in parallel (rayon), each into a [`Part`] that keeps its
-//! role cells as file-local texts. Parts are then merged sequentially in
+//! Files are parsed in parallel (rayon), largest first, each into a
+//! [`Part`] that keeps its role cells as file-local texts. CSV files are
+//! streamed, not read whole. Parts are then merged sequentially in
 //! canonical table order, then file-name order, and role texts are interned
 //! in that order, so role ids, row order and diagnostics are the same
 //! whatever the thread count. Nothing here returns early: every problem
 //! found becomes a [`Diagnostic`] and the caller decides what to do.
 
-use std::fs;
-use std::io;
+use std::fs::{self, File};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -85,6 +86,8 @@ struct Job {
     path: PathBuf,
     display: String,
     format: Format,
+    /// File size in bytes: the largest files are parsed first.
+    size: u64,
 }
 
 #[derive(Default)]
@@ -131,9 +134,11 @@ impl Builder {
                 },
                 None => continue,
             };
-            if !path.is_file() {
-                continue;
-            }
+            // (`Path::is_file`, keeping the size.)
+            let size = match fs::metadata(&path) {
+                Ok(m) if m.is_file() => m.len(),
+                _ => continue,
+            };
             let display = path.display().to_string();
             if stem.eq_ignore_ascii_case("manifest") && format == Format::Json {
                 manifest = Some((path, display));
@@ -143,6 +148,7 @@ impl Builder {
                     path,
                     display,
                     format,
+                    size,
                 });
             } else {
                 self.diagnostics.push(unknown_table_file(&display, stem));
@@ -168,13 +174,19 @@ impl Builder {
             );
         }
 
-        let parts: Vec<Part> = jobs
-            .par_iter()
-            .enumerate()
-            .map(|(i, job)| read_part(job, u16::try_from(i).unwrap_or(u16::MAX)))
+        // Largest files first (one big file should not start last), one
+        // file per task; parts are merged in job order whatever the order
+        // they were parsed in.
+        let mut order: Vec<usize> = (0..jobs.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(jobs[i].size));
+        let mut parts: Vec<(usize, Part)> = order
+            .into_par_iter()
+            .with_max_len(1)
+            .map(|i| (i, read_part(&jobs[i], u16::try_from(i).unwrap_or(u16::MAX))))
             .collect();
+        parts.sort_unstable_by_key(|&(i, _)| i);
         self.snapshot.files = jobs.iter().map(|j| j.display.clone()).collect();
-        for (job, part) in jobs.iter().zip(parts) {
+        for (job, (_, part)) in jobs.iter().zip(parts) {
             self.merge(part, &job.display);
         }
 
@@ -276,36 +288,63 @@ impl Builder {
     }
 }
 
-/// Reads and parses one table file.
+/// Reads and parses one table file; a file that cannot be read gives a
+/// part holding just that error.
 fn read_part(job: &Job, file_index: u16) -> Part {
-    let bytes = match read(&job.path, &job.display) {
-        Ok(b) => b,
-        Err(d) => {
-            let mut part = Part::new(job.table);
-            part.diagnostics.push(d);
-            return part;
-        }
+    let (table, file) = (job.table, job.display.as_str());
+    let parsed = match job.format {
+        Format::Csv => open(&job.path, file).and_then(|input| {
+            csv_in::parse(input, Some(job.size), table, file, file_index)
+                .map_err(|e| read_error(file, &e))
+        }),
+        Format::Json => read(&job.path, file)
+            .map(|bytes| json_in::parse_table(strip_bom(&bytes), table, file, file_index)),
+        Format::Jsonl => read(&job.path, file)
+            .map(|bytes| json_in::parse_lines(strip_bom(&bytes), table, file, file_index)),
     };
-    match job.format {
-        Format::Csv => csv_in::parse(&bytes, job.table, &job.display, file_index),
-        Format::Json => {
-            json_in::parse_table(strip_bom(&bytes), job.table, &job.display, file_index)
-        }
-        Format::Jsonl => {
-            json_in::parse_lines(strip_bom(&bytes), job.table, &job.display, file_index)
-        }
-    }
+    parsed.unwrap_or_else(|d| {
+        let mut part = Part::new(table);
+        part.diagnostics.push(d);
+        part
+    })
 }
 
 /// Reads a whole file; unreadable and UTF-16 files are file-level errors.
 fn read(path: &Path, display: &str) -> Result<Vec<u8>, Diagnostic> {
-    let bytes = fs::read(path)
-        .map_err(|e| Diagnostic::error(display, format!("cannot read file: {}", io_message(&e))))?;
+    let bytes = fs::read(path).map_err(|e| read_error(display, &e))?;
+    check_not_utf16(&bytes, display)?;
+    Ok(bytes)
+}
+
+/// Opens a file to stream it, after the same checks as [`read`]: the
+/// bytes looked at are read again by the returned reader.
+fn open(path: &Path, display: &str) -> Result<impl Read, Diagnostic> {
+    let mut file = File::open(path).map_err(|e| read_error(display, &e))?;
+    // The returned reader's first `read` hands over exactly these bytes.
+    // Four, not two: the csv parser strips a UTF-8 BOM only when its first
+    // piece of input holds the whole BOM, and it takes an empty rest after
+    // the BOM for the end of the input, so that piece must hold one byte
+    // more when the file has it (as when parsing the file from memory).
+    let mut head = Vec::with_capacity(4);
+    file.by_ref()
+        .take(4)
+        .read_to_end(&mut head)
+        .map_err(|e| read_error(display, &e))?;
+    check_not_utf16(&head, display)?;
+    Ok(io::Cursor::new(head).chain(file))
+}
+
+/// UTF-16 (detected by its byte-order mark) is a file-level error.
+fn check_not_utf16(bytes: &[u8], display: &str) -> Result<(), Diagnostic> {
     if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
         return Err(Diagnostic::error(display, "file is UTF-16 encoded")
             .with_expected("UTF-8, with or without BOM"));
     }
-    Ok(bytes)
+    Ok(())
+}
+
+fn read_error(display: &str, e: &io::Error) -> Diagnostic {
+    Diagnostic::error(display, format!("cannot read file: {}", io_message(e)))
 }
 
 fn strip_bom(bytes: &[u8]) -> &[u8] {

@@ -374,11 +374,15 @@ impl<'a> Row<'a> {
 
     /// A value of a closed vocabulary.
     pub fn vocab<T>(&mut self, i: usize, parse: fn(&str) -> Option<T>, all: &[&str]) -> Option<T> {
-        // Fast path without building the message's list of values.
-        if let Cell::Text(t) = &self.cells[i] {
-            if let Some(v) = parse(t) {
-                return Some(v);
+        // Fast paths without building the message's list of values.
+        match &self.cells[i] {
+            Cell::Text(t) => {
+                if let Some(v) = parse(t) {
+                    return Some(v);
+                }
             }
+            Cell::Absent if !self.table.columns()[i].required => return None,
+            _ => {}
         }
         let expected = fields::expected_one_of(all);
         self.parsed(i, &expected, |s| fields::vocab(s, parse, all))
@@ -466,6 +470,55 @@ pub(crate) struct Rows {
     pub gdap_access_assignments: Vec<GdapAccessAssignment>,
 }
 
+/// Evaluates `$body` with `$v` bound to the row vector of `$table` in
+/// `$rows` (`&self` or `&mut self`).
+macro_rules! per_table {
+    ($table:expr, |$v:ident| $body:expr, $($rows:tt)+) => {
+        match $table {
+            Table::Tenants => {
+                let $v = $($rows)+.tenants;
+                $body
+            }
+            Table::Relationships => {
+                let $v = $($rows)+.relationships;
+                $body
+            }
+            Table::Principals => {
+                let $v = $($rows)+.principals;
+                $body
+            }
+            Table::Memberships => {
+                let $v = $($rows)+.memberships;
+                $body
+            }
+            Table::RoleAssignments => {
+                let $v = $($rows)+.role_assignments;
+                $body
+            }
+            Table::Subscriptions => {
+                let $v = $($rows)+.subscriptions;
+                $body
+            }
+            Table::Devices => {
+                let $v = $($rows)+.devices;
+                $body
+            }
+            Table::AutopilotProfiles => {
+                let $v = $($rows)+.autopilot_profiles;
+                $body
+            }
+            Table::Invitations => {
+                let $v = $($rows)+.invitations;
+                $body
+            }
+            Table::GdapAccessAssignments => {
+                let $v = $($rows)+.gdap_access_assignments;
+                $body
+            }
+        }
+    };
+}
+
 impl Rows {
     /// Replaces file-local role ids by the ids `map` gives them. A row
     /// holding a role `map` cannot place (the role table is full) is removed
@@ -476,6 +529,28 @@ impl Rows {
         remap(&mut self.role_assignments, map, &mut lost);
         remap(&mut self.gdap_access_assignments, map, &mut lost);
         lost
+    }
+
+    /// Rows of `table` held.
+    pub fn len(&self, table: Table) -> usize {
+        per_table!(table, |v| v.len(), &self)
+    }
+
+    /// Rows of `table` that fit without growing.
+    pub fn spare(&self, table: Table) -> usize {
+        per_table!(table, |v| v.capacity() - v.len(), &self)
+    }
+
+    /// Makes room for exactly `additional` more rows of `table`.
+    pub fn reserve_exact(&mut self, table: Table, additional: usize) {
+        per_table!(table, |v| v.reserve_exact(additional), &mut self);
+    }
+
+    /// Gives back unused capacity (of every table).
+    pub fn shrink_to_fit(&mut self) {
+        for t in Table::ALL {
+            per_table!(t, |v| v.shrink_to_fit(), &mut self);
+        }
     }
 
     /// Moves every row of `other` to the end of `self`.
