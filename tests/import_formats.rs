@@ -531,3 +531,66 @@ fn powershell() {
         .iter()
         .any(|d| d.message == "decoded as UTF-16"));
 }
+
+/// Validates that a `ForeignGroup` resolves to the partner when the partner's
+/// export names the group only as the parent of a members listing (no
+/// `groups.json`), and that the lingering Owner is then a partner's (AZ001).
+#[test]
+fn foreign_group_resolves_through_a_members_listing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    let admin_agents = "5b0e3b8e-2f7d-4c1e-9a43-6d2f8e1c7a90";
+    let sub = "3f9c1a2b-7d4e-4f60-8a1b-2c3d4e5f6a7b";
+    let write = |rel: &str, text: &str| {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, text).expect("write");
+    };
+    write(
+        "manifest.json",
+        r#"{"format_version": 1, "captured_at": "2026-11-01T00:00:00Z"}"#,
+    );
+    write(
+        &format!("{PARTNER}/groups/{admin_agents}.members.json"),
+        r##"{"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#directoryObjects",
+            "value": [{"@odata.type": "#microsoft.graph.user", "id": "0d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6",
+                       "displayName": "Pia Holm", "userPrincipalName": "pia.holm@woodgrovecloud.com", "accountEnabled": true}]}"##,
+    );
+    write(
+        &format!("{PARTNER}/contracts.json"),
+        &format!(
+            r#"[{{"id": "c1", "contractType": "ResellerPartner", "customerId": "{TAILSPIN}", "displayName": "Tailspin Toys"}}]"#
+        ),
+    );
+    write(
+        &format!("{TAILSPIN}/role-assignments.json"),
+        &format!(
+            r#"[{{"principalId": "{admin_agents}", "principalName": "", "principalType": "ForeignGroup",
+                 "roleDefinitionId": "/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
+                 "roleDefinitionName": "Owner", "scope": "/subscriptions/{sub}"}}]"#
+        ),
+    );
+    let l = import::load_export(root);
+    assert!(!l.has_errors(), "{:#?}", l.diagnostics);
+    let a = &l.snapshot.role_assignments[0];
+    assert_eq!(a.principal_tenant_id, Some(g(PARTNER)));
+    let rules = partner_audit::engine::rule::load_catalog(None, true).expect("catalog");
+    let mut t = Vec::new();
+    let audit = partner_audit::app::run_audit(
+        root,
+        &rules,
+        &partner_audit::app::Settings::default(),
+        &mut t,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let az001 = audit
+        .findings
+        .iter()
+        .find(|f| f.rule == "AZ001")
+        .expect("lingering Owner of the partner");
+    assert_eq!(
+        az001.principals,
+        [g("0d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6")]
+    );
+    assert!(audit.findings.iter().all(|f| f.rule != "AZ004"));
+}

@@ -217,7 +217,7 @@ fn role_assignment(
         .unwrap_or("")
         .to_ascii_lowercase();
     let unresolved_by_az = item.obj.present("principalName") && upn.is_none();
-    let home = ctx.sink.find_principal(principal_id).map(|p| p.tenant_id);
+    let home = ctx.sink.home_of(principal_id);
     let principal_tenant_id = match home {
         Some(h) if h != tenant => Some(h),
         Some(_) => None,

@@ -317,6 +317,9 @@ fn directory_objects(ctx: &mut Ctx, f: &File) {
             }
         }
         (Some(group), _) => {
+            if let Some(first) = f.body.items.first() {
+                ctx.sink.known_group(t, group, f.loc(first.line));
+            }
             for item in &f.body.items {
                 match add_principal(ctx, f, item, &item.obj, t, None, SEEN) {
                     Ok(Some(member)) => ctx.sink.membership(Membership {

@@ -301,6 +301,8 @@ fn access_assignment(ctx: &mut Ctx, f: &File, item: &Item, rel: &str) -> Result<
             .error(item, "accessDetails.unifiedRoles", "missing required value")
             .with_expected("at least one role"));
     }
+    ctx.sink.object_tenant.entry(group).or_insert(f.tenant());
+    ctx.sink.known_group(f.tenant(), group, f.loc(item.line));
     let key = item
         .obj
         .str("id")

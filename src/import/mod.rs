@@ -361,6 +361,7 @@ pub fn load_export(dir: &Path) -> Loaded {
     }
 
     check_paging(&mut ctx, &files);
+    item_problems(&mut ctx, &files);
 
     // Map, lookups first, in the order of `detect::SPECS`.
     for phase in 0..5 {
@@ -565,21 +566,21 @@ fn unknown_format(display: &str, shape: &Shape, csv: bool) -> Diagnostic {
 }
 
 /// Warns when every page of a listing carries a next link: the last page
-/// (and maybe more) was not saved.
+/// (and maybe more) was not saved. A listing is the page files of one
+/// folder sharing a name up to their page suffix (see [`page_stem`]).
 fn check_paging(ctx: &mut Ctx, files: &[File]) {
-    /// One listing: tenant, format, parent object.
-    type Listing = (Option<Guid>, Format, Option<String>);
+    /// One listing: folder, page stem, format.
+    type Listing = (Option<std::path::PathBuf>, String, Format);
     // Pages, last pages, the listing's last file.
     let mut groups: BTreeMap<Listing, (usize, usize, u16)> = BTreeMap::new();
     for f in files {
-        let g = groups
-            .entry((f.placed.tenant, f.format, f.placed.parent.clone()))
-            .or_insert((0, 0, f.idx));
+        let (dir, stem) = page_stem(&f.placed.path);
+        let g = groups.entry((dir, stem, f.format)).or_insert((0, 0, f.idx));
         g.0 += f.body.pages;
         g.1 += f.body.last_pages;
         g.2 = f.idx;
     }
-    for ((_, format, _), (pages, last, idx)) in groups {
+    for ((_, _, format), (pages, last, idx)) in groups {
         if pages > 0 && last == 0 {
             let display = ctx
                 .sink
@@ -598,6 +599,12 @@ fn check_paging(ctx: &mut Ctx, files: &[File]) {
             );
         }
     }
+}
+
+/// Records the problems found while unwrapping single items (an item that
+/// is not an object, a CSV record with too many fields): errors reject the
+/// item in the table its file feeds.
+fn item_problems(ctx: &mut Ctx, files: &[File]) {
     for f in files {
         for d in &f.body.diagnostics {
             if d.is_error() {

@@ -57,6 +57,9 @@ pub(crate) struct Sink {
     aa_index: HashMap<(Box<str>, String), usize>,
     /// UPN (lower-case) → principal id.
     pub upn_index: HashMap<String, Guid>,
+    /// Object ids seen as group members, member parents or GDAP access
+    /// containers → the tenant they live in (object ids are unique).
+    pub object_tenant: HashMap<Guid, Guid>,
 }
 
 impl Sink {
@@ -243,6 +246,34 @@ impl Sink {
         }
     }
 
+    /// Records a group known only by its id (the parent of a members
+    /// listing, a GDAP access container) unless some listing has it: named
+    /// by its id, never counted as a row read.
+    pub fn known_group(&mut self, tenant: Guid, id: Guid, loc: Loc) {
+        if self.principal_index.contains_key(&id) {
+            return;
+        }
+        self.principal_index
+            .insert(id, (self.snapshot.principals.len(), 0));
+        self.snapshot.principals.push(principal(
+            loc,
+            tenant,
+            id,
+            PrincipalKind::Group,
+            &id.to_string(),
+            None,
+            None,
+        ));
+    }
+
+    /// The tenant object `id` lives in: from a principal listing, else from
+    /// memberships or GDAP access assignments naming it.
+    pub fn home_of(&self, id: Guid) -> Option<Guid> {
+        self.find_principal(id)
+            .map(|p| p.tenant_id)
+            .or_else(|| self.object_tenant.get(&id).copied())
+    }
+
     /// The principal with id `id`, if any source listed it.
     pub fn find_principal(&self, id: Guid) -> Option<&Principal> {
         self.principal_index
@@ -253,6 +284,8 @@ impl Sink {
     /// Adds a membership (exact duplicates merge).
     pub fn membership(&mut self, m: Membership) {
         self.used("memberships", m.loc);
+        self.object_tenant.entry(m.group_id).or_insert(m.tenant_id);
+        self.object_tenant.entry(m.member_id).or_insert(m.tenant_id);
         if self
             .membership_seen
             .insert((m.tenant_id, m.group_id, m.member_id))
