@@ -137,12 +137,20 @@ fn main() {
         audit / best_parse
     );
     println!(
-        "  audit phases: load {:.3} s, graph {:.3} s, rules {:.3} s ({:.1}% of audit, target <= 20%), report {:.3} s",
+        "  audit phases: load {:.3} s, graph {:.3} s, facts {:.3} s, rule evaluation {:.3} s ({:.1}% of audit, target <= 20%), report {:.3} s",
         stat(&line, "load_s"),
         stat(&line, "graph_s"),
+        stat(&line, "facts_s"),
         rules,
         100.0 * rules / audit,
         stat(&line, "report_s")
+    );
+    println!(
+        "  peak RSS after each phase: load {:.0} MB, graph {:.0} MB, rules {:.0} MB, report {:.0} MB",
+        stat(&line, "load_peak_mb"),
+        stat(&line, "graph_peak_mb"),
+        stat(&line, "rules_peak_mb"),
+        stat(&line, "report_peak_mb")
     );
     println!(
         "  findings: {} ({:.1} MB findings.json)",

@@ -94,6 +94,8 @@ pub struct Ctx<'a> {
     dap_partners: HashMap<Guid, u32>,
     /// (partner, user) pairs of transitive agent-group members.
     agents: HashSet<(Guid, Guid, AgentGroup)>,
+    /// Each grant's evidence line, written once and shared by every rule.
+    described: Vec<std::sync::OnceLock<String>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -172,7 +174,17 @@ impl<'a> Ctx<'a> {
             subscription,
             dap_partners,
             agents,
+            described: (0..g.grants.len())
+                .map(|_| std::sync::OnceLock::new())
+                .collect(),
         }
+    }
+
+    /// The evidence line naming grant `gi` and the snapshot row behind it.
+    pub fn describe_grant(&self, gi: u32) -> String {
+        self.described[gi as usize]
+            .get_or_init(|| self.g.describe_grant(self.s, &self.g.grants[gi as usize]))
+            .clone()
     }
 
     fn tenant_name(&self, t: Guid) -> Value<'a> {
