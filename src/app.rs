@@ -254,6 +254,18 @@ pub fn run_audit(
     settings: &Settings,
     timings: &mut Vec<(String, f64)>,
 ) -> Result<Audit, AppError> {
+    run_audit_reporting(path, rules, settings, timings, &|_| {})
+}
+
+/// [`run_audit`], telling `on_phase` what it starts doing (for a progress line).
+pub fn run_audit_reporting(
+    path: &Path,
+    rules: &[Rule],
+    settings: &Settings,
+    timings: &mut Vec<(String, f64)>,
+    on_phase: &dyn Fn(&str),
+) -> Result<Audit, AppError> {
+    on_phase("loading the snapshot");
     let t = Instant::now();
     let loaded = crate::import::load_any(path);
     phase(timings, "load", t);
@@ -266,9 +278,11 @@ pub fn run_audit(
             AppError::Usage("the snapshot has no manifest `captured_at`: pass --as-of DATE so that results do not depend on the clock".into())
         })?,
     };
+    on_phase("building the access graph");
     let t = Instant::now();
     let graph = AccessGraph::build_with(&loaded.snapshot, settings.policy);
     phase(timings, "graph", t);
+    on_phase("evaluating the rules");
     let t = Instant::now();
     let (findings, facts_s) = engine::run_timed(
         rules,
@@ -346,7 +360,13 @@ fn audit(a: &AuditArgs) -> Result<u8, AppError> {
     }
     let (rules, settings) = prepare(a)?;
     let mut timings = Vec::new();
-    let audit = run_audit(&a.snapshot, &rules, &settings, &mut timings)?;
+    // A progress line on stderr, only on a terminal and only after a second.
+    let progress = report::progress::Progress::start();
+    let audit = run_audit_reporting(&a.snapshot, &rules, &settings, &mut timings, &|m| {
+        progress.set(m.to_string());
+    });
+    progress.finish();
+    let audit = audit?;
     let report = Report {
         snapshot: &audit.snapshot,
         graph: &audit.graph,
