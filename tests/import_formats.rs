@@ -443,6 +443,9 @@ fn autopilot_intune_csv() {
     assert!(s.devices.iter().all(|d| d.added_via == AddedVia::Intune));
     assert!(warnings(&l)
         .iter()
+        .any(|d| d.message.contains("records no uploader")));
+    assert!(warnings(&l)
+        .iter()
         .any(|d| d.message == "decoded as Windows-1252"));
 }
 
@@ -499,8 +502,9 @@ fn graph_organization() {
 }
 
 /// Validates Graph PowerShell output: PascalCase keys, AdditionalProperties,
-/// TimeSpan durations, an expanded Principal, and a Windows PowerShell 5.1
-/// file (UTF-16, `/Date()/`, `{value, Count}`).
+/// TimeSpan durations, an expanded Principal, unselected properties kept as
+/// nulls, and a Windows PowerShell 5.1 file (UTF-16, `/Date()/`,
+/// `{value, Count}`).
 #[test]
 fn powershell() {
     let l = imported("powershell");
@@ -515,6 +519,15 @@ fn powershell() {
         .find(|p| &*p.display_name == "Sam Whitfield")
         .expect("sam");
     assert_eq!(sam.enabled, Some(false));
+    let tomas = s
+        .principals
+        .iter()
+        .find(|p| &*p.display_name == "Tomas Varga")
+        .expect("a user told by its null UserPrincipalName key");
+    assert_eq!(
+        (tomas.kind, tomas.enabled),
+        (PrincipalKind::User, Some(true))
+    );
     let admin = s
         .principals
         .iter()

@@ -157,6 +157,13 @@ fn uploaded(ctx: &mut Ctx, f: &File) {
     let (added_by, via, rank) = match uploader {
         Some(p) => (p, AddedVia::PartnerCenter, KNOWN_UPLOADER),
         None if f.format == Format::AutopilotCsv && !partner_csv => {
+            ctx.sink.note(
+                Diagnostic::warning(
+                    f.display(),
+                    format!("this Intune device list records no uploader: devices counted as added by tenant `{customer}` itself through `intune`"),
+                )
+                .with_help("file a partner's upload list under the partner, with the customer's GUID in its name (see docs/exporting.md)"),
+            );
             (customer, AddedVia::Intune, CUSTOMER_LIST)
         }
         None => {

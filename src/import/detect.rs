@@ -177,6 +177,9 @@ pub(crate) fn spec(f: Format) -> &'static Spec {
 pub(crate) struct Shape {
     /// Lower-case keys with a value in at least one item.
     pub keys: BTreeSet<String>,
+    /// Lower-case keys present in at least one item, `null` or not (Graph
+    /// PowerShell keeps unselected properties as nulls).
+    pub present: BTreeSet<String>,
     /// Item `@odata.type`s, short and lower-case (`user`, `delegatedadminrelationship`).
     pub types: BTreeSet<String>,
     /// The first `@odata.context` fragment after `$metadata#`, lower-case.
@@ -187,12 +190,17 @@ impl Shape {
     /// The shape of a parsed file.
     pub fn of(body: &Body) -> Shape {
         let mut keys = BTreeSet::new();
+        let mut present = BTreeSet::new();
         let mut types = BTreeSet::new();
         for item in &body.items {
             for (lower, _, has) in item.obj.keys() {
-                if has && !lower.starts_with("@odata.") {
+                if lower.starts_with("@odata.") {
+                    continue;
+                }
+                if has {
                     keys.insert(lower.to_owned());
                 }
+                present.insert(lower.to_owned());
             }
             if let Some(t) = item.obj.odata_type() {
                 types.insert(t);
@@ -207,6 +215,7 @@ impl Shape {
         });
         Shape {
             keys,
+            present,
             types,
             context,
         }
@@ -357,7 +366,7 @@ fn by_keys(s: &Shape) -> Option<Format> {
         Format::Subscriptions
     } else if s.has("tenantid") && s.has("displayname") && !s.has("userprincipalname") {
         Format::GraphDelegatedAdminCustomers
-    } else if s.any(&[
+    } else if [
         "userprincipalname",
         "securityenabled",
         "mailenabled",
@@ -365,9 +374,12 @@ fn by_keys(s: &Shape) -> Option<Format> {
         "mailnickname",
         "appid",
         "serviceprincipaltype",
-    ]) || (s.any(&["id", "objectid"])
-        && s.any(&["displayname", "mail"])
-        && s.keys.iter().all(|k| known(Format::DirectoryObjects, k)))
+    ]
+    .iter()
+    .any(|k| s.present.contains(*k))
+        || (s.any(&["id", "objectid"])
+            && s.any(&["displayname", "mail"])
+            && s.keys.iter().all(|k| known(Format::DirectoryObjects, k)))
     {
         Format::DirectoryObjects
     } else {

@@ -158,6 +158,20 @@ fn kind_of(o: &Obj) -> Option<Result<PrincipalKind, String>> {
         .any(|k| o.get(k).is_some())
     {
         Some(Ok(PrincipalKind::ServicePrincipal))
+    } else if o.present("userPrincipalName") {
+        // Graph PowerShell objects keep unselected properties as nulls: the
+        // keys still tell the type.
+        Some(Ok(PrincipalKind::User))
+    } else if ["securityEnabled", "groupTypes", "mailEnabled"]
+        .iter()
+        .any(|k| o.present(k))
+    {
+        Some(Ok(PrincipalKind::Group))
+    } else if ["appId", "servicePrincipalType"]
+        .iter()
+        .any(|k| o.present(k))
+    {
+        Some(Ok(PrincipalKind::ServicePrincipal))
     } else {
         None
     }

@@ -101,7 +101,7 @@ pub(crate) fn ids_in(name: &str) -> Vec<String> {
 }
 
 /// The single GUID a folder name holds (a tenant folder), if exactly one.
-fn folder_guid(name: &str) -> Option<Guid> {
+pub(crate) fn folder_guid(name: &str) -> Option<Guid> {
     match ids_in(name).as_slice() {
         [one] => Guid::parse(one),
         _ => None,

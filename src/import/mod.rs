@@ -55,9 +55,10 @@ pub fn load_any(path: &Path) -> Loaded {
 }
 
 /// True when `path` is an export folder rather than a canonical snapshot: a
-/// directory whose `manifest.json` maps `tenants`, or that holds data files
-/// in subfolders, or whose top-level data files are not named after
-/// canonical tables.
+/// directory whose `manifest.json` maps `tenants`, or that holds a tenant
+/// folder (a sub-folder named by a GUID), or whose top-level data files are
+/// not named after canonical tables. A canonical snapshot is flat; other
+/// sub-folders (reports written next to it, say) do not make it an export.
 pub fn is_export_folder(path: &Path) -> bool {
     if !path.is_dir() {
         return false;
@@ -74,15 +75,15 @@ pub fn is_export_folder(path: &Path) -> bool {
     };
     let mut table_files = 0;
     let mut other_files = 0;
-    let mut data_dirs = 0;
     for e in entries.filter_map(Result::ok) {
         let name = e.file_name().to_string_lossy().to_ascii_lowercase();
         if name.starts_with('.') {
             continue;
         }
-        let p = e.path();
-        if p.is_dir() {
-            data_dirs += 1;
+        if e.path().is_dir() {
+            if layout::folder_guid(&name).is_some() {
+                return true;
+            }
             continue;
         }
         let Some((stem, ext)) = name.rsplit_once('.') else {
@@ -97,7 +98,7 @@ pub fn is_export_folder(path: &Path) -> bool {
             other_files += 1;
         }
     }
-    table_files == 0 && (data_dirs > 0 || other_files > 0)
+    table_files == 0 && other_files > 0
 }
 
 /// One export file, parsed and recognised.
@@ -802,6 +803,23 @@ mod tests {
                 .as_str(),
             "/subscriptions/aaaaaaaa-0000-0000-0000-00000000000a/resourceGroups/RG"
         );
+    }
+
+    /// Validates that a report folder inside a snapshot keeps it canonical,
+    /// and that a tenant folder makes a folder an export even next to a file
+    /// named like a canonical table.
+    #[test]
+    fn export_folders_are_told_by_tenant_folders() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let snap = dir.path().join("snap");
+        std::fs::create_dir_all(snap.join("report")).expect("mkdir");
+        std::fs::write(snap.join("tenants.csv"), "tenant_id,name,kind\n").expect("write");
+        assert!(!is_export_folder(&snap));
+        let export = dir.path().join("export");
+        std::fs::create_dir_all(export.join("contoso_093b6686-5095-4333-ac26-a942a344128b"))
+            .expect("mkdir");
+        std::fs::write(export.join("subscriptions.json"), "[]").expect("write");
+        assert!(is_export_folder(&export));
     }
 
     #[test]
