@@ -3,16 +3,16 @@
 //! into the canonical snapshot model, so that `audit` and `import` read an
 //! export folder as it was saved.
 //!
-//! An export folder holds one folder per tenant (see [`layout`]); each
-//! file's format is recognised from its content ([`detect`]), unwrapped from
-//! its paging ([`source`]) and mapped by the reader of its family
-//! ([`graph_partner`], [`graph_directory`], [`arm`], [`partner_center`],
-//! [`autopilot`], with Graph PowerShell quirks in [`powershell`]) into a
-//! [`sink::Sink`] that merges rows seen by several files. The result is the
-//! same [`Loaded`] the canonical loader returns: rows cite the export files
-//! and lines they came from, and every item that could not be mapped is
-//! counted and reported. [`write`] turns it into a canonical v1 snapshot
-//! directory.
+//! An export folder holds one folder per tenant (`layout`); each file's
+//! format is recognised from its content (`detect`), unwrapped from its
+//! paging (`source`) and mapped by the reader of its family (`graph_partner`,
+//! `graph_directory`, `arm`, `partner_center`, `autopilot`, with Graph
+//! PowerShell quirks in `powershell`) into an accumulator (`sink`) that
+//! merges rows seen by several files. The result is the same [`Loaded`] the
+//! canonical loader returns: rows cite the export files and lines they came
+//! from, and every item that could not be mapped is counted and reported.
+//! [`write`] turns it into a canonical v1 snapshot directory. The layout and
+//! every mapping decision are documented in docs/exporting.md.
 
 pub mod write;
 
