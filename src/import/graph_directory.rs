@@ -234,6 +234,7 @@ fn add_principal(
     let name = o
         .str_any(&["displayName", "appDisplayName"])
         .or(upn)
+        .or_else(|| o.str("mail"))
         .map_or_else(|| id.to_string(), str::to_owned);
     let enabled = if kind == PrincipalKind::Group {
         None
