@@ -271,11 +271,22 @@ fn assemble(
     let mut notes = BTreeSet::new();
     // Grants alike but for their resource are described once, with a count.
     let mut alike: BTreeMap<(usize, RoleId, u8, u32), (u32, usize)> = BTreeMap::new();
+    let mut expanded = rustc_hash::FxHashSet::default();
     for core in &cores {
         for &gi in &core.grants {
             let grant = &c.g.grants[gi as usize];
             let members = c.g.members_of(grant.holder);
             alike.entry(alike_key(grant)).or_insert((gi, 0)).1 += 1;
+            // The same holder with the same role again (e.g. one grant per
+            // Autopilot device): its members, and so its shortest paths, are
+            // those already seen.
+            if !expanded.insert((
+                grant.holder,
+                grant.role,
+                core.only.as_ref().map(Arc::as_ptr),
+            )) {
+                continue;
+            }
             for (mi, m) in members.list.iter().enumerate() {
                 let path = PathRef {
                     grant: gi,
@@ -435,13 +446,17 @@ pub fn run_timed(
     let ctx = Ctx::new(snapshot, graph, opts.as_of, opts.policy);
     let facts = Facts::build(&ctx);
     let facts_s = start.elapsed().as_secs_f64();
-    let mut findings: Vec<Finding> = rules
+    let per_rule: Vec<Vec<Finding>> = rules
         .par_iter()
         .filter(|r| r.enabled)
         .map(|r| evaluate(r, &facts, &ctx, &param_values(r, &opts.overrides)))
-        .flatten()
         .collect();
-    findings.sort_by(|a, b| {
+    let mut findings = Vec::with_capacity(per_rule.iter().map(Vec::len).sum());
+    for mut f in per_rule {
+        findings.append(&mut f);
+    }
+    // Ids are unique (rule + key), so an unstable sort is still deterministic.
+    findings.par_sort_unstable_by(|a, b| {
         (
             Reverse(a.severity),
             &a.rule,
