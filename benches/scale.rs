@@ -50,6 +50,8 @@ fn stat(line: &str, key: &str) -> f64 {
 }
 
 fn main() {
+    // PA_BENCH_SELECT restricts the catalog (e.g. the core rules: DAP001,DAP002,DAP003,AZ001,AZ002,AZ003,AZ004).
+    let select = std::env::var("PA_BENCH_SELECT").ok();
     let customers: usize = std::env::var("PA_BENCH_CUSTOMERS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -93,18 +95,20 @@ fn main() {
     let mut best: Option<(f64, String)> = None;
     for _ in 0..RUNS {
         let t = Instant::now();
-        let o = Command::new(env!("CARGO_BIN_EXE_partner-audit"))
-            .args([
-                "audit",
-                &dir.to_string_lossy(),
-                "--out",
-                &out.to_string_lossy(),
-                "--stats",
-                "--fail-on",
-                "never",
-            ])
-            .output()
-            .expect("run audit");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_partner-audit"));
+        cmd.args([
+            "audit",
+            &dir.to_string_lossy(),
+            "--out",
+            &out.to_string_lossy(),
+            "--stats",
+            "--fail-on",
+            "never",
+        ]);
+        if let Some(sel) = &select {
+            cmd.args(["--select", sel]);
+        }
+        let o = cmd.output().expect("run audit");
         let wall = t.elapsed().as_secs_f64();
         assert!(
             o.status.success(),
@@ -129,6 +133,7 @@ fn main() {
         .map(|m| m.len())
         .unwrap_or(0);
 
+    println!("catalog: {}", select.as_deref().unwrap_or("all rules"));
     println!("scale benchmark: {customers} customers, {rows} data rows, {:.1} MB of CSV ({RUNS} runs, best of each)", input_bytes as f64 / 1e6);
     println!("  parse-only (csv crate, StringRecord, 1 thread): {best_parse:.3} s");
     println!("  full audit (release binary, wall clock):       {audit:.3} s");

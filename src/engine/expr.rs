@@ -652,7 +652,7 @@ mod tests {
                 0 => Value::Str("DAP"),
                 1 => Value::Bool(true),
                 2 => self.0.map_or(Value::Null, Value::Date),
-                _ => Value::Id(Guid(1)),
+                _ => Value::Id(Guid::from_u128(1)),
             }
         }
         fn param(&self, _: usize) -> Value<'a> {

@@ -30,7 +30,7 @@ use super::{opt_guid, opt_time, quote, rank, req_guid, scope, Ctx, File, Problem
 use crate::snapshot::{Diagnostic, Guid, PrincipalKind, RoleAssignment, Subscription, TenantKind};
 
 /// The home tenant recorded for a foreign principal of unknown tenant.
-pub(crate) const UNKNOWN_TENANT: Guid = Guid(0);
+pub(crate) const UNKNOWN_TENANT: Guid = Guid::from_u128(0);
 
 /// Principal rows made from `az` output rank below every listing.
 const FROM_AZ: u8 = 1;

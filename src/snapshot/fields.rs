@@ -67,7 +67,7 @@ fn fast_guid(b: &[u8]) -> Option<Guid> {
         | u64::from(hex8(word(&b[9..13], &b[14..18]))?);
     let low = u64::from(hex8(word(&b[19..23], &b[24..28]))?) << 32
         | u64::from(hex8(word(&b[28..32], &b[32..36]))?);
-    Some(Guid(u128::from(high) << 64 | u128::from(low)))
+    Some(Guid([high, low]))
 }
 
 /// Eight hex digits (any case), the first the most significant; `None`

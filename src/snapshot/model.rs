@@ -16,9 +16,20 @@ use super::roles::{RoleId, RoleTable};
 /// A GUID held as 128 bits; compares case-insensitively by construction and
 /// prints lower-case hyphenated.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
-pub struct Guid(pub u128);
+pub struct Guid(pub [u64; 2]);
 
 impl Guid {
+    /// From the 128-bit value (held as two `u64`s: 8-byte alignment keeps
+    /// `Option<Guid>` and the rows that hold GUIDs compact).
+    pub const fn from_u128(v: u128) -> Guid {
+        Guid([(v >> 64) as u64, v as u64])
+    }
+
+    /// The 128-bit value.
+    pub const fn as_u128(self) -> u128 {
+        ((self.0[0] as u128) << 64) | self.0[1] as u128
+    }
+
     /// Parses `8-4-4-4-12` hex (any case), optionally wrapped in braces.
     pub fn parse(s: &str) -> Option<Guid> {
         let s = s.trim();
@@ -41,7 +52,7 @@ impl Guid {
             let d = (c as char).to_digit(16)?;
             v = (v << 4) | u128::from(d);
         }
-        Some(Guid(v))
+        Some(Guid::from_u128(v))
     }
 }
 
@@ -50,7 +61,7 @@ impl Guid {
     pub fn encode(self) -> [u8; 36] {
         const HEX: &[u8; 16] = b"0123456789abcdef";
         let mut out = [b'-'; 36];
-        let mut v = self.0;
+        let mut v = self.as_u128();
         let mut i = 36;
         while i > 0 {
             i -= 1;
