@@ -257,6 +257,25 @@ pub fn reflow(text: &str) -> String {
     out
 }
 
+/// Reports every key of `table` not in `known`, with a did-you-mean.
+fn unknown_keys(cx: &mut Ctx<'_>, table: &toml_edit::Table, known: &[&str], prefix: &str) {
+    for (k, item) in table.iter() {
+        if !known.contains(&k) {
+            let at = table
+                .key(k)
+                .and_then(|k| k.span())
+                .map(|s| s.start)
+                .or_else(|| span_of(item));
+            cx.err(
+                at,
+                k,
+                format!("unknown field `{prefix}{k}`"),
+                did_you_mean(k, known),
+            );
+        }
+    }
+}
+
 struct RuleScope<'a> {
     fields: &'a [FieldDef],
     params: &'a [Param],
@@ -378,21 +397,7 @@ pub fn parse_rule(file: &str, src: &str) -> Result<Rule, Vec<Diagnostic>> {
         }
     };
     let root = doc.as_table();
-    for (k, item) in root.iter() {
-        if !TOP_KEYS.contains(&k) {
-            let at = root
-                .key(k)
-                .and_then(|k| k.span())
-                .map(|s| s.start)
-                .or_else(|| span_of(item));
-            cx.err(
-                at,
-                k,
-                format!("unknown field `{k}`"),
-                did_you_mean(k, TOP_KEYS),
-            );
-        }
-    }
+    unknown_keys(&mut cx, root, TOP_KEYS, "");
     let get_str = |cx: &mut Ctx<'_>,
                    table: &toml_edit::Table,
                    key: &str,
@@ -560,21 +565,7 @@ pub fn parse_rule(file: &str, src: &str) -> Result<Rule, Vec<Diagnostic>> {
         );
         return Err(cx.diags);
     };
-    for (k, item) in query.iter() {
-        if !QUERY_KEYS.contains(&k) {
-            let at = query
-                .key(k)
-                .and_then(|k| k.span())
-                .map(|s| s.start)
-                .or_else(|| span_of(item));
-            cx.err(
-                at,
-                k,
-                format!("unknown field `query.{k}`"),
-                did_you_mean(k, QUERY_KEYS),
-            );
-        }
-    }
+    unknown_keys(&mut cx, query, QUERY_KEYS, "query.");
     let all = schemas();
     let table = get_str(&mut cx, query, "from", true).and_then(|(name, at)| {
         let t = all.iter().find(|(n, _, _)| *n == name);

@@ -9,7 +9,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use rayon::prelude::*;
 
 use super::{members, AccessGraph, AutopilotPolicy, Edge, Grant, Node, Via};
-use crate::snapshot::roles::builtin;
+use crate::snapshot::roles::{builtin, RoleId};
 use crate::snapshot::{
     AgentGroup, Diagnostic, Guid, Level, Loc, PrincipalKind, RelKind, RelState, Scope, Snapshot,
 };
@@ -87,6 +87,24 @@ impl Builder<'_> {
         });
         self.resource_node.insert((tenant, scope.clone()), n);
         n
+    }
+
+    /// Adds a grant: the graph edge and its entry in the grant list.
+    fn grant(
+        &mut self,
+        grants: &mut Vec<Grant>,
+        holder: NodeIndex,
+        resource: NodeIndex,
+        role: RoleId,
+        via: Via,
+    ) {
+        self.g.add_edge(holder, resource, Edge::Grant { role, via });
+        grants.push(Grant {
+            holder,
+            resource,
+            role,
+            via,
+        });
     }
 
     /// The partner's agent groups of kind `ag`, or a placeholder standing
@@ -208,13 +226,7 @@ fn autopilot_grants(
         for (scope, role) in targets {
             let resource = b.resource(customer, &scope);
             for &holder in &holders {
-                b.g.add_edge(holder, resource, Edge::Grant { role, via });
-                grants.push(Grant {
-                    holder,
-                    resource,
-                    role,
-                    via,
-                });
+                b.grant(grants, holder, resource, role, via);
             }
         }
     }
@@ -344,13 +356,7 @@ pub(super) fn build(s: &Snapshot, policy: AutopilotPolicy) -> AccessGraph {
         }
         let resource = b.resource(a.tenant_id, &a.scope);
         let via = Via::Explicit(u32::try_from(i).unwrap_or(u32::MAX));
-        b.g.add_edge(holder, resource, Edge::Grant { role: a.role, via });
-        grants.push(Grant {
-            holder,
-            resource,
-            role: a.role,
-            via,
-        });
+        b.grant(&mut grants, holder, resource, a.role, via);
     }
 
     // Implicit DAP grants (F5): AdminAgents → Global Administrator,
@@ -371,13 +377,7 @@ pub(super) fn build(s: &Snapshot, policy: AutopilotPolicy) -> AccessGraph {
                 group: ag,
             };
             for holder in holders {
-                b.g.add_edge(holder, resource, Edge::Grant { role, via });
-                grants.push(Grant {
-                    holder,
-                    resource,
-                    role,
-                    via,
-                });
+                b.grant(&mut grants, holder, resource, role, via);
             }
         }
     }
@@ -432,13 +432,7 @@ pub(super) fn build(s: &Snapshot, policy: AutopilotPolicy) -> AccessGraph {
                     relationship: u32::try_from(ri).unwrap_or(u32::MAX),
                     access_assignment: u32::try_from(ai).unwrap_or(u32::MAX),
                 };
-                b.g.add_edge(holder, resource, Edge::Grant { role, via });
-                grants.push(Grant {
-                    holder,
-                    resource,
-                    role,
-                    via,
-                });
+                b.grant(&mut grants, holder, resource, role, via);
             }
         }
     }
