@@ -137,64 +137,6 @@ fn write_manifest(opts: &GenerateOptions, path: &Path) -> io::Result<()> {
 // ---------------------------------------------------------------------------
 // Tables
 
-const TENANTS: &[&str] = &["tenant_id", "name", "kind", "domain"];
-const RELATIONSHIPS: &[&str] = &[
-    "partner_tenant_id",
-    "customer_tenant_id",
-    "kind",
-    "state",
-    "started_at",
-    "ended_at",
-    "relationship_id",
-    "roles",
-    "auto_extend",
-    "last_activity_at",
-];
-const PRINCIPALS: &[&str] = &[
-    "tenant_id",
-    "principal_id",
-    "kind",
-    "display_name",
-    "upn",
-    "enabled",
-    "agent_group",
-];
-const MEMBERSHIPS: &[&str] = &["tenant_id", "group_id", "member_id"];
-const ROLE_ASSIGNMENTS: &[&str] = &[
-    "tenant_id",
-    "scope",
-    "role",
-    "principal_id",
-    "principal_tenant_id",
-    "created_at",
-];
-const SUBSCRIPTIONS: &[&str] = &[
-    "tenant_id",
-    "subscription_id",
-    "name",
-    "provisioned_by_tenant_id",
-    "state",
-    "created_at",
-];
-const DEVICES: &[&str] = &[
-    "tenant_id",
-    "device_id",
-    "added_by_tenant_id",
-    "added_via",
-    "profile_id",
-];
-const AUTOPILOT_PROFILES: &[&str] = &["tenant_id", "profile_id", "name", "created_by_tenant_id"];
-const INVITATIONS: &[&str] = &[
-    "partner_tenant_id",
-    "invitation_id",
-    "sent_by",
-    "sent_at",
-    "customer_tenant_id",
-    "accepted_at",
-    "includes_dap",
-];
-const GDAP_ACCESS_ASSIGNMENTS: &[&str] = &["relationship_id", "group_id", "roles", "state"];
-
 /// One CSV file being written, with its row count.
 struct Table {
     name: &'static str,
@@ -204,10 +146,10 @@ struct Table {
 }
 
 impl Table {
-    fn create(dir: &Path, name: &'static str, header: &[&str]) -> io::Result<Table> {
+    fn create(dir: &Path, name: &'static str) -> io::Result<Table> {
         let path = dir.join(format!("{name}.csv"));
         let mut writer = csv::Writer::from_path(&path)?;
-        writer.write_record(header)?;
+        writer.write_record(crate::snapshot::column_names(name))?;
         Ok(Table {
             name,
             path,
@@ -248,20 +190,16 @@ struct Tables {
 impl Tables {
     fn create(dir: &Path) -> io::Result<Tables> {
         Ok(Tables {
-            tenants: Table::create(dir, "tenants", TENANTS)?,
-            relationships: Table::create(dir, "relationships", RELATIONSHIPS)?,
-            principals: Table::create(dir, "principals", PRINCIPALS)?,
-            memberships: Table::create(dir, "memberships", MEMBERSHIPS)?,
-            role_assignments: Table::create(dir, "role_assignments", ROLE_ASSIGNMENTS)?,
-            subscriptions: Table::create(dir, "subscriptions", SUBSCRIPTIONS)?,
-            devices: Table::create(dir, "devices", DEVICES)?,
-            autopilot_profiles: Table::create(dir, "autopilot_profiles", AUTOPILOT_PROFILES)?,
-            invitations: Table::create(dir, "invitations", INVITATIONS)?,
-            gdap_access_assignments: Table::create(
-                dir,
-                "gdap_access_assignments",
-                GDAP_ACCESS_ASSIGNMENTS,
-            )?,
+            tenants: Table::create(dir, "tenants")?,
+            relationships: Table::create(dir, "relationships")?,
+            principals: Table::create(dir, "principals")?,
+            memberships: Table::create(dir, "memberships")?,
+            role_assignments: Table::create(dir, "role_assignments")?,
+            subscriptions: Table::create(dir, "subscriptions")?,
+            devices: Table::create(dir, "devices")?,
+            autopilot_profiles: Table::create(dir, "autopilot_profiles")?,
+            invitations: Table::create(dir, "invitations")?,
+            gdap_access_assignments: Table::create(dir, "gdap_access_assignments")?,
         })
     }
 
@@ -1347,6 +1285,66 @@ mod tests {
     }
 
     /// Validates that every CSV carries exactly the SPEC §3 header.
+    // SPEC §3, written out independently of the loader's schema.
+    const TENANTS: &[&str] = &["tenant_id", "name", "kind", "domain"];
+    const RELATIONSHIPS: &[&str] = &[
+        "partner_tenant_id",
+        "customer_tenant_id",
+        "kind",
+        "state",
+        "started_at",
+        "ended_at",
+        "relationship_id",
+        "roles",
+        "auto_extend",
+        "last_activity_at",
+    ];
+    const PRINCIPALS: &[&str] = &[
+        "tenant_id",
+        "principal_id",
+        "kind",
+        "display_name",
+        "upn",
+        "enabled",
+        "agent_group",
+    ];
+    const MEMBERSHIPS: &[&str] = &["tenant_id", "group_id", "member_id"];
+    const ROLE_ASSIGNMENTS: &[&str] = &[
+        "tenant_id",
+        "scope",
+        "role",
+        "principal_id",
+        "principal_tenant_id",
+        "created_at",
+    ];
+    const SUBSCRIPTIONS: &[&str] = &[
+        "tenant_id",
+        "subscription_id",
+        "name",
+        "provisioned_by_tenant_id",
+        "state",
+        "created_at",
+    ];
+    const DEVICES: &[&str] = &[
+        "tenant_id",
+        "device_id",
+        "added_by_tenant_id",
+        "added_via",
+        "profile_id",
+    ];
+    const AUTOPILOT_PROFILES: &[&str] =
+        &["tenant_id", "profile_id", "name", "created_by_tenant_id"];
+    const INVITATIONS: &[&str] = &[
+        "partner_tenant_id",
+        "invitation_id",
+        "sent_by",
+        "sent_at",
+        "customer_tenant_id",
+        "accepted_at",
+        "includes_dap",
+    ];
+    const GDAP_ACCESS_ASSIGNMENTS: &[&str] = &["relationship_id", "group_id", "roles", "state"];
+
     #[test]
     fn headers_match_spec() {
         let dir = tempfile::tempdir().expect("tempdir");

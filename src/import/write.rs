@@ -52,12 +52,14 @@ pub fn render(s: &Snapshot) -> Vec<(String, Vec<u8>)> {
     let os = |x: &Option<Box<str>>| x.as_deref().unwrap_or("").to_owned();
     let ob = |x: Option<bool>| x.map(|b| b.to_string()).unwrap_or_default();
 
-    let mut table = |name: &str, header: &[&str], rows: Vec<Vec<String>>| {
-        out.push((format!("{name}.csv"), csv_bytes(header, &rows)));
+    let mut table = |name: &str, rows: Vec<Vec<String>>| {
+        out.push((
+            format!("{name}.csv"),
+            csv_bytes(&crate::snapshot::column_names(name), &rows),
+        ));
     };
     table(
         "tenants",
-        &["tenant_id", "name", "kind", "domain"],
         s.tenants
             .iter()
             .map(|t| {
@@ -72,18 +74,6 @@ pub fn render(s: &Snapshot) -> Vec<(String, Vec<u8>)> {
     );
     table(
         "relationships",
-        &[
-            "partner_tenant_id",
-            "customer_tenant_id",
-            "kind",
-            "state",
-            "started_at",
-            "ended_at",
-            "relationship_id",
-            "roles",
-            "auto_extend",
-            "last_activity_at",
-        ],
         s.relationships
             .iter()
             .map(|x| {
@@ -107,15 +97,6 @@ pub fn render(s: &Snapshot) -> Vec<(String, Vec<u8>)> {
     );
     table(
         "principals",
-        &[
-            "tenant_id",
-            "principal_id",
-            "kind",
-            "display_name",
-            "upn",
-            "enabled",
-            "agent_group",
-        ],
         s.principals
             .iter()
             .map(|p| {
@@ -133,7 +114,6 @@ pub fn render(s: &Snapshot) -> Vec<(String, Vec<u8>)> {
     );
     table(
         "memberships",
-        &["tenant_id", "group_id", "member_id"],
         s.memberships
             .iter()
             .map(|m| vec![g(m.tenant_id), g(m.group_id), g(m.member_id)])
@@ -141,14 +121,6 @@ pub fn render(s: &Snapshot) -> Vec<(String, Vec<u8>)> {
     );
     table(
         "role_assignments",
-        &[
-            "tenant_id",
-            "scope",
-            "role",
-            "principal_id",
-            "principal_tenant_id",
-            "created_at",
-        ],
         s.role_assignments
             .iter()
             .map(|a| {
@@ -165,14 +137,6 @@ pub fn render(s: &Snapshot) -> Vec<(String, Vec<u8>)> {
     );
     table(
         "subscriptions",
-        &[
-            "tenant_id",
-            "subscription_id",
-            "name",
-            "provisioned_by_tenant_id",
-            "state",
-            "created_at",
-        ],
         s.subscriptions
             .iter()
             .map(|x| {
@@ -189,13 +153,6 @@ pub fn render(s: &Snapshot) -> Vec<(String, Vec<u8>)> {
     );
     table(
         "devices",
-        &[
-            "tenant_id",
-            "device_id",
-            "added_by_tenant_id",
-            "added_via",
-            "profile_id",
-        ],
         s.devices
             .iter()
             .map(|d| {
@@ -211,7 +168,6 @@ pub fn render(s: &Snapshot) -> Vec<(String, Vec<u8>)> {
     );
     table(
         "autopilot_profiles",
-        &["tenant_id", "profile_id", "name", "created_by_tenant_id"],
         s.autopilot_profiles
             .iter()
             .map(|p| {
@@ -226,15 +182,6 @@ pub fn render(s: &Snapshot) -> Vec<(String, Vec<u8>)> {
     );
     table(
         "invitations",
-        &[
-            "partner_tenant_id",
-            "invitation_id",
-            "sent_by",
-            "sent_at",
-            "customer_tenant_id",
-            "accepted_at",
-            "includes_dap",
-        ],
         s.invitations
             .iter()
             .map(|i| {
@@ -252,7 +199,6 @@ pub fn render(s: &Snapshot) -> Vec<(String, Vec<u8>)> {
     );
     table(
         "gdap_access_assignments",
-        &["relationship_id", "group_id", "roles", "state"],
         s.gdap_access_assignments
             .iter()
             .map(|a| {

@@ -15,3 +15,11 @@ mod tables;
 pub use diag::{Diagnostic, Level};
 pub use load::{load, Loaded};
 pub use model::*;
+
+/// The canonical column names of `table` (SPEC §3), in canonical order; empty
+/// for an unknown table. Writers of snapshots use this so that the schema is
+/// stated once.
+pub fn column_names(table: &str) -> Vec<&'static str> {
+    tables::Table::from_name(table)
+        .map_or_else(Vec::new, |t| t.columns().iter().map(|c| c.name).collect())
+}
