@@ -263,17 +263,21 @@ fn assemble(
     labels: &mut HashMap<NodeIndex, String>,
 ) -> Finding {
     let cores: Vec<&Core> = rows.iter().map(|&r| table.core(r)).collect();
-    let mut principals = BTreeSet::new();
+    let mut principals: Vec<Guid> = Vec::new();
     let mut known = true;
-    // One shortest path per (principal, role); ties go to the earlier grant.
-    let mut paths: BTreeMap<(Option<Guid>, usize, RoleId), (usize, PathRef)> = BTreeMap::new();
+    // Candidate paths; one shortest per (principal, role) is kept below, ties
+    // going to the earlier grant.
+    let mut paths: Vec<((Option<Guid>, usize, RoleId), usize, u32, PathRef)> = Vec::new();
     let mut evidence = Vec::new();
     let mut notes = BTreeSet::new();
     // Grants alike but for their resource are described once, with a count.
     let mut alike: BTreeMap<(usize, RoleId, u8, u32), (u32, usize)> = BTreeMap::new();
     let mut expanded = rustc_hash::FxHashSet::default();
+    let mut grant_order = 0u32;
     for core in &cores {
         for &gi in &core.grants {
+            grant_order += 1;
+            let order = grant_order;
             let grant = &c.g.grants[gi as usize];
             let members = c.g.members_of(grant.holder);
             alike.entry(alike_key(grant)).or_insert((gi, 0)).1 += 1;
@@ -297,11 +301,12 @@ fn assemble(
                     .as_ref()
                     .is_none_or(|only| m.id.is_some_and(|id| only.contains(&id)));
                 let mut keep = || {
-                    let key = (m.id, m.node.index(), grant.role);
-                    let len = m.path.len();
-                    if paths.get(&key).is_none_or(|(l, _)| len < *l) {
-                        paths.insert(key, (len, path));
-                    }
+                    paths.push((
+                        (m.id, m.node.index(), grant.role),
+                        m.path.len(),
+                        order,
+                        path,
+                    ));
                 };
                 match m.kind {
                     MemberKind::User { enabled: true } | MemberKind::Unresolved if counted => {
@@ -342,7 +347,10 @@ fn assemble(
         }
         notes.insert(line);
     }
-    let principals: Vec<Guid> = principals.into_iter().collect();
+    principals.sort_unstable();
+    principals.dedup();
+    paths.sort_unstable_by_key(|p| (p.0, p.1, p.2));
+    paths.dedup_by_key(|p| p.0);
     let agg = Aggregates {
         rows: rows.len(),
         principals: principals.len(),
@@ -385,7 +393,7 @@ fn assemble(
         assignment,
         principals,
         principals_known: known,
-        paths: paths.into_values().map(|(_, p)| p).collect(),
+        paths: paths.into_iter().map(|p| p.3).collect(),
         evidence,
         remediation: rule.remediation.clone(),
     }
