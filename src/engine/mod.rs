@@ -165,6 +165,10 @@ fn uniform<T: PartialEq + Clone>(mut it: impl Iterator<Item = Option<T>>) -> Opt
     it.all(|x| x.as_ref() == Some(&first)).then_some(first)
 }
 
+/// An explaining path in the running: (principal id, member node, role),
+/// path length, grant order, the path.
+type PathCandidate = ((Option<Guid>, usize, RoleId), usize, u32, PathRef);
+
 /// Grants that differ only in their resource (e.g. one per Autopilot device)
 /// share this key; explicit assignments never do.
 fn alike_key(g: &crate::graph::Grant) -> (usize, RoleId, u8, u32) {
@@ -267,7 +271,7 @@ fn assemble(
     let mut known = true;
     // Candidate paths; one shortest per (principal, role) is kept below, ties
     // going to the earlier grant.
-    let mut paths: Vec<((Option<Guid>, usize, RoleId), usize, u32, PathRef)> = Vec::new();
+    let mut paths: Vec<PathCandidate> = Vec::new();
     let mut evidence = Vec::new();
     let mut notes = BTreeSet::new();
     // Grants alike but for their resource are described once, with a count.
