@@ -45,6 +45,22 @@ fn base(
     })
 }
 
+/// The effective-access table as `role | resource | path` lines.
+fn access_rows(s: &snapshot::Snapshot) -> Vec<String> {
+    let g = AccessGraph::build(s);
+    g.effective_access()
+        .iter()
+        .map(|a| {
+            format!(
+                "{} | {} | {}",
+                s.roles.name(a.grant.role),
+                g.label(s, a.resource),
+                g.render_path(s, a.member, a.grant)
+            )
+        })
+        .collect()
+}
+
 /// Validates nesting of any depth with a cycle back to the top: the user at
 /// the bottom of a 60-group chain holds Global Administrator, with the whole
 /// chain as its path; the disabled user beside it holds nothing.
@@ -115,20 +131,7 @@ fn effective_access_is_deduplicated_and_covers_lower_scopes() {
     let (_dir, path) = write(&base(principals, memberships, assignments));
     let loaded = snapshot::load(std::path::Path::new(&path));
     assert!(!loaded.has_errors());
-    let s = &loaded.snapshot;
-    let g = AccessGraph::build(s);
-    let rows: Vec<String> = g
-        .effective_access()
-        .iter()
-        .map(|a| {
-            format!(
-                "{} | {} | {}",
-                s.roles.name(a.grant.role),
-                g.label(s, a.resource),
-                g.render_path(s, a.member, a.grant)
-            )
-        })
-        .collect();
+    let rows = access_rows(&loaded.snapshot);
     insta::assert_snapshot!("effective_access_dedup", rows.join("\n"));
     // Ana is in AdminAgents directly and through Ops: one Owner row, the direct path.
     let owner_on_sub: Vec<&String> = rows
@@ -153,6 +156,7 @@ fn effective_access_is_deduplicated_and_covers_lower_scopes() {
             .any(|r| r.contains("unresolved principal aaaaaaaa-0000-0000-0000-000000000008")),
         "{rows:#?}"
     );
+    let g = AccessGraph::build(&loaded.snapshot);
     assert_eq!(g.unresolved.get("group"), Some(&1));
     assert_eq!(g.unresolved.get("principal"), Some(&1));
 }
@@ -161,20 +165,7 @@ fn effective_access_is_deduplicated_and_covers_lower_scopes() {
 #[test]
 fn demo_effective_access_snapshot() {
     let loaded = snapshot::load(std::path::Path::new("fixtures/demo"));
-    let s = &loaded.snapshot;
-    let g = AccessGraph::build(s);
-    let rows: Vec<String> = g
-        .effective_access()
-        .iter()
-        .map(|a| {
-            format!(
-                "{} | {} | {}",
-                s.roles.name(a.grant.role),
-                g.label(s, a.resource),
-                g.render_path(s, a.member, a.grant)
-            )
-        })
-        .collect();
+    let rows = access_rows(&loaded.snapshot);
     assert!(
         rows.iter().all(|r| !r.contains("Ben Okafor")),
         "disabled agent holds nothing"
