@@ -95,7 +95,7 @@ pub struct Ctx<'a> {
     /// (partner, user) pairs of transitive agent-group members.
     agents: HashSet<(Guid, Guid, AgentGroup)>,
     /// Each grant's evidence line, written once and shared by every rule.
-    described: Vec<std::sync::OnceLock<String>>,
+    described: Vec<std::sync::OnceLock<Arc<str>>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -181,10 +181,12 @@ impl<'a> Ctx<'a> {
     }
 
     /// The evidence line naming grant `gi` and the snapshot row behind it.
-    pub fn describe_grant(&self, gi: u32) -> String {
-        self.described[gi as usize]
-            .get_or_init(|| self.g.describe_grant(self.s, &self.g.grants[gi as usize]))
-            .clone()
+    pub fn describe_grant(&self, gi: u32) -> Arc<str> {
+        Arc::clone(self.described[gi as usize].get_or_init(|| {
+            self.g
+                .describe_grant(self.s, &self.g.grants[gi as usize])
+                .into()
+        }))
     }
 
     fn tenant_name(&self, t: Guid) -> Value<'a> {

@@ -15,6 +15,7 @@ pub mod ruletest;
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use jiff::Timestamp;
@@ -83,7 +84,9 @@ pub struct Finding {
     pub principals_known: bool,
     /// One shortest explaining path per principal (and per placeholder group).
     pub paths: Vec<PathRef>,
-    pub evidence: Vec<String>,
+    /// Evidence lines; lines shared by many findings (a grant, a disabled
+    /// member) are one allocation.
+    pub evidence: Vec<Arc<str>>,
     pub remediation: Arc<str>,
 }
 
@@ -132,7 +135,9 @@ fn render(
     for p in &t.0 {
         match p {
             Piece::Text(s) => out.push_str(s),
-            Piece::Field(i) => out.push_str(&table.get(row, *i).to_string()),
+            Piece::Field(i) => {
+                let _ = write!(out, "{}", table.get(row, *i));
+            }
             Piece::Param(i) => match &params[*i] {
                 ParamValue::Int(v) => out.push_str(&v.to_string()),
                 ParamValue::Bool(v) => out.push_str(&v.to_string()),
@@ -156,8 +161,13 @@ fn fingerprint(rule: &str, key: &[String]) -> String {
         h.update(k.as_bytes());
     }
     let d = h.finalize();
-    let hex: String = d.iter().take(8).map(|b| format!("{b:02x}")).collect();
-    format!("{rule}-{hex}")
+    let mut id = String::with_capacity(rule.len() + 17);
+    id.push_str(rule);
+    id.push('-');
+    for b in d.iter().take(8) {
+        let _ = write!(id, "{b:02x}");
+    }
+    id
 }
 
 fn uniform<T: PartialEq + Clone>(mut it: impl Iterator<Item = Option<T>>) -> Option<T> {
@@ -264,7 +274,7 @@ fn assemble(
     params: &[ParamValue],
     key: &[String],
     rows: &[usize],
-    labels: &mut HashMap<NodeIndex, String>,
+    labels: &mut HashMap<NodeIndex, Arc<str>>,
 ) -> Finding {
     let cores: Vec<&Core> = rows.iter().map(|&r| table.core(r)).collect();
     let mut principals: Vec<Guid> = Vec::new();
@@ -328,16 +338,20 @@ fn assemble(
                                 "{} is disabled and holds no access through this path",
                                 c.g.label(c.s, m.node)
                             )
+                            .into()
                         });
-                        notes.insert(note.clone());
+                        notes.insert(Arc::clone(note));
                     }
                     MemberKind::Placeholder => {
                         known = false;
                         keep();
-                        notes.insert(format!(
-                            "the snapshot does not hold the members of {}: who can act is unknown",
-                            c.g.label(c.s, m.node)
-                        ));
+                        notes.insert(
+                            format!(
+                                "the snapshot does not hold the members of {}: who can act is unknown",
+                                c.g.label(c.s, m.node)
+                            )
+                            .into(),
+                        );
                     }
                     _ => {}
                 }
@@ -345,11 +359,12 @@ fn assemble(
         }
     }
     for (gi, n) in alike.into_values() {
-        let mut line = c.describe_grant(gi);
-        if n > 1 {
-            line.push_str(&format!(", and the same on {} more resource(s)", n - 1));
-        }
-        notes.insert(line);
+        let line = c.describe_grant(gi);
+        notes.insert(if n > 1 {
+            format!("{line}, and the same on {} more resource(s)", n - 1).into()
+        } else {
+            line
+        });
     }
     principals.sort_unstable();
     principals.dedup();
@@ -362,7 +377,7 @@ fn assemble(
     };
     if let Some(t) = &rule.evidence {
         for &r in rows {
-            evidence.push(render(t, table, r, params, agg));
+            evidence.push(render(t, table, r, params, agg).into());
         }
     }
     evidence.extend(notes);

@@ -144,7 +144,7 @@ struct FindingOut<'a> {
     principals: &'a [Guid],
     principals_known: bool,
     paths: Vec<String>,
-    evidence: &'a [String],
+    evidence: &'a [std::sync::Arc<str>],
     remediation: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     reopened_by: Option<String>,

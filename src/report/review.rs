@@ -231,7 +231,7 @@ pub struct FindingView {
     pub diagrams: Vec<Diagram>,
     pub paths: Vec<String>,
     pub more_paths: usize,
-    pub evidence: Vec<String>,
+    pub evidence: Vec<std::sync::Arc<str>>,
     pub remediation: String,
 }
 

@@ -205,7 +205,7 @@ struct ResultProps {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     paths: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    evidence: Vec<String>,
+    evidence: Vec<std::sync::Arc<str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     remediation: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
