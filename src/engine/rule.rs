@@ -812,36 +812,30 @@ const BUILTIN: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/builtin_rul
 /// problem of every file is returned at once.
 pub fn load_catalog(dir: Option<&Path>, builtin: bool) -> Result<Vec<Rule>, Vec<Diagnostic>> {
     let mut diags = Vec::new();
-    let mut rules: BTreeMap<String, Rule> = BTreeMap::new();
-    let add = |file: &str,
-               src: &str,
-               diags: &mut Vec<Diagnostic>,
-               rules: &mut BTreeMap<String, Rule>,
-               replace: bool| match parse_rule(file, src) {
-        Ok(r) => {
-            if !replace && rules.contains_key(&r.id) {
-                diags.push(Diagnostic {
-                    level: Level::Error,
-                    file: file.to_string(),
-                    line: None,
-                    column: None,
-                    field: Some("id".into()),
-                    message: format!(
-                        "duplicate rule id `{}` (also in `{}`)",
-                        r.id, rules[&r.id].source
-                    ),
-                    expected: None,
-                    help: None,
-                });
-            } else {
-                rules.insert(r.id.clone(), r);
-            }
-        }
-        Err(d) => diags.extend(d),
-    };
+    // Rule id → (rule, loaded from `dir`): a directory rule may replace a
+    // built-in one, but two files of the same layer may not share an id.
+    let mut rules: BTreeMap<String, (Rule, bool)> = BTreeMap::new();
+    let mut add =
+        |file: &str, src: &str, from_dir: bool, diags: &mut Vec<Diagnostic>| match parse_rule(
+            file, src,
+        ) {
+            Ok(r) => match rules.get(&r.id) {
+                Some((prev, layer)) if *layer == from_dir => diags.push(
+                    Diagnostic::error(
+                        file,
+                        format!("duplicate rule id `{}` (also in `{}`)", r.id, prev.source),
+                    )
+                    .with_field("id"),
+                ),
+                _ => {
+                    rules.insert(r.id.clone(), (r, from_dir));
+                }
+            },
+            Err(d) => diags.extend(d),
+        };
     if builtin {
         for (name, src) in BUILTIN {
-            add(&format!("rules/{name}"), src, &mut diags, &mut rules, false);
+            add(&format!("rules/{name}"), src, false, &mut diags);
         }
     }
     if let Some(dir) = dir {
@@ -852,56 +846,25 @@ pub fn load_catalog(dir: Option<&Path>, builtin: bool) -> Result<Vec<Rule>, Vec<
                 .filter(|p| p.extension().is_some_and(|x| x == "toml"))
                 .collect(),
             Err(e) => {
-                return Err(vec![Diagnostic {
-                    level: Level::Error,
-                    file: dir.display().to_string(),
-                    line: None,
-                    column: None,
-                    field: None,
-                    message: format!("cannot read rules directory: {e}"),
-                    expected: None,
-                    help: None,
-                }])
+                return Err(vec![Diagnostic::error(
+                    dir.display().to_string(),
+                    format!("cannot read rules directory: {e}"),
+                )])
             }
         };
         files.sort();
-        let before = diags.len();
-        let mut local: BTreeMap<String, String> = BTreeMap::new();
         for path in files {
             let shown = path.display().to_string();
             match std::fs::read_to_string(&path) {
-                Ok(src) => {
-                    if let Ok(r) = parse_rule(&shown, &src) {
-                        if let Some(prev) = local.insert(r.id.clone(), shown.clone()) {
-                            diags.push(Diagnostic {
-                                level: Level::Error,
-                                file: shown.clone(),
-                                line: None,
-                                column: None,
-                                field: Some("id".into()),
-                                message: format!("duplicate rule id `{}` (also in `{prev}`)", r.id),
-                                expected: None,
-                                help: None,
-                            });
-                            continue;
-                        }
-                    }
-                    add(&shown, &src, &mut diags, &mut rules, true);
-                }
-                Err(e) => diags.push(Diagnostic {
-                    level: Level::Error,
-                    file: shown,
-                    line: None,
-                    column: None,
-                    field: None,
-                    message: format!("cannot read rule file: {e}"),
-                    expected: None,
-                    help: None,
-                }),
+                Ok(src) => add(&shown, &src, true, &mut diags),
+                Err(e) => diags.push(Diagnostic::error(
+                    shown,
+                    format!("cannot read rule file: {e}"),
+                )),
             }
         }
-        let _ = before;
     }
+    let rules: BTreeMap<String, Rule> = rules.into_iter().map(|(id, (r, _))| (id, r)).collect();
     if diags.is_empty() {
         Ok(rules.into_values().collect())
     } else {

@@ -410,14 +410,7 @@ fn add_item(v: Value, pos: usize, lines: &Lines, display: &str, body: &mut Body)
 }
 
 fn not_an_object(v: &Value, line: u32, display: &str) -> Diagnostic {
-    let what = match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    };
+    let what = crate::snapshot::json_in::value_kind(v);
     Diagnostic::error(display, format!("item is {what}, not an object"))
         .at_line(line)
         .with_expected("a JSON object per exported item")

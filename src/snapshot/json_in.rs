@@ -76,7 +76,7 @@ fn key_text(buf: &[u8], span: Range<usize>) -> String {
 }
 
 /// What kind of JSON value `v` is, for messages.
-fn value_kind(v: &Value) -> &'static str {
+pub(crate) fn value_kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
