@@ -114,16 +114,37 @@ fn finding_out<'a>(o: &'a Outcome<'a>, x: &Open<'a>) -> FindingOut<'a> {
 
 /// One finding as pretty JSON, indented to sit inside the top-level array.
 fn render_finding(o: &Outcome<'_>, x: &Open<'_>) -> io::Result<Vec<u8>> {
-    let text = serde_json::to_vec_pretty(&finding_out(o, x)).map_err(io::Error::other)?;
-    let mut out = Vec::with_capacity(text.len() + text.len() / 8);
+    let mut out = Vec::with_capacity(4096);
     out.extend_from_slice(b"    ");
-    for &b in &text {
-        out.push(b);
-        if b == b'\n' {
-            out.extend_from_slice(b"    ");
-        }
-    }
+    let mut ser = serde_json::Serializer::with_formatter(
+        Indented(&mut out),
+        serde_json::ser::PrettyFormatter::with_indent(b"  "),
+    );
+    finding_out(o, x)
+        .serialize(&mut ser)
+        .map_err(io::Error::other)?;
     Ok(out)
+}
+
+/// Shifts pretty JSON right by four spaces as it is written: every line
+/// break it receives is structural (JSON strings escape theirs), so the bytes
+/// equal a pretty print of the whole document, without a second pass.
+struct Indented<'a>(&'a mut Vec<u8>);
+
+impl Write for Indented<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let mut rest = buf;
+        while let Some(i) = memchr::memchr(b'\n', rest) {
+            self.0.extend_from_slice(&rest[..=i]);
+            self.0.extend_from_slice(b"    ");
+            rest = &rest[i + 1..];
+        }
+        self.0.extend_from_slice(rest);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 #[derive(Serialize)]
@@ -282,15 +303,29 @@ pub fn write_outcome(o: &Outcome<'_>, w: &mut dyn Write) -> io::Result<()> {
         return w.write_all(b",\n  \"findings\": []\n}\n");
     }
     w.write_all(b",\n  \"findings\": [\n")?;
-    for (i, batch) in o.open.chunks(BATCH).enumerate() {
-        let rendered: Vec<io::Result<Vec<u8>>> =
-            batch.par_iter().map(|x| render_finding(o, x)).collect();
-        for (j, text) in rendered.into_iter().enumerate() {
-            if i > 0 || j > 0 {
-                w.write_all(b",\n")?;
+    // One thread renders batch after batch on the pool while this one
+    // writes them out in order; the channel bounds how many wait.
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<io::Result<Vec<u8>>>>(1);
+        scope.spawn(move || {
+            for batch in o.open.chunks(BATCH) {
+                let rendered = batch.par_iter().map(|x| render_finding(o, x)).collect();
+                if tx.send(rendered).is_err() {
+                    break; // the writer stopped on an error
+                }
             }
-            w.write_all(&text?)?;
+        });
+        let mut first = true;
+        for rendered in rx {
+            for text in rendered {
+                if !first {
+                    w.write_all(b",\n")?;
+                }
+                first = false;
+                w.write_all(&text?)?;
+            }
         }
-    }
+        Ok::<(), io::Error>(())
+    })?;
     w.write_all(b"\n  ]\n}\n")
 }

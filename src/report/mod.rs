@@ -157,8 +157,10 @@ impl<'a> Outcome<'a> {
 }
 
 /// Writes `path` atomically: the bytes go to a temporary file in the same
-/// directory, which is then renamed over `path`, so a crash never leaves a
-/// half-written report behind.
+/// directory, which is then renamed over `path`, so a failed or interrupted
+/// run never leaves a half-written report behind. The bytes are not forced
+/// to disk (no fsync): a report can be made again from its snapshot, and
+/// forcing a findings.json of 100+ MB out took longer than writing it.
 pub fn write_atomic(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
@@ -172,8 +174,8 @@ pub fn write_atomic(
         let file = std::fs::File::create(&tmp)?;
         let mut w = io::BufWriter::with_capacity(1 << 20, file);
         write(&mut w)?;
-        let file = w.into_inner().map_err(io::IntoInnerError::into_error)?;
-        file.sync_all()?;
+        w.flush()?;
+        drop(w);
         std::fs::rename(&tmp, path)
     })();
     if result.is_err() {

@@ -91,7 +91,9 @@ impl fmt::Debug for Guid {
 
 impl Serialize for Guid {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        let buf = self.encode();
+        // The buffer holds only ASCII hex digits and hyphens.
+        s.serialize_str(std::str::from_utf8(&buf).map_err(serde::ser::Error::custom)?)
     }
 }
 
