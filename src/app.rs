@@ -408,5 +408,9 @@ fn audit(a: &AuditArgs) -> Result<u8, AppError> {
         );
         eprintln!("{s}");
     }
+    // The process ends right after: returning the snapshot, graph and
+    // findings to the allocator one by one would only delay the exit
+    // (about 0.15 s at 10,000 customers).
+    std::mem::forget(audit);
     Ok(code)
 }
