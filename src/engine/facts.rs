@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 use petgraph::graph::NodeIndex;
+use rayon::prelude::*;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::expr::{Ty, Value};
@@ -231,7 +232,7 @@ fn idx(i: usize) -> u32 {
 }
 
 /// A fact table: schema, row count, field access and finding parts.
-pub trait FactTable: Sync {
+pub trait FactTable: Sync + Send {
     /// The table's name as used in a rule's `from`.
     fn name(&self) -> &'static str;
     /// Its documented fields.
@@ -675,6 +676,21 @@ pub struct Facts<'a> {
 impl<'a> Facts<'a> {
     /// Derives every fact table.
     pub fn build(c: &'a Ctx<'a>) -> Facts<'a> {
+        // The directory-role table is the costliest: it is derived while
+        // the other tables are.
+        let (directory, mut facts) = rayon::join(|| directory_roles(c), || Facts::build_rest(c));
+        facts.tables.insert(
+            2,
+            Box::new(DirectoryRoles {
+                ctx: c,
+                rows: directory,
+            }),
+        );
+        facts
+    }
+
+    /// Every fact table but `directory_role`.
+    fn build_rest(c: &'a Ctx<'a>) -> Facts<'a> {
         let mut implicit = Vec::new();
         let mut assignments = Vec::new();
         let mut dap_grants: BTreeMap<(Guid, Guid), Vec<u32>> = BTreeMap::new();
@@ -773,10 +789,6 @@ impl<'a> Facts<'a> {
                 Box::new(RoleAssignments {
                     ctx: c,
                     rows: assignments,
-                }),
-                Box::new(DirectoryRoles {
-                    ctx: c,
-                    rows: directory_roles(c),
                 }),
                 Box::new(PartnerCustomers {
                     ctx: c,
@@ -964,13 +976,13 @@ fn gdap_rows(c: &Ctx<'_>, grants: &HashMap<u32, Vec<u32>>) -> Vec<(Core, GdapRow
 fn directory_roles(c: &Ctx<'_>) -> Vec<(Core, DirRow)> {
     #[derive(Default)]
     struct Acc {
-        listed: BTreeSet<Guid>,
-        implicit: BTreeSet<Guid>,
+        listed: Vec<Guid>,
+        implicit: Vec<Guid>,
         unknown_holders: BTreeSet<u32>,
         grants: Vec<u32>,
         resource: Option<NodeIndex>,
     }
-    let mut per: BTreeMap<(Guid, RoleId), Acc> = BTreeMap::new();
+    let mut per: HashMap<(Guid, RoleId), Acc> = HashMap::default();
     for (gi, g) in c.g.grants.iter().enumerate() {
         let Node::Resource { tenant, scope } = &c.g.graph[g.resource] else {
             continue;
@@ -996,11 +1008,23 @@ fn directory_roles(c: &Ctx<'_>) -> Vec<(Core, DirRow)> {
             acc.listed.extend(ids);
         }
     }
-    per.into_iter()
-        .map(|((tenant, role), acc)| {
-            let hidden: BTreeSet<Guid> = acc.implicit.difference(&acc.listed).copied().collect();
+    let mut per: Vec<((Guid, RoleId), Acc)> = per.into_iter().collect();
+    per.par_sort_unstable_by_key(|(k, _)| *k);
+    per.into_par_iter()
+        .map(|((tenant, role), mut acc)| {
+            for ids in [&mut acc.listed, &mut acc.implicit] {
+                ids.sort_unstable();
+                ids.dedup();
+            }
+            let hidden: BTreeSet<Guid> = acc
+                .implicit
+                .iter()
+                .filter(|id| acc.listed.binary_search(id).is_err())
+                .copied()
+                .collect();
             let unknown = idx(acc.unknown_holders.len());
-            let effective = idx(acc.listed.union(&acc.implicit).count()) + unknown;
+            // listed ∪ implicit = listed + (implicit − listed)
+            let effective = idx(acc.listed.len() + hidden.len()) + unknown;
             let row = DirRow {
                 role,
                 listed: idx(acc.listed.len()),

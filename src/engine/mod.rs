@@ -218,12 +218,14 @@ fn evaluate(rule: &Rule, facts: &Facts<'_>, c: &Ctx<'_>, params: &[ParamValue]) 
             .collect();
         groups.entry(key).or_default().push(row);
     }
-    let mut labels = HashMap::default();
+    // Findings are assembled in parallel, in key order; each task keeps its
+    // own cache of shared evidence lines.
+    let groups: Vec<(Vec<KeyPart>, Vec<usize>)> = groups.into_iter().collect();
     groups
-        .into_iter()
-        .map(|(key, rows)| {
+        .into_par_iter()
+        .map_init(HashMap::default, |labels, (key, rows)| {
             let key: Vec<String> = key.iter().map(ToString::to_string).collect();
-            assemble(rule, table, c, params, &key, &rows, &mut labels)
+            assemble(rule, table, c, params, &key, &rows, labels)
         })
         .collect()
 }
