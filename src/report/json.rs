@@ -116,33 +116,89 @@ fn finding_out<'a>(o: &'a Outcome<'a>, x: &Open<'a>) -> FindingOut<'a> {
 fn render_finding(o: &Outcome<'_>, x: &Open<'_>) -> io::Result<Vec<u8>> {
     let mut out = Vec::with_capacity(4096);
     out.extend_from_slice(b"    ");
-    let mut ser = serde_json::Serializer::with_formatter(
-        Indented(&mut out),
-        serde_json::ser::PrettyFormatter::with_indent(b"  "),
-    );
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, Nested::new(2));
     finding_out(o, x)
         .serialize(&mut ser)
         .map_err(io::Error::other)?;
     Ok(out)
 }
 
-/// Shifts pretty JSON right by four spaces as it is written: every line
-/// break it receives is structural (JSON strings escape theirs), so the bytes
-/// equal a pretty print of the whole document, without a second pass.
-struct Indented<'a>(&'a mut Vec<u8>);
+/// serde_json's pretty layout (two-space indent) starting `depth` levels
+/// deep, so that a finding rendered on its own has the bytes it has inside
+/// the whole document.
+struct Nested {
+    depth: usize,
+    has_value: bool,
+}
 
-impl Write for Indented<'_> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let mut rest = buf;
-        while let Some(i) = memchr::memchr(b'\n', rest) {
-            self.0.extend_from_slice(&rest[..=i]);
-            self.0.extend_from_slice(b"    ");
-            rest = &rest[i + 1..];
+impl Nested {
+    fn new(depth: usize) -> Nested {
+        Nested {
+            depth,
+            has_value: false,
         }
-        self.0.extend_from_slice(rest);
-        Ok(buf.len())
     }
-    fn flush(&mut self) -> io::Result<()> {
+
+    fn open<W: ?Sized + Write>(&mut self, w: &mut W, bracket: &[u8]) -> io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        w.write_all(bracket)
+    }
+
+    fn close<W: ?Sized + Write>(&mut self, w: &mut W, bracket: &[u8]) -> io::Result<()> {
+        self.depth -= 1;
+        if self.has_value {
+            w.write_all(b"\n")?;
+            self.indent(w)?;
+        }
+        w.write_all(bracket)
+    }
+
+    fn item<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        w.write_all(if first { b"\n" } else { b",\n" })?;
+        self.indent(w)
+    }
+
+    fn indent<W: ?Sized + Write>(&self, w: &mut W) -> io::Result<()> {
+        const SPACES: &[u8; 64] = &[b' '; 64];
+        let mut n = self.depth * 2;
+        while n > 0 {
+            let k = n.min(SPACES.len());
+            w.write_all(&SPACES[..k])?;
+            n -= k;
+        }
+        Ok(())
+    }
+}
+
+impl serde_json::ser::Formatter for Nested {
+    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.open(w, b"[")
+    }
+    fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.close(w, b"]")
+    }
+    fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.item(w, first)
+    }
+    fn end_array_value<W: ?Sized + Write>(&mut self, _w: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+    fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.open(w, b"{")
+    }
+    fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.close(w, b"}")
+    }
+    fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.item(w, first)
+    }
+    fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        w.write_all(b": ")
+    }
+    fn end_object_value<W: ?Sized + Write>(&mut self, _w: &mut W) -> io::Result<()> {
+        self.has_value = true;
         Ok(())
     }
 }
