@@ -266,11 +266,16 @@ impl Summary {
         for sev in Severity::ALL {
             s.by_severity.insert(sev.as_str(), 0);
         }
+        let mut by_rule: BTreeMap<&str, usize> = BTreeMap::new();
         for f in findings {
             s.total += 1;
             *s.by_severity.entry(f.severity.as_str()).or_default() += 1;
-            *s.by_rule.entry(f.rule.clone()).or_default() += 1;
+            *by_rule.entry(&f.rule).or_default() += 1;
         }
+        s.by_rule = by_rule
+            .into_iter()
+            .map(|(rule, n)| (rule.to_owned(), n))
+            .collect();
         s
     }
 }
