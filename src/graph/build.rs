@@ -8,7 +8,7 @@ use std::sync::Arc;
 use petgraph::graph::{DiGraph, NodeIndex};
 use rayon::prelude::*;
 
-use super::{members, AccessGraph, AutopilotPolicy, Edge, Grant, Node, Via};
+use super::{members, AccessGraph, AutopilotPolicy, Edge, Grant, Node, PrincipalIndex, Via};
 use crate::snapshot::roles::{builtin, RoleId};
 use crate::snapshot::{
     AgentGroup, Diagnostic, Guid, Level, Loc, PrincipalKind, RelKind, RelState, Scope, Snapshot,
@@ -17,8 +17,14 @@ use crate::snapshot::{
 struct Builder<'s> {
     s: &'s Snapshot,
     g: DiGraph<Node, Edge>,
-    principal_node: HashMap<Guid, NodeIndex>,
-    resource_node: HashMap<(Guid, Scope), NodeIndex>,
+    principal_node: PrincipalIndex,
+    /// Hash of (tenant, scope text) → resource node; the node holds the
+    /// scope, so lookups by `&str` need no allocation.
+    resource_by_hash: HashMap<u64, NodeIndex>,
+    /// Resource nodes whose hash another resource already took (rare).
+    resource_collisions: Vec<NodeIndex>,
+    /// Resource nodes in creation order.
+    resources: Vec<NodeIndex>,
     placeholders: HashMap<(Guid, AgentGroup), NodeIndex>,
     warnings: Vec<Diagnostic>,
     unresolved: BTreeMap<&'static str, u64>,
@@ -63,7 +69,7 @@ impl Builder<'_> {
             return n;
         }
         let n = self.g.add_node(Node::Unresolved { tenant, id });
-        self.principal_node.insert(id, n);
+        self.principal_node.insert_extra(id, n);
         *self.unresolved.entry(what).or_default() += 1;
         if self.warned_unresolved.insert(id) {
             self.warn(
@@ -77,19 +83,38 @@ impl Builder<'_> {
         n
     }
 
-    fn resource(&mut self, tenant: Guid, scope: &Scope) -> NodeIndex {
-        if let Some(&n) = self.resource_node.get(&(tenant, scope.clone())) {
+    /// The resource node of (tenant, scope), if any.
+    fn find_resource(&self, tenant: Guid, scope: &str) -> Option<NodeIndex> {
+        let h = resource_hash(tenant, scope);
+        let is = |n: NodeIndex| matches!(&self.g[n], Node::Resource { tenant: t, scope: sc } if *t == tenant && sc.as_str() == scope);
+        match self.resource_by_hash.get(&h) {
+            Some(&n) if is(n) => Some(n),
+            Some(_) => self.resource_collisions.iter().copied().find(|&n| is(n)),
+            None => None,
+        }
+    }
+
+    /// The resource node of (tenant, scope), created on first use.
+    fn resource(&mut self, tenant: Guid, scope: &str) -> NodeIndex {
+        if let Some(n) = self.find_resource(tenant, scope) {
             return n;
         }
         let n = self.g.add_node(Node::Resource {
             tenant,
-            scope: scope.clone(),
+            scope: Scope(scope.into()),
         });
-        self.resource_node.insert((tenant, scope.clone()), n);
+        self.resources.push(n);
+        match self.resource_by_hash.entry(resource_hash(tenant, scope)) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(n);
+            }
+            std::collections::hash_map::Entry::Occupied(_) => self.resource_collisions.push(n),
+        }
         n
     }
 
-    /// Adds a grant: the graph edge and its entry in the grant list.
+    /// Adds a grant to the grant list (its graph edge is added, in the same
+    /// order, once every grant is known and the edge list can be sized).
     fn grant(
         &mut self,
         grants: &mut Vec<Grant>,
@@ -98,7 +123,6 @@ impl Builder<'_> {
         role: RoleId,
         via: Via,
     ) {
-        self.g.add_edge(holder, resource, Edge::Grant { role, via });
         grants.push(Grant {
             holder,
             resource,
@@ -184,6 +208,8 @@ fn autopilot_grants(
     for (di, d) in s.devices.iter().enumerate() {
         devices_of.entry(d.tenant_id).or_default().push(di);
     }
+    const DEVICES: &str = "/autopilot/devices/";
+    let mut scope = String::from(DEVICES);
     let mut has_profiles: HashSet<Guid> = HashSet::default();
     for p in &s.autopilot_profiles {
         has_profiles.insert(p.tenant_id);
@@ -207,26 +233,33 @@ fn autopilot_grants(
             AutopilotPolicy::Legacy => true,
             AutopilotPolicy::Strict => dap.is_some(),
         };
-        let mut targets = Vec::new();
         if profiles_ok && has_profiles.contains(&customer) {
-            targets.push((
-                Scope("/autopilot/profiles".into()),
-                builtin::AUTOPILOT_PROFILE_MANAGER,
-            ));
+            let resource = b.resource(customer, "/autopilot/profiles");
+            for &holder in &holders {
+                b.grant(
+                    grants,
+                    holder,
+                    resource,
+                    builtin::AUTOPILOT_PROFILE_MANAGER,
+                    via,
+                );
+            }
         }
         for &di in devices {
             let d = &s.devices[di];
             if partner_may_manage_device(policy, dap.is_some(), partner, customer, d) {
-                targets.push((
-                    Scope(format!("/autopilot/devices/{}", d.device_id).into()),
-                    builtin::AUTOPILOT_DEVICE_MANAGER,
-                ));
-            }
-        }
-        for (scope, role) in targets {
-            let resource = b.resource(customer, &scope);
-            for &holder in &holders {
-                b.grant(grants, holder, resource, role, via);
+                scope.truncate(DEVICES.len());
+                scope.push_str(&d.device_id);
+                let resource = b.resource(customer, &scope);
+                for &holder in &holders {
+                    b.grant(
+                        grants,
+                        holder,
+                        resource,
+                        builtin::AUTOPILOT_DEVICE_MANAGER,
+                        via,
+                    );
+                }
             }
         }
     }
@@ -253,12 +286,36 @@ pub fn partner_may_manage_device(
     }
 }
 
+/// Hash of a resource key (tenant, scope text).
+fn resource_hash(tenant: Guid, scope: &str) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one((tenant, scope))
+}
+
 pub(super) fn build(s: &Snapshot, policy: AutopilotPolicy) -> AccessGraph {
+    // Upper bound on the nodes: principals, an unresolved node per dangling
+    // reference, a resource per subscription, assignment, device or profile,
+    // placeholders. Reserved but untouched capacity costs no resident memory,
+    // while growing by doubling would copy (and briefly hold) the whole list.
+    let node_bound = s.principals.len()
+        + 2 * s.memberships.len()
+        + 2 * s.role_assignments.len()
+        + 3 * s.relationships.len()
+        + s.gdap_access_assignments.len()
+        + s.subscriptions.len()
+        + s.devices.len()
+        + s.autopilot_profiles.len()
+        + 1;
     let mut b = Builder {
         s,
-        g: DiGraph::new(),
-        principal_node: HashMap::with_capacity_and_hasher(s.principals.len(), Default::default()),
-        resource_node: HashMap::default(),
+        g: DiGraph::with_capacity(node_bound, 0),
+        principal_node: PrincipalIndex::with_ids(
+            s.principals.iter().map(|p| &p.principal_id),
+            s.principals.len(),
+        ),
+        resource_by_hash: HashMap::default(),
+        resource_collisions: Vec::new(),
+        resources: Vec::new(),
         placeholders: HashMap::default(),
         warnings: Vec::new(),
         unresolved: BTreeMap::new(),
@@ -273,44 +330,77 @@ pub(super) fn build(s: &Snapshot, policy: AutopilotPolicy) -> AccessGraph {
 
     // Principals and agent groups.
     let mut agent_groups: HashMap<(Guid, AgentGroup), Vec<NodeIndex>> = HashMap::default();
-    for (i, p) in s.principals.iter().enumerate() {
-        if b.principal_node.contains_key(&p.principal_id) {
-            b.warn(
-                Some(p.loc),
-                Some("principal_id"),
-                format!(
-                    "duplicate principal `{}`: the first row is used",
-                    p.principal_id
-                ),
-            );
-            continue;
-        }
-        let n =
+    {
+        let mut fill: Vec<u32> = b.principal_node.start.clone();
+        for (i, p) in s.principals.iter().enumerate() {
+            // The node this row gets unless it is a duplicate.
+            let n = NodeIndex::new(b.g.node_count());
+            if b.principal_node
+                .insert_first(&mut fill, p.principal_id, n)
+                .is_some()
+            {
+                b.warn(
+                    Some(p.loc),
+                    Some("principal_id"),
+                    format!(
+                        "duplicate principal `{}`: the first row is used",
+                        p.principal_id
+                    ),
+                );
+                continue;
+            }
             b.g.add_node(Node::Principal(u32::try_from(i).unwrap_or(u32::MAX)));
-        b.principal_node.insert(p.principal_id, n);
-        if let (Some(ag), PrincipalKind::Group) = (p.agent_group, p.kind) {
-            agent_groups.entry((p.tenant_id, ag)).or_default().push(n);
+            if let (Some(ag), PrincipalKind::Group) = (p.agent_group, p.kind) {
+                agent_groups.entry((p.tenant_id, ag)).or_default().push(n);
+            }
         }
     }
 
-    // Memberships: member → group.
-    for m in &s.memberships {
-        let group =
-            b.principal_or_unresolved(m.group_id, Some(m.tenant_id), m.loc, "group_id", "group");
-        let member =
-            b.principal_or_unresolved(m.member_id, Some(m.tenant_id), m.loc, "member_id", "member");
-        b.g.add_edge(member, group, Edge::MemberOf);
+    // Memberships: member → group. Lookups of known principals run in
+    // parallel; dangling references are then resolved in row order (so the
+    // unresolved nodes are numbered as a sequential pass would number them).
+    let known: Vec<(NodeIndex, NodeIndex)> = {
+        let index = &b.principal_node;
+        let end = NodeIndex::end();
+        s.memberships
+            .par_iter()
+            .with_min_len(4096)
+            .map(|m| {
+                (
+                    index.get(&m.group_id).copied().unwrap_or(end),
+                    index.get(&m.member_id).copied().unwrap_or(end),
+                )
+            })
+            .collect()
+    };
+    let mut member_edges: Vec<(NodeIndex, NodeIndex)> = Vec::with_capacity(s.memberships.len());
+    for (m, &(group, member)) in s.memberships.iter().zip(&known) {
+        let group = if group == NodeIndex::end() {
+            b.principal_or_unresolved(m.group_id, Some(m.tenant_id), m.loc, "group_id", "group")
+        } else {
+            group
+        };
+        let member = if member == NodeIndex::end() {
+            b.principal_or_unresolved(m.member_id, Some(m.tenant_id), m.loc, "member_id", "member")
+        } else {
+            member
+        };
+        member_edges.push((member, group));
     }
+    drop(known);
 
     // Resources: subscriptions first, then every assignment scope.
+    let mut sub_scope = String::from("/subscriptions/");
     for sub in &s.subscriptions {
-        let scope = Scope(format!("/subscriptions/{}", sub.subscription_id).into());
-        b.resource(sub.tenant_id, &scope);
+        use std::fmt::Write;
+        sub_scope.truncate("/subscriptions/".len());
+        let _ = write!(sub_scope, "{}", sub.subscription_id);
+        b.resource(sub.tenant_id, &sub_scope);
     }
     let known_subs: HashSet<Guid> = s.subscriptions.iter().map(|x| x.subscription_id).collect();
 
     // Explicit grants.
-    let mut grants = Vec::new();
+    let mut grants = Vec::with_capacity(s.role_assignments.len() + 2 * s.relationships.len());
     let mut assignment_principal_tenant = Vec::with_capacity(s.role_assignments.len());
     let mut warned_subs = HashSet::default();
     for (i, a) in s.role_assignments.iter().enumerate() {
@@ -354,19 +444,18 @@ pub(super) fn build(s: &Snapshot, policy: AutopilotPolicy) -> AccessGraph {
                 );
             }
         }
-        let resource = b.resource(a.tenant_id, &a.scope);
+        let resource = b.resource(a.tenant_id, a.scope.as_str());
         let via = Via::Explicit(u32::try_from(i).unwrap_or(u32::MAX));
         b.grant(&mut grants, holder, resource, a.role, via);
     }
 
     // Implicit DAP grants (F5): AdminAgents → Global Administrator,
     // HelpdeskAgents → Helpdesk Administrator, in each customer with active DAP.
-    let root = Scope("/".into());
     for (ri, r) in s.relationships.iter().enumerate() {
         if r.kind != RelKind::Dap || r.state != RelState::Active {
             continue;
         }
-        let resource = b.resource(r.customer_tenant_id, &root);
+        let resource = b.resource(r.customer_tenant_id, "/");
         for (ag, role) in [
             (AgentGroup::AdminAgents, builtin::GLOBAL_ADMINISTRATOR),
             (AgentGroup::HelpdeskAgents, builtin::HELPDESK_ADMINISTRATOR),
@@ -399,7 +488,7 @@ pub(super) fn build(s: &Snapshot, policy: AutopilotPolicy) -> AccessGraph {
         if r.state != RelState::Active {
             continue;
         }
-        let resource = b.resource(r.customer_tenant_id, &root);
+        let resource = b.resource(r.customer_tenant_id, "/");
         for &ai in by_rel.get(rel_id).map_or(&[][..], Vec::as_slice) {
             let aa = &s.gdap_access_assignments[ai];
             if aa
@@ -449,31 +538,57 @@ pub(super) fn build(s: &Snapshot, policy: AutopilotPolicy) -> AccessGraph {
 
     autopilot_grants(&mut b, &agent_groups, &mut grants, policy);
 
+    // Edges, in the order a single pass would add them: memberships, grants,
+    // then scope containment (at most one per resource).
+    b.g.reserve_exact_edges(member_edges.len() + grants.len() + b.resources.len());
+    for (member, group) in member_edges {
+        b.g.add_edge(member, group, Edge::MemberOf);
+    }
+    for g in &grants {
+        b.g.add_edge(
+            g.holder,
+            g.resource,
+            Edge::Grant {
+                role: g.role,
+                via: g.via,
+            },
+        );
+    }
+
     // Scope containment: link each scope to the known scopes above it.
     let mut below: HashMap<NodeIndex, Vec<NodeIndex>> = HashMap::default();
-    let mut keys: Vec<(Guid, Scope)> = b.resource_node.keys().cloned().collect();
-    keys.sort();
-    for (tenant, scope) in &keys {
-        if scope.is_directory() {
-            continue;
-        }
-        let child = b.resource_node[&(*tenant, scope.clone())];
-        let mut prefix = scope.as_str();
+    let mut keys: Vec<(Guid, &str, NodeIndex)> = b
+        .resources
+        .iter()
+        .filter_map(|&n| match &b.g[n] {
+            Node::Resource { tenant, scope } if !scope.is_directory() => {
+                Some((*tenant, scope.as_str(), n))
+            }
+            _ => None,
+        })
+        .collect();
+    keys.par_sort_unstable();
+    let mut within: Vec<(NodeIndex, NodeIndex)> = Vec::new();
+    for &(tenant, scope, child) in &keys {
+        let mut prefix = scope;
         let mut linked = false;
         while let Some(cut) = prefix.rfind('/') {
             prefix = &prefix[..cut];
             if prefix.is_empty() {
                 break;
             }
-            let key = (*tenant, Scope(prefix.into()));
-            if let Some(&parent) = b.resource_node.get(&key) {
+            if let Some(parent) = b.find_resource(tenant, prefix) {
                 below.entry(parent).or_default().push(child);
                 if !linked {
-                    b.g.add_edge(child, parent, Edge::Within);
+                    within.push((child, parent));
                     linked = true;
                 }
             }
         }
+    }
+    drop(keys);
+    for (child, parent) in within {
+        b.g.add_edge(child, parent, Edge::Within);
     }
     for v in below.values_mut() {
         v.sort_unstable();
@@ -489,13 +604,21 @@ pub(super) fn build(s: &Snapshot, policy: AutopilotPolicy) -> AccessGraph {
         .map(|&h| (h, Arc::new(members::expand(graph, s, h))))
         .collect();
 
+    let mut resource_node: HashMap<(Guid, Scope), NodeIndex> =
+        HashMap::with_capacity_and_hasher(b.resources.len(), Default::default());
+    for &n in &b.resources {
+        if let Node::Resource { tenant, scope } = &b.g[n] {
+            resource_node.insert((*tenant, scope.clone()), n);
+        }
+    }
+
     let mut warnings = b.warnings;
     warnings.sort();
     AccessGraph {
         graph: b.g,
         grants,
         principal_node: b.principal_node,
-        resource_node: b.resource_node,
+        resource_node,
         agent_groups,
         members,
         assignment_principal_tenant,
