@@ -8,7 +8,9 @@ use std::sync::Arc;
 use petgraph::graph::{DiGraph, NodeIndex};
 use rayon::prelude::*;
 
-use super::{members, AccessGraph, AutopilotPolicy, Edge, Grant, Node, PrincipalIndex, Via};
+use super::{
+    members, AccessGraph, AutopilotPolicy, Edge, Grant, Node, PrincipalIndex, ResourceIndex, Via,
+};
 use crate::snapshot::roles::{builtin, RoleId};
 use crate::snapshot::{
     AgentGroup, Diagnostic, Guid, Level, Loc, PrincipalKind, RelKind, RelState, Scope, Snapshot,
@@ -18,13 +20,9 @@ struct Builder<'s> {
     s: &'s Snapshot,
     g: DiGraph<Node, Edge>,
     principal_node: PrincipalIndex,
-    /// Hash of (tenant, scope text) → resource node; the node holds the
-    /// scope, so lookups by `&str` need no allocation.
-    resource_by_hash: HashMap<u64, NodeIndex>,
-    /// Resource nodes whose hash another resource already took (rare).
-    resource_collisions: Vec<NodeIndex>,
-    /// Resource nodes in creation order.
-    resources: Vec<NodeIndex>,
+    /// (tenant, scope) → resource node; the node holds the scope, so
+    /// lookups by `&str` need no allocation.
+    resources: ResourceIndex,
     placeholders: HashMap<(Guid, AgentGroup), NodeIndex>,
     warnings: Vec<Diagnostic>,
     unresolved: BTreeMap<&'static str, u64>,
@@ -85,13 +83,7 @@ impl Builder<'_> {
 
     /// The resource node of (tenant, scope), if any.
     fn find_resource(&self, tenant: Guid, scope: &str) -> Option<NodeIndex> {
-        let h = resource_hash(tenant, scope);
-        let is = |n: NodeIndex| matches!(&self.g[n], Node::Resource { tenant: t, scope: sc } if *t == tenant && sc.as_str() == scope);
-        match self.resource_by_hash.get(&h) {
-            Some(&n) if is(n) => Some(n),
-            Some(_) => self.resource_collisions.iter().copied().find(|&n| is(n)),
-            None => None,
-        }
+        self.resources.find(&self.g, tenant, scope)
     }
 
     /// The resource node of (tenant, scope), created on first use.
@@ -103,13 +95,7 @@ impl Builder<'_> {
             tenant,
             scope: Scope(scope.into()),
         });
-        self.resources.push(n);
-        match self.resource_by_hash.entry(resource_hash(tenant, scope)) {
-            std::collections::hash_map::Entry::Vacant(v) => {
-                v.insert(n);
-            }
-            std::collections::hash_map::Entry::Occupied(_) => self.resource_collisions.push(n),
-        }
+        self.resources.insert(tenant, scope, n);
         n
     }
 
@@ -286,12 +272,6 @@ pub fn partner_may_manage_device(
     }
 }
 
-/// Hash of a resource key (tenant, scope text).
-fn resource_hash(tenant: Guid, scope: &str) -> u64 {
-    use std::hash::BuildHasher;
-    rustc_hash::FxBuildHasher.hash_one((tenant, scope))
-}
-
 pub(super) fn build(s: &Snapshot, policy: AutopilotPolicy) -> AccessGraph {
     // Upper bound on the nodes: principals, an unresolved node per dangling
     // reference, a resource per subscription, assignment, device or profile,
@@ -313,9 +293,7 @@ pub(super) fn build(s: &Snapshot, policy: AutopilotPolicy) -> AccessGraph {
             s.principals.iter().map(|p| &p.principal_id),
             s.principals.len(),
         ),
-        resource_by_hash: HashMap::default(),
-        resource_collisions: Vec::new(),
-        resources: Vec::new(),
+        resources: ResourceIndex::default(),
         placeholders: HashMap::default(),
         warnings: Vec::new(),
         unresolved: BTreeMap::new(),
@@ -400,7 +378,16 @@ pub(super) fn build(s: &Snapshot, policy: AutopilotPolicy) -> AccessGraph {
     let known_subs: HashSet<Guid> = s.subscriptions.iter().map(|x| x.subscription_id).collect();
 
     // Explicit grants.
-    let mut grants = Vec::with_capacity(s.role_assignments.len() + 2 * s.relationships.len());
+    // Reserved generously (untouched capacity is not resident): an explicit
+    // grant per assignment, DAP's two roles, GDAP roles, Autopilot targets.
+    let grant_bound = s.role_assignments.len()
+        + 2 * s.relationships.len()
+        + s.gdap_access_assignments
+            .iter()
+            .map(|aa| aa.roles.len())
+            .sum::<usize>()
+        + 2 * (s.devices.len() + s.autopilot_profiles.len());
+    let mut grants = Vec::with_capacity(grant_bound);
     let mut assignment_principal_tenant = Vec::with_capacity(s.role_assignments.len());
     let mut warned_subs = HashSet::default();
     for (i, a) in s.role_assignments.iter().enumerate() {
@@ -559,6 +546,7 @@ pub(super) fn build(s: &Snapshot, policy: AutopilotPolicy) -> AccessGraph {
     let mut below: HashMap<NodeIndex, Vec<NodeIndex>> = HashMap::default();
     let mut keys: Vec<(Guid, &str, NodeIndex)> = b
         .resources
+        .nodes()
         .iter()
         .filter_map(|&n| match &b.g[n] {
             Node::Resource { tenant, scope } if !scope.is_directory() => {
@@ -604,21 +592,13 @@ pub(super) fn build(s: &Snapshot, policy: AutopilotPolicy) -> AccessGraph {
         .map(|&h| (h, Arc::new(members::expand(graph, s, h))))
         .collect();
 
-    let mut resource_node: HashMap<(Guid, Scope), NodeIndex> =
-        HashMap::with_capacity_and_hasher(b.resources.len(), Default::default());
-    for &n in &b.resources {
-        if let Node::Resource { tenant, scope } = &b.g[n] {
-            resource_node.insert((*tenant, scope.clone()), n);
-        }
-    }
-
     let mut warnings = b.warnings;
     warnings.sort();
     AccessGraph {
         graph: b.g,
         grants,
         principal_node: b.principal_node,
-        resource_node,
+        resource_node: b.resources,
         agent_groups,
         members,
         assignment_principal_tenant,

@@ -206,6 +206,60 @@ impl PrincipalIndex {
     }
 }
 
+/// (tenant, scope text) → resource node, keyed by a hash of the pair and
+/// checked against the node, which holds the only copy of the scope text.
+#[derive(Debug, Default)]
+pub struct ResourceIndex {
+    by_hash: HashMap<u64, NodeIndex>,
+    /// Resource nodes whose hash another resource already took (rare).
+    collisions: Vec<NodeIndex>,
+    /// Every resource node, in creation order.
+    nodes: Vec<NodeIndex>,
+}
+
+impl ResourceIndex {
+    fn hash(tenant: Guid, scope: &str) -> u64 {
+        use std::hash::BuildHasher;
+        rustc_hash::FxBuildHasher.hash_one((tenant, scope))
+    }
+
+    /// The resource node of (tenant, scope) in `graph`, if any.
+    fn find(&self, graph: &DiGraph<Node, Edge>, tenant: Guid, scope: &str) -> Option<NodeIndex> {
+        let is = |n: NodeIndex| matches!(&graph[n], Node::Resource { tenant: t, scope: sc } if *t == tenant && sc.as_str() == scope);
+        match self.by_hash.get(&Self::hash(tenant, scope)) {
+            Some(&n) if is(n) => Some(n),
+            Some(_) => self.collisions.iter().copied().find(|&n| is(n)),
+            None => None,
+        }
+    }
+
+    /// Records a new resource node (the caller checked it is not there yet).
+    fn insert(&mut self, tenant: Guid, scope: &str, n: NodeIndex) {
+        self.nodes.push(n);
+        match self.by_hash.entry(Self::hash(tenant, scope)) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(n);
+            }
+            std::collections::hash_map::Entry::Occupied(_) => self.collisions.push(n),
+        }
+    }
+
+    /// Every resource node, in creation order.
+    pub fn nodes(&self) -> &[NodeIndex] {
+        &self.nodes
+    }
+
+    /// The number of resource nodes.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// True when there is no resource node.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+}
+
 /// The built access graph plus indexes the rule facts need.
 #[derive(Debug)]
 pub struct AccessGraph {
@@ -213,8 +267,8 @@ pub struct AccessGraph {
     pub grants: Vec<Grant>,
     /// Principal object id → node (object ids are globally unique).
     pub principal_node: PrincipalIndex,
-    /// (tenant, scope) → resource node.
-    pub resource_node: HashMap<(Guid, Scope), NodeIndex>,
+    /// (tenant, scope) → resource node; look up with [`AccessGraph::find_resource`].
+    pub resource_node: ResourceIndex,
     /// Tenant → its agent group nodes (real or placeholder), by kind.
     pub agent_groups: HashMap<(Guid, AgentGroup), Vec<NodeIndex>>,
     /// Expanded members of every grant holder.
@@ -240,6 +294,11 @@ impl AccessGraph {
     /// Builds the graph under the given Autopilot policy.
     pub fn build_with(snapshot: &Snapshot, policy: AutopilotPolicy) -> AccessGraph {
         build::build(snapshot, policy)
+    }
+
+    /// The resource node of a tenant's scope (`/` = the directory), if the graph has one.
+    pub fn find_resource(&self, tenant: Guid, scope: &str) -> Option<NodeIndex> {
+        self.resource_node.find(&self.graph, tenant, scope)
     }
 
     /// The expanded members of a grant holder.

@@ -197,13 +197,7 @@ pub fn lines(r: &Report<'_>) -> Vec<AccessLine> {
         }
     }
     for l in &mut out {
-        let res = g
-            .resource_node
-            .get(&(
-                l.tenant_id,
-                crate::snapshot::Scope(l.resource.clone().into()),
-            ))
-            .copied();
+        let res = g.find_resource(l.tenant_id, &l.resource);
         l.listed = res.is_some_and(|res| explicit.contains(&(res, l.role_id, l.member_node)));
     }
     out.sort_by(|a, b| {
