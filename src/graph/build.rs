@@ -13,7 +13,7 @@ use super::{
 };
 use crate::snapshot::roles::{builtin, RoleId};
 use crate::snapshot::{
-    AgentGroup, Diagnostic, Guid, Level, Loc, PrincipalKind, RelKind, RelState, Scope, Snapshot,
+    AgentGroup, Diagnostic, Guid, Level, Loc, PrincipalKind, RelKind, RelState, Snapshot,
 };
 
 struct Builder<'s> {
@@ -27,6 +27,7 @@ struct Builder<'s> {
     warnings: Vec<Diagnostic>,
     unresolved: BTreeMap<&'static str, u64>,
     warned_unresolved: HashSet<Guid>,
+    unresolved_home: HashMap<NodeIndex, Guid>,
 }
 
 impl Builder<'_> {
@@ -66,7 +67,10 @@ impl Builder<'_> {
         if let Some(&n) = self.principal_node.get(&id) {
             return n;
         }
-        let n = self.g.add_node(Node::Unresolved { tenant, id });
+        let n = self.g.add_node(Node::Unresolved { id });
+        if let Some(t) = tenant {
+            self.unresolved_home.insert(n, t);
+        }
         self.principal_node.insert_extra(id, n);
         *self.unresolved.entry(what).or_default() += 1;
         if self.warned_unresolved.insert(id) {
@@ -91,10 +95,8 @@ impl Builder<'_> {
         if let Some(n) = self.find_resource(tenant, scope) {
             return n;
         }
-        let n = self.g.add_node(Node::Resource {
-            tenant,
-            scope: Scope(scope.into()),
-        });
+        let id = self.resources.intern(scope);
+        let n = self.g.add_node(Node::Resource { tenant, scope: id });
         self.resources.insert(tenant, scope, n);
         n
     }
@@ -298,6 +300,7 @@ pub(super) fn build(s: &Snapshot, policy: AutopilotPolicy) -> AccessGraph {
         warnings: Vec::new(),
         unresolved: BTreeMap::new(),
         warned_unresolved: HashSet::default(),
+        unresolved_home: HashMap::default(),
     };
     let tenant_index: HashMap<Guid, u32> = s
         .tenants
@@ -550,7 +553,7 @@ pub(super) fn build(s: &Snapshot, policy: AutopilotPolicy) -> AccessGraph {
         .iter()
         .filter_map(|&n| match &b.g[n] {
             Node::Resource { tenant, scope } if !scope.is_directory() => {
-                Some((*tenant, scope.as_str(), n))
+                Some((*tenant, b.resources.scope(*scope).as_str(), n))
             }
             _ => None,
         })
@@ -606,5 +609,6 @@ pub(super) fn build(s: &Snapshot, policy: AutopilotPolicy) -> AccessGraph {
         tenant_index,
         warnings,
         unresolved: b.unresolved,
+        unresolved_home: b.unresolved_home,
     }
 }

@@ -25,21 +25,34 @@ use crate::snapshot::{AgentGroup, Diagnostic, Guid, Scope, Snapshot};
 pub use build::partner_may_manage_device;
 pub use members::{Member, Members};
 
-/// A node of the access graph.
+/// A node of the access graph (24 bytes: there are as many as principals,
+/// so every byte counts).
 #[derive(Clone, Debug)]
 pub enum Node {
     /// A principal found in the snapshot (index into `Snapshot::principals`).
     Principal(u32),
-    /// A principal id referenced but found in no `principals` row.
-    Unresolved {
-        /// Home tenant as far as the reference tells (`None` = unknown).
-        tenant: Option<Guid>,
-        id: Guid,
-    },
+    /// A principal id referenced but found in no `principals` row; its home
+    /// tenant, as far as the reference tells, is [`AccessGraph::unresolved_home`].
+    Unresolved { id: Guid },
     /// A partner agent group whose members the snapshot does not hold.
     Placeholder { partner: Guid, group: AgentGroup },
-    /// A resource: a tenant's directory (`/`) or an Azure scope.
-    Resource { tenant: Guid, scope: Scope },
+    /// A resource: a tenant's directory (`/`) or an Azure scope; the scope's
+    /// text is [`AccessGraph::scope`].
+    Resource { tenant: Guid, scope: ScopeId },
+}
+
+/// A resource scope, interned in the graph ([`AccessGraph::scope`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ScopeId(pub u32);
+
+impl ScopeId {
+    /// The directory scope `/` (always id 0).
+    pub const DIRECTORY: ScopeId = ScopeId(0);
+
+    /// The directory scope `/`.
+    pub fn is_directory(self) -> bool {
+        self == ScopeId::DIRECTORY
+    }
 }
 
 /// Why a grant exists.
@@ -206,10 +219,12 @@ impl PrincipalIndex {
     }
 }
 
-/// (tenant, scope text) → resource node, keyed by a hash of the pair and
-/// checked against the node, which holds the only copy of the scope text.
-#[derive(Debug, Default)]
+/// The resources: scope texts by [`ScopeId`], and (tenant, scope text) →
+/// resource node, keyed by a hash of the pair and checked against the node.
+#[derive(Debug)]
 pub struct ResourceIndex {
+    /// Scope text by id; id 0 is `/`.
+    scopes: Vec<Scope>,
     by_hash: HashMap<u64, NodeIndex>,
     /// Resource nodes whose hash another resource already took (rare).
     collisions: Vec<NodeIndex>,
@@ -217,7 +232,32 @@ pub struct ResourceIndex {
     nodes: Vec<NodeIndex>,
 }
 
+impl Default for ResourceIndex {
+    fn default() -> ResourceIndex {
+        ResourceIndex {
+            scopes: vec![Scope("/".into())],
+            by_hash: HashMap::default(),
+            collisions: Vec::new(),
+            nodes: Vec::new(),
+        }
+    }
+}
+
 impl ResourceIndex {
+    /// The text of a scope.
+    pub fn scope(&self, id: ScopeId) -> &Scope {
+        &self.scopes[id.0 as usize]
+    }
+
+    /// Stores a new resource's scope text (`/` is shared).
+    fn intern(&mut self, scope: &str) -> ScopeId {
+        if scope == "/" {
+            return ScopeId::DIRECTORY;
+        }
+        self.scopes.push(Scope(scope.into()));
+        ScopeId(u32::try_from(self.scopes.len() - 1).unwrap_or(u32::MAX))
+    }
+
     fn hash(tenant: Guid, scope: &str) -> u64 {
         use std::hash::BuildHasher;
         rustc_hash::FxBuildHasher.hash_one((tenant, scope))
@@ -225,7 +265,7 @@ impl ResourceIndex {
 
     /// The resource node of (tenant, scope) in `graph`, if any.
     fn find(&self, graph: &DiGraph<Node, Edge>, tenant: Guid, scope: &str) -> Option<NodeIndex> {
-        let is = |n: NodeIndex| matches!(&graph[n], Node::Resource { tenant: t, scope: sc } if *t == tenant && sc.as_str() == scope);
+        let is = |n: NodeIndex| matches!(&graph[n], Node::Resource { tenant: t, scope: sc } if *t == tenant && self.scope(*sc).as_str() == scope);
         match self.by_hash.get(&Self::hash(tenant, scope)) {
             Some(&n) if is(n) => Some(n),
             Some(_) => self.collisions.iter().copied().find(|&n| is(n)),
@@ -279,6 +319,8 @@ pub struct AccessGraph {
     pub below: HashMap<NodeIndex, Vec<NodeIndex>>,
     /// Tenant id → index into `Snapshot::tenants`.
     pub tenant_index: HashMap<Guid, u32>,
+    /// Home tenant of each unresolved node, where the reference tells it.
+    pub unresolved_home: HashMap<NodeIndex, Guid>,
     /// Warnings about dangling references and placeholders.
     pub warnings: Vec<Diagnostic>,
     /// Counts of unresolved references by kind, for the input accounting.
@@ -299,6 +341,16 @@ impl AccessGraph {
     /// The resource node of a tenant's scope (`/` = the directory), if the graph has one.
     pub fn find_resource(&self, tenant: Guid, scope: &str) -> Option<NodeIndex> {
         self.resource_node.find(&self.graph, tenant, scope)
+    }
+
+    /// The text of a resource scope.
+    pub fn scope(&self, id: ScopeId) -> &Scope {
+        self.resource_node.scope(id)
+    }
+
+    /// The home tenant of an unresolved node, as far as the reference tells.
+    pub fn unresolved_home(&self, node: NodeIndex) -> Option<Guid> {
+        self.unresolved_home.get(&node).copied()
     }
 
     /// The expanded members of a grant holder.
@@ -363,8 +415,8 @@ impl AccessGraph {
                 s.push(')');
                 s
             }
-            Node::Unresolved { tenant, id } => match tenant {
-                Some(t) => format!("unresolved principal {id} (home {})", tenant_name(*t)),
+            Node::Unresolved { id } => match self.unresolved_home(node) {
+                Some(t) => format!("unresolved principal {id} (home {})", tenant_name(t)),
                 None => format!("unresolved principal {id}"),
             },
             Node::Placeholder { partner, group } => format!(
@@ -376,7 +428,11 @@ impl AccessGraph {
                 if scope.is_directory() {
                     format!("directory of {}", tenant_name(*tenant))
                 } else {
-                    format!("{} in {}", scope.as_str(), tenant_name(*tenant))
+                    format!(
+                        "{} in {}",
+                        self.scope(*scope).as_str(),
+                        tenant_name(*tenant)
+                    )
                 }
             }
         }
@@ -430,7 +486,7 @@ impl AccessGraph {
             }
             Node::Resource { scope, .. } => {
                 out.push_str(" on ");
-                out.push_str(scope.as_str());
+                out.push_str(self.scope(*scope).as_str());
             }
             _ => {}
         }
