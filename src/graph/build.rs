@@ -393,19 +393,47 @@ pub(super) fn build(s: &Snapshot, policy: AutopilotPolicy) -> AccessGraph {
     let mut grants = Vec::with_capacity(grant_bound);
     let mut assignment_principal_tenant = Vec::with_capacity(s.role_assignments.len());
     let mut warned_subs = HashSet::default();
-    for (i, a) in s.role_assignments.iter().enumerate() {
-        let home = a.principal_tenant_id.unwrap_or_else(|| {
-            b.principal_node
-                .get(&a.principal_id)
-                .and_then(|&n| match b.g[n] {
+    // What each assignment needs from the read-only indexes, looked up in
+    // parallel: its principal's home tenant, its holder when already known,
+    // the listed tenant when it differs from the home, an unknown subscription.
+    // (Kept small: the flags are rare, their details are looked up again.)
+    struct Pre {
+        home: Guid,
+        holder: NodeIndex,
+        listed_elsewhere: bool,
+        unknown_sub: bool,
+    }
+    let pre: Vec<Pre> = {
+        let (index, g) = (&b.principal_node, &b.g);
+        s.role_assignments
+            .par_iter()
+            .with_min_len(1024)
+            .map(|a| {
+                let node = index.get(&a.principal_id).copied();
+                let listed = node.and_then(|n| match g[n] {
                     Node::Principal(pi) => Some(s.principals[pi as usize].tenant_id),
                     _ => None,
-                })
-                .unwrap_or(a.tenant_id)
-        });
+                });
+                let home = a
+                    .principal_tenant_id
+                    .unwrap_or_else(|| listed.unwrap_or(a.tenant_id));
+                Pre {
+                    home,
+                    holder: node.unwrap_or_else(NodeIndex::end),
+                    listed_elsewhere: listed.is_some_and(|t| t != home),
+                    unknown_sub: a
+                        .scope
+                        .subscription()
+                        .is_some_and(|x| !known_subs.contains(&x)),
+                }
+            })
+            .collect()
+    };
+    for (i, (a, pre)) in s.role_assignments.iter().zip(&pre).enumerate() {
+        let home = pre.home;
         assignment_principal_tenant.push(home);
-        if let Some(sub) = a.scope.subscription() {
-            if !known_subs.contains(&sub) && warned_subs.insert(sub) {
+        if let Some(sub) = a.scope.subscription().filter(|_| pre.unknown_sub) {
+            if warned_subs.insert(sub) {
                 *b.unresolved.entry("subscription").or_default() += 1;
                 b.warn(
                     Some(a.loc),
@@ -414,30 +442,33 @@ pub(super) fn build(s: &Snapshot, policy: AutopilotPolicy) -> AccessGraph {
                 );
             }
         }
-        let holder = b.principal_or_unresolved(
-            a.principal_id,
-            Some(home),
-            a.loc,
-            "principal_id",
-            "principal",
-        );
-        if let Node::Principal(pi) = b.g[holder] {
-            let p = &s.principals[pi as usize];
-            if p.tenant_id != home {
-                b.warn(
-                    Some(a.loc),
-                    Some("principal_tenant_id"),
-                    format!(
-                        "principal `{}` is listed in tenant `{}` but the assignment names home tenant `{home}`",
-                        a.principal_id, p.tenant_id
-                    ),
-                );
-            }
+        let holder = if pre.holder == NodeIndex::end() {
+            b.principal_or_unresolved(
+                a.principal_id,
+                Some(home),
+                a.loc,
+                "principal_id",
+                "principal",
+            )
+        } else {
+            pre.holder
+        };
+        if let (true, Node::Principal(pi)) = (pre.listed_elsewhere, &b.g[holder]) {
+            let listed = s.principals[*pi as usize].tenant_id;
+            b.warn(
+                Some(a.loc),
+                Some("principal_tenant_id"),
+                format!(
+                    "principal `{}` is listed in tenant `{listed}` but the assignment names home tenant `{home}`",
+                    a.principal_id
+                ),
+            );
         }
         let resource = b.resource(a.tenant_id, a.scope.as_str());
         let via = Via::Explicit(u32::try_from(i).unwrap_or(u32::MAX));
         b.grant(&mut grants, holder, resource, a.role, via);
     }
+    drop(pre);
 
     // Implicit DAP grants (F5): AdminAgents → Global Administrator,
     // HelpdeskAgents → Helpdesk Administrator, in each customer with active DAP.
@@ -559,24 +590,39 @@ pub(super) fn build(s: &Snapshot, policy: AutopilotPolicy) -> AccessGraph {
         })
         .collect();
     keys.par_sort_unstable();
-    let mut within: Vec<(NodeIndex, NodeIndex)> = Vec::new();
-    for &(tenant, scope, child) in &keys {
-        let mut prefix = scope;
-        let mut linked = false;
-        while let Some(cut) = prefix.rfind('/') {
-            prefix = &prefix[..cut];
-            if prefix.is_empty() {
-                break;
-            }
-            if let Some(parent) = b.find_resource(tenant, prefix) {
-                below.entry(parent).or_default().push(child);
-                if !linked {
-                    within.push((child, parent));
-                    linked = true;
+    // Every (child, known scope above it), nearest first, probed in parallel
+    // and kept in key order.
+    let links: Vec<(NodeIndex, NodeIndex)> = {
+        let resources = &b.resources;
+        let g = &b.g;
+        keys.par_iter()
+            .with_min_len(1024)
+            .flat_map_iter(|&(tenant, scope, child)| {
+                let mut found = Vec::new();
+                let mut prefix = scope;
+                while let Some(cut) = prefix.rfind('/') {
+                    prefix = &prefix[..cut];
+                    if prefix.is_empty() {
+                        break;
+                    }
+                    if let Some(parent) = resources.find(g, tenant, prefix) {
+                        found.push((child, parent));
+                    }
                 }
-            }
+                found
+            })
+            .collect()
+    };
+    let mut within: Vec<(NodeIndex, NodeIndex)> = Vec::new();
+    let mut last = NodeIndex::end();
+    for &(child, parent) in &links {
+        below.entry(parent).or_default().push(child);
+        if child != last {
+            within.push((child, parent));
+            last = child;
         }
     }
+    drop(links);
     drop(keys);
     for (child, parent) in within {
         b.g.add_edge(child, parent, Edge::Within);
