@@ -85,19 +85,15 @@ impl Builder<'_> {
         n
     }
 
-    /// The resource node of (tenant, scope), if any.
-    fn find_resource(&self, tenant: Guid, scope: &str) -> Option<NodeIndex> {
-        self.resources.find(&self.g, tenant, scope)
-    }
-
     /// The resource node of (tenant, scope), created on first use.
     fn resource(&mut self, tenant: Guid, scope: &str) -> NodeIndex {
-        if let Some(n) = self.find_resource(tenant, scope) {
+        let hash = ResourceIndex::hash(tenant, scope);
+        if let Some(n) = self.resources.find_hashed(&self.g, hash, tenant, scope) {
             return n;
         }
         let id = self.resources.intern(scope);
         let n = self.g.add_node(Node::Resource { tenant, scope: id });
-        self.resources.insert(tenant, scope, n);
+        self.resources.insert_hashed(hash, n);
         n
     }
 
@@ -295,7 +291,11 @@ pub(super) fn build(s: &Snapshot, policy: AutopilotPolicy) -> AccessGraph {
             s.principals.iter().map(|p| &p.principal_id),
             s.principals.len(),
         ),
-        resources: ResourceIndex::default(),
+        // The resources known up front (subscriptions, devices, profiles)
+        // size the index; assignment scopes mostly repeat or lie below them.
+        resources: ResourceIndex::with_capacity(
+            s.subscriptions.len() + s.devices.len() + s.autopilot_profiles.len(),
+        ),
         placeholders: HashMap::default(),
         warnings: Vec::new(),
         unresolved: BTreeMap::new(),

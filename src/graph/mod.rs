@@ -270,6 +270,15 @@ impl ResourceIndex {
         &self.scopes[id.0 as usize]
     }
 
+    /// An empty index with room for `n` resources.
+    fn with_capacity(n: usize) -> ResourceIndex {
+        let mut index = ResourceIndex::default();
+        index.scopes.reserve(n);
+        index.by_hash.reserve(n);
+        index.nodes.reserve(n);
+        index
+    }
+
     /// Stores a new resource's scope text (`/` is shared).
     fn intern(&mut self, scope: &str) -> ScopeId {
         if scope == "/" {
@@ -286,8 +295,19 @@ impl ResourceIndex {
 
     /// The resource node of (tenant, scope) in `graph`, if any.
     fn find(&self, graph: &DiGraph<Node, Edge>, tenant: Guid, scope: &str) -> Option<NodeIndex> {
+        self.find_hashed(graph, Self::hash(tenant, scope), tenant, scope)
+    }
+
+    /// [`ResourceIndex::find`] with the key's hash already computed.
+    fn find_hashed(
+        &self,
+        graph: &DiGraph<Node, Edge>,
+        hash: u64,
+        tenant: Guid,
+        scope: &str,
+    ) -> Option<NodeIndex> {
         let is = |n: NodeIndex| matches!(&graph[n], Node::Resource { tenant: t, scope: sc } if *t == tenant && self.scope(*sc).as_str() == scope);
-        match self.by_hash.get(&Self::hash(tenant, scope)) {
+        match self.by_hash.get(&hash) {
             Some(&n) if is(n) => Some(n),
             Some(_) => self.collisions.iter().copied().find(|&n| is(n)),
             None => None,
@@ -295,9 +315,9 @@ impl ResourceIndex {
     }
 
     /// Records a new resource node (the caller checked it is not there yet).
-    fn insert(&mut self, tenant: Guid, scope: &str, n: NodeIndex) {
+    fn insert_hashed(&mut self, hash: u64, n: NodeIndex) {
         self.nodes.push(n);
-        match self.by_hash.entry(Self::hash(tenant, scope)) {
+        match self.by_hash.entry(hash) {
             std::collections::hash_map::Entry::Vacant(v) => {
                 v.insert(n);
             }
