@@ -178,9 +178,12 @@ impl PrincipalIndex {
 
     /// An empty index sized for `n` principals, bucketed by hash.
     fn with_ids<'a>(ids: impl Iterator<Item = &'a Guid> + Clone, n: usize) -> PrincipalIndex {
-        let bits = (n.max(2) as u64)
+        // About 2–4 principals per bucket: the directory (4 bytes a bucket)
+        // stays small enough to sit in cache while a bucket is one cache line.
+        let bits = (n.max(8) as u64)
             .next_power_of_two()
             .trailing_zeros()
+            .saturating_sub(2)
             .max(1);
         let mut index = PrincipalIndex {
             shift: 64 - bits,
