@@ -623,7 +623,7 @@ pub fn resource_of(c: &Ctx<'_>, key: ResourceKey) -> Option<ResourceRef> {
             Node::Resource { tenant: t, scope } if scope.is_directory() => {
                 Some(tenant("directory", *t, "/"))
             }
-            Node::Resource { scope, .. } => Some(ResourceRef {
+            Node::Resource { scope, .. } => Some(c.g.scope(*scope)).map(|scope| ResourceRef {
                 kind: match scope_level(scope) {
                     "subscription" => "subscription",
                     "resource_group" => "resource_group",

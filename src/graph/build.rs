@@ -8,21 +8,26 @@ use std::sync::Arc;
 use petgraph::graph::{DiGraph, NodeIndex};
 use rayon::prelude::*;
 
-use super::{members, AccessGraph, AutopilotPolicy, Edge, Grant, Node, Via};
+use super::{
+    members, AccessGraph, AutopilotPolicy, Edge, Grant, Node, PrincipalIndex, ResourceIndex, Via,
+};
 use crate::snapshot::roles::{builtin, RoleId};
 use crate::snapshot::{
-    AgentGroup, Diagnostic, Guid, Level, Loc, PrincipalKind, RelKind, RelState, Scope, Snapshot,
+    AgentGroup, Diagnostic, Guid, Level, Loc, PrincipalKind, RelKind, RelState, Snapshot,
 };
 
 struct Builder<'s> {
     s: &'s Snapshot,
     g: DiGraph<Node, Edge>,
-    principal_node: HashMap<Guid, NodeIndex>,
-    resource_node: HashMap<(Guid, Scope), NodeIndex>,
+    principal_node: PrincipalIndex,
+    /// (tenant, scope) → resource node; the node holds the scope, so
+    /// lookups by `&str` need no allocation.
+    resources: ResourceIndex,
     placeholders: HashMap<(Guid, AgentGroup), NodeIndex>,
     warnings: Vec<Diagnostic>,
     unresolved: BTreeMap<&'static str, u64>,
     warned_unresolved: HashSet<Guid>,
+    unresolved_home: HashMap<NodeIndex, Guid>,
 }
 
 impl Builder<'_> {
@@ -62,8 +67,11 @@ impl Builder<'_> {
         if let Some(&n) = self.principal_node.get(&id) {
             return n;
         }
-        let n = self.g.add_node(Node::Unresolved { tenant, id });
-        self.principal_node.insert(id, n);
+        let n = self.g.add_node(Node::Unresolved { id });
+        if let Some(t) = tenant {
+            self.unresolved_home.insert(n, t);
+        }
+        self.principal_node.insert_extra(id, n);
         *self.unresolved.entry(what).or_default() += 1;
         if self.warned_unresolved.insert(id) {
             self.warn(
@@ -77,19 +85,20 @@ impl Builder<'_> {
         n
     }
 
-    fn resource(&mut self, tenant: Guid, scope: &Scope) -> NodeIndex {
-        if let Some(&n) = self.resource_node.get(&(tenant, scope.clone())) {
+    /// The resource node of (tenant, scope), created on first use.
+    fn resource(&mut self, tenant: Guid, scope: &str) -> NodeIndex {
+        let hash = ResourceIndex::hash(tenant, scope);
+        if let Some(n) = self.resources.find_hashed(&self.g, hash, tenant, scope) {
             return n;
         }
-        let n = self.g.add_node(Node::Resource {
-            tenant,
-            scope: scope.clone(),
-        });
-        self.resource_node.insert((tenant, scope.clone()), n);
+        let id = self.resources.intern(scope);
+        let n = self.g.add_node(Node::Resource { tenant, scope: id });
+        self.resources.insert_hashed(hash, n);
         n
     }
 
-    /// Adds a grant: the graph edge and its entry in the grant list.
+    /// Adds a grant to the grant list (its graph edge is added, in the same
+    /// order, once every grant is known and the edge list can be sized).
     fn grant(
         &mut self,
         grants: &mut Vec<Grant>,
@@ -98,7 +107,6 @@ impl Builder<'_> {
         role: RoleId,
         via: Via,
     ) {
-        self.g.add_edge(holder, resource, Edge::Grant { role, via });
         grants.push(Grant {
             holder,
             resource,
@@ -184,6 +192,8 @@ fn autopilot_grants(
     for (di, d) in s.devices.iter().enumerate() {
         devices_of.entry(d.tenant_id).or_default().push(di);
     }
+    const DEVICES: &str = "/autopilot/devices/";
+    let mut scope = String::from(DEVICES);
     let mut has_profiles: HashSet<Guid> = HashSet::default();
     for p in &s.autopilot_profiles {
         has_profiles.insert(p.tenant_id);
@@ -207,26 +217,33 @@ fn autopilot_grants(
             AutopilotPolicy::Legacy => true,
             AutopilotPolicy::Strict => dap.is_some(),
         };
-        let mut targets = Vec::new();
         if profiles_ok && has_profiles.contains(&customer) {
-            targets.push((
-                Scope("/autopilot/profiles".into()),
-                builtin::AUTOPILOT_PROFILE_MANAGER,
-            ));
+            let resource = b.resource(customer, "/autopilot/profiles");
+            for &holder in &holders {
+                b.grant(
+                    grants,
+                    holder,
+                    resource,
+                    builtin::AUTOPILOT_PROFILE_MANAGER,
+                    via,
+                );
+            }
         }
         for &di in devices {
             let d = &s.devices[di];
             if partner_may_manage_device(policy, dap.is_some(), partner, customer, d) {
-                targets.push((
-                    Scope(format!("/autopilot/devices/{}", d.device_id).into()),
-                    builtin::AUTOPILOT_DEVICE_MANAGER,
-                ));
-            }
-        }
-        for (scope, role) in targets {
-            let resource = b.resource(customer, &scope);
-            for &holder in &holders {
-                b.grant(grants, holder, resource, role, via);
+                scope.truncate(DEVICES.len());
+                scope.push_str(&d.device_id);
+                let resource = b.resource(customer, &scope);
+                for &holder in &holders {
+                    b.grant(
+                        grants,
+                        holder,
+                        resource,
+                        builtin::AUTOPILOT_DEVICE_MANAGER,
+                        via,
+                    );
+                }
             }
         }
     }
@@ -254,15 +271,36 @@ pub fn partner_may_manage_device(
 }
 
 pub(super) fn build(s: &Snapshot, policy: AutopilotPolicy) -> AccessGraph {
+    // Upper bound on the nodes: principals, an unresolved node per dangling
+    // reference, a resource per subscription, assignment, device or profile,
+    // placeholders. Reserved but untouched capacity costs no resident memory,
+    // while growing by doubling would copy (and briefly hold) the whole list.
+    let node_bound = s.principals.len()
+        + 2 * s.memberships.len()
+        + 2 * s.role_assignments.len()
+        + 3 * s.relationships.len()
+        + s.gdap_access_assignments.len()
+        + s.subscriptions.len()
+        + s.devices.len()
+        + s.autopilot_profiles.len()
+        + 1;
     let mut b = Builder {
         s,
-        g: DiGraph::new(),
-        principal_node: HashMap::with_capacity_and_hasher(s.principals.len(), Default::default()),
-        resource_node: HashMap::default(),
+        g: DiGraph::with_capacity(node_bound, 0),
+        principal_node: PrincipalIndex::with_ids(
+            s.principals.iter().map(|p| &p.principal_id),
+            s.principals.len(),
+        ),
+        // The resources known up front (subscriptions, devices, profiles)
+        // size the index; assignment scopes mostly repeat or lie below them.
+        resources: ResourceIndex::with_capacity(
+            s.subscriptions.len() + s.devices.len() + s.autopilot_profiles.len(),
+        ),
         placeholders: HashMap::default(),
         warnings: Vec::new(),
         unresolved: BTreeMap::new(),
         warned_unresolved: HashSet::default(),
+        unresolved_home: HashMap::default(),
     };
     let tenant_index: HashMap<Guid, u32> = s
         .tenants
@@ -273,59 +311,129 @@ pub(super) fn build(s: &Snapshot, policy: AutopilotPolicy) -> AccessGraph {
 
     // Principals and agent groups.
     let mut agent_groups: HashMap<(Guid, AgentGroup), Vec<NodeIndex>> = HashMap::default();
-    for (i, p) in s.principals.iter().enumerate() {
-        if b.principal_node.contains_key(&p.principal_id) {
-            b.warn(
-                Some(p.loc),
-                Some("principal_id"),
-                format!(
-                    "duplicate principal `{}`: the first row is used",
-                    p.principal_id
-                ),
-            );
-            continue;
-        }
-        let n =
+    {
+        let mut fill: Vec<u32> = b.principal_node.start.clone();
+        for (i, p) in s.principals.iter().enumerate() {
+            // The node this row gets unless it is a duplicate.
+            let n = NodeIndex::new(b.g.node_count());
+            if b.principal_node
+                .insert_first(&mut fill, p.principal_id, n)
+                .is_some()
+            {
+                b.warn(
+                    Some(p.loc),
+                    Some("principal_id"),
+                    format!(
+                        "duplicate principal `{}`: the first row is used",
+                        p.principal_id
+                    ),
+                );
+                continue;
+            }
             b.g.add_node(Node::Principal(u32::try_from(i).unwrap_or(u32::MAX)));
-        b.principal_node.insert(p.principal_id, n);
-        if let (Some(ag), PrincipalKind::Group) = (p.agent_group, p.kind) {
-            agent_groups.entry((p.tenant_id, ag)).or_default().push(n);
+            if let (Some(ag), PrincipalKind::Group) = (p.agent_group, p.kind) {
+                agent_groups.entry((p.tenant_id, ag)).or_default().push(n);
+            }
         }
     }
 
-    // Memberships: member → group.
-    for m in &s.memberships {
-        let group =
-            b.principal_or_unresolved(m.group_id, Some(m.tenant_id), m.loc, "group_id", "group");
-        let member =
-            b.principal_or_unresolved(m.member_id, Some(m.tenant_id), m.loc, "member_id", "member");
-        b.g.add_edge(member, group, Edge::MemberOf);
+    // Memberships: member → group. Lookups of known principals run in
+    // parallel; dangling references are then resolved in row order (so the
+    // unresolved nodes are numbered as a sequential pass would number them).
+    let known: Vec<(NodeIndex, NodeIndex)> = {
+        let index = &b.principal_node;
+        let end = NodeIndex::end();
+        s.memberships
+            .par_iter()
+            .with_min_len(4096)
+            .map(|m| {
+                (
+                    index.get(&m.group_id).copied().unwrap_or(end),
+                    index.get(&m.member_id).copied().unwrap_or(end),
+                )
+            })
+            .collect()
+    };
+    let mut member_edges: Vec<(NodeIndex, NodeIndex)> = Vec::with_capacity(s.memberships.len());
+    for (m, &(group, member)) in s.memberships.iter().zip(&known) {
+        let group = if group == NodeIndex::end() {
+            b.principal_or_unresolved(m.group_id, Some(m.tenant_id), m.loc, "group_id", "group")
+        } else {
+            group
+        };
+        let member = if member == NodeIndex::end() {
+            b.principal_or_unresolved(m.member_id, Some(m.tenant_id), m.loc, "member_id", "member")
+        } else {
+            member
+        };
+        member_edges.push((member, group));
     }
+    drop(known);
 
     // Resources: subscriptions first, then every assignment scope.
+    let mut sub_scope = String::from("/subscriptions/");
     for sub in &s.subscriptions {
-        let scope = Scope(format!("/subscriptions/{}", sub.subscription_id).into());
-        b.resource(sub.tenant_id, &scope);
+        use std::fmt::Write;
+        sub_scope.truncate("/subscriptions/".len());
+        let _ = write!(sub_scope, "{}", sub.subscription_id);
+        b.resource(sub.tenant_id, &sub_scope);
     }
     let known_subs: HashSet<Guid> = s.subscriptions.iter().map(|x| x.subscription_id).collect();
 
     // Explicit grants.
-    let mut grants = Vec::new();
+    // Reserved generously (untouched capacity is not resident): an explicit
+    // grant per assignment, DAP's two roles, GDAP roles, Autopilot targets.
+    let grant_bound = s.role_assignments.len()
+        + 2 * s.relationships.len()
+        + s.gdap_access_assignments
+            .iter()
+            .map(|aa| aa.roles.len())
+            .sum::<usize>()
+        + 2 * (s.devices.len() + s.autopilot_profiles.len());
+    let mut grants = Vec::with_capacity(grant_bound);
     let mut assignment_principal_tenant = Vec::with_capacity(s.role_assignments.len());
     let mut warned_subs = HashSet::default();
-    for (i, a) in s.role_assignments.iter().enumerate() {
-        let home = a.principal_tenant_id.unwrap_or_else(|| {
-            b.principal_node
-                .get(&a.principal_id)
-                .and_then(|&n| match b.g[n] {
+    // What each assignment needs from the read-only indexes, looked up in
+    // parallel: its principal's home tenant, its holder when already known,
+    // the listed tenant when it differs from the home, an unknown subscription.
+    // (Kept small: the flags are rare, their details are looked up again.)
+    struct Pre {
+        home: Guid,
+        holder: NodeIndex,
+        listed_elsewhere: bool,
+        unknown_sub: bool,
+    }
+    let pre: Vec<Pre> = {
+        let (index, g) = (&b.principal_node, &b.g);
+        s.role_assignments
+            .par_iter()
+            .with_min_len(1024)
+            .map(|a| {
+                let node = index.get(&a.principal_id).copied();
+                let listed = node.and_then(|n| match g[n] {
                     Node::Principal(pi) => Some(s.principals[pi as usize].tenant_id),
                     _ => None,
-                })
-                .unwrap_or(a.tenant_id)
-        });
+                });
+                let home = a
+                    .principal_tenant_id
+                    .unwrap_or_else(|| listed.unwrap_or(a.tenant_id));
+                Pre {
+                    home,
+                    holder: node.unwrap_or_else(NodeIndex::end),
+                    listed_elsewhere: listed.is_some_and(|t| t != home),
+                    unknown_sub: a
+                        .scope
+                        .subscription()
+                        .is_some_and(|x| !known_subs.contains(&x)),
+                }
+            })
+            .collect()
+    };
+    for (i, (a, pre)) in s.role_assignments.iter().zip(&pre).enumerate() {
+        let home = pre.home;
         assignment_principal_tenant.push(home);
-        if let Some(sub) = a.scope.subscription() {
-            if !known_subs.contains(&sub) && warned_subs.insert(sub) {
+        if let Some(sub) = a.scope.subscription().filter(|_| pre.unknown_sub) {
+            if warned_subs.insert(sub) {
                 *b.unresolved.entry("subscription").or_default() += 1;
                 b.warn(
                     Some(a.loc),
@@ -334,39 +442,41 @@ pub(super) fn build(s: &Snapshot, policy: AutopilotPolicy) -> AccessGraph {
                 );
             }
         }
-        let holder = b.principal_or_unresolved(
-            a.principal_id,
-            Some(home),
-            a.loc,
-            "principal_id",
-            "principal",
-        );
-        if let Node::Principal(pi) = b.g[holder] {
-            let p = &s.principals[pi as usize];
-            if p.tenant_id != home {
-                b.warn(
-                    Some(a.loc),
-                    Some("principal_tenant_id"),
-                    format!(
-                        "principal `{}` is listed in tenant `{}` but the assignment names home tenant `{home}`",
-                        a.principal_id, p.tenant_id
-                    ),
-                );
-            }
+        let holder = if pre.holder == NodeIndex::end() {
+            b.principal_or_unresolved(
+                a.principal_id,
+                Some(home),
+                a.loc,
+                "principal_id",
+                "principal",
+            )
+        } else {
+            pre.holder
+        };
+        if let (true, Node::Principal(pi)) = (pre.listed_elsewhere, &b.g[holder]) {
+            let listed = s.principals[*pi as usize].tenant_id;
+            b.warn(
+                Some(a.loc),
+                Some("principal_tenant_id"),
+                format!(
+                    "principal `{}` is listed in tenant `{listed}` but the assignment names home tenant `{home}`",
+                    a.principal_id
+                ),
+            );
         }
-        let resource = b.resource(a.tenant_id, &a.scope);
+        let resource = b.resource(a.tenant_id, a.scope.as_str());
         let via = Via::Explicit(u32::try_from(i).unwrap_or(u32::MAX));
         b.grant(&mut grants, holder, resource, a.role, via);
     }
+    drop(pre);
 
     // Implicit DAP grants (F5): AdminAgents → Global Administrator,
     // HelpdeskAgents → Helpdesk Administrator, in each customer with active DAP.
-    let root = Scope("/".into());
     for (ri, r) in s.relationships.iter().enumerate() {
         if r.kind != RelKind::Dap || r.state != RelState::Active {
             continue;
         }
-        let resource = b.resource(r.customer_tenant_id, &root);
+        let resource = b.resource(r.customer_tenant_id, "/");
         for (ag, role) in [
             (AgentGroup::AdminAgents, builtin::GLOBAL_ADMINISTRATOR),
             (AgentGroup::HelpdeskAgents, builtin::HELPDESK_ADMINISTRATOR),
@@ -399,7 +509,7 @@ pub(super) fn build(s: &Snapshot, policy: AutopilotPolicy) -> AccessGraph {
         if r.state != RelState::Active {
             continue;
         }
-        let resource = b.resource(r.customer_tenant_id, &root);
+        let resource = b.resource(r.customer_tenant_id, "/");
         for &ai in by_rel.get(rel_id).map_or(&[][..], Vec::as_slice) {
             let aa = &s.gdap_access_assignments[ai];
             if aa
@@ -449,31 +559,73 @@ pub(super) fn build(s: &Snapshot, policy: AutopilotPolicy) -> AccessGraph {
 
     autopilot_grants(&mut b, &agent_groups, &mut grants, policy);
 
+    // Edges, in the order a single pass would add them: memberships, grants,
+    // then scope containment (at most one per resource).
+    b.g.reserve_exact_edges(member_edges.len() + grants.len() + b.resources.len());
+    for (member, group) in member_edges {
+        b.g.add_edge(member, group, Edge::MemberOf);
+    }
+    for g in &grants {
+        b.g.add_edge(
+            g.holder,
+            g.resource,
+            Edge::Grant {
+                role: g.role,
+                via: g.via,
+            },
+        );
+    }
+
     // Scope containment: link each scope to the known scopes above it.
     let mut below: HashMap<NodeIndex, Vec<NodeIndex>> = HashMap::default();
-    let mut keys: Vec<(Guid, Scope)> = b.resource_node.keys().cloned().collect();
-    keys.sort();
-    for (tenant, scope) in &keys {
-        if scope.is_directory() {
-            continue;
-        }
-        let child = b.resource_node[&(*tenant, scope.clone())];
-        let mut prefix = scope.as_str();
-        let mut linked = false;
-        while let Some(cut) = prefix.rfind('/') {
-            prefix = &prefix[..cut];
-            if prefix.is_empty() {
-                break;
+    let mut keys: Vec<(Guid, &str, NodeIndex)> = b
+        .resources
+        .nodes()
+        .iter()
+        .filter_map(|&n| match &b.g[n] {
+            Node::Resource { tenant, scope } if !scope.is_directory() => {
+                Some((*tenant, b.resources.scope(*scope).as_str(), n))
             }
-            let key = (*tenant, Scope(prefix.into()));
-            if let Some(&parent) = b.resource_node.get(&key) {
-                below.entry(parent).or_default().push(child);
-                if !linked {
-                    b.g.add_edge(child, parent, Edge::Within);
-                    linked = true;
+            _ => None,
+        })
+        .collect();
+    keys.par_sort_unstable();
+    // Every (child, known scope above it), nearest first, probed in parallel
+    // and kept in key order.
+    let links: Vec<(NodeIndex, NodeIndex)> = {
+        let resources = &b.resources;
+        let g = &b.g;
+        keys.par_iter()
+            .with_min_len(1024)
+            .flat_map_iter(|&(tenant, scope, child)| {
+                let mut found = Vec::new();
+                let mut prefix = scope;
+                while let Some(cut) = prefix.rfind('/') {
+                    prefix = &prefix[..cut];
+                    if prefix.is_empty() {
+                        break;
+                    }
+                    if let Some(parent) = resources.find(g, tenant, prefix) {
+                        found.push((child, parent));
+                    }
                 }
-            }
+                found
+            })
+            .collect()
+    };
+    let mut within: Vec<(NodeIndex, NodeIndex)> = Vec::new();
+    let mut last = NodeIndex::end();
+    for &(child, parent) in &links {
+        below.entry(parent).or_default().push(child);
+        if child != last {
+            within.push((child, parent));
+            last = child;
         }
+    }
+    drop(links);
+    drop(keys);
+    for (child, parent) in within {
+        b.g.add_edge(child, parent, Edge::Within);
     }
     for v in below.values_mut() {
         v.sort_unstable();
@@ -495,7 +647,7 @@ pub(super) fn build(s: &Snapshot, policy: AutopilotPolicy) -> AccessGraph {
         graph: b.g,
         grants,
         principal_node: b.principal_node,
-        resource_node: b.resource_node,
+        resource_node: b.resources,
         agent_groups,
         members,
         assignment_principal_tenant,
@@ -503,5 +655,6 @@ pub(super) fn build(s: &Snapshot, policy: AutopilotPolicy) -> AccessGraph {
         tenant_index,
         warnings,
         unresolved: b.unresolved,
+        unresolved_home: b.unresolved_home,
     }
 }

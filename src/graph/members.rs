@@ -2,8 +2,6 @@
 //! that act through it, each with one shortest path (breadth-first search
 //! over incoming membership edges; a visited set makes cycles harmless).
 
-use std::collections::VecDeque;
-
 use rustc_hash::FxHashMap as HashMap;
 
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -95,55 +93,99 @@ fn kind_of(
     }
 }
 
-/// Expands `holder` through incoming `MemberOf` edges.
-pub fn expand(graph: &DiGraph<Node, Edge>, snapshot: &Snapshot, holder: NodeIndex) -> Members {
-    let mut parent: HashMap<NodeIndex, NodeIndex> = HashMap::default();
-    let mut order = Vec::new();
-    let mut queue = VecDeque::new();
-    parent.insert(holder, holder);
-    queue.push_back(holder);
-    while let Some(n) = queue.pop_front() {
-        order.push(n);
-        let mut next: Vec<NodeIndex> = graph
+/// The members of `n`: sources of incoming `MemberOf` edges, sorted.
+fn members_into(graph: &DiGraph<Node, Edge>, n: NodeIndex, next: &mut Vec<NodeIndex>) {
+    next.clear();
+    next.extend(
+        graph
             .edges_directed(n, Direction::Incoming)
             .filter(|e| matches!(e.weight(), Edge::MemberOf))
-            .map(|e| e.source())
-            .collect();
-        next.sort_unstable();
-        for m in next {
-            if let std::collections::hash_map::Entry::Vacant(v) = parent.entry(m) {
-                v.insert(n);
-                queue.push_back(m);
+            .map(|e| e.source()),
+    );
+    next.sort_unstable();
+}
+
+/// Expands `holder` through incoming `MemberOf` edges.
+pub fn expand(graph: &DiGraph<Node, Edge>, snapshot: &Snapshot, holder: NodeIndex) -> Members {
+    let mut next = Vec::new();
+    members_into(graph, holder, &mut next);
+    if next.is_empty() {
+        // Fast path: a holder without members (a plain explicit assignment
+        // to a user, say) expands to itself alone.
+        let (kind, id) = kind_of(graph, snapshot, holder);
+        let enabled_users = match (kind, id) {
+            (MemberKind::User { enabled: true }, Some(id)) => vec![id],
+            _ => Vec::new(),
+        };
+        return Members {
+            list: vec![Member {
+                node: holder,
+                id,
+                kind,
+                path: vec![holder],
+            }],
+            known: kind != MemberKind::Placeholder,
+            enabled_users,
+        };
+    }
+    // Breadth-first order: (node, position of its parent in `order`).
+    let mut order: Vec<(NodeIndex, u32)> = vec![(holder, 0)];
+    let mut seen: HashMap<NodeIndex, ()> = HashMap::default();
+    seen.insert(holder, ());
+    let mut head = 0;
+    loop {
+        let parent = u32::try_from(head).unwrap_or(u32::MAX);
+        for &m in &next {
+            if let std::collections::hash_map::Entry::Vacant(v) = seen.entry(m) {
+                v.insert(());
+                order.push((m, parent));
             }
         }
+        head += 1;
+        let Some(&(n, _)) = order.get(head) else {
+            break;
+        };
+        members_into(graph, n, &mut next);
+    }
+    drop(seen);
+    // Depth of each entry (the holder's is 0), for exactly sized paths.
+    let mut depth: Vec<u32> = Vec::with_capacity(order.len());
+    depth.push(0);
+    for &(_, p) in &order[1..] {
+        let d = depth[p as usize] + 1;
+        depth.push(d);
     }
     let mut known = true;
     let mut list = Vec::with_capacity(order.len());
-    for n in order {
+    let mut enabled_users: Vec<Guid> = Vec::new();
+    for (i, &(n, _)) in order.iter().enumerate() {
         let (kind, id) = kind_of(graph, snapshot, n);
         if kind == MemberKind::Placeholder {
             known = false;
         }
-        let mut path = vec![n];
-        let mut cur = n;
-        while cur != holder {
-            cur = parent[&cur];
-            path.push(cur);
+        let mut path = Vec::with_capacity(depth[i] as usize + 1);
+        let mut cur = i;
+        path.push(n);
+        while cur != 0 {
+            cur = order[cur].1 as usize;
+            path.push(order[cur].0);
         }
-        list.push(Member {
+        let member = Member {
             node: n,
             id,
             kind,
             path,
-        });
+        };
+        if member.is_enabled_user() {
+            if let Some(id) = member.id {
+                enabled_users.push(id);
+            }
+        }
+        list.push(member);
     }
-    let mut enabled_users: Vec<Guid> = list
-        .iter()
-        .filter(|m| m.is_enabled_user())
-        .filter_map(|m| m.id)
-        .collect();
     enabled_users.sort_unstable();
     enabled_users.dedup();
+    enabled_users.shrink_to_fit();
     Members {
         list,
         known,

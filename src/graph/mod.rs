@@ -25,21 +25,34 @@ use crate::snapshot::{AgentGroup, Diagnostic, Guid, Scope, Snapshot};
 pub use build::partner_may_manage_device;
 pub use members::{Member, Members};
 
-/// A node of the access graph.
+/// A node of the access graph (24 bytes: there are as many as principals,
+/// so every byte counts).
 #[derive(Clone, Debug)]
 pub enum Node {
     /// A principal found in the snapshot (index into `Snapshot::principals`).
     Principal(u32),
-    /// A principal id referenced but found in no `principals` row.
-    Unresolved {
-        /// Home tenant as far as the reference tells (`None` = unknown).
-        tenant: Option<Guid>,
-        id: Guid,
-    },
+    /// A principal id referenced but found in no `principals` row; its home
+    /// tenant, as far as the reference tells, is [`AccessGraph::unresolved_home`].
+    Unresolved { id: Guid },
     /// A partner agent group whose members the snapshot does not hold.
     Placeholder { partner: Guid, group: AgentGroup },
-    /// A resource: a tenant's directory (`/`) or an Azure scope.
-    Resource { tenant: Guid, scope: Scope },
+    /// A resource: a tenant's directory (`/`) or an Azure scope; the scope's
+    /// text is [`AccessGraph::scope`].
+    Resource { tenant: Guid, scope: ScopeId },
+}
+
+/// A resource scope, interned in the graph ([`AccessGraph::scope`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ScopeId(pub u32);
+
+impl ScopeId {
+    /// The directory scope `/` (always id 0).
+    pub const DIRECTORY: ScopeId = ScopeId(0);
+
+    /// The directory scope `/`.
+    pub fn is_directory(self) -> bool {
+        self == ScopeId::DIRECTORY
+    }
 }
 
 /// Why a grant exists.
@@ -118,15 +131,228 @@ pub struct Access<'g> {
     pub resource: NodeIndex,
 }
 
+/// Principal object id → node: a compact, read-mostly index.
+///
+/// The snapshot's principals sit in one flat table bucketed by a hash of the
+/// id (a counting sort, no per-entry allocation, 20 bytes per principal
+/// instead of a hash map's ~50); ids referenced but not found (unresolved
+/// nodes, few) go to a small hash map beside it.
+#[derive(Debug, Default)]
+pub struct PrincipalIndex {
+    shift: u32,
+    /// `start[b]..start[b + 1]` is bucket `b`'s range of `slots`.
+    start: Vec<u32>,
+    slots: Vec<Slot>,
+    extra: HashMap<Guid, NodeIndex>,
+}
+
+/// One principal: its id as four `u32`s (20 bytes with the node, not 24,
+/// and one cache line to read on a lookup); `NodeIndex::end()` marks a free
+/// slot (a duplicate row's).
+#[derive(Clone, Copy, Debug)]
+struct Slot {
+    id: [u32; 4],
+    node: NodeIndex,
+}
+
+impl Slot {
+    fn free() -> Slot {
+        Slot {
+            id: [0; 4],
+            node: NodeIndex::end(),
+        }
+    }
+
+    fn key(id: &Guid) -> [u32; 4] {
+        let [a, b] = id.0;
+        [(a >> 32) as u32, a as u32, (b >> 32) as u32, b as u32]
+    }
+}
+
+impl PrincipalIndex {
+    fn bucket(&self, id: &Guid) -> usize {
+        let h = (id.0[0] ^ id.0[1].rotate_left(32)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        // `shift` is at most 63: a zero-bit table still has one bucket.
+        usize::try_from(h >> self.shift).unwrap_or(0)
+    }
+
+    /// An empty index sized for `n` principals, bucketed by hash.
+    fn with_ids<'a>(ids: impl Iterator<Item = &'a Guid> + Clone, n: usize) -> PrincipalIndex {
+        // About 2–4 principals per bucket: the directory (4 bytes a bucket)
+        // stays small enough to sit in cache while a bucket is one cache line.
+        let bits = (n.max(8) as u64)
+            .next_power_of_two()
+            .trailing_zeros()
+            .saturating_sub(2)
+            .max(1);
+        let mut index = PrincipalIndex {
+            shift: 64 - bits,
+            start: vec![0; (1usize << bits) + 1],
+            slots: vec![Slot::free(); n],
+            extra: HashMap::default(),
+        };
+        for id in ids {
+            let b = index.bucket(id);
+            index.start[b + 1] += 1;
+        }
+        for b in 1..index.start.len() {
+            index.start[b] += index.start[b - 1];
+        }
+        index
+    }
+
+    /// Inserts into bucket slot `fill[b]` unless the id is already there
+    /// (then returns the existing node and inserts nothing).
+    fn insert_first(&mut self, fill: &mut [u32], id: Guid, node: NodeIndex) -> Option<NodeIndex> {
+        let b = self.bucket(&id);
+        let key = Slot::key(&id);
+        let lo = self.start[b] as usize;
+        let hi = fill[b] as usize;
+        if let Some(x) = self.slots[lo..hi].iter().find(|x| x.id == key) {
+            return Some(x.node);
+        }
+        self.slots[hi] = Slot { id: key, node };
+        fill[b] += 1;
+        None
+    }
+
+    /// The node of a principal id.
+    pub fn get(&self, id: &Guid) -> Option<&NodeIndex> {
+        if !self.start.is_empty() {
+            let b = self.bucket(id);
+            let (lo, hi) = (self.start[b] as usize, self.start[b + 1] as usize);
+            let key = Slot::key(id);
+            // Filled slots precede a bucket's free ones, so a real entry is found first.
+            if let Some(x) = self.slots[lo..hi].iter().find(|x| x.id == key) {
+                if x.node != NodeIndex::end() {
+                    return Some(&x.node);
+                }
+            }
+        }
+        self.extra.get(id)
+    }
+
+    /// True when the id has a node.
+    pub fn contains_key(&self, id: &Guid) -> bool {
+        self.get(id).is_some()
+    }
+
+    /// Adds a node for an id not in the principals table.
+    fn insert_extra(&mut self, id: Guid, node: NodeIndex) {
+        self.extra.insert(id, node);
+    }
+}
+
+/// The resources: scope texts by [`ScopeId`], and (tenant, scope text) →
+/// resource node, keyed by a hash of the pair and checked against the node.
+#[derive(Debug)]
+pub struct ResourceIndex {
+    /// Scope text by id; id 0 is `/`.
+    scopes: Vec<Scope>,
+    by_hash: HashMap<u64, NodeIndex>,
+    /// Resource nodes whose hash another resource already took (rare).
+    collisions: Vec<NodeIndex>,
+    /// Every resource node, in creation order.
+    nodes: Vec<NodeIndex>,
+}
+
+impl Default for ResourceIndex {
+    fn default() -> ResourceIndex {
+        ResourceIndex {
+            scopes: vec![Scope("/".into())],
+            by_hash: HashMap::default(),
+            collisions: Vec::new(),
+            nodes: Vec::new(),
+        }
+    }
+}
+
+impl ResourceIndex {
+    /// The text of a scope.
+    pub fn scope(&self, id: ScopeId) -> &Scope {
+        &self.scopes[id.0 as usize]
+    }
+
+    /// An empty index with room for `n` resources.
+    fn with_capacity(n: usize) -> ResourceIndex {
+        let mut index = ResourceIndex::default();
+        index.scopes.reserve(n);
+        index.by_hash.reserve(n);
+        index.nodes.reserve(n);
+        index
+    }
+
+    /// Stores a new resource's scope text (`/` is shared).
+    fn intern(&mut self, scope: &str) -> ScopeId {
+        if scope == "/" {
+            return ScopeId::DIRECTORY;
+        }
+        self.scopes.push(Scope(scope.into()));
+        ScopeId(u32::try_from(self.scopes.len() - 1).unwrap_or(u32::MAX))
+    }
+
+    fn hash(tenant: Guid, scope: &str) -> u64 {
+        use std::hash::BuildHasher;
+        rustc_hash::FxBuildHasher.hash_one((tenant, scope))
+    }
+
+    /// The resource node of (tenant, scope) in `graph`, if any.
+    fn find(&self, graph: &DiGraph<Node, Edge>, tenant: Guid, scope: &str) -> Option<NodeIndex> {
+        self.find_hashed(graph, Self::hash(tenant, scope), tenant, scope)
+    }
+
+    /// [`ResourceIndex::find`] with the key's hash already computed.
+    fn find_hashed(
+        &self,
+        graph: &DiGraph<Node, Edge>,
+        hash: u64,
+        tenant: Guid,
+        scope: &str,
+    ) -> Option<NodeIndex> {
+        let is = |n: NodeIndex| matches!(&graph[n], Node::Resource { tenant: t, scope: sc } if *t == tenant && self.scope(*sc).as_str() == scope);
+        match self.by_hash.get(&hash) {
+            Some(&n) if is(n) => Some(n),
+            Some(_) => self.collisions.iter().copied().find(|&n| is(n)),
+            None => None,
+        }
+    }
+
+    /// Records a new resource node (the caller checked it is not there yet).
+    fn insert_hashed(&mut self, hash: u64, n: NodeIndex) {
+        self.nodes.push(n);
+        match self.by_hash.entry(hash) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(n);
+            }
+            std::collections::hash_map::Entry::Occupied(_) => self.collisions.push(n),
+        }
+    }
+
+    /// Every resource node, in creation order.
+    pub fn nodes(&self) -> &[NodeIndex] {
+        &self.nodes
+    }
+
+    /// The number of resource nodes.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// True when there is no resource node.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+}
+
 /// The built access graph plus indexes the rule facts need.
 #[derive(Debug)]
 pub struct AccessGraph {
     pub graph: DiGraph<Node, Edge>,
     pub grants: Vec<Grant>,
     /// Principal object id → node (object ids are globally unique).
-    pub principal_node: HashMap<Guid, NodeIndex>,
-    /// (tenant, scope) → resource node.
-    pub resource_node: HashMap<(Guid, Scope), NodeIndex>,
+    pub principal_node: PrincipalIndex,
+    /// (tenant, scope) → resource node; look up with [`AccessGraph::find_resource`].
+    pub resource_node: ResourceIndex,
     /// Tenant → its agent group nodes (real or placeholder), by kind.
     pub agent_groups: HashMap<(Guid, AgentGroup), Vec<NodeIndex>>,
     /// Expanded members of every grant holder.
@@ -137,6 +363,8 @@ pub struct AccessGraph {
     pub below: HashMap<NodeIndex, Vec<NodeIndex>>,
     /// Tenant id → index into `Snapshot::tenants`.
     pub tenant_index: HashMap<Guid, u32>,
+    /// Home tenant of each unresolved node, where the reference tells it.
+    pub unresolved_home: HashMap<NodeIndex, Guid>,
     /// Warnings about dangling references and placeholders.
     pub warnings: Vec<Diagnostic>,
     /// Counts of unresolved references by kind, for the input accounting.
@@ -152,6 +380,21 @@ impl AccessGraph {
     /// Builds the graph under the given Autopilot policy.
     pub fn build_with(snapshot: &Snapshot, policy: AutopilotPolicy) -> AccessGraph {
         build::build(snapshot, policy)
+    }
+
+    /// The resource node of a tenant's scope (`/` = the directory), if the graph has one.
+    pub fn find_resource(&self, tenant: Guid, scope: &str) -> Option<NodeIndex> {
+        self.resource_node.find(&self.graph, tenant, scope)
+    }
+
+    /// The text of a resource scope.
+    pub fn scope(&self, id: ScopeId) -> &Scope {
+        self.resource_node.scope(id)
+    }
+
+    /// The home tenant of an unresolved node, as far as the reference tells.
+    pub fn unresolved_home(&self, node: NodeIndex) -> Option<Guid> {
+        self.unresolved_home.get(&node).copied()
     }
 
     /// The expanded members of a grant holder.
@@ -216,8 +459,8 @@ impl AccessGraph {
                 s.push(')');
                 s
             }
-            Node::Unresolved { tenant, id } => match tenant {
-                Some(t) => format!("unresolved principal {id} (home {})", tenant_name(*t)),
+            Node::Unresolved { id } => match self.unresolved_home(node) {
+                Some(t) => format!("unresolved principal {id} (home {})", tenant_name(t)),
                 None => format!("unresolved principal {id}"),
             },
             Node::Placeholder { partner, group } => format!(
@@ -229,7 +472,11 @@ impl AccessGraph {
                 if scope.is_directory() {
                     format!("directory of {}", tenant_name(*tenant))
                 } else {
-                    format!("{} in {}", scope.as_str(), tenant_name(*tenant))
+                    format!(
+                        "{} in {}",
+                        self.scope(*scope).as_str(),
+                        tenant_name(*tenant)
+                    )
                 }
             }
         }
@@ -283,7 +530,7 @@ impl AccessGraph {
             }
             Node::Resource { scope, .. } => {
                 out.push_str(" on ");
-                out.push_str(scope.as_str());
+                out.push_str(self.scope(*scope).as_str());
             }
             _ => {}
         }

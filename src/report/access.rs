@@ -122,12 +122,12 @@ pub fn who(
                 Some(p.tenant_id),
             )
         }
-        Node::Unresolved { tenant, id } => (
+        Node::Unresolved { id } => (
             Some(*id),
             "unresolved",
             format!("unresolved principal {id}"),
             None,
-            *tenant,
+            r.graph.unresolved_home(m.node),
         ),
         Node::Placeholder { partner, group } => (
             None,
@@ -154,7 +154,7 @@ fn line(r: &Report<'_>, m: &Member, grant: &Grant, resource: NodeIndex) -> Optio
         home_tenant_name: home.map_or_else(|| "unknown".into(), |h| r.tenant_name(h)),
         tenant_id: *tenant,
         tenant_name: r.tenant_name(*tenant),
-        resource: scope.as_str().to_string(),
+        resource: r.graph.scope(*scope).as_str().to_string(),
         directory: scope.is_directory(),
         role: r.snapshot.roles.name(grant.role).to_string(),
         role_id: grant.role,
@@ -197,13 +197,7 @@ pub fn lines(r: &Report<'_>) -> Vec<AccessLine> {
         }
     }
     for l in &mut out {
-        let res = g
-            .resource_node
-            .get(&(
-                l.tenant_id,
-                crate::snapshot::Scope(l.resource.clone().into()),
-            ))
-            .copied();
+        let res = g.find_resource(l.tenant_id, &l.resource);
         l.listed = res.is_some_and(|res| explicit.contains(&(res, l.role_id, l.member_node)));
     }
     out.sort_by(|a, b| {

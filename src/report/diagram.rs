@@ -92,9 +92,9 @@ pub fn steps(r: &Report<'_>, p: PathRef) -> Vec<Step> {
                     label: pr.display_name.to_string(),
                 }
             }
-            Node::Unresolved { tenant, id } => Step {
+            Node::Unresolved { id } => Step {
                 kind: "unresolved",
-                caption: tenant.map_or_else(
+                caption: g.unresolved_home(n).map_or_else(
                     || "unresolved principal".into(),
                     |t| format!("unresolved · {}", r.tenant_name(t)),
                 ),
@@ -159,7 +159,7 @@ pub fn steps(r: &Report<'_>, p: PathRef) -> Vec<Step> {
         }
         Node::Resource { tenant, scope } => (
             format!("Azure scope · {}", r.tenant_name(*tenant)),
-            scope.as_str().to_string(),
+            g.scope(*scope).as_str().to_string(),
         ),
         _ => ("resource".to_string(), g.label(s, grant.resource)),
     };
