@@ -485,7 +485,7 @@ fn inv<'a>(c: &'a Ctx<'a>, i: u32) -> &'a crate::snapshot::Invitation {
 }
 
 fn sender<'a>(c: &'a Ctx<'a>, i: u32) -> Option<&'a crate::snapshot::Principal> {
-    match c.g.graph[*c.g.principal_node.get(&inv(c, i).sent_by)?] {
+    match c.g.graph[c.g.principal(c.s, &inv(c, i).sent_by)?] {
         Node::Principal(p) => Some(&c.s.principals[p as usize]),
         _ => None,
     }
@@ -594,8 +594,8 @@ fn sub<'a>(c: &'a Ctx<'a>, a: u32) -> Option<&'a crate::snapshot::Subscription> 
 }
 
 fn principal<'a>(c: &'a Ctx<'a>, a: u32) -> Option<&'a crate::snapshot::Principal> {
-    let n = c.g.principal_node.get(&ra(c, a).principal_id)?;
-    match c.g.graph[*n] {
+    let n = c.g.principal(c.s, &ra(c, a).principal_id)?;
+    match c.g.graph[n] {
         Node::Principal(i) => Some(&c.s.principals[i as usize]),
         _ => None,
     }

@@ -64,14 +64,14 @@ impl Builder<'_> {
         field: &str,
         what: &'static str,
     ) -> NodeIndex {
-        if let Some(&n) = self.principal_node.get(&id) {
+        if let Some(n) = self.principal_node.get(self.s, &self.g, &id) {
             return n;
         }
         let n = self.g.add_node(Node::Unresolved { id });
         if let Some(t) = tenant {
             self.unresolved_home.insert(n, t);
         }
-        self.principal_node.insert_extra(id, n);
+        self.principal_node.insert(self.s, &self.g, n);
         *self.unresolved.entry(what).or_default() += 1;
         if self.warned_unresolved.insert(id) {
             self.warn(
@@ -287,10 +287,7 @@ pub(super) fn build(s: &Snapshot, policy: AutopilotPolicy) -> AccessGraph {
     let mut b = Builder {
         s,
         g: DiGraph::with_capacity(node_bound, 0),
-        principal_node: PrincipalIndex::with_ids(
-            s.principals.iter().map(|p| &p.principal_id),
-            s.principals.len(),
-        ),
+        principal_node: PrincipalIndex::with_capacity(s.principals.len()),
         // The resources known up front (subscriptions, devices, profiles)
         // size the index; assignment scopes mostly repeat or lie below them.
         resources: ResourceIndex::with_capacity(
@@ -312,14 +309,8 @@ pub(super) fn build(s: &Snapshot, policy: AutopilotPolicy) -> AccessGraph {
     // Principals and agent groups.
     let mut agent_groups: HashMap<(Guid, AgentGroup), Vec<NodeIndex>> = HashMap::default();
     {
-        let mut fill: Vec<u32> = b.principal_node.start.clone();
         for (i, p) in s.principals.iter().enumerate() {
-            // The node this row gets unless it is a duplicate.
-            let n = NodeIndex::new(b.g.node_count());
-            if b.principal_node
-                .insert_first(&mut fill, p.principal_id, n)
-                .is_some()
-            {
+            if b.principal_node.get(s, &b.g, &p.principal_id).is_some() {
                 b.warn(
                     Some(p.loc),
                     Some("principal_id"),
@@ -330,7 +321,9 @@ pub(super) fn build(s: &Snapshot, policy: AutopilotPolicy) -> AccessGraph {
                 );
                 continue;
             }
-            b.g.add_node(Node::Principal(u32::try_from(i).unwrap_or(u32::MAX)));
+            let n =
+                b.g.add_node(Node::Principal(u32::try_from(i).unwrap_or(u32::MAX)));
+            b.principal_node.insert(s, &b.g, n);
             if let (Some(ag), PrincipalKind::Group) = (p.agent_group, p.kind) {
                 agent_groups.entry((p.tenant_id, ag)).or_default().push(n);
             }
@@ -341,15 +334,15 @@ pub(super) fn build(s: &Snapshot, policy: AutopilotPolicy) -> AccessGraph {
     // parallel; dangling references are then resolved in row order (so the
     // unresolved nodes are numbered as a sequential pass would number them).
     let known: Vec<(NodeIndex, NodeIndex)> = {
-        let index = &b.principal_node;
+        let (index, g) = (&b.principal_node, &b.g);
         let end = NodeIndex::end();
         s.memberships
             .par_iter()
             .with_min_len(4096)
             .map(|m| {
                 (
-                    index.get(&m.group_id).copied().unwrap_or(end),
-                    index.get(&m.member_id).copied().unwrap_or(end),
+                    index.get(s, g, &m.group_id).unwrap_or(end),
+                    index.get(s, g, &m.member_id).unwrap_or(end),
                 )
             })
             .collect()
@@ -409,7 +402,7 @@ pub(super) fn build(s: &Snapshot, policy: AutopilotPolicy) -> AccessGraph {
             .par_iter()
             .with_min_len(1024)
             .map(|a| {
-                let node = index.get(&a.principal_id).copied();
+                let node = index.get(s, g, &a.principal_id);
                 let listed = node.and_then(|n| match g[n] {
                     Node::Principal(pi) => Some(s.principals[pi as usize].tenant_id),
                     _ => None,

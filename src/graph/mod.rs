@@ -131,115 +131,47 @@ pub struct Access<'g> {
     pub resource: NodeIndex,
 }
 
-/// Principal object id → node: a compact, read-mostly index.
-///
-/// The snapshot's principals sit in one flat table bucketed by a hash of the
-/// id (a counting sort, no per-entry allocation, 20 bytes per principal
-/// instead of a hash map's ~50); ids referenced but not found (unresolved
-/// nodes, few) go to a small hash map beside it.
+/// Principal object id → node. A hashbrown table holds only node indexes
+/// (4 bytes a slot): each is compared by the id its node stands for, a
+/// principal row's or an unresolved reference's, so no id is stored twice.
 #[derive(Debug, Default)]
 pub struct PrincipalIndex {
-    shift: u32,
-    /// `start[b]..start[b + 1]` is bucket `b`'s range of `slots`.
-    start: Vec<u32>,
-    slots: Vec<Slot>,
-    extra: HashMap<Guid, NodeIndex>,
+    table: hashbrown::HashTable<NodeIndex>,
 }
 
-/// One principal: its id as four `u32`s (20 bytes with the node, not 24,
-/// and one cache line to read on a lookup); `NodeIndex::end()` marks a free
-/// slot (a duplicate row's).
-#[derive(Clone, Copy, Debug)]
-struct Slot {
-    id: [u32; 4],
-    node: NodeIndex,
+/// The id a principal or unresolved node stands for.
+fn node_id(s: &Snapshot, g: &DiGraph<Node, Edge>, n: NodeIndex) -> Option<Guid> {
+    match g[n] {
+        Node::Principal(i) => Some(s.principals[i as usize].principal_id),
+        Node::Unresolved { id } => Some(id),
+        Node::Placeholder { .. } | Node::Resource { .. } => None,
+    }
 }
 
-impl Slot {
-    fn free() -> Slot {
-        Slot {
-            id: [0; 4],
-            node: NodeIndex::end(),
-        }
-    }
-
-    fn key(id: &Guid) -> [u32; 4] {
-        let [a, b] = id.0;
-        [(a >> 32) as u32, a as u32, (b >> 32) as u32, b as u32]
-    }
+fn id_hash(id: &Guid) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(id)
 }
 
 impl PrincipalIndex {
-    fn bucket(&self, id: &Guid) -> usize {
-        let h = (id.0[0] ^ id.0[1].rotate_left(32)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        // `shift` is at most 63: a zero-bit table still has one bucket.
-        usize::try_from(h >> self.shift).unwrap_or(0)
-    }
-
-    /// An empty index sized for `n` principals, bucketed by hash.
-    fn with_ids<'a>(ids: impl Iterator<Item = &'a Guid> + Clone, n: usize) -> PrincipalIndex {
-        // About 2–4 principals per bucket: the directory (4 bytes a bucket)
-        // stays small enough to sit in cache while a bucket is one cache line.
-        let bits = (n.max(8) as u64)
-            .next_power_of_two()
-            .trailing_zeros()
-            .saturating_sub(2)
-            .max(1);
-        let mut index = PrincipalIndex {
-            shift: 64 - bits,
-            start: vec![0; (1usize << bits) + 1],
-            slots: vec![Slot::free(); n],
-            extra: HashMap::default(),
-        };
-        for id in ids {
-            let b = index.bucket(id);
-            index.start[b + 1] += 1;
+    /// An empty index with room for `n` ids.
+    fn with_capacity(n: usize) -> PrincipalIndex {
+        PrincipalIndex {
+            table: hashbrown::HashTable::with_capacity(n),
         }
-        for b in 1..index.start.len() {
-            index.start[b] += index.start[b - 1];
-        }
-        index
-    }
-
-    /// Inserts into bucket slot `fill[b]` unless the id is already there
-    /// (then returns the existing node and inserts nothing).
-    fn insert_first(&mut self, fill: &mut [u32], id: Guid, node: NodeIndex) -> Option<NodeIndex> {
-        let b = self.bucket(&id);
-        let key = Slot::key(&id);
-        let lo = self.start[b] as usize;
-        let hi = fill[b] as usize;
-        if let Some(x) = self.slots[lo..hi].iter().find(|x| x.id == key) {
-            return Some(x.node);
-        }
-        self.slots[hi] = Slot { id: key, node };
-        fill[b] += 1;
-        None
     }
 
     /// The node of a principal id.
-    pub fn get(&self, id: &Guid) -> Option<&NodeIndex> {
-        if !self.start.is_empty() {
-            let b = self.bucket(id);
-            let (lo, hi) = (self.start[b] as usize, self.start[b + 1] as usize);
-            let key = Slot::key(id);
-            // Filled slots precede a bucket's free ones, so a real entry is found first.
-            if let Some(x) = self.slots[lo..hi].iter().find(|x| x.id == key) {
-                if x.node != NodeIndex::end() {
-                    return Some(&x.node);
-                }
-            }
-        }
-        self.extra.get(id)
+    pub fn get(&self, s: &Snapshot, g: &DiGraph<Node, Edge>, id: &Guid) -> Option<NodeIndex> {
+        self.table
+            .find(id_hash(id), |&n| node_id(s, g, n) == Some(*id))
+            .copied()
     }
 
-    /// True when the id has a node.
-    pub fn contains_key(&self, id: &Guid) -> bool {
-        self.get(id).is_some()
-    }
-
-    /// Adds a node for an id not in the principals table.
-    fn insert_extra(&mut self, id: Guid, node: NodeIndex) {
-        self.extra.insert(id, node);
+    /// Records node `n` (already in `g`) for its id, which the caller checked is new.
+    fn insert(&mut self, s: &Snapshot, g: &DiGraph<Node, Edge>, n: NodeIndex) {
+        let hash = |&m: &NodeIndex| id_hash(&node_id(s, g, m).unwrap_or_default());
+        self.table.insert_unique(hash(&n), n, hash);
     }
 }
 
@@ -390,6 +322,11 @@ impl AccessGraph {
     /// The text of a resource scope.
     pub fn scope(&self, id: ScopeId) -> &Scope {
         self.resource_node.scope(id)
+    }
+
+    /// The node of a principal id (a principal row's or an unresolved reference's).
+    pub fn principal(&self, s: &Snapshot, id: &Guid) -> Option<NodeIndex> {
+        self.principal_node.get(s, &self.graph, id)
     }
 
     /// The home tenant of an unresolved node, as far as the reference tells.

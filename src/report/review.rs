@@ -265,7 +265,11 @@ fn az_delete(principal: Guid, role: &str, scope: &str) -> String {
 
 /// A principal's display name (with its upn), or its id when unknown.
 fn principal_name(r: &Report<'_>, id: Guid) -> String {
-    match r.graph.principal_node.get(&id).map(|&n| &r.graph.graph[n]) {
+    match r
+        .graph
+        .principal(r.snapshot, &id)
+        .map(|n| &r.graph.graph[n])
+    {
         Some(Node::Principal(i)) => {
             let p = &r.snapshot.principals[*i as usize];
             match &p.upn {
