@@ -422,9 +422,16 @@ fn assemble(
 
 /// Renders one explaining path of a finding.
 pub fn render_path(s: &Snapshot, g: &AccessGraph, p: PathRef) -> String {
+    let mut out = String::with_capacity(160);
+    render_path_into(&mut out, s, g, p);
+    out
+}
+
+/// [`render_path`], appended to `out`.
+pub fn render_path_into(out: &mut String, s: &Snapshot, g: &AccessGraph, p: PathRef) {
     let grant = &g.grants[p.grant as usize];
     let member = &g.members_of(grant.holder).list[p.member as usize];
-    g.render_path(s, member, grant)
+    g.render_path_into(out, s, member, grant);
 }
 
 /// Resolves each rule's parameter values (defaults, then overrides).

@@ -440,6 +440,18 @@ impl AccessGraph {
     /// `Anna Larsen → Azure Operators → AdminAgents (Northwind IT) ⇒ Global Administrator in Contoso (DAP)`.
     pub fn render_path(&self, snapshot: &Snapshot, member: &Member, grant: &Grant) -> String {
         let mut out = String::with_capacity(160);
+        self.render_path_into(&mut out, snapshot, member, grant);
+        out
+    }
+
+    /// [`AccessGraph::render_path`], appended to `out`.
+    pub fn render_path_into(
+        &self,
+        out: &mut String,
+        snapshot: &Snapshot,
+        member: &Member,
+        grant: &Grant,
+    ) {
         let last = member.path.len().saturating_sub(1);
         for (i, &n) in member.path.iter().enumerate() {
             if i > 0 {
@@ -451,7 +463,7 @@ impl AccessGraph {
                     out.push_str(&p.display_name);
                     if i == last {
                         out.push_str(" (");
-                        self.push_tenant(&mut out, snapshot, p.tenant_id);
+                        self.push_tenant(out, snapshot, p.tenant_id);
                         out.push(')');
                     }
                 }
@@ -463,7 +475,7 @@ impl AccessGraph {
         match &self.graph[grant.resource] {
             Node::Resource { tenant, scope } if scope.is_directory() => {
                 out.push_str(" in ");
-                self.push_tenant(&mut out, snapshot, *tenant);
+                self.push_tenant(out, snapshot, *tenant);
             }
             Node::Resource { scope, .. } => {
                 out.push_str(" on ");
@@ -486,7 +498,6 @@ impl AccessGraph {
                 out.push(')');
             }
         }
-        out
     }
 
     /// One line of evidence naming a grant and the snapshot row behind it.

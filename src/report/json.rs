@@ -19,7 +19,7 @@ use super::baseline::Prior;
 use super::waivers::Waiver;
 use super::{Open, Outcome, Report, Status};
 use crate::engine::rule::Severity;
-use crate::engine::{render_path, AssignmentOut, Finding, ResourceOut};
+use crate::engine::{render_path_into, AssignmentOut, Finding, PathRef, ResourceOut};
 use crate::snapshot::{Diagnostic, Guid, Level, TableAccount};
 
 /// Version of the findings.json layout.
@@ -102,11 +102,10 @@ fn finding_out<'a>(o: &'a Outcome<'a>, x: &Open<'a>) -> FindingOut<'a> {
         assignment: f.assignment.as_ref(),
         principals: &f.principals,
         principals_known: f.principals_known,
-        paths: f
-            .paths
-            .iter()
-            .map(|p| render_path(r.snapshot, r.graph, *p))
-            .collect(),
+        paths: Paths {
+            report: r,
+            paths: &f.paths,
+        },
         evidence: &f.evidence,
         remediation: &f.remediation,
     }
@@ -220,11 +219,32 @@ struct FindingOut<'a> {
     assignment: Option<&'a AssignmentOut>,
     principals: &'a [Guid],
     principals_known: bool,
-    paths: Vec<String>,
+    paths: Paths<'a>,
     evidence: &'a [std::sync::Arc<str>],
     remediation: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     reopened_by: Option<String>,
+}
+
+/// A finding's explaining paths, rendered one at a time into one buffer as
+/// they are serialized.
+struct Paths<'a> {
+    report: &'a Report<'a>,
+    paths: &'a [PathRef],
+}
+
+impl Serialize for Paths<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = s.serialize_seq(Some(self.paths.len()))?;
+        let mut text = String::with_capacity(256);
+        for &p in self.paths {
+            text.clear();
+            render_path_into(&mut text, self.report.snapshot, self.report.graph, p);
+            seq.serialize_element(text.as_str())?;
+        }
+        seq.end()
+    }
 }
 
 #[derive(Serialize)]
