@@ -553,6 +553,29 @@ impl Rows {
         }
     }
 
+    /// Adds `delta` to the line of every row.
+    pub fn shift_lines(&mut self, delta: u32) {
+        macro_rules! shift {
+            ($($rows:ident),+) => {
+                $(for r in &mut self.$rows {
+                    r.loc.line = r.loc.line.saturating_add(delta);
+                })+
+            };
+        }
+        shift!(
+            tenants,
+            relationships,
+            principals,
+            memberships,
+            role_assignments,
+            subscriptions,
+            devices,
+            autopilot_profiles,
+            invitations,
+            gdap_access_assignments
+        );
+    }
+
     /// Moves every row of `other` to the end of `self`.
     pub fn append(&mut self, other: Rows) {
         append_vec(&mut self.tenants, other.tenants);
@@ -946,6 +969,18 @@ impl Part {
             .extend(lost.into_iter().map(|loc| too_many_roles(file, loc)));
         self.diagnostics.append(&mut diagnostics);
         self.rows.append(rows);
+    }
+
+    /// Adds `delta` to the line of every row and diagnostic (a part of a
+    /// file parsed with lines counted from somewhere after its start).
+    pub fn shift_lines(&mut self, delta: u32) {
+        if delta == 0 {
+            return;
+        }
+        self.rows.shift_lines(delta);
+        for d in &mut self.diagnostics {
+            d.line = d.line.map(|l| l.saturating_add(delta));
+        }
     }
 
     /// Accounts for a row rejected before it could be built (wrong field
