@@ -22,6 +22,7 @@
 use std::borrow::Cow;
 use std::fs::File;
 use std::io;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use memchr::{memchr, memchr2};
@@ -29,7 +30,7 @@ use memchr::{memchr, memchr2};
 use super::diag::{quote, Diagnostic};
 use super::fields::suggest;
 use super::model::Loc;
-use super::tables::{Cell, Part, Row, Table, MAX_COLUMNS};
+use super::tables::{Cell, Part, Row, Rows, Table, MAX_COLUMNS};
 
 /// Key under which an unnamed header column is counted.
 const UNNAMED: &str = "(unnamed)";
@@ -153,6 +154,8 @@ struct Fields {
     spans: Vec<(usize, usize)>,
     scratch: Vec<u8>,
     in_scratch: bool,
+    /// (start, end) of the whole record in the input, unless `in_scratch`.
+    record: (usize, usize),
 }
 
 impl Fields {
@@ -170,6 +173,26 @@ impl Fields {
             input
         };
         from.get(s..e).unwrap_or_default()
+    }
+
+    /// The record's bytes (fields and separators, or, when `in_scratch`,
+    /// the fields' contents run together) as text, if valid UTF-8; with
+    /// the offset its fields' spans are relative to.
+    fn text<'a>(&'a self, input: &'a [u8]) -> Option<(&'a str, usize)> {
+        let (bytes, base) = if self.in_scratch {
+            (self.scratch.as_slice(), 0)
+        } else {
+            (input.get(self.record.0..self.record.1)?, self.record.0)
+        };
+        Some((std::str::from_utf8(bytes).ok()?, base))
+    }
+
+    /// Field `i` as text, given the record's [`Fields::text`]; `None` when
+    /// the field does not start and end on character boundaries (a
+    /// character split by a separator inside quotes).
+    fn get_str<'a>(&self, (text, base): (&'a str, usize), i: usize) -> Option<&'a str> {
+        let &(s, e) = self.spans.get(i)?;
+        text.get(s.checked_sub(base)?..e.checked_sub(base)?)
     }
 }
 
@@ -226,6 +249,7 @@ impl Scanner {
             };
             if memchr2(b'"', b'\r', content).is_none() {
                 fields.in_scratch = false;
+                fields.record = (start, start + content.len());
                 let mut s = start;
                 for c in memchr::memchr_iter(b',', content) {
                     fields.spans.push((s, start + c));
@@ -321,6 +345,8 @@ pub(crate) struct Run<S> {
     chunk: u64,
     chunks: usize,
     seq: Mutex<Seq>,
+    /// The most rows a chunk has produced so far: room reserved for the next.
+    rows_hint: AtomicUsize,
 }
 
 /// Chunks parsed but not yet merged, and the merged part.
@@ -452,6 +478,7 @@ pub(crate) fn start<S: Source>(
             newlines: 0,
             error: None,
         }),
+        rows_hint: AtomicUsize::new(0),
     })))
 }
 
@@ -466,10 +493,12 @@ impl<S: Source> Run<S> {
         self.size
     }
 
-    /// Parses chunk `i` (using `buf` for its bytes) and merges it, and any
-    /// chunk after it parsed already, if every chunk before it is merged.
-    pub fn parse_chunk(&self, i: usize, buf: &mut Vec<u8>) {
-        let result = self.read_chunk(i, buf);
+    /// Parses chunk `i` (using `buf` for its bytes and `spare` for its
+    /// rows) and merges it, and any chunk after it parsed already, if every
+    /// chunk before it is merged. `spare` gets back the emptied row vectors
+    /// of a merged chunk.
+    pub fn parse_chunk(&self, i: usize, buf: &mut Vec<u8>, spare: &mut Rows) {
+        let result = self.read_chunk(i, buf, std::mem::take(spare));
         let mut guard = self.seq.lock().unwrap_or_else(PoisonError::into_inner);
         let seq = &mut *guard;
         if i < seq.next {
@@ -486,7 +515,7 @@ impl<S: Source> Run<S> {
                     for p in &mut seq.pending[from.min(to)..to] {
                         *p = None;
                     }
-                    self.merge(seq, c);
+                    *spare = self.merge(seq, c);
                 }
                 Err(e) => {
                     seq.error.get_or_insert(e);
@@ -497,7 +526,7 @@ impl<S: Source> Run<S> {
         }
     }
 
-    fn merge(&self, seq: &mut Seq, c: Chunk) {
+    fn merge(&self, seq: &mut Seq, c: Chunk) -> Rows {
         let Chunk {
             mut part,
             newlines,
@@ -518,13 +547,14 @@ impl<S: Source> Run<S> {
             let additional = want.saturating_sub(len).max(incoming).max(len / 8 + 1);
             seq.part.rows.reserve_exact(table, additional);
         }
-        seq.part.absorb(part, &self.file);
+        let emptied = seq.part.absorb(part, &self.file);
         seq.newlines += newlines;
         seq.next = next;
+        emptied
     }
 
     /// Reads and parses chunk `i`.
-    fn read_chunk(&self, i: usize, buf: &mut Vec<u8>) -> io::Result<Chunk> {
+    fn read_chunk(&self, i: usize, buf: &mut Vec<u8>, rows: Rows) -> io::Result<Chunk> {
         let nominal = |j: usize| {
             self.data_start
                 .saturating_add((j as u64).saturating_mul(self.chunk))
@@ -544,6 +574,12 @@ impl<S: Source> Run<S> {
         let mut j = i + 1;
         let mut end = self.chunk_end(&mut w, buf, j)?;
         let mut part = Part::new(self.table);
+        part.rows = rows;
+        let hint = self.rows_hint.load(Ordering::Relaxed);
+        let room = hint + hint / 16;
+        if part.rows.spare(self.table) < room {
+            part.rows.reserve_exact(self.table, room);
+        }
         let mut fields = Fields::default();
         let mut sc = Scanner::default();
         let base = index(start - w.off);
@@ -566,6 +602,8 @@ impl<S: Source> Run<S> {
         if end >= w.limit {
             j = self.chunks;
         }
+        self.rows_hint
+            .fetch_max(part.rows.len(self.table), Ordering::Relaxed);
         Ok(Chunk {
             part,
             newlines: sc.newlines,
@@ -606,9 +644,14 @@ impl<S: Source> Run<S> {
                 line,
             },
         );
+        // One UTF-8 check for the whole record, not one per cell.
+        let text = fields.text(input);
         for (cell, field) in row.cells.iter_mut().zip(self.header.fields) {
             if let Some(fi) = field {
-                *cell = decode(fields.get(input, fi));
+                *cell = match text.and_then(|t| fields.get_str(t, fi)) {
+                    Some(t) => decode_str(t),
+                    None => decode(fields.get(input, fi)),
+                };
             }
         }
         let header = &self.header;
@@ -668,9 +711,9 @@ pub(crate) fn parse(
     )? {
         Start::Done(part) => Ok(*part),
         Start::Rows(run) => {
-            let mut buf = Vec::new();
+            let (mut buf, mut spare) = (Vec::new(), Rows::default());
             for i in 0..run.chunks() {
-                run.parse_chunk(i, &mut buf);
+                run.parse_chunk(i, &mut buf, &mut spare);
             }
             run.finish()
         }
@@ -787,6 +830,28 @@ fn decode(bytes: &[u8]) -> Cell<'_> {
             t => Cell::Text(Cow::Borrowed(t)),
         },
         Err(_) => Cell::BadUtf8,
+    }
+}
+
+/// [`decode`] for a cell known to be UTF-8.
+fn decode_str(s: &str) -> Cell<'_> {
+    // As in `decode`: trimming ASCII white space gives what `str::trim`
+    // gives when what is left starts and ends with a plain ASCII byte.
+    let b = s.as_bytes();
+    let start = b.len() - b.trim_ascii_start().len();
+    let end = b.trim_ascii_end().len();
+    if start >= end {
+        return Cell::Absent;
+    }
+    let plain = |b: u8| b.is_ascii() && b != 0x0B;
+    if plain(b[start]) && plain(b[end - 1]) {
+        if let Some(t) = s.get(start..end) {
+            return Cell::Text(Cow::Borrowed(t));
+        }
+    }
+    match s.trim() {
+        "" => Cell::Absent,
+        t => Cell::Text(Cow::Borrowed(t)),
     }
 }
 
@@ -1020,9 +1085,9 @@ mod tests {
         .expect("in memory") else {
             panic!("no rows");
         };
-        let mut buf = Vec::new();
+        let (mut buf, mut spare) = (Vec::new(), Rows::default());
         for i in (0..run.chunks()).rev() {
-            run.parse_chunk(i, &mut buf);
+            run.parse_chunk(i, &mut buf, &mut spare);
         }
         assert_eq!(summary(&run.finish().expect("in memory")), summary(&whole));
     }
