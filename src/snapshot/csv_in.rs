@@ -36,13 +36,13 @@ use super::tables::{Cell, Part, Row, Rows, Table, MAX_COLUMNS};
 const UNNAMED: &str = "(unnamed)";
 
 /// Nominal size of the chunks a file's data is cut into.
-pub(crate) const CHUNK: u64 = 1 << 20;
+pub(crate) const CHUNK: u64 = 128 << 10;
 
 /// Bytes read at a time while looking for the end of the header.
 const STEP: u64 = 64 * 1024;
 
 /// Bytes read at a time while looking for the line end that ends a chunk.
-const SEARCH: u64 = 4 * 1024;
+const SEARCH: u64 = 2 * 1024;
 
 /// Random access to the bytes of a table file.
 pub(crate) trait Source: Sync {
