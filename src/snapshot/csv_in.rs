@@ -9,15 +9,15 @@
 //! previous chunk notices (its last record runs past the guessed start),
 //! keeps parsing through the next chunk and supersedes it.
 //!
-//! Records follow the csv crate's reading (`csv_core`, default settings):
-//! `"` quotes a field only at its start, `""` inside quotes is one `"`,
-//! bytes after a closing quote are kept, `\r`, `\n` and `\r\n` all end a
-//! record, blank lines are skipped, a record cut by the end of the input
-//! ends there. The header maps schema columns to field positions (any
+//! Records are read by the csv crate's parser, `csv_core` (default
+//! settings, what `csv::ReaderBuilder` with `has_headers(false)` and
+//! `flexible(true)` reads), fed each chunk's bytes as they are read; the
+//! parser says where each record ends, and whether a chunk's end falls
+//! inside a record. The header maps schema columns to field positions (any
 //! order, names case-insensitive, BOM tolerated). A record with the wrong
 //! number of fields is reported on its own and the rest keep loading; only
-//! the cells of known columns are decoded, borrowed from the input, never
-//! copied.
+//! the cells of known columns are decoded, borrowed from the parser's
+//! output buffer.
 
 use std::borrow::Cow;
 use std::fs::File;
@@ -25,7 +25,8 @@ use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 
-use memchr::{memchr, memchr2};
+use csv_core::ReadRecordResult;
+use memchr::memchr;
 
 use super::diag::{quote, Diagnostic};
 use super::fields::suggest;
@@ -146,183 +147,188 @@ fn index(v: u64) -> usize {
     usize::try_from(v).unwrap_or(usize::MAX)
 }
 
-/// The fields of one record: slices of the input, or of `scratch` when a
-/// field was quoted (its quotes removed).
-#[derive(Default)]
-struct Fields {
-    /// (start, end) of each field, in the input or in `scratch`.
-    spans: Vec<(usize, usize)>,
-    scratch: Vec<u8>,
-    in_scratch: bool,
-    /// (start, end) of the whole record in the input, unless `in_scratch`.
-    record: (usize, usize),
+/// Reads records with the csv crate's parser (`csv_core`, default
+/// settings, as `csv::ReaderBuilder` with `has_headers(false)` and
+/// `flexible(true)` uses it) off input handed over in pieces, and counts
+/// lines: csv_core counts the `\n` bytes it reads, and the line ends
+/// between records are skipped here, before the parser sees them, so that
+/// a record's line is that of its first byte (the csv crate's own line
+/// lags by one after a CRLF record end, whose `\n` it reads only with the
+/// next record).
+struct Records {
+    rdr: csv_core::Reader,
+    /// `\n` bytes skipped between records (the parser counts the others).
+    skipped: u64,
+    /// The current record's fields, run together, unquoted.
+    out: Vec<u8>,
+    /// Where each field of the current record ends in `out`.
+    ends: Vec<usize>,
+    /// Bytes of `out` and entries of `ends` used so far.
+    nout: usize,
+    nend: usize,
+    /// The current record's 1-based line.
+    line: u64,
+    /// Whether a record has been started and not finished.
+    inside: bool,
 }
 
-impl Fields {
-    fn len(&self) -> usize {
-        self.spans.len()
-    }
-
-    fn get<'a>(&'a self, input: &'a [u8], i: usize) -> &'a [u8] {
-        let Some(&(s, e)) = self.spans.get(i) else {
-            return &[];
-        };
-        let from = if self.in_scratch {
-            &self.scratch
-        } else {
-            input
-        };
-        from.get(s..e).unwrap_or_default()
-    }
-
-    /// The record's bytes (fields and separators, or, when `in_scratch`,
-    /// the fields' contents run together) as text, if valid UTF-8; with
-    /// the offset its fields' spans are relative to.
-    fn text<'a>(&'a self, input: &'a [u8]) -> Option<(&'a str, usize)> {
-        let (bytes, base) = if self.in_scratch {
-            (self.scratch.as_slice(), 0)
-        } else {
-            (input.get(self.record.0..self.record.1)?, self.record.0)
-        };
-        Some((std::str::from_utf8(bytes).ok()?, base))
-    }
-
-    /// Field `i` as text, given the record's [`Fields::text`]; `None` when
-    /// the field does not start and end on character boundaries (a
-    /// character split by a separator inside quotes).
-    fn get_str<'a>(&self, (text, base): (&'a str, usize), i: usize) -> Option<&'a str> {
-        let &(s, e) = self.spans.get(i)?;
-        text.get(s.checked_sub(base)?..e.checked_sub(base)?)
-    }
-}
-
-/// What [`Scanner::next`] found.
+/// What [`Records::next`] found.
 #[derive(Debug, PartialEq, Eq)]
 enum Next {
     /// A record, starting on this 1-based line (counted from the start of
-    /// the scanned input).
+    /// the input the reader was given).
     Record(u64),
+    /// The input ends between two records (at most line ends left).
+    Between,
     /// The input ends inside a record and is not the end of the file: the
-    /// scanner stays at the record's start.
-    Incomplete,
-    /// No record left (at most line ends).
-    End,
+    /// reader waits for more.
+    Inside,
 }
 
-/// Reads records off an input slice, counting `\n` bytes.
+impl Records {
+    fn new() -> Self {
+        let mut recs = Records {
+            rdr: csv_core::Reader::new(),
+            skipped: 0,
+            out: vec![0; 1024],
+            ends: vec![0; 16],
+            nout: 0,
+            nend: 0,
+            line: 1,
+            inside: false,
+        };
+        recs.restart();
+        recs
+    }
+
+    /// Makes the reader ready for input read from the start of a record,
+    /// lines counted from there. (Reusing the reader spares rebuilding its
+    /// transition table for every chunk, which took some 4% of the load's
+    /// time; a built reader cannot be cloned instead, as csv-core 0.1.13's
+    /// `Clone` copies only part of that table.)
+    fn restart(&mut self) {
+        self.rdr.reset();
+        // csv_core strips a UTF-8 BOM from the first input it is given; the
+        // loader strips the file's own, and a record mid-file keeps it (as
+        // in one pass over the file). A blank line first (skipped, and its
+        // line not counted) makes any later input not the first.
+        let _ = self.rdr.read_record(b"\n", &mut [0], &mut [0]);
+        self.rdr.set_line(1);
+        (self.skipped, self.nout, self.nend) = (0, 0, 0);
+        (self.line, self.inside) = (1, false);
+    }
+
+    /// `\n` bytes read so far.
+    fn newlines(&self) -> u64 {
+        self.skipped + self.rdr.line() - 1
+    }
+
+    /// Reads on from `input[*pos..]`, advancing `pos` past the bytes read;
+    /// `eof` says whether `input` ends where the file does. Record bytes
+    /// handed over before the end of the input must not be handed again.
+    fn next(&mut self, input: &[u8], pos: &mut usize, eof: bool) -> Next {
+        if !self.inside {
+            // Line ends between records (and blank lines) are skipped.
+            while let Some(&b) = input.get(*pos) {
+                match b {
+                    b'\n' => self.skipped += 1,
+                    b'\r' => {}
+                    _ => break,
+                }
+                *pos += 1;
+            }
+            if *pos >= input.len() {
+                return Next::Between;
+            }
+            self.line = self.skipped + self.rdr.line();
+            (self.nout, self.nend, self.inside) = (0, 0, true);
+        }
+        loop {
+            // Empty input (`eof`) tells the parser the record ends there.
+            let rest = input.get(*pos..).unwrap_or_default();
+            if rest.is_empty() && !eof {
+                return Next::Inside;
+            }
+            let (res, nin, nout, nend) = self.rdr.read_record(
+                rest,
+                &mut self.out[self.nout..],
+                &mut self.ends[self.nend..],
+            );
+            *pos += nin;
+            self.nout += nout;
+            self.nend += nend;
+            match res {
+                ReadRecordResult::Record => {
+                    self.inside = false;
+                    return Next::Record(self.line);
+                }
+                ReadRecordResult::InputEmpty => {}
+                ReadRecordResult::OutputFull => {
+                    let len = self.out.len() * 2;
+                    self.out.resize(len, 0);
+                }
+                ReadRecordResult::OutputEndsFull => {
+                    let len = self.ends.len() * 2;
+                    self.ends.resize(len, 0);
+                }
+                // Only after the end of the input with no record started,
+                // which is `Between`.
+                ReadRecordResult::End => {
+                    self.inside = false;
+                    return Next::Between;
+                }
+            }
+        }
+    }
+
+    /// The number of fields of the record read last.
+    fn len(&self) -> usize {
+        self.nend
+    }
+
+    /// The bytes of field `i` of the record read last.
+    fn get(&self, i: usize) -> &[u8] {
+        let Some(&end) = self.ends.get(i).filter(|_| i < self.nend) else {
+            return &[];
+        };
+        let start = match i {
+            0 => 0,
+            _ => self.ends[i - 1],
+        };
+        self.out.get(start..end).unwrap_or_default()
+    }
+
+    /// The fields of the record read last, run together, as text, if
+    /// valid UTF-8.
+    fn text(&self) -> Option<&str> {
+        std::str::from_utf8(self.out.get(..self.nout)?).ok()
+    }
+
+    /// Field `i` as text, given the record's [`Records::text`]; `None`
+    /// when the field does not start and end on character boundaries (a
+    /// character split by a separator inside quotes).
+    fn get_str<'a>(&self, text: &'a str, i: usize) -> Option<&'a str> {
+        if i >= self.nend {
+            return None;
+        }
+        let start = match i {
+            0 => 0,
+            _ => self.ends[i - 1],
+        };
+        text.get(start..self.ends[i])
+    }
+}
+
+/// A thread's working memory for parsing chunks ([`Run::parse_chunk`]),
+/// kept from one chunk to the next, of any file.
 #[derive(Default)]
-struct Scanner {
-    pos: usize,
-    /// `\n` bytes before `pos`.
-    newlines: u64,
-}
-
-impl Scanner {
-    /// Reads the next record of `input` into `fields`; `eof` says whether
-    /// the input ends where the file does.
-    fn next(&mut self, input: &[u8], eof: bool, fields: &mut Fields) -> Next {
-        // Line ends between records (and blank lines) are skipped.
-        while let Some(&b) = input.get(self.pos) {
-            match b {
-                b'\n' => self.newlines += 1,
-                b'\r' => {}
-                _ => break,
-            }
-            self.pos += 1;
-        }
-        let start = self.pos;
-        let Some(rest) = input.get(start..).filter(|r| !r.is_empty()) else {
-            return Next::End;
-        };
-        let line = self.newlines + 1;
-        fields.spans.clear();
-        // Fast path: a line without quotes and without a `\r` but at its end.
-        let (len, terminated) = match memchr(b'\n', rest) {
-            Some(n) => (n, true),
-            None => (rest.len(), false),
-        };
-        if terminated || eof {
-            let content = &rest[..len];
-            let content = match content.split_last() {
-                Some((b'\r', c)) if terminated => c,
-                _ => content,
-            };
-            if memchr2(b'"', b'\r', content).is_none() {
-                fields.in_scratch = false;
-                fields.record = (start, start + content.len());
-                let mut s = start;
-                for c in memchr::memchr_iter(b',', content) {
-                    fields.spans.push((s, start + c));
-                    s = start + c + 1;
-                }
-                fields.spans.push((s, start + content.len()));
-                self.pos = start + content.len();
-                return Next::Record(line);
-            }
-        } else {
-            return Next::Incomplete;
-        }
-        self.slow(input, eof, fields, line)
-    }
-
-    /// The full state machine, for records with quotes or lone `\r`s.
-    fn slow(&mut self, input: &[u8], eof: bool, fields: &mut Fields, line: u64) -> Next {
-        #[derive(Clone, Copy, PartialEq, Eq)]
-        enum St {
-            Start,
-            Plain,
-            Quoted,
-            /// A `"` inside quotes: `""`, or the closing quote.
-            QuoteInQuoted,
-        }
-        let (start, newlines) = (self.pos, self.newlines);
-        fields.in_scratch = true;
-        fields.scratch.clear();
-        let out = &mut fields.scratch;
-        let spans = &mut fields.spans;
-        let mut field_start = 0;
-        let mut st = St::Start;
-        let mut pos = start;
-        while let Some(&b) = input.get(pos) {
-            match (st, b) {
-                (St::Quoted, b'"') => st = St::QuoteInQuoted,
-                (St::Quoted, _) => {
-                    if b == b'\n' {
-                        self.newlines += 1;
-                    }
-                    out.push(b);
-                }
-                (St::Start, b'"') => st = St::Quoted,
-                (St::QuoteInQuoted, b'"') => {
-                    out.push(b'"');
-                    st = St::Quoted;
-                }
-                (_, b',') => {
-                    spans.push((field_start, out.len()));
-                    field_start = out.len();
-                    st = St::Start;
-                }
-                (_, b'\r' | b'\n') => {
-                    spans.push((field_start, out.len()));
-                    self.pos = pos;
-                    return Next::Record(line);
-                }
-                (_, _) => {
-                    out.push(b);
-                    st = St::Plain;
-                }
-            }
-            pos += 1;
-        }
-        if !eof {
-            self.pos = start;
-            self.newlines = newlines;
-            return Next::Incomplete;
-        }
-        spans.push((field_start, out.len()));
-        self.pos = pos;
-        Next::Record(line)
-    }
+pub(crate) struct Scratch {
+    /// The bytes of the chunk being parsed.
+    buf: Vec<u8>,
+    /// Emptied row vectors of a merged chunk, to fill again.
+    rows: Rows,
+    /// The record reader, built on first use.
+    records: Option<Records>,
 }
 
 /// A CSV file whose header has been read: the data still to parse, in
@@ -414,35 +420,28 @@ pub(crate) fn start<S: Source>(
     } else {
         0
     };
-    let mut sc = Scanner {
-        pos: bom,
-        newlines: 0,
-    };
-    let mut fields = Fields::default();
+    let mut recs = Records::new();
+    let mut pos = bom;
     let header_line = loop {
         let eof = w.filled >= w.limit;
-        match sc.next(&buf, eof, &mut fields) {
+        match recs.next(&buf, &mut pos, eof) {
             Next::Record(line) => break saturate(line),
-            Next::Incomplete => {
-                let next = w.filled + STEP;
-                w.fill(&mut buf, next)?;
-            }
-            Next::End if eof => {
+            Next::Between if eof => {
                 part.diagnostics.push(Diagnostic::warning(
                     file,
                     "empty file without a header row, read as an empty table",
                 ));
                 return Ok(Start::Done(Box::new(part)));
             }
-            Next::End => {
+            Next::Between | Next::Inside => {
                 let next = w.filled + STEP;
                 w.fill(&mut buf, next)?;
             }
         }
     };
-    let names: Vec<String> = (0..fields.len())
+    let names: Vec<String> = (0..recs.len())
         .map(|i| {
-            String::from_utf8_lossy(fields.get(&buf, i))
+            String::from_utf8_lossy(recs.get(i))
                 .trim_start_matches('\u{feff}')
                 .trim()
                 .to_owned()
@@ -452,7 +451,7 @@ pub(crate) fn start<S: Source>(
     else {
         return Ok(Start::Done(Box::new(part)));
     };
-    let data_start = sc.pos as u64;
+    let data_start = pos as u64;
     let size = w.limit;
     let chunk = chunk.max(1);
     let chunks = usize::try_from(size.saturating_sub(data_start).div_ceil(chunk))
@@ -467,7 +466,7 @@ pub(crate) fn start<S: Source>(
         header,
         header_line,
         data_start,
-        data_newlines: sc.newlines,
+        data_newlines: recs.newlines(),
         size,
         chunk,
         chunks,
@@ -493,12 +492,15 @@ impl<S: Source> Run<S> {
         self.size
     }
 
-    /// Parses chunk `i` (using `buf` for its bytes and `spare` for its
-    /// rows) and merges it, and any chunk after it parsed already, if every
-    /// chunk before it is merged. `spare` gets back the emptied row vectors
-    /// of a merged chunk.
-    pub fn parse_chunk(&self, i: usize, buf: &mut Vec<u8>, spare: &mut Rows) {
-        let result = self.read_chunk(i, buf, std::mem::take(spare));
+    /// Parses chunk `i` (with `scratch`, the calling thread's working
+    /// memory) and merges it, and any chunk after it parsed already, if
+    /// every chunk before it is merged. `scratch` gets back the emptied row
+    /// vectors of a merged chunk.
+    pub fn parse_chunk(&self, i: usize, scratch: &mut Scratch) {
+        let rows = std::mem::take(&mut scratch.rows);
+        let recs = scratch.records.get_or_insert_with(Records::new);
+        recs.restart();
+        let result = self.read_chunk(i, &mut scratch.buf, recs, rows);
         let mut guard = self.seq.lock().unwrap_or_else(PoisonError::into_inner);
         let seq = &mut *guard;
         if i < seq.next {
@@ -515,7 +517,7 @@ impl<S: Source> Run<S> {
                     for p in &mut seq.pending[from.min(to)..to] {
                         *p = None;
                     }
-                    *spare = self.merge(seq, c);
+                    scratch.rows = self.merge(seq, c);
                 }
                 Err(e) => {
                     seq.error.get_or_insert(e);
@@ -554,7 +556,13 @@ impl<S: Source> Run<S> {
     }
 
     /// Reads and parses chunk `i`.
-    fn read_chunk(&self, i: usize, buf: &mut Vec<u8>, rows: Rows) -> io::Result<Chunk> {
+    fn read_chunk(
+        &self,
+        i: usize,
+        buf: &mut Vec<u8>,
+        recs: &mut Records,
+        rows: Rows,
+    ) -> io::Result<Chunk> {
         let nominal = |j: usize| {
             self.data_start
                 .saturating_add((j as u64).saturating_mul(self.chunk))
@@ -580,16 +588,13 @@ impl<S: Source> Run<S> {
         if part.rows.spare(self.table) < room {
             part.rows.reserve_exact(self.table, room);
         }
-        let mut fields = Fields::default();
-        let mut sc = Scanner::default();
-        let base = index(start - w.off);
+        let mut pos = index(start - w.off);
         loop {
-            let input = &buf[base..index(end - w.off)];
-            let eof = end >= w.limit;
-            let line = match sc.next(input, eof, &mut fields) {
+            let input = &buf[..index(end - w.off)];
+            let line = match recs.next(input, &mut pos, end >= w.limit) {
                 Next::Record(line) => saturate(line),
-                Next::End => break,
-                Next::Incomplete => {
+                Next::Between => break,
+                Next::Inside => {
                     // The record runs past the chunk's end: the next
                     // chunk's start was a guess inside a quoted field.
                     j += 1;
@@ -597,7 +602,7 @@ impl<S: Source> Run<S> {
                     continue;
                 }
             };
-            self.row(&mut part, input, &fields, line);
+            self.row(&mut part, recs, line);
         }
         if end >= w.limit {
             j = self.chunks;
@@ -606,7 +611,7 @@ impl<S: Source> Run<S> {
             .fetch_max(part.rows.len(self.table), Ordering::Relaxed);
         Ok(Chunk {
             part,
-            newlines: sc.newlines,
+            newlines: recs.newlines(),
             next: j,
             end,
         })
@@ -626,9 +631,9 @@ impl<S: Source> Run<S> {
     }
 
     /// Turns one record into a row of `part` (or a rejected row).
-    fn row(&self, part: &mut Part, input: &[u8], fields: &Fields, line: u32) {
-        let n = fields.len();
-        if (0..n).all(|i| fields.get(input, i).trim_ascii().is_empty()) {
+    fn row(&self, part: &mut Part, recs: &Records, line: u32) {
+        let n = recs.len();
+        if (0..n).all(|i| recs.get(i).trim_ascii().is_empty()) {
             // Only separators (`,,,`, as spreadsheets leave at the end): a
             // blank line, not a row.
             return;
@@ -645,12 +650,12 @@ impl<S: Source> Run<S> {
             },
         );
         // One UTF-8 check for the whole record, not one per cell.
-        let text = fields.text(input);
+        let text = recs.text();
         for (cell, field) in row.cells.iter_mut().zip(self.header.fields) {
             if let Some(fi) = field {
-                *cell = match text.and_then(|t| fields.get_str(t, fi)) {
+                *cell = match text.and_then(|t| recs.get_str(t, fi)) {
                     Some(t) => decode_str(t),
-                    None => decode(fields.get(input, fi)),
+                    None => decode(recs.get(fi)),
                 };
             }
         }
@@ -711,9 +716,9 @@ pub(crate) fn parse(
     )? {
         Start::Done(part) => Ok(*part),
         Start::Rows(run) => {
-            let (mut buf, mut spare) = (Vec::new(), Rows::default());
+            let mut scratch = Scratch::default();
             for i in 0..run.chunks() {
-                run.parse_chunk(i, &mut buf, &mut spare);
+                run.parse_chunk(i, &mut scratch);
             }
             run.finish()
         }
@@ -970,57 +975,136 @@ mod tests {
         assert_eq!(p.diagnostics.len(), 1);
         assert_eq!(p.diagnostics[0].level, super::super::diag::Level::Warning);
     }
-    /// Every record of `input` as the csv crate reads it (flexible byte
-    /// records, no header): fields and 1-based starting line.
-    fn csv_crate_records(input: &[u8]) -> Vec<(Vec<Vec<u8>>, u64)> {
+    /// The 1-based line of the record the csv crate read from `start` on:
+    /// that of its first byte, past the line ends the reader skipped.
+    fn line_at(input: &[u8], start: u64) -> u32 {
+        let start = usize::try_from(start).expect("offset");
+        let first = input[start..]
+            .iter()
+            .position(|&b| b != b'\r' && b != b'\n')
+            .map_or(input.len(), |p| start + p);
+        saturate(1 + input[..first].iter().filter(|&&b| b == b'\n').count() as u64)
+    }
+
+    /// What one sequential pass of the csv crate over the whole of `input`
+    /// gives (flexible byte records, no header handling), each record after
+    /// the header made a row as the chunks make them ([`Run::row`]).
+    fn csv_crate_pass(input: &[u8], run: &Run<&[u8]>) -> Part {
         let mut rdr = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
             .from_reader(input);
-        let mut out = Vec::new();
-        let mut rec = csv::ByteRecord::new();
+        let (mut rec, mut recs) = (csv::ByteRecord::new(), Records::new());
+        let mut part = Part::new(run.table);
+        let mut header = true;
         while rdr.read_byte_record(&mut rec).expect("in memory") {
-            let start = rec.position().map_or(0, |p| p.byte());
-            let start = usize::try_from(start).expect("offset");
-            // The line of the first byte that is not a line end.
-            let first = input[start..]
+            let line = line_at(input, rec.position().map_or(0, |p| p.byte()));
+            if std::mem::take(&mut header) {
+                let names: Vec<&[u8]> = rec.iter().collect();
+                assert_eq!(
+                    names,
+                    run.names.iter().map(|n| n.as_bytes()).collect::<Vec<_>>()
+                );
+                assert_eq!(line, run.header_line);
+                continue;
+            }
+            recs.out = rec.as_slice().to_vec();
+            recs.nout = recs.out.len();
+            recs.ends = rec
                 .iter()
-                .position(|&b| b != b'\r' && b != b'\n')
-                .map_or(input.len(), |p| start + p);
-            let line = 1 + input[..first].iter().filter(|&&b| b == b'\n').count() as u64;
-            out.push((rec.iter().map(<[u8]>::to_vec).collect(), line));
+                .scan(0, |end, f| {
+                    *end += f.len();
+                    Some(*end)
+                })
+                .collect();
+            recs.nend = recs.ends.len();
+            run.row(&mut part, &recs, line);
         }
-        out
+        part
     }
 
-    fn scanned(input: &[u8]) -> Vec<(Vec<Vec<u8>>, u64)> {
-        let (mut sc, mut f, mut out) = (Scanner::default(), Fields::default(), Vec::new());
-        while let Next::Record(line) = sc.next(input, true, &mut f) {
-            out.push((
-                (0..f.len()).map(|i| f.get(input, i).to_vec()).collect(),
-                line,
-            ));
+    /// A principals file (header without unknown columns) whose records
+    /// end in random line ends and hold random display names: quoted or
+    /// not, with separators, quotes, `""`, CR, LF, CRLF, non-ASCII and
+    /// invalid UTF-8; now and then a record starting with a BOM.
+    fn random_file(rng: &mut impl rand::Rng) -> Vec<u8> {
+        let alphabet: &[&[u8]] = &[
+            b"a",
+            b"b",
+            b",",
+            b"\"",
+            b"\r",
+            b"\n",
+            b"\r\n",
+            b" ",
+            b"\"\"",
+            "\u{e9}".as_bytes(),
+            b"\xff",
+        ];
+        let ends: &[&[u8]] = &[b"\n", b"\r\n", b"\r", b"\r\n\r\n", b"\n,,,\n", b"\n\n\r"];
+        let mut s = b"tenant_id,principal_id,kind,display_name\r\n".to_vec();
+        for i in 0..rng.random_range(0..30u32) {
+            if rng.random_ratio(1, 20) {
+                s.extend_from_slice(b"\xEF\xBB\xBF");
+            }
+            s.extend_from_slice(
+                format!("00000000-0000-0000-0000-000000000001,{i:08x}-0000-0000-0000-000000000000,user,")
+                    .as_bytes(),
+            );
+            let quoted = rng.random_bool(0.5);
+            if quoted {
+                s.push(b'"');
+            }
+            for _ in 0..rng.random_range(0..8) {
+                s.extend_from_slice(alphabet[rng.random_range(0..alphabet.len())]);
+            }
+            if quoted {
+                s.push(b'"');
+            }
+            s.extend_from_slice(ends[rng.random_range(0..ends.len())]);
         }
-        out
+        if rng.random_bool(0.2) {
+            // No line end after the last record.
+            while s.last().is_some_and(|b| matches!(b, b'\r' | b'\n' | b',')) {
+                s.pop();
+            }
+        }
+        s
     }
 
     #[test]
-    fn scanner_reads_what_the_csv_crate_reads() {
+    fn chunks_read_what_one_csv_crate_pass_reads() {
+        use rand::seq::SliceRandom;
         use rand::{Rng, SeedableRng};
-        let alphabet: &[&[u8]] = &[
-            b"a", b"b", b",", b"\"", b"\r", b"\n", b"\r\n", b" ", b"\"\"",
-        ];
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
-        for _ in 0..20_000 {
-            let len = rng.random_range(0..24);
-            let mut input = Vec::new();
-            for _ in 0..len {
-                input.extend_from_slice(alphabet[rng.random_range(0..alphabet.len())]);
+        for _ in 0..3_000 {
+            let input = random_file(&mut rng);
+            let chunk = rng.random_range(1..64);
+            let Start::Rows(run) = start(
+                &input[..],
+                input.len() as u64,
+                Table::Principals,
+                FILE,
+                0,
+                chunk,
+                |_| Ok(()),
+            )
+            .expect("in memory") else {
+                panic!("no rows");
+            };
+            let expected = csv_crate_pass(&input, &run);
+            // Chunks parsed in any order.
+            let mut order: Vec<usize> = (0..run.chunks()).collect();
+            order.shuffle(&mut rng);
+            let mut scratch = Scratch::default();
+            for i in order {
+                run.parse_chunk(i, &mut scratch);
             }
+            let got = run.finish().expect("in memory");
             assert_eq!(
-                scanned(&input),
-                csv_crate_records(&input),
-                "{:?}",
+                summary(&got),
+                summary(&expected),
+                "chunk {chunk}: {:?}",
                 String::from_utf8_lossy(&input)
             );
         }
@@ -1085,9 +1169,9 @@ mod tests {
         .expect("in memory") else {
             panic!("no rows");
         };
-        let (mut buf, mut spare) = (Vec::new(), Rows::default());
+        let mut scratch = Scratch::default();
         for i in (0..run.chunks()).rev() {
-            run.parse_chunk(i, &mut buf, &mut spare);
+            run.parse_chunk(i, &mut scratch);
         }
         assert_eq!(summary(&run.finish().expect("in memory")), summary(&whole));
     }

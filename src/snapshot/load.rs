@@ -22,7 +22,7 @@ use super::diag::{quote, sort_diagnostics, Diagnostic};
 use super::fields::suggest;
 use super::model::{Manifest, Snapshot, TABLES};
 use super::roles::RoleId;
-use super::tables::{append_vec, too_many_roles, Part, Rows, Table};
+use super::tables::{append_vec, too_many_roles, Part, Table};
 use super::{csv_in, json_in};
 
 /// A loaded snapshot and every problem found while loading it.
@@ -331,9 +331,9 @@ fn parse_csv_chunks(prepared: &[(usize, Prepared)]) {
     rayon::scope(|s| {
         for _ in 0..rayon::current_num_threads().min(tasks.len()) {
             s.spawn(move |_| {
-                let (mut buf, mut spare) = (Vec::new(), Rows::default());
+                let mut scratch = csv_in::Scratch::default();
                 while let Some(&(r, c)) = tasks.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    runs[r].parse_chunk(c, &mut buf, &mut spare);
+                    runs[r].parse_chunk(c, &mut scratch);
                 }
             });
         }
