@@ -1,76 +1,447 @@
 //! Reads one `TABLE.csv` file into a [`Part`].
 //!
-//! The input is streamed (any [`Read`]; the loader passes the open file),
-//! never held whole: memory stays at the csv reader's buffer plus the rows
-//! built. The header maps schema columns to field positions (any order,
-//! names case-insensitive, BOM tolerated). Records are read as
-//! [`csv::ByteRecord`]s with `flexible(true)`, so a record with the wrong
+//! The file is read in pieces, never whole, and parsed in parallel: after
+//! the header, the data is cut into chunks of about [`CHUNK`] bytes, each
+//! read and parsed on its own (see [`Run`]), then merged in file order, so
+//! the result is what one sequential pass gives, whatever the thread count.
+//! A chunk starts after the first line end at or past its nominal offset.
+//! That guess is wrong only when the line end is inside a quoted field; the
+//! previous chunk notices (its last record runs past the guessed start),
+//! keeps parsing through the next chunk and supersedes it.
+//!
+//! Records are read by the csv crate's parser, `csv_core` (default
+//! settings, what `csv::ReaderBuilder` with `has_headers(false)` and
+//! `flexible(true)` reads), fed each chunk's bytes as they are read; the
+//! parser says where each record ends, and whether a chunk's end falls
+//! inside a record. The header maps schema columns to field positions (any
+//! order, names case-insensitive, BOM tolerated). A record with the wrong
 //! number of fields is reported on its own and the rest keep loading; only
-//! the cells of known columns are decoded, borrowed from the record, never
-//! copied.
+//! the cells of known columns are decoded, borrowed from the parser's
+//! output buffer.
 
 use std::borrow::Cow;
-use std::collections::VecDeque;
-use std::io::{self, Read};
+use std::fs::File;
+use std::io;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
 
-use csv::{ByteRecord, ReaderBuilder};
+use csv_core::ReadRecordResult;
+use memchr::memchr;
 
 use super::diag::{quote, Diagnostic};
 use super::fields::suggest;
 use super::model::Loc;
-use super::tables::{Cell, Part, Row, Table, MAX_COLUMNS};
+use super::tables::{Cell, Part, Row, Rows, Table, MAX_COLUMNS};
 
 /// Key under which an unnamed header column is counted.
 const UNNAMED: &str = "(unnamed)";
 
-/// Bytes the csv reader buffers (and reads per system call).
-const BUFFER: usize = 64 * 1024;
+/// Nominal size of the chunks a file's data is cut into.
+pub(crate) const CHUNK: u64 = 128 << 10;
 
-/// Rows read before the first estimate of a table's size.
-const SAMPLE_ROWS: usize = 1024;
+/// Bytes read at a time while looking for the end of the header.
+const STEP: u64 = 64 * 1024;
 
-/// Parses CSV read from `input`, `size` bytes long if known, as rows of
-/// `table`, read from `file` (display path) with index `file_index` in
-/// [`Snapshot::files`](super::model::Snapshot::files).
+/// Bytes read at a time while looking for the line end that ends a chunk.
+const SEARCH: u64 = 2 * 1024;
+
+/// Random access to the bytes of a table file.
+pub(crate) trait Source: Sync {
+    /// Reads bytes at `offset` into `buf`; 0 at the end of the input.
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize>;
+}
+
+impl Source for File {
+    #[cfg(unix)]
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        std::os::unix::fs::FileExt::read_at(self, buf, offset)
+    }
+
+    #[cfg(windows)]
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        std::os::windows::fs::FileExt::seek_read(self, buf, offset)
+    }
+}
+
+impl<T: Source + ?Sized> Source for &T {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        (**self).read_at(buf, offset)
+    }
+}
+
+impl Source for [u8] {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        let start = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(self.len());
+        let rest = self.get(start..).unwrap_or_default();
+        let n = rest.len().min(buf.len());
+        buf[..n].copy_from_slice(&rest[..n]);
+        Ok(n)
+    }
+}
+
+/// Bytes of a file being read into one buffer, from `off` on.
+struct Window<'s, S: ?Sized> {
+    src: &'s S,
+    /// File offset of the buffer's first byte.
+    off: u64,
+    /// File offset just past the buffer's last byte.
+    filled: u64,
+    /// Where the input ends (lowered if the file turns out shorter).
+    limit: u64,
+}
+
+impl<S: Source + ?Sized> Window<'_, S> {
+    /// Appends the bytes up to offset `to` (or the end of the input).
+    fn fill(&mut self, buf: &mut Vec<u8>, to: u64) -> io::Result<()> {
+        let to = to.min(self.limit);
+        if to <= self.filled {
+            return Ok(());
+        }
+        let old = buf.len();
+        let want = usize::try_from(to - self.filled).map_err(io::Error::other)?;
+        buf.resize(old + want, 0);
+        let mut got = 0;
+        while got < want {
+            match self
+                .src
+                .read_at(&mut buf[old + got..], self.filled + got as u64)
+            {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        buf.truncate(old + got);
+        self.filled += got as u64;
+        if got < want {
+            self.limit = self.filled;
+        }
+        Ok(())
+    }
+
+    /// The offset just past the first `\n` at or after `at` (read into
+    /// `buf` as far as needed), or the end of the input.
+    fn boundary(&mut self, buf: &mut Vec<u8>, at: u64) -> io::Result<u64> {
+        let mut from = at;
+        loop {
+            if from < self.filled {
+                let i = index(from.saturating_sub(self.off));
+                if let Some(p) = buf.get(i..).and_then(|b| memchr(b'\n', b)) {
+                    return Ok(from + p as u64 + 1);
+                }
+                from = self.filled;
+            }
+            if self.filled >= self.limit {
+                return Ok(self.limit);
+            }
+            let to = self.filled.max(at).saturating_add(SEARCH);
+            self.fill(buf, to)?;
+        }
+    }
+}
+
+fn index(v: u64) -> usize {
+    usize::try_from(v).unwrap_or(usize::MAX)
+}
+
+/// Reads records with the csv crate's parser (`csv_core`, default
+/// settings, as `csv::ReaderBuilder` with `has_headers(false)` and
+/// `flexible(true)` uses it) off input handed over in pieces, and counts
+/// lines: csv_core counts the `\n` bytes it reads, and the line ends
+/// between records are skipped here, before the parser sees them, so that
+/// a record's line is that of its first byte (the csv crate's own line
+/// lags by one after a CRLF record end, whose `\n` it reads only with the
+/// next record).
+struct Records {
+    rdr: csv_core::Reader,
+    /// `\n` bytes skipped between records (the parser counts the others).
+    skipped: u64,
+    /// The current record's fields, run together, unquoted.
+    out: Vec<u8>,
+    /// Where each field of the current record ends in `out`.
+    ends: Vec<usize>,
+    /// Bytes of `out` and entries of `ends` used so far.
+    nout: usize,
+    nend: usize,
+    /// The current record's 1-based line.
+    line: u64,
+    /// Whether a record has been started and not finished.
+    inside: bool,
+}
+
+/// What [`Records::next`] found.
+#[derive(Debug, PartialEq, Eq)]
+enum Next {
+    /// A record, starting on this 1-based line (counted from the start of
+    /// the input the reader was given).
+    Record(u64),
+    /// The input ends between two records (at most line ends left).
+    Between,
+    /// The input ends inside a record and is not the end of the file: the
+    /// reader waits for more.
+    Inside,
+}
+
+impl Records {
+    fn new() -> Self {
+        let mut recs = Records {
+            rdr: csv_core::Reader::new(),
+            skipped: 0,
+            out: vec![0; 1024],
+            ends: vec![0; 16],
+            nout: 0,
+            nend: 0,
+            line: 1,
+            inside: false,
+        };
+        recs.restart();
+        recs
+    }
+
+    /// Makes the reader ready for input read from the start of a record,
+    /// lines counted from there. (Reusing the reader spares rebuilding its
+    /// transition table for every chunk, which took some 4% of the load's
+    /// time; a built reader cannot be cloned instead, as csv-core 0.1.13's
+    /// `Clone` copies only part of that table.)
+    fn restart(&mut self) {
+        self.rdr.reset();
+        // csv_core strips a UTF-8 BOM from the first input it is given; the
+        // loader strips the file's own, and a record mid-file keeps it (as
+        // in one pass over the file). A blank line first (skipped, and its
+        // line not counted) makes any later input not the first.
+        let _ = self.rdr.read_record(b"\n", &mut [0], &mut [0]);
+        self.rdr.set_line(1);
+        (self.skipped, self.nout, self.nend) = (0, 0, 0);
+        (self.line, self.inside) = (1, false);
+    }
+
+    /// `\n` bytes read so far.
+    fn newlines(&self) -> u64 {
+        self.skipped + self.rdr.line() - 1
+    }
+
+    /// Reads on from `input[*pos..]`, advancing `pos` past the bytes read;
+    /// `eof` says whether `input` ends where the file does. Record bytes
+    /// handed over before the end of the input must not be handed again.
+    fn next(&mut self, input: &[u8], pos: &mut usize, eof: bool) -> Next {
+        if !self.inside {
+            // Line ends between records (and blank lines) are skipped.
+            while let Some(&b) = input.get(*pos) {
+                match b {
+                    b'\n' => self.skipped += 1,
+                    b'\r' => {}
+                    _ => break,
+                }
+                *pos += 1;
+            }
+            if *pos >= input.len() {
+                return Next::Between;
+            }
+            self.line = self.skipped + self.rdr.line();
+            (self.nout, self.nend, self.inside) = (0, 0, true);
+        }
+        loop {
+            // Empty input (`eof`) tells the parser the record ends there.
+            let rest = input.get(*pos..).unwrap_or_default();
+            if rest.is_empty() && !eof {
+                return Next::Inside;
+            }
+            let (res, nin, nout, nend) = self.rdr.read_record(
+                rest,
+                &mut self.out[self.nout..],
+                &mut self.ends[self.nend..],
+            );
+            *pos += nin;
+            self.nout += nout;
+            self.nend += nend;
+            match res {
+                ReadRecordResult::Record => {
+                    self.inside = false;
+                    return Next::Record(self.line);
+                }
+                ReadRecordResult::InputEmpty => {}
+                ReadRecordResult::OutputFull => {
+                    let len = self.out.len() * 2;
+                    self.out.resize(len, 0);
+                }
+                ReadRecordResult::OutputEndsFull => {
+                    let len = self.ends.len() * 2;
+                    self.ends.resize(len, 0);
+                }
+                // Only after the end of the input with no record started,
+                // which is `Between`.
+                ReadRecordResult::End => {
+                    self.inside = false;
+                    return Next::Between;
+                }
+            }
+        }
+    }
+
+    /// The number of fields of the record read last.
+    fn len(&self) -> usize {
+        self.nend
+    }
+
+    /// The bytes of field `i` of the record read last.
+    fn get(&self, i: usize) -> &[u8] {
+        let Some(&end) = self.ends.get(i).filter(|_| i < self.nend) else {
+            return &[];
+        };
+        let start = match i {
+            0 => 0,
+            _ => self.ends[i - 1],
+        };
+        self.out.get(start..end).unwrap_or_default()
+    }
+
+    /// The fields of the record read last, run together, as text, if
+    /// valid UTF-8.
+    fn text(&self) -> Option<&str> {
+        std::str::from_utf8(self.out.get(..self.nout)?).ok()
+    }
+
+    /// Field `i` as text, given the record's [`Records::text`]; `None`
+    /// when the field does not start and end on character boundaries (a
+    /// character split by a separator inside quotes).
+    fn get_str<'a>(&self, text: &'a str, i: usize) -> Option<&'a str> {
+        if i >= self.nend {
+            return None;
+        }
+        let start = match i {
+            0 => 0,
+            _ => self.ends[i - 1],
+        };
+        text.get(start..self.ends[i])
+    }
+}
+
+/// A thread's working memory for parsing chunks ([`Run::parse_chunk`]),
+/// kept from one chunk to the next, of any file.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    /// The bytes of the chunk being parsed.
+    buf: Vec<u8>,
+    /// Emptied row vectors of a merged chunk, to fill again.
+    rows: Rows,
+    /// The record reader, built on first use.
+    records: Option<Records>,
+}
+
+/// A CSV file whose header has been read: the data still to parse, in
+/// chunks ([`Run::chunks`]) that may be parsed in any order and on any
+/// thread ([`Run::parse_chunk`]); [`Run::finish`] gives the file's part.
+pub(crate) struct Run<S> {
+    src: S,
+    table: Table,
+    file: String,
+    file_index: u16,
+    names: Vec<String>,
+    header: Header,
+    header_line: u32,
+    /// Offset where the data starts (the header's end).
+    data_start: u64,
+    /// `\n` bytes before `data_start`.
+    data_newlines: u64,
+    /// The input's length.
+    size: u64,
+    chunk: u64,
+    chunks: usize,
+    seq: Mutex<Seq>,
+    /// The most rows a chunk has produced so far: room reserved for the next.
+    rows_hint: AtomicUsize,
+}
+
+/// Chunks parsed but not yet merged, and the merged part.
+struct Seq {
+    /// The next chunk to merge.
+    next: usize,
+    pending: Vec<Option<io::Result<Chunk>>>,
+    part: Part,
+    /// `\n` bytes before the start of chunk `next`.
+    newlines: u64,
+    error: Option<io::Error>,
+}
+
+/// One parsed chunk.
+struct Chunk {
+    /// Its rows and diagnostics, lines counted from the chunk's start.
+    part: Part,
+    /// `\n` bytes in the bytes it covers.
+    newlines: u64,
+    /// The chunk after the last one it covers.
+    next: usize,
+    /// Offset just past the bytes it covers.
+    end: u64,
+}
+
+/// What reading a CSV file's header gave.
+pub(crate) enum Start<S> {
+    /// The rows are still to read.
+    Rows(Box<Run<S>>),
+    /// The file holds no rows to read (empty, or a bad header): its part.
+    Done(Box<Part>),
+}
+
+/// Reads the header of the CSV input `src`, `size` bytes long, of `table`
+/// read from `file` (display path) with index `file_index` in
+/// [`Snapshot::files`](super::model::Snapshot::files). `check` looks at
+/// the first bytes (the encoding) before anything is parsed.
 ///
-/// An I/O error while reading is returned as such: the file is then
-/// unreadable as a whole and contributes no rows.
-pub(crate) fn parse<R: Read>(
-    input: R,
-    size: Option<u64>,
+/// An I/O error is returned as such: the file is then unreadable as a
+/// whole and contributes no rows.
+pub(crate) fn start<S: Source>(
+    src: S,
+    size: u64,
     table: Table,
     file: &str,
     file_index: u16,
-) -> io::Result<Part> {
+    chunk: u64,
+    check: impl FnOnce(&[u8]) -> Result<(), Diagnostic>,
+) -> io::Result<Start<S>> {
     let mut part = Part::new(table);
-    let mut rdr = ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .buffer_capacity(BUFFER)
-        .from_reader(Lines::new(input));
-    let mut record = ByteRecord::new();
-
-    match rdr.read_byte_record(&mut record) {
-        Ok(true) => {}
-        Ok(false) => {
-            part.diagnostics.push(Diagnostic::warning(
-                file,
-                "empty file without a header row, read as an empty table",
-            ));
-            return Ok(part);
-        }
-        Err(e) => {
-            let e = csv_error(e)?;
-            part.diagnostics
-                .push(Diagnostic::error(file, format!("unreadable CSV: {e}")));
-            return Ok(part);
-        }
+    let mut buf = Vec::new();
+    let mut w = Window {
+        src: &src,
+        off: 0,
+        filled: 0,
+        limit: size,
+    };
+    w.fill(&mut buf, STEP)?;
+    if let Err(d) = check(&buf) {
+        part.diagnostics.push(d);
+        return Ok(Start::Done(Box::new(part)));
     }
-    let header_line = rdr.get_mut().line_of(&record);
-    let names: Vec<String> = record
-        .iter()
-        .map(|f| {
-            String::from_utf8_lossy(f)
+    let bom = if buf.starts_with(b"\xEF\xBB\xBF") {
+        3
+    } else {
+        0
+    };
+    let mut recs = Records::new();
+    let mut pos = bom;
+    let header_line = loop {
+        let eof = w.filled >= w.limit;
+        match recs.next(&buf, &mut pos, eof) {
+            Next::Record(line) => break saturate(line),
+            Next::Between if eof => {
+                part.diagnostics.push(Diagnostic::warning(
+                    file,
+                    "empty file without a header row, read as an empty table",
+                ));
+                return Ok(Start::Done(Box::new(part)));
+            }
+            Next::Between | Next::Inside => {
+                let next = w.filled + STEP;
+                w.fill(&mut buf, next)?;
+            }
+        }
+    };
+    let names: Vec<String> = (0..recs.len())
+        .map(|i| {
+            String::from_utf8_lossy(recs.get(i))
                 .trim_start_matches('\u{feff}')
                 .trim()
                 .to_owned()
@@ -78,129 +449,296 @@ pub(crate) fn parse<R: Read>(
         .collect();
     let Some(header) = Header::resolve(table, &names, file, header_line, &mut part.diagnostics)
     else {
-        return Ok(part);
+        return Ok(Start::Done(Box::new(part)));
     };
-    let sizer = Sizer::new(size, rdr.position().byte());
+    let data_start = pos as u64;
+    let size = w.limit;
+    let chunk = chunk.max(1);
+    let chunks = usize::try_from(size.saturating_sub(data_start).div_ceil(chunk))
+        .unwrap_or(usize::MAX)
+        .max(1);
+    Ok(Start::Rows(Box::new(Run {
+        src,
+        table,
+        file: file.to_owned(),
+        file_index,
+        names,
+        header,
+        header_line,
+        data_start,
+        data_newlines: recs.newlines(),
+        size,
+        chunk,
+        chunks,
+        seq: Mutex::new(Seq {
+            next: 0,
+            pending: (0..chunks).map(|_| None).collect(),
+            part,
+            newlines: 0,
+            error: None,
+        }),
+        rows_hint: AtomicUsize::new(0),
+    })))
+}
 
-    loop {
-        match rdr.read_byte_record(&mut record) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => {
-                // Flexible byte records fail only on I/O (returned as
-                // such): anything else is not expected, but never silent.
-                let e = csv_error(e)?;
-                let mut d = Diagnostic::error(file, format!("unreadable CSV: {e}"));
-                d.line = e.position().map(|p| saturate(p.line()));
-                part.diagnostics.push(d);
-                break;
+impl<S: Source> Run<S> {
+    /// How many chunks the data is cut into.
+    pub fn chunks(&self) -> usize {
+        self.chunks
+    }
+
+    /// The input's length in bytes.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Parses chunk `i` (with `scratch`, the calling thread's working
+    /// memory) and merges it, and any chunk after it parsed already, if
+    /// every chunk before it is merged. `scratch` gets back the emptied row
+    /// vectors of a merged chunk.
+    pub fn parse_chunk(&self, i: usize, scratch: &mut Scratch) {
+        let rows = std::mem::take(&mut scratch.rows);
+        let recs = scratch.records.get_or_insert_with(Records::new);
+        recs.restart();
+        let result = self.read_chunk(i, &mut scratch.buf, recs, rows);
+        let mut guard = self.seq.lock().unwrap_or_else(PoisonError::into_inner);
+        let seq = &mut *guard;
+        if i < seq.next {
+            // Superseded: an earlier chunk covered its bytes.
+            return;
+        }
+        seq.pending[i] = Some(result);
+        while let Some(slot) = seq.pending.get_mut(seq.next) {
+            let Some(result) = slot.take() else { break };
+            match result {
+                Ok(c) => {
+                    let from = seq.next + 1;
+                    let to = c.next.min(self.chunks);
+                    for p in &mut seq.pending[from.min(to)..to] {
+                        *p = None;
+                    }
+                    scratch.rows = self.merge(seq, c);
+                }
+                Err(e) => {
+                    seq.error.get_or_insert(e);
+                    seq.next = self.chunks;
+                    seq.pending.clear();
+                }
             }
         }
-        let line = rdr.get_mut().line_of(&record);
-        if record.iter().all(|f| f.trim_ascii().is_empty()) {
+    }
+
+    fn merge(&self, seq: &mut Seq, c: Chunk) -> Rows {
+        let Chunk {
+            mut part,
+            newlines,
+            next,
+            end,
+        } = c;
+        let delta = seq.newlines + self.data_newlines;
+        part.shift_lines(u32::try_from(delta).unwrap_or(u32::MAX));
+        // Room for the rows the rest of the file suggests, so that the
+        // table's vector neither doubles past what the file holds nor
+        // moves repeatedly.
+        let table = self.table;
+        let (len, incoming) = (seq.part.rows.len(table), part.rows.len(table));
+        if seq.part.rows.spare(table) < incoming && len > 0 {
+            let done = end.saturating_sub(self.data_start).max(1) as f64;
+            let all = self.size.saturating_sub(self.data_start) as f64;
+            let want = ((len + incoming) as f64 * all / done * 1.05) as usize + 64;
+            let additional = want.saturating_sub(len).max(incoming).max(len / 8 + 1);
+            seq.part.rows.reserve_exact(table, additional);
+        }
+        let emptied = seq.part.absorb(part, &self.file);
+        seq.newlines += newlines;
+        seq.next = next;
+        emptied
+    }
+
+    /// Reads and parses chunk `i`.
+    fn read_chunk(
+        &self,
+        i: usize,
+        buf: &mut Vec<u8>,
+        recs: &mut Records,
+        rows: Rows,
+    ) -> io::Result<Chunk> {
+        let nominal = |j: usize| {
+            self.data_start
+                .saturating_add((j as u64).saturating_mul(self.chunk))
+        };
+        buf.clear();
+        let mut w = Window {
+            src: &self.src,
+            off: nominal(i),
+            filled: nominal(i),
+            limit: self.size,
+        };
+        let start = if i == 0 {
+            w.off
+        } else {
+            w.boundary(buf, nominal(i))?
+        };
+        let mut j = i + 1;
+        let mut end = self.chunk_end(&mut w, buf, j)?;
+        let mut part = Part::new(self.table);
+        part.rows = rows;
+        let hint = self.rows_hint.load(Ordering::Relaxed);
+        let room = hint + hint / 16;
+        if part.rows.spare(self.table) < room {
+            part.rows.reserve_exact(self.table, room);
+        }
+        let mut pos = index(start - w.off);
+        loop {
+            let input = &buf[..index(end - w.off)];
+            let line = match recs.next(input, &mut pos, end >= w.limit) {
+                Next::Record(line) => saturate(line),
+                Next::Between => break,
+                Next::Inside => {
+                    // The record runs past the chunk's end: the next
+                    // chunk's start was a guess inside a quoted field.
+                    j += 1;
+                    end = self.chunk_end(&mut w, buf, j)?;
+                    continue;
+                }
+            };
+            self.row(&mut part, recs, line);
+        }
+        if end >= w.limit {
+            j = self.chunks;
+        }
+        self.rows_hint
+            .fetch_max(part.rows.len(self.table), Ordering::Relaxed);
+        Ok(Chunk {
+            part,
+            newlines: recs.newlines(),
+            next: j,
+            end,
+        })
+    }
+
+    /// Where chunk `j - 1` ends: the start of chunk `j`, or the end of the input.
+    fn chunk_end(&self, w: &mut Window<'_, S>, buf: &mut Vec<u8>, j: usize) -> io::Result<u64> {
+        if j < self.chunks {
+            let at = self
+                .data_start
+                .saturating_add((j as u64).saturating_mul(self.chunk));
+            w.boundary(buf, at)
+        } else {
+            w.fill(buf, w.limit)?;
+            Ok(w.limit)
+        }
+    }
+
+    /// Turns one record into a row of `part` (or a rejected row).
+    fn row(&self, part: &mut Part, recs: &Records, line: u32) {
+        let n = recs.len();
+        if (0..n).all(|i| recs.get(i).trim_ascii().is_empty()) {
             // Only separators (`,,,`, as spreadsheets leave at the end): a
             // blank line, not a row.
-            continue;
+            return;
         }
-        if record.len() != names.len() {
-            part.reject_row(field_count_error(file, line, record.len(), &names));
-            continue;
+        if n != self.names.len() {
+            part.reject_row(field_count_error(&self.file, line, n, &self.names));
+            return;
         }
         let mut row = Row::new(
-            table,
+            self.table,
             Loc {
-                file: file_index,
+                file: self.file_index,
                 line,
             },
         );
-        for (cell, field) in row.cells.iter_mut().zip(header.fields) {
+        // One UTF-8 check for the whole record, not one per cell.
+        let text = recs.text();
+        for (cell, field) in row.cells.iter_mut().zip(self.header.fields) {
             if let Some(fi) = field {
-                *cell = decode(record.get(fi).unwrap_or_default());
+                *cell = match text.and_then(|t| recs.get_str(t, fi)) {
+                    Some(t) => decode_str(t),
+                    None => decode(recs.get(fi)),
+                };
             }
         }
-        sizer.reserve(&mut part, rdr.position().byte());
-        part.finish_row(row, file, |ci| header.fields[ci].map(column_number));
-    }
-    part.rows.shrink_to_fit();
-
-    for (pos, name) in header.unknown {
-        let key = if name.is_empty() {
-            UNNAMED.to_owned()
-        } else {
-            name.to_ascii_lowercase()
-        };
-        *part.account.unknown_columns.entry(key).or_default() += part.account.rows_read;
-        part.diagnostics
-            .push(unknown_column_warning(table, file, header_line, pos, name));
-    }
-    Ok(part)
-}
-
-/// A CSV error as such, or the I/O error it wraps as an `Err`.
-fn csv_error(e: csv::Error) -> io::Result<csv::Error> {
-    if !e.is_io_error() {
-        return Ok(e);
-    }
-    match e.into_kind() {
-        csv::ErrorKind::Io(e) => Err(e),
-        // Not reached: `is_io_error` means `ErrorKind::Io`.
-        kind => Err(io::Error::other(format!("{kind:?}"))),
-    }
-}
-
-/// Grows the table's row vector to the size the file suggests, so that it
-/// neither doubles past what the file holds nor moves repeatedly.
-struct Sizer {
-    /// Input length, when known.
-    size: Option<u64>,
-    /// Where the data rows start.
-    data_start: u64,
-}
-
-impl Sizer {
-    fn new(size: Option<u64>, data_start: u64) -> Self {
-        Sizer { size, data_start }
+        let header = &self.header;
+        part.finish_row(row, &self.file, |ci| header.fields[ci].map(column_number));
     }
 
-    /// Makes room for the next row of `part` when it is full, estimating
-    /// the rows still to come from the bytes read so far (`read`); never
-    /// more than doubles, so an odd sample cannot reserve wildly.
-    fn reserve(&self, part: &mut Part, read: u64) {
-        let table = part.table;
-        if part.rows.spare(table) > 0 {
-            return;
+    /// The file's part, once every chunk is parsed; an I/O error if one
+    /// chunk could not be read.
+    pub fn finish(self) -> io::Result<Part> {
+        let seq = self
+            .seq
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(e) = seq.error {
+            return Err(e);
         }
-        let len = part.rows.len(table);
-        let additional = match self.size {
-            Some(size) if len >= SAMPLE_ROWS && read > self.data_start => {
-                let per_row = (read - self.data_start) as f64 / len as f64;
-                let left = size.saturating_sub(read) as f64 / per_row;
-                // 5% and a few rows of margin against a sample of short rows.
-                let want = (left * 1.05) as usize + 64;
-                // At least an eighth more, so that a low estimate does not
-                // grow the vector row by row; at most double.
-                want.clamp(len / 8 + 1, len)
+        let mut part = seq.part;
+        part.rows.shrink_to_fit();
+        for &pos in &self.header.unknown {
+            let name = self.names[pos].as_str();
+            let key = if name.is_empty() {
+                UNNAMED.to_owned()
+            } else {
+                name.to_ascii_lowercase()
+            };
+            *part.account.unknown_columns.entry(key).or_default() += part.account.rows_read;
+            part.diagnostics.push(unknown_column_warning(
+                self.table,
+                &self.file,
+                self.header_line,
+                pos,
+                name,
+            ));
+        }
+        Ok(part)
+    }
+}
+
+/// Parses the CSV `bytes` in one go (every chunk in order, `chunk` bytes
+/// each), as the loader would a file holding them.
+#[cfg(test)]
+pub(crate) fn parse(
+    bytes: &[u8],
+    table: Table,
+    file: &str,
+    file_index: u16,
+    chunk: u64,
+) -> io::Result<Part> {
+    match start(
+        bytes,
+        bytes.len() as u64,
+        table,
+        file,
+        file_index,
+        chunk,
+        |_| Ok(()),
+    )? {
+        Start::Done(part) => Ok(*part),
+        Start::Rows(run) => {
+            let mut scratch = Scratch::default();
+            for i in 0..run.chunks() {
+                run.parse_chunk(i, &mut scratch);
             }
-            _ => len.max(16),
-        };
-        part.rows.reserve_exact(table, additional);
+            run.finish()
+        }
     }
 }
 
 /// The header, resolved against the table's schema.
-struct Header<'n> {
+struct Header {
     /// Schema column index → field index in the record.
     fields: [Option<usize>; MAX_COLUMNS],
-    /// Columns the schema does not know: (field index, name).
-    unknown: Vec<(usize, &'n str)>,
+    /// Field indices of the columns the schema does not know.
+    unknown: Vec<usize>,
 }
 
-impl<'n> Header<'n> {
+impl Header {
     /// Maps the header `names`; reports duplicate and missing required
     /// columns (file-level errors: `None`, the file contributes no rows).
     fn resolve(
         table: Table,
-        names: &'n [String],
+        names: &[String],
         file: &str,
         line: u32,
         diags: &mut Vec<Diagnostic>,
@@ -232,7 +770,7 @@ impl<'n> Header<'n> {
                         fields[ci] = Some(fi);
                     }
                 }
-                None => unknown.push((fi, name.as_str())),
+                None => unknown.push(fi),
             }
         }
         let mut found = names
@@ -300,6 +838,28 @@ fn decode(bytes: &[u8]) -> Cell<'_> {
     }
 }
 
+/// [`decode`] for a cell known to be UTF-8.
+fn decode_str(s: &str) -> Cell<'_> {
+    // As in `decode`: trimming ASCII white space gives what `str::trim`
+    // gives when what is left starts and ends with a plain ASCII byte.
+    let b = s.as_bytes();
+    let start = b.len() - b.trim_ascii_start().len();
+    let end = b.trim_ascii_end().len();
+    if start >= end {
+        return Cell::Absent;
+    }
+    let plain = |b: u8| b.is_ascii() && b != 0x0B;
+    if plain(b[start]) && plain(b[end - 1]) {
+        if let Some(t) = s.get(start..end) {
+            return Cell::Text(Cow::Borrowed(t));
+        }
+    }
+    match s.trim() {
+        "" => Cell::Absent,
+        t => Cell::Text(Cow::Borrowed(t)),
+    }
+}
+
 fn field_count_error(file: &str, line: u32, found: usize, names: &[String]) -> Diagnostic {
     let expected = names.len();
     // Point at the first missing field, or at the first extra one.
@@ -344,102 +904,9 @@ fn column_number(field: usize) -> u32 {
     u32::try_from(field.saturating_add(1)).unwrap_or(u32::MAX)
 }
 
-/// The input of the csv reader, watched for line ends as it streams past:
-/// line numbers are counted from the records' byte offsets, because the
-/// csv crate's own line count lags by one after a CRLF record end (the
-/// `\n` is consumed only when the next record is read).
-struct Lines<R> {
-    inner: R,
-    /// Bytes handed to the csv reader so far.
-    offset: u64,
-    /// `\r` and `\n` bytes read but not yet passed by a record start:
-    /// offset << 1 | 1 for `\n`, offset << 1 for `\r`.
-    breaks: VecDeque<u64>,
-    /// `\n` bytes before `start`.
-    newlines: u32,
-    /// Where the last record started.
-    start: u64,
-}
-
-impl<R> Lines<R> {
-    fn new(inner: R) -> Self {
-        Lines {
-            inner,
-            offset: 0,
-            breaks: VecDeque::new(),
-            newlines: 0,
-            start: 0,
-        }
-    }
-
-    /// The 1-based line where `record` starts (after any line ends or blank
-    /// lines the reader skipped); records must come in input order.
-    fn line_of(&mut self, record: &ByteRecord) -> u32 {
-        let mut start = record
-            .position()
-            .map_or(self.start, |p| p.byte())
-            .max(self.start);
-        while let Some(&b) = self.breaks.front() {
-            match (b >> 1).cmp(&start) {
-                std::cmp::Ordering::Greater => break,
-                // A line end right at the start: skipped, not the record's.
-                std::cmp::Ordering::Equal => start += 1,
-                std::cmp::Ordering::Less => {}
-            }
-            self.breaks.pop_front();
-            self.newlines = self.newlines.saturating_add(u32::from(b & 1 == 1));
-        }
-        self.start = start;
-        self.newlines.saturating_add(1)
-    }
-}
-
-impl<R: Read> Read for Lines<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        push_breaks(
-            buf.get(..n).unwrap_or_default(),
-            self.offset,
-            &mut self.breaks,
-        );
-        self.offset += n as u64;
-        Ok(n)
-    }
-}
-
-/// Appends the offsets of the `\r` and `\n` bytes of `bytes`, which start
-/// at offset `base`, to `out` (encoded as in [`Lines::breaks`]). A block of
-/// 32 bytes at a time, as a bit mask (a loop the compiler vectorises).
-fn push_breaks(bytes: &[u8], base: u64, out: &mut VecDeque<u64>) {
-    let mut push = |at: u64, b: u8| out.push_back(at << 1 | u64::from(b == b'\n'));
-    let mut blocks = bytes.chunks_exact(32);
-    let mut at = base;
-    for block in &mut blocks {
-        let mut mask = 0u32;
-        for (i, &b) in block.iter().enumerate() {
-            mask |= u32::from((b == b'\n') | (b == b'\r')) << i;
-        }
-        while mask != 0 {
-            let i = mask.trailing_zeros();
-            push(
-                at + u64::from(i),
-                block.get(i as usize).copied().unwrap_or_default(),
-            );
-            mask &= mask - 1;
-        }
-        at += 32;
-    }
-    for (i, &b) in (0..).zip(blocks.remainder()) {
-        if b == b'\n' || b == b'\r' {
-            push(at + i, b);
-        }
-    }
-}
-
 fn saturate(v: u64) -> u32 {
     u32::try_from(v).unwrap_or(u32::MAX)
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -447,7 +914,7 @@ mod tests {
     const FILE: &str = "snap/principals.csv";
 
     fn parse_principals(text: &[u8]) -> Part {
-        parse(text, Some(text.len() as u64), Table::Principals, FILE, 0).expect("in memory")
+        parse(text, Table::Principals, FILE, 0, CHUNK).expect("in memory")
     }
 
     #[test]
@@ -507,5 +974,205 @@ mod tests {
         let p = parse_principals(b"");
         assert_eq!(p.diagnostics.len(), 1);
         assert_eq!(p.diagnostics[0].level, super::super::diag::Level::Warning);
+    }
+    /// The 1-based line of the record the csv crate read from `start` on:
+    /// that of its first byte, past the line ends the reader skipped.
+    fn line_at(input: &[u8], start: u64) -> u32 {
+        let start = usize::try_from(start).expect("offset");
+        let first = input[start..]
+            .iter()
+            .position(|&b| b != b'\r' && b != b'\n')
+            .map_or(input.len(), |p| start + p);
+        saturate(1 + input[..first].iter().filter(|&&b| b == b'\n').count() as u64)
+    }
+
+    /// What one sequential pass of the csv crate over the whole of `input`
+    /// gives (flexible byte records, no header handling), each record after
+    /// the header made a row as the chunks make them ([`Run::row`]).
+    fn csv_crate_pass(input: &[u8], run: &Run<&[u8]>) -> Part {
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(input);
+        let (mut rec, mut recs) = (csv::ByteRecord::new(), Records::new());
+        let mut part = Part::new(run.table);
+        let mut header = true;
+        while rdr.read_byte_record(&mut rec).expect("in memory") {
+            let line = line_at(input, rec.position().map_or(0, |p| p.byte()));
+            if std::mem::take(&mut header) {
+                let names: Vec<&[u8]> = rec.iter().collect();
+                assert_eq!(
+                    names,
+                    run.names.iter().map(|n| n.as_bytes()).collect::<Vec<_>>()
+                );
+                assert_eq!(line, run.header_line);
+                continue;
+            }
+            recs.out = rec.as_slice().to_vec();
+            recs.nout = recs.out.len();
+            recs.ends = rec
+                .iter()
+                .scan(0, |end, f| {
+                    *end += f.len();
+                    Some(*end)
+                })
+                .collect();
+            recs.nend = recs.ends.len();
+            run.row(&mut part, &recs, line);
+        }
+        part
+    }
+
+    /// A principals file (header without unknown columns) whose records
+    /// end in random line ends and hold random display names: quoted or
+    /// not, with separators, quotes, `""`, CR, LF, CRLF, non-ASCII and
+    /// invalid UTF-8; now and then a record starting with a BOM.
+    fn random_file(rng: &mut impl rand::Rng) -> Vec<u8> {
+        let alphabet: &[&[u8]] = &[
+            b"a",
+            b"b",
+            b",",
+            b"\"",
+            b"\r",
+            b"\n",
+            b"\r\n",
+            b" ",
+            b"\"\"",
+            "\u{e9}".as_bytes(),
+            b"\xff",
+        ];
+        let ends: &[&[u8]] = &[b"\n", b"\r\n", b"\r", b"\r\n\r\n", b"\n,,,\n", b"\n\n\r"];
+        let mut s = b"tenant_id,principal_id,kind,display_name\r\n".to_vec();
+        for i in 0..rng.random_range(0..30u32) {
+            if rng.random_ratio(1, 20) {
+                s.extend_from_slice(b"\xEF\xBB\xBF");
+            }
+            s.extend_from_slice(
+                format!("00000000-0000-0000-0000-000000000001,{i:08x}-0000-0000-0000-000000000000,user,")
+                    .as_bytes(),
+            );
+            let quoted = rng.random_bool(0.5);
+            if quoted {
+                s.push(b'"');
+            }
+            for _ in 0..rng.random_range(0..8) {
+                s.extend_from_slice(alphabet[rng.random_range(0..alphabet.len())]);
+            }
+            if quoted {
+                s.push(b'"');
+            }
+            s.extend_from_slice(ends[rng.random_range(0..ends.len())]);
+        }
+        if rng.random_bool(0.2) {
+            // No line end after the last record.
+            while s.last().is_some_and(|b| matches!(b, b'\r' | b'\n' | b',')) {
+                s.pop();
+            }
+        }
+        s
+    }
+
+    #[test]
+    fn chunks_read_what_one_csv_crate_pass_reads() {
+        use rand::seq::SliceRandom;
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        for _ in 0..3_000 {
+            let input = random_file(&mut rng);
+            let chunk = rng.random_range(1..64);
+            let Start::Rows(run) = start(
+                &input[..],
+                input.len() as u64,
+                Table::Principals,
+                FILE,
+                0,
+                chunk,
+                |_| Ok(()),
+            )
+            .expect("in memory") else {
+                panic!("no rows");
+            };
+            let expected = csv_crate_pass(&input, &run);
+            // Chunks parsed in any order.
+            let mut order: Vec<usize> = (0..run.chunks()).collect();
+            order.shuffle(&mut rng);
+            let mut scratch = Scratch::default();
+            for i in order {
+                run.parse_chunk(i, &mut scratch);
+            }
+            let got = run.finish().expect("in memory");
+            assert_eq!(
+                summary(&got),
+                summary(&expected),
+                "chunk {chunk}: {:?}",
+                String::from_utf8_lossy(&input)
+            );
+        }
+    }
+
+    /// A principals file with quoted newlines, CRLF, blank lines, bad rows
+    /// and roles-free rows, large enough for many small chunks.
+    fn mixed_file() -> Vec<u8> {
+        let mut s = String::from("tenant_id,principal_id,kind,display_name,extra\r\n");
+        for i in 0..400u32 {
+            let name = match i % 5 {
+                0 => "\"multi\r\nline\nname\"".to_owned(),
+                1 => format!("\"quoted, \"\"{i}\"\"\""),
+                _ => format!("Name {i}"),
+            };
+            let kind = if i % 17 == 0 { "nope" } else { "user" };
+            s.push_str(&format!(
+                "00000000-0000-0000-0000-000000000001,{i:08x}-0000-0000-0000-000000000000,{kind},{name},x\r\n"
+            ));
+            if i % 13 == 0 {
+                s.push_str("\r\n,,,,\n");
+            }
+            if i % 29 == 0 {
+                s.push_str("short,row\n");
+            }
+        }
+        s.into_bytes()
+    }
+
+    fn summary(p: &Part) -> String {
+        format!(
+            "{:?}\n{:?}\n{:?}",
+            p.rows.principals, p.diagnostics, p.account
+        )
+    }
+
+    #[test]
+    fn any_chunk_size_gives_the_sequential_result() {
+        let input = mixed_file();
+        let whole = parse(&input, Table::Principals, FILE, 3, CHUNK).expect("in memory");
+        assert!(whole.rows.principals.len() > 300);
+        assert!(!whole.diagnostics.is_empty());
+        for chunk in [1, 2, 3, 7, 50, 64, 100, 333, 1000, 4096] {
+            let p = parse(&input, Table::Principals, FILE, 3, chunk).expect("in memory");
+            assert_eq!(summary(&p), summary(&whole), "chunk {chunk}");
+        }
+    }
+
+    #[test]
+    fn chunks_merge_in_file_order_whatever_order_they_finish() {
+        let input = mixed_file();
+        let whole = parse(&input, Table::Principals, FILE, 0, CHUNK).expect("in memory");
+        let Start::Rows(run) = start(
+            &input[..],
+            input.len() as u64,
+            Table::Principals,
+            FILE,
+            0,
+            97,
+            |_| Ok(()),
+        )
+        .expect("in memory") else {
+            panic!("no rows");
+        };
+        let mut scratch = Scratch::default();
+        for i in (0..run.chunks()).rev() {
+            run.parse_chunk(i, &mut scratch);
+        }
+        assert_eq!(summary(&run.finish().expect("in memory")), summary(&whole));
     }
 }

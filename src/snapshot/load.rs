@@ -4,15 +4,17 @@
 //!
 //! Files are parsed in parallel (rayon), largest first, each into a
 //! [`Part`] that keeps its role cells as file-local texts. CSV files are
-//! streamed, not read whole. Parts are then merged sequentially in
+//! read in chunks, never whole, parsed in parallel and merged in order
+//! (see [`csv_in`]). Parts are then merged sequentially in
 //! canonical table order, then file-name order, and role texts are interned
 //! in that order, so role ids, row order and diagnostics are the same
 //! whatever the thread count. Nothing here returns early: every problem
 //! found becomes a [`Diagnostic`] and the caller decides what to do.
 
 use std::fs::{self, File};
-use std::io::{self, Read};
+use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
@@ -175,16 +177,28 @@ impl Builder {
         }
 
         // Largest files first (one big file should not start last), one
-        // file per task; parts are merged in job order whatever the order
-        // they were parsed in.
+        // file per task: JSON files are parsed whole, CSV files only have
+        // their header read here.
         let mut order: Vec<usize> = (0..jobs.len()).collect();
         order.sort_by_key(|&i| std::cmp::Reverse(jobs[i].size));
-        let mut parts: Vec<(usize, Part)> = order
+        let mut prepared: Vec<(usize, Prepared)> = order
             .into_par_iter()
             .with_max_len(1)
-            .map(|i| (i, read_part(&jobs[i], u16::try_from(i).unwrap_or(u16::MAX))))
+            .map(|i| (i, prepare(&jobs[i], u16::try_from(i).unwrap_or(u16::MAX))))
             .collect();
-        parts.sort_unstable_by_key(|&(i, _)| i);
+        prepared.sort_unstable_by_key(|&(i, _)| i);
+        parse_csv_chunks(&prepared);
+        // Parts are merged in job order whatever the order they were
+        // parsed in.
+        let parts = prepared.into_iter().map(|(i, p)| {
+            let part = match p {
+                Prepared::Done(part) => *part,
+                Prepared::Csv(run) => run
+                    .finish()
+                    .unwrap_or_else(|e| failed(jobs[i].table, read_error(&jobs[i].display, &e))),
+            };
+            (i, part)
+        });
         self.snapshot.files = jobs.iter().map(|j| j.display.clone()).collect();
         for (job, (_, part)) in jobs.iter().zip(parts) {
             self.merge(part, &job.display);
@@ -288,25 +302,79 @@ impl Builder {
     }
 }
 
-/// Reads and parses one table file; a file that cannot be read gives a
-/// part holding just that error.
-fn read_part(job: &Job, file_index: u16) -> Part {
+/// A table file after its first look: parsed already, or a CSV file
+/// whose rows are still to parse, in chunks.
+enum Prepared {
+    Done(Box<Part>),
+    Csv(Box<csv_in::Run<File>>),
+}
+
+/// Parses every chunk of every CSV file of `prepared`: each thread takes
+/// the next chunk in line, the largest file's first, so that a file's
+/// chunks are parsed (and merged, in order) roughly front to back.
+fn parse_csv_chunks(prepared: &[(usize, Prepared)]) {
+    let mut runs: Vec<&csv_in::Run<File>> = prepared
+        .iter()
+        .filter_map(|(_, p)| match p {
+            Prepared::Csv(run) => Some(&**run),
+            Prepared::Done(_) => None,
+        })
+        .collect();
+    runs.sort_by_key(|r| std::cmp::Reverse(r.size()));
+    let tasks: Vec<(usize, usize)> = runs
+        .iter()
+        .enumerate()
+        .flat_map(|(r, run)| (0..run.chunks()).map(move |c| (r, c)))
+        .collect();
+    let next = AtomicUsize::new(0);
+    let (runs, tasks, next) = (&runs, &tasks, &next);
+    rayon::scope(|s| {
+        for _ in 0..rayon::current_num_threads().min(tasks.len()) {
+            s.spawn(move |_| {
+                let mut scratch = csv_in::Scratch::default();
+                while let Some(&(r, c)) = tasks.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    runs[r].parse_chunk(c, &mut scratch);
+                }
+            });
+        }
+    });
+}
+
+/// Reads and parses one JSON table file, or the header of a CSV one; a
+/// file that cannot be read gives a part holding just that error.
+fn prepare(job: &Job, file_index: u16) -> Prepared {
     let (table, file) = (job.table, job.display.as_str());
     let parsed = match job.format {
-        Format::Csv => open(&job.path, file).and_then(|input| {
-            csv_in::parse(input, Some(job.size), table, file, file_index)
-                .map_err(|e| read_error(file, &e))
-        }),
+        Format::Csv => {
+            return match File::open(&job.path).and_then(|f| {
+                csv_in::start(
+                    f,
+                    job.size,
+                    table,
+                    file,
+                    file_index,
+                    csv_in::CHUNK,
+                    |head| check_not_utf16(head, file),
+                )
+            }) {
+                Ok(csv_in::Start::Rows(run)) => Prepared::Csv(run),
+                Ok(csv_in::Start::Done(part)) => Prepared::Done(part),
+                Err(e) => Prepared::Done(Box::new(failed(table, read_error(file, &e)))),
+            }
+        }
         Format::Json => read(&job.path, file)
             .map(|bytes| json_in::parse_table(strip_bom(&bytes), table, file, file_index)),
         Format::Jsonl => read(&job.path, file)
             .map(|bytes| json_in::parse_lines(strip_bom(&bytes), table, file, file_index)),
     };
-    parsed.unwrap_or_else(|d| {
-        let mut part = Part::new(table);
-        part.diagnostics.push(d);
-        part
-    })
+    Prepared::Done(Box::new(parsed.unwrap_or_else(|d| failed(table, d))))
+}
+
+/// The part of a file that could not be read.
+fn failed(table: Table, d: Diagnostic) -> Part {
+    let mut part = Part::new(table);
+    part.diagnostics.push(d);
+    part
 }
 
 /// Reads a whole file; unreadable and UTF-16 files are file-level errors.
@@ -314,24 +382,6 @@ fn read(path: &Path, display: &str) -> Result<Vec<u8>, Diagnostic> {
     let bytes = fs::read(path).map_err(|e| read_error(display, &e))?;
     check_not_utf16(&bytes, display)?;
     Ok(bytes)
-}
-
-/// Opens a file to stream it, after the same checks as [`read`]: the
-/// bytes looked at are read again by the returned reader.
-fn open(path: &Path, display: &str) -> Result<impl Read, Diagnostic> {
-    let mut file = File::open(path).map_err(|e| read_error(display, &e))?;
-    // The returned reader's first `read` hands over exactly these bytes.
-    // Four, not two: the csv parser strips a UTF-8 BOM only when its first
-    // piece of input holds the whole BOM, and it takes an empty rest after
-    // the BOM for the end of the input, so that piece must hold one byte
-    // more when the file has it (as when parsing the file from memory).
-    let mut head = Vec::with_capacity(4);
-    file.by_ref()
-        .take(4)
-        .read_to_end(&mut head)
-        .map_err(|e| read_error(display, &e))?;
-    check_not_utf16(&head, display)?;
-    Ok(io::Cursor::new(head).chain(file))
 }
 
 /// UTF-16 (detected by its byte-order mark) is a file-level error.

@@ -553,20 +553,51 @@ impl Rows {
         }
     }
 
-    /// Moves every row of `other` to the end of `self`.
-    pub fn append(&mut self, other: Rows) {
-        append_vec(&mut self.tenants, other.tenants);
-        append_vec(&mut self.relationships, other.relationships);
-        append_vec(&mut self.principals, other.principals);
-        append_vec(&mut self.memberships, other.memberships);
-        append_vec(&mut self.role_assignments, other.role_assignments);
-        append_vec(&mut self.subscriptions, other.subscriptions);
-        append_vec(&mut self.devices, other.devices);
-        append_vec(&mut self.autopilot_profiles, other.autopilot_profiles);
-        append_vec(&mut self.invitations, other.invitations);
-        append_vec(
+    /// Adds `delta` to the line of every row.
+    pub fn shift_lines(&mut self, delta: u32) {
+        macro_rules! shift {
+            ($($rows:ident),+) => {
+                $(for r in &mut self.$rows {
+                    r.loc.line = r.loc.line.saturating_add(delta);
+                })+
+            };
+        }
+        shift!(
+            tenants,
+            relationships,
+            principals,
+            memberships,
+            role_assignments,
+            subscriptions,
+            devices,
+            autopilot_profiles,
+            invitations,
+            gdap_access_assignments
+        );
+    }
+
+    /// Moves every row of `other` to the end of `self`, leaving `other`
+    /// empty but with its room (so that it can be filled again).
+    pub fn append(&mut self, other: &mut Rows) {
+        fn take<T>(dst: &mut Vec<T>, src: &mut Vec<T>) {
+            if dst.is_empty() && dst.capacity() < src.len() {
+                std::mem::swap(dst, src);
+            } else {
+                dst.append(src);
+            }
+        }
+        take(&mut self.tenants, &mut other.tenants);
+        take(&mut self.relationships, &mut other.relationships);
+        take(&mut self.principals, &mut other.principals);
+        take(&mut self.memberships, &mut other.memberships);
+        take(&mut self.role_assignments, &mut other.role_assignments);
+        take(&mut self.subscriptions, &mut other.subscriptions);
+        take(&mut self.devices, &mut other.devices);
+        take(&mut self.autopilot_profiles, &mut other.autopilot_profiles);
+        take(&mut self.invitations, &mut other.invitations);
+        take(
             &mut self.gdap_access_assignments,
-            other.gdap_access_assignments,
+            &mut other.gdap_access_assignments,
         );
     }
 }
@@ -925,8 +956,9 @@ impl Part {
 
     /// Appends `other`, a later part of the same file and table: its
     /// file-local role ids are re-interned into `self`'s in order, so the
-    /// result is what one sequential pass would have produced.
-    pub fn absorb(&mut self, other: Part, file: &str) {
+    /// result is what one sequential pass would have produced. Gives back
+    /// `other`'s row vectors, emptied, for reuse.
+    pub fn absorb(&mut self, other: Part, file: &str) -> Rows {
         let Part {
             mut rows,
             roles,
@@ -945,7 +977,20 @@ impl Part {
         self.diagnostics
             .extend(lost.into_iter().map(|loc| too_many_roles(file, loc)));
         self.diagnostics.append(&mut diagnostics);
-        self.rows.append(rows);
+        self.rows.append(&mut rows);
+        rows
+    }
+
+    /// Adds `delta` to the line of every row and diagnostic (a part of a
+    /// file parsed with lines counted from somewhere after its start).
+    pub fn shift_lines(&mut self, delta: u32) {
+        if delta == 0 {
+            return;
+        }
+        self.rows.shift_lines(delta);
+        for d in &mut self.diagnostics {
+            d.line = d.line.map(|l| l.saturating_add(delta));
+        }
     }
 
     /// Accounts for a row rejected before it could be built (wrong field
