@@ -78,6 +78,25 @@ impl Value<'_> {
     }
 }
 
+impl Value<'_> {
+    /// Appends the value's text ([`fmt::Display`]) to `out`, without the
+    /// formatting machinery for the common kinds.
+    pub fn write_to(&self, out: &mut String) {
+        match self {
+            Value::Str(s) => out.push_str(s),
+            Value::Owned(s) => out.push_str(s),
+            Value::Id(g) => {
+                let buf = g.encode();
+                out.extend(buf.iter().map(|&b| char::from(b)));
+            }
+            other => {
+                use fmt::Write as _;
+                let _ = write!(out, "{other}");
+            }
+        }
+    }
+}
+
 impl fmt::Display for Value<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

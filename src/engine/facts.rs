@@ -67,7 +67,7 @@ pub struct Core {
     /// Grants (indexes into `AccessGraph::grants`) whose members hold the access.
     pub grants: Vec<u32>,
     /// When set, only these members count (e.g. the hidden principals of DAP003).
-    pub only: Option<Arc<BTreeSet<Guid>>>,
+    pub only: Option<Arc<[Guid]>>,
 }
 
 /// Relationship states of one partner × customer pair.
@@ -1037,7 +1037,8 @@ fn directory_roles(c: &Ctx<'_>) -> Vec<(Core, DirRow)> {
                 ids.sort_unstable();
                 ids.dedup();
             }
-            let hidden: BTreeSet<Guid> = acc
+            // Sorted, as `implicit` is.
+            let hidden: Arc<[Guid]> = acc
                 .implicit
                 .iter()
                 .filter(|id| acc.listed.binary_search(id).is_err())
@@ -1052,7 +1053,7 @@ fn directory_roles(c: &Ctx<'_>) -> Vec<(Core, DirRow)> {
                 effective,
                 hidden: idx(hidden.len()) + unknown,
                 unknown,
-                hidden_ids: hidden.iter().copied().collect(),
+                hidden_ids: Arc::clone(&hidden),
             };
             (
                 Core {
@@ -1064,7 +1065,7 @@ fn directory_roles(c: &Ctx<'_>) -> Vec<(Core, DirRow)> {
                     role: None,
                     assignment: None,
                     grants: acc.grants,
-                    only: Some(Arc::new(hidden)),
+                    only: Some(hidden),
                 },
                 row,
             )

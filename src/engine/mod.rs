@@ -131,26 +131,43 @@ fn render(
     params: &[ParamValue],
     agg: Aggregates,
 ) -> String {
-    let mut out = String::new();
+    let mut out = String::with_capacity(128);
+    render_into(&mut out, t, table, row, params, agg);
+    out
+}
+
+fn render_into(
+    out: &mut String,
+    t: &Template,
+    table: &dyn FactTable,
+    row: usize,
+    params: &[ParamValue],
+    agg: Aggregates,
+) {
     for p in &t.0 {
         match p {
             Piece::Text(s) => out.push_str(s),
-            Piece::Field(i) => {
-                let _ = write!(out, "{}", table.get(row, *i));
-            }
+            Piece::Field(i) => table.get(row, *i).write_to(out),
             Piece::Param(i) => match &params[*i] {
-                ParamValue::Int(v) => out.push_str(&v.to_string()),
-                ParamValue::Bool(v) => out.push_str(&v.to_string()),
+                ParamValue::Int(v) => {
+                    let _ = write!(out, "{v}");
+                }
+                ParamValue::Bool(v) => {
+                    let _ = write!(out, "{v}");
+                }
                 ParamValue::Str(v) => out.push_str(v),
             },
-            Piece::Rows => out.push_str(&agg.rows.to_string()),
+            Piece::Rows => {
+                let _ = write!(out, "{}", agg.rows);
+            }
             Piece::Principals if !agg.known && agg.principals == 0 => {
                 out.push_str("an unknown number of")
             }
-            Piece::Principals => out.push_str(&agg.principals.to_string()),
+            Piece::Principals => {
+                let _ = write!(out, "{}", agg.principals);
+            }
         }
     }
-    out
 }
 
 fn fingerprint(rule: &str, key: &[String]) -> String {
@@ -283,7 +300,7 @@ fn assemble(
     let mut known = true;
     // Candidate paths; one shortest per (principal, role) is kept below, ties
     // going to the earlier grant.
-    let mut paths: Vec<PathCandidate> = Vec::new();
+    let mut paths: Vec<PathCandidate> = Vec::with_capacity(32);
     let mut evidence = Vec::new();
     let mut notes = BTreeSet::new();
     // Grants alike but for their resource are described once, with a count.
@@ -303,7 +320,7 @@ fn assemble(
             if !expanded.insert((
                 grant.holder,
                 grant.role,
-                core.only.as_ref().map(Arc::as_ptr),
+                core.only.as_ref().map(|o| o.as_ptr()),
             )) {
                 continue;
             }
@@ -315,7 +332,7 @@ fn assemble(
                 let counted = core
                     .only
                     .as_ref()
-                    .is_none_or(|only| m.id.is_some_and(|id| only.contains(&id)));
+                    .is_none_or(|only| m.id.is_some_and(|id| only.binary_search(&id).is_ok()));
                 let mut keep = || {
                     paths.push((
                         (m.id, m.node.index(), grant.role),
@@ -379,7 +396,9 @@ fn assemble(
     };
     if let Some(t) = &rule.evidence {
         for &r in rows {
-            evidence.push(render(t, table, r, params, agg).into());
+            let mut line = String::with_capacity(128);
+            render_into(&mut line, t, table, r, params, agg);
+            evidence.push(Arc::from(line.as_str()));
         }
     }
     evidence.extend(notes);
@@ -434,6 +453,37 @@ pub fn render_path_into(out: &mut String, s: &Snapshot, g: &AccessGraph, p: Path
     g.render_path_into(out, s, member, grant);
 }
 
+/// Findings in report order. Ids are unique (rule + key), so the order is
+/// total. The sort moves indexes, not the findings (a few hundred bytes each).
+fn sorted(findings: Vec<Finding>) -> Vec<Finding> {
+    #[allow(clippy::type_complexity)]
+    fn key(
+        f: &Finding,
+    ) -> (
+        Reverse<Severity>,
+        &str,
+        Option<Guid>,
+        Option<Guid>,
+        Option<&ResourceOut>,
+        Option<&str>,
+        &str,
+    ) {
+        (
+            Reverse(f.severity),
+            f.rule.as_str(),
+            f.customer_tenant_id,
+            f.partner_tenant_id,
+            f.resource.as_ref(),
+            f.role.as_deref(),
+            f.id.as_str(),
+        )
+    }
+    let mut order: Vec<usize> = (0..findings.len()).collect();
+    order.sort_unstable_by(|&a, &b| key(&findings[a]).cmp(&key(&findings[b])));
+    let mut slots: Vec<Option<Finding>> = findings.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|i| slots[i].take()).collect()
+}
+
 /// Resolves each rule's parameter values (defaults, then overrides).
 pub fn param_values(rule: &Rule, overrides: &Overrides) -> Vec<ParamValue> {
     rule.params
@@ -485,35 +535,22 @@ pub fn run_timed(
     wanted.dedup();
     let facts = Facts::build(&ctx, &wanted);
     let facts_s = start.elapsed().as_secs_f64();
-    let per_rule: Vec<Vec<Finding>> = rules
+    // Findings are ordered by severity (descending), rule, customer,
+    // partner, resource, role and id. Every finding of a rule has the rule's
+    // severity, so each rule's findings are sorted on its own task and the
+    // rules are then put in order.
+    let mut per_rule: Vec<(Reverse<Severity>, &str, Vec<Finding>)> = rules
         .par_iter()
         .filter(|r| r.enabled)
-        .map(|r| evaluate(r, &facts, &ctx, &param_values(r, &opts.overrides)))
+        .map(|r| {
+            let found = evaluate(r, &facts, &ctx, &param_values(r, &opts.overrides));
+            (Reverse(r.severity), r.id.as_str(), sorted(found))
+        })
         .collect();
-    let mut findings = Vec::with_capacity(per_rule.iter().map(Vec::len).sum());
-    for mut f in per_rule {
-        findings.append(&mut f);
+    per_rule.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    let mut findings = Vec::with_capacity(per_rule.iter().map(|r| r.2.len()).sum());
+    for (_, _, found) in per_rule {
+        findings.extend(found);
     }
-    // Ids are unique (rule + key), so an unstable sort is still deterministic.
-    findings.par_sort_unstable_by(|a, b| {
-        (
-            Reverse(a.severity),
-            &a.rule,
-            a.customer_tenant_id,
-            a.partner_tenant_id,
-            &a.resource,
-            &a.role,
-            &a.id,
-        )
-            .cmp(&(
-                Reverse(b.severity),
-                &b.rule,
-                b.customer_tenant_id,
-                b.partner_tenant_id,
-                &b.resource,
-                &b.role,
-                &b.id,
-            ))
-    });
     (findings, facts_s)
 }

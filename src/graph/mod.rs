@@ -378,43 +378,48 @@ impl AccessGraph {
 
     /// A short human label for a node, e.g. `AdminAgents (group, Northwind IT)`.
     pub fn label(&self, snapshot: &Snapshot, node: NodeIndex) -> String {
-        let tenant_name = |t: Guid| -> String {
-            self.tenant_index.get(&t).map_or_else(
-                || format!("tenant {t}"),
-                |&i| snapshot.tenants[i as usize].name.to_string(),
-            )
-        };
+        let mut out = String::with_capacity(64);
+        self.label_into(&mut out, snapshot, node);
+        out
+    }
+
+    /// [`AccessGraph::label`], appended to `out`.
+    pub fn label_into(&self, out: &mut String, snapshot: &Snapshot, node: NodeIndex) {
+        use std::fmt::Write as _;
         match &self.graph[node] {
             Node::Principal(i) => {
                 let p = &snapshot.principals[*i as usize];
-                let mut s = format!("{} ({}", p.display_name, p.kind);
+                out.push_str(&p.display_name);
+                let _ = write!(out, " ({}", p.kind);
                 if p.enabled == Some(false) {
-                    s.push_str(", disabled");
+                    out.push_str(", disabled");
                 }
-                s.push_str(", ");
-                s.push_str(&tenant_name(p.tenant_id));
-                s.push(')');
-                s
+                out.push_str(", ");
+                self.push_tenant(out, snapshot, p.tenant_id);
+                out.push(')');
             }
-            Node::Unresolved { id } => match self.unresolved_home(node) {
-                Some(t) => format!("unresolved principal {id} (home {})", tenant_name(t)),
-                None => format!("unresolved principal {id}"),
-            },
-            Node::Placeholder { partner, group } => format!(
-                "{} of {} (members unknown)",
-                group.group_name(),
-                tenant_name(*partner)
-            ),
+            Node::Unresolved { id } => {
+                let _ = write!(out, "unresolved principal {id}");
+                if let Some(t) = self.unresolved_home(node) {
+                    out.push_str(" (home ");
+                    self.push_tenant(out, snapshot, t);
+                    out.push(')');
+                }
+            }
+            Node::Placeholder { partner, group } => {
+                out.push_str(group.group_name());
+                out.push_str(" of ");
+                self.push_tenant(out, snapshot, *partner);
+                out.push_str(" (members unknown)");
+            }
             Node::Resource { tenant, scope } => {
                 if scope.is_directory() {
-                    format!("directory of {}", tenant_name(*tenant))
+                    out.push_str("directory of ");
                 } else {
-                    format!(
-                        "{} in {}",
-                        self.scope(*scope).as_str(),
-                        tenant_name(*tenant)
-                    )
+                    out.push_str(self.scope(*scope).as_str());
+                    out.push_str(" in ");
                 }
+                self.push_tenant(out, snapshot, *tenant);
             }
         }
     }
@@ -502,35 +507,51 @@ impl AccessGraph {
 
     /// One line of evidence naming a grant and the snapshot row behind it.
     pub fn describe_grant(&self, snapshot: &Snapshot, grant: &Grant) -> String {
-        let holder = self.label(snapshot, grant.holder);
+        use std::fmt::Write as _;
+        let mut out = String::with_capacity(256);
+        self.label_into(&mut out, snapshot, grant.holder);
         let role = snapshot.roles.name(grant.role);
-        let resource = self.label(snapshot, grant.resource);
+        let cite = |out: &mut String, loc| {
+            out.push_str(" (");
+            snapshot.cite_into(out, loc);
+            out.push(')');
+        };
         match grant.via {
-            Via::Explicit(i) => format!(
-                "{holder} is assigned {role} on {resource} ({})",
-                snapshot.cite(snapshot.role_assignments[i as usize].loc)
-            ),
-            Via::Dap { relationship, .. } => format!(
-                "{holder} holds {role} in the {resource} implicitly through active DAP ({})",
-                snapshot.cite(snapshot.relationships[relationship as usize].loc)
-            ),
+            Via::Explicit(i) => {
+                let _ = write!(out, " is assigned {role} on ");
+                self.label_into(&mut out, snapshot, grant.resource);
+                cite(&mut out, snapshot.role_assignments[i as usize].loc);
+            }
+            Via::Dap { relationship, .. } => {
+                let _ = write!(out, " holds {role} in the ");
+                self.label_into(&mut out, snapshot, grant.resource);
+                out.push_str(" implicitly through active DAP");
+                cite(&mut out, snapshot.relationships[relationship as usize].loc);
+            }
             Via::Autopilot { relationship } => {
                 let r = &snapshot.relationships[relationship as usize];
-                format!(
-                    "{holder} can act as {role} on {resource} through the active {} relationship ({})",
-                    r.kind,
-                    snapshot.cite(r.loc)
-                )
+                let _ = write!(out, " can act as {role} on ");
+                self.label_into(&mut out, snapshot, grant.resource);
+                let _ = write!(out, " through the active {} relationship", r.kind);
+                cite(&mut out, r.loc);
             }
             Via::Gdap {
                 relationship,
                 access_assignment,
-            } => format!(
-                "{holder} holds {role} in the {resource} through GDAP relationship {} ({}) and its access assignment ({})",
-                snapshot.relationships[relationship as usize].relationship_id.as_deref().unwrap_or("?"),
-                snapshot.cite(snapshot.relationships[relationship as usize].loc),
-                snapshot.cite(snapshot.gdap_access_assignments[access_assignment as usize].loc)
-            ),
+            } => {
+                let r = &snapshot.relationships[relationship as usize];
+                let _ = write!(out, " holds {role} in the ");
+                self.label_into(&mut out, snapshot, grant.resource);
+                out.push_str(" through GDAP relationship ");
+                out.push_str(r.relationship_id.as_deref().unwrap_or("?"));
+                cite(&mut out, r.loc);
+                out.push_str(" and its access assignment");
+                cite(
+                    &mut out,
+                    snapshot.gdap_access_assignments[access_assignment as usize].loc,
+                );
+            }
         }
+        out
     }
 }

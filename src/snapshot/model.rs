@@ -409,11 +409,20 @@ pub struct Snapshot {
 impl Snapshot {
     /// `file:line` for a row location.
     pub fn cite(&self, loc: Loc) -> String {
+        let mut out = String::with_capacity(64);
+        self.cite_into(&mut out, loc);
+        out
+    }
+
+    /// [`Snapshot::cite`], appended to `out`.
+    pub fn cite_into(&self, out: &mut String, loc: Loc) {
+        use fmt::Write as _;
         let file = self
             .files
             .get(usize::from(loc.file))
             .map_or("?", String::as_str);
-        format!("{file}:{}", loc.line)
+        out.push_str(file);
+        let _ = write!(out, ":{}", loc.line);
     }
 }
 
