@@ -18,7 +18,7 @@ fn demo_exercises_every_core_rule() {
         "DAP001", "DAP002", "DAP003", "AZ001", "AZ002", "AZ003", "AZ004",
     ] {
         assert!(
-            a.findings.iter().any(|f| f.rule == id),
+            a.findings.iter().any(|f| &*f.rule == id),
             "{id} does not fire on the demo"
         );
     }

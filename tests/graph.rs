@@ -82,7 +82,7 @@ fn deep_nesting_with_a_cycle() {
     memberships.push(json!({"tenant_id": P, "group_id": id(depth), "member_id": id(0)}));
     let (_dir, path) = write(&base(principals, memberships, vec![]));
     let a = common::audit(&path);
-    let dap001: Vec<_> = a.findings.iter().filter(|f| f.rule == "DAP001").collect();
+    let dap001: Vec<_> = a.findings.iter().filter(|f| &*f.rule == "DAP001").collect();
     assert_eq!(dap001.len(), 1);
     assert_eq!(
         dap001[0]

@@ -63,7 +63,7 @@ fn northwind_fires_the_expected_rules() {
                 .customer_tenant_id
                 .and_then(|c| a.snapshot.tenants.iter().find(|t| t.tenant_id == c))
                 .map_or_else(String::new, |t| t.name.to_string());
-            (f.rule.clone(), customer)
+            (f.rule.to_string(), customer)
         })
         .collect();
     let want: BTreeSet<(String, String)> = [
@@ -92,8 +92,8 @@ fn northwind_fires_the_expected_rules() {
     let lingering = a
         .findings
         .iter()
-        .find(|f| f.rule == "AZ001")
-        .and_then(|f| f.assignment.as_ref())
+        .find(|f| &*f.rule == "AZ001")
+        .and_then(|f| f.assignment.as_deref())
         .expect("AZ001 names the assignment to remove");
     assert_eq!(lingering.role, "Owner");
     assert!(

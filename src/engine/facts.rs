@@ -97,6 +97,11 @@ pub struct Ctx<'a> {
     agents: HashSet<(Guid, Guid, AgentGroup)>,
     /// Each grant's evidence line, written once and shared by every rule.
     described: Vec<std::sync::OnceLock<Arc<str>>>,
+    /// Role names, one allocation each, shared by every finding.
+    role_names: Vec<Arc<str>>,
+    /// Lines for a grant and `n` alike ones (same holder, role and
+    /// relationship; e.g. one per Autopilot device), shared by every rule.
+    described_alike: std::sync::Mutex<HashMap<(u32, u32), Arc<str>>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -175,6 +180,8 @@ impl<'a> Ctx<'a> {
             subscription,
             dap_partners,
             agents,
+            described_alike: std::sync::Mutex::default(),
+            role_names: s.roles.ids().map(|r| Arc::from(s.roles.name(r))).collect(),
             described: (0..g.grants.len())
                 .map(|_| std::sync::OnceLock::new())
                 .collect(),
@@ -188,6 +195,34 @@ impl<'a> Ctx<'a> {
                 .describe_grant(self.s, &self.g.grants[gi as usize])
                 .into()
         }))
+    }
+
+    /// A role's display name, shared.
+    pub fn role_arc(&self, r: RoleId) -> Arc<str> {
+        Arc::clone(&self.role_names[usize::from(r.0)])
+    }
+
+    /// [`Ctx::describe_grant`] for grant `gi` and `more` alike grants on
+    /// other resources, counted.
+    pub fn describe_alike(&self, gi: u32, more: u32) -> Arc<str> {
+        if more == 0 {
+            return self.describe_grant(gi);
+        }
+        let cached = |m: &HashMap<(u32, u32), Arc<str>>| m.get(&(gi, more)).cloned();
+        let lock = || {
+            self.described_alike
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        if let Some(line) = cached(&lock()) {
+            return line;
+        }
+        let line: Arc<str> = format!(
+            "{}, and the same on {more} more resource(s)",
+            self.describe_grant(gi)
+        )
+        .into();
+        Arc::clone(lock().entry((gi, more)).or_insert(line))
     }
 
     fn tenant_name(&self, t: Guid) -> Value<'a> {

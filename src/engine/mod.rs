@@ -69,15 +69,15 @@ pub struct PathRef {
 pub struct Finding {
     /// Stable fingerprint: rule id + the rule's `per` key values.
     pub id: String,
-    pub rule: String,
+    pub rule: Arc<str>,
     pub severity: Severity,
     pub title: Arc<str>,
     pub message: String,
     pub partner_tenant_id: Option<Guid>,
     pub customer_tenant_id: Option<Guid>,
-    pub resource: Option<ResourceOut>,
-    pub role: Option<String>,
-    pub assignment: Option<AssignmentOut>,
+    pub resource: Option<Box<ResourceOut>>,
+    pub role: Option<Arc<str>>,
+    pub assignment: Option<Box<AssignmentOut>>,
     /// Sorted ids of the enabled users who effectively hold the access.
     pub principals: Vec<Guid>,
     /// False when the snapshot cannot tell who holds the access (partner members absent).
@@ -238,11 +238,12 @@ fn evaluate(rule: &Rule, facts: &Facts<'_>, c: &Ctx<'_>, params: &[ParamValue]) 
     // Findings are assembled in parallel, in key order; each task keeps its
     // own cache of shared evidence lines.
     let groups: Vec<(Vec<KeyPart>, Vec<usize>)> = groups.into_iter().collect();
+    let rule_id: Arc<str> = Arc::from(rule.id.as_str());
     groups
         .into_par_iter()
         .map_init(HashMap::default, |labels, (key, rows)| {
             let key: Vec<String> = key.iter().map(ToString::to_string).collect();
-            assemble(rule, table, c, params, &key, &rows, labels)
+            assemble(rule, &rule_id, table, c, params, &key, &rows, labels)
         })
         .collect()
 }
@@ -288,6 +289,7 @@ impl std::fmt::Display for KeyPart {
 #[allow(clippy::too_many_arguments)]
 fn assemble(
     rule: &Rule,
+    rule_id: &Arc<str>,
     table: &dyn FactTable,
     c: &Ctx<'_>,
     params: &[ParamValue],
@@ -305,7 +307,8 @@ fn assemble(
     let mut notes = BTreeSet::new();
     // Grants alike but for their resource are described once, with a count.
     let mut alike: BTreeMap<(usize, RoleId, u8, u32), (u32, usize)> = BTreeMap::new();
-    let mut expanded = rustc_hash::FxHashSet::default();
+    // Few per finding: a vector beats a hash set here.
+    let mut expanded: Vec<(NodeIndex, RoleId, Option<*const Guid>)> = Vec::new();
     let mut grant_order = 0u32;
     for core in &cores {
         for &gi in &core.grants {
@@ -317,13 +320,17 @@ fn assemble(
             // The same holder with the same role again (e.g. one grant per
             // Autopilot device): its members, and so its shortest paths, are
             // those already seen.
-            if !expanded.insert((
+            let seen = (
                 grant.holder,
                 grant.role,
                 core.only.as_ref().map(|o| o.as_ptr()),
-            )) {
+            );
+            if expanded.contains(&seen) {
                 continue;
             }
+            expanded.push(seen);
+            principals.reserve(members.enabled_users.len());
+            paths.reserve(members.list.len());
             for (mi, m) in members.list.iter().enumerate() {
                 let path = PathRef {
                     grant: gi,
@@ -378,12 +385,7 @@ fn assemble(
         }
     }
     for (gi, n) in alike.into_values() {
-        let line = c.describe_grant(gi);
-        notes.insert(if n > 1 {
-            format!("{line}, and the same on {} more resource(s)", n - 1).into()
-        } else {
-            line
-        });
+        notes.insert(c.describe_alike(gi, u32::try_from(n - 1).unwrap_or(u32::MAX)));
     }
     principals.sort_unstable();
     principals.dedup();
@@ -422,15 +424,15 @@ fn assemble(
     });
     Finding {
         id: fingerprint(&rule.id, key),
-        rule: rule.id.clone(),
+        rule: Arc::clone(rule_id),
         severity: rule.severity,
         title: rule.title.clone(),
         message: render(&rule.message, table, rows[0], params, agg),
         partner_tenant_id: uniform(cores.iter().map(|x| x.partner)),
         customer_tenant_id: uniform(cores.iter().map(|x| x.customer)),
-        resource,
-        role: uniform(cores.iter().map(|x| x.role)).map(|r| c.s.roles.name(r).to_string()),
-        assignment,
+        resource: resource.map(Box::new),
+        role: uniform(cores.iter().map(|x| x.role)).map(|r| c.role_arc(r)),
+        assignment: assignment.map(Box::new),
         principals,
         principals_known: known,
         paths: paths.into_iter().map(|p| p.3).collect(),
@@ -470,16 +472,17 @@ fn sorted(findings: Vec<Finding>) -> Vec<Finding> {
     ) {
         (
             Reverse(f.severity),
-            f.rule.as_str(),
+            &f.rule,
             f.customer_tenant_id,
             f.partner_tenant_id,
-            f.resource.as_ref(),
+            f.resource.as_deref(),
             f.role.as_deref(),
             f.id.as_str(),
         )
     }
     let mut order: Vec<usize> = (0..findings.len()).collect();
-    order.sort_unstable_by(|&a, &b| key(&findings[a]).cmp(&key(&findings[b])));
+    // The keys sit side by side while sorting; the findings stay put.
+    order.sort_by_cached_key(|&i| key(&findings[i]));
     let mut slots: Vec<Option<Finding>> = findings.into_iter().map(Some).collect();
     order.into_iter().filter_map(|i| slots[i].take()).collect()
 }

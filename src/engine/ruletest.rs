@@ -22,7 +22,7 @@ pub fn finding_key(f: &Finding) -> Value {
     json!({
         "partner_tenant_id": f.partner_tenant_id.map(|g| g.to_string()),
         "customer_tenant_id": f.customer_tenant_id.map(|g| g.to_string()),
-        "resource_id": f.resource.as_ref().map(|r| r.id.clone()),
+        "resource_id": f.resource.as_deref().map(|r| r.id.clone()),
         "role": f.role,
         "principals": f.principals.iter().map(ToString::to_string).collect::<Vec<_>>(),
     })

@@ -390,7 +390,8 @@ impl AccessGraph {
             Node::Principal(i) => {
                 let p = &snapshot.principals[*i as usize];
                 out.push_str(&p.display_name);
-                let _ = write!(out, " ({}", p.kind);
+                out.push_str(" (");
+                out.push_str(p.kind.as_str());
                 if p.enabled == Some(false) {
                     out.push_str(", disabled");
                 }
@@ -507,7 +508,6 @@ impl AccessGraph {
 
     /// One line of evidence naming a grant and the snapshot row behind it.
     pub fn describe_grant(&self, snapshot: &Snapshot, grant: &Grant) -> String {
-        use std::fmt::Write as _;
         let mut out = String::with_capacity(256);
         self.label_into(&mut out, snapshot, grant.holder);
         let role = snapshot.roles.name(grant.role);
@@ -518,21 +518,29 @@ impl AccessGraph {
         };
         match grant.via {
             Via::Explicit(i) => {
-                let _ = write!(out, " is assigned {role} on ");
+                out.push_str(" is assigned ");
+                out.push_str(role);
+                out.push_str(" on ");
                 self.label_into(&mut out, snapshot, grant.resource);
                 cite(&mut out, snapshot.role_assignments[i as usize].loc);
             }
             Via::Dap { relationship, .. } => {
-                let _ = write!(out, " holds {role} in the ");
+                out.push_str(" holds ");
+                out.push_str(role);
+                out.push_str(" in the ");
                 self.label_into(&mut out, snapshot, grant.resource);
                 out.push_str(" implicitly through active DAP");
                 cite(&mut out, snapshot.relationships[relationship as usize].loc);
             }
             Via::Autopilot { relationship } => {
                 let r = &snapshot.relationships[relationship as usize];
-                let _ = write!(out, " can act as {role} on ");
+                out.push_str(" can act as ");
+                out.push_str(role);
+                out.push_str(" on ");
                 self.label_into(&mut out, snapshot, grant.resource);
-                let _ = write!(out, " through the active {} relationship", r.kind);
+                out.push_str(" through the active ");
+                out.push_str(r.kind.as_str());
+                out.push_str(" relationship");
                 cite(&mut out, r.loc);
             }
             Via::Gdap {
@@ -540,7 +548,9 @@ impl AccessGraph {
                 access_assignment,
             } => {
                 let r = &snapshot.relationships[relationship as usize];
-                let _ = write!(out, " holds {role} in the ");
+                out.push_str(" holds ");
+                out.push_str(role);
+                out.push_str(" in the ");
                 self.label_into(&mut out, snapshot, grant.resource);
                 out.push_str(" through GDAP relationship ");
                 out.push_str(r.relationship_id.as_deref().unwrap_or("?"));

@@ -69,13 +69,13 @@ pub fn write_findings(o: &Outcome<'_>, w: &mut dyn Write) -> io::Result<()> {
             .map(|p| crate::engine::render_path(r.snapshot, r.graph, *p))
             .collect();
         let principals: Vec<String> = f.principals.iter().map(ToString::to_string).collect();
-        let a = f.assignment.as_ref();
+        let a = f.assignment.as_deref();
         row(
             &mut out,
             &[
                 f.id.clone(),
                 x.status.map(|s| s.as_str().to_string()).unwrap_or_default(),
-                f.rule.clone(),
+                f.rule.to_string(),
                 f.severity.as_str().to_string(),
                 f.title.to_string(),
                 f.message.clone(),
@@ -95,7 +95,7 @@ pub fn write_findings(o: &Outcome<'_>, w: &mut dyn Write) -> io::Result<()> {
                     .as_ref()
                     .map(|x| x.scope.clone().unwrap_or_else(|| x.id.clone()))
                     .unwrap_or_default(),
-                f.role.clone().unwrap_or_default(),
+                f.role.as_deref().unwrap_or_default().to_owned(),
                 a.map(|a| a.principal_id.to_string()).unwrap_or_default(),
                 a.map(|a| a.scope.clone()).unwrap_or_default(),
                 a.map(|a| a.role.clone()).unwrap_or_default(),

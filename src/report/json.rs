@@ -97,9 +97,9 @@ fn finding_out<'a>(o: &'a Outcome<'a>, x: &Open<'a>) -> FindingOut<'a> {
         message: &f.message,
         partner_tenant_id: f.partner_tenant_id,
         customer_tenant_id: f.customer_tenant_id,
-        resource: f.resource.as_ref(),
+        resource: f.resource.as_deref(),
         role: f.role.as_deref(),
-        assignment: f.assignment.as_ref(),
+        assignment: f.assignment.as_deref(),
         principals: &f.principals,
         principals_known: f.principals_known,
         paths: Paths {

@@ -66,12 +66,12 @@ pub fn render(o: &Outcome<'_>) -> String {
             let id = f.customer_tenant_id;
             names.get(&id).map(|n| ((*n).clone(), id))
         };
-        for x in o.open.iter().filter(|x| x.finding.rule == rule.id) {
+        for x in o.open.iter().filter(|x| *x.finding.rule == *rule.id) {
             if let Some(c) = key(x.finding).and_then(|k| cases.get_mut(&k)) {
                 c.open.push(x.finding);
             }
         }
-        for x in o.waived.iter().filter(|x| x.finding.rule == rule.id) {
+        for x in o.waived.iter().filter(|x| *x.finding.rule == *rule.id) {
             if let Some(c) = key(x.finding).and_then(|k| cases.get_mut(&k)) {
                 c.waived.push(x.finding);
             }

@@ -307,7 +307,7 @@ fn finding_view(o: &Outcome<'_>, open: &Open<'_>) -> FindingView {
     FindingView {
         id: f.id.clone(),
         anchor: format!("f-{}", f.id),
-        rule: f.rule.clone(),
+        rule: f.rule.to_string(),
         severity: f.severity.as_str(),
         title: f.title.to_string(),
         message: f.message.clone(),
@@ -315,15 +315,15 @@ fn finding_view(o: &Outcome<'_>, open: &Open<'_>) -> FindingView {
         reopened,
         customer: f.customer_tenant_id.map(|t| r.tenant_name(t)),
         partner: f.partner_tenant_id.map(|t| r.tenant_name(t)),
-        resource: f.resource.as_ref().map(|x| {
+        resource: f.resource.as_deref().map(|x| {
             if x.kind == "directory" {
                 "directory".to_string()
             } else {
                 x.scope.clone().unwrap_or_else(|| x.id.clone())
             }
         }),
-        role: f.role.clone(),
-        assignment: f.assignment.as_ref().map(|a| AssignmentView {
+        role: f.role.as_deref().map(str::to_owned),
+        assignment: f.assignment.as_deref().map(|a| AssignmentView {
             principal_id: a.principal_id.to_string(),
             principal: principal_name(r, a.principal_id),
             principal_tenant: r.tenant_name(a.principal_tenant_id),
@@ -670,7 +670,7 @@ pub fn build(o: &Outcome<'_>) -> Review {
                     let w = &set.waivers[x.waiver];
                     WaivedView {
                         id: x.finding.id.clone(),
-                        rule: x.finding.rule.clone(),
+                        rule: x.finding.rule.to_string(),
                         severity: x.finding.severity.as_str(),
                         message: x.finding.message.clone(),
                         target: w.target(),

@@ -337,8 +337,8 @@ fn result(
         Vec::new()
     };
     ResultOut {
-        rule_id: f.rule.clone(),
-        rule_index: index.get(f.rule.as_str()).copied(),
+        rule_id: f.rule.to_string(),
+        rule_index: index.get(&*f.rule).copied(),
         level: level(f.severity),
         message: Text {
             text: f.message.clone(),
@@ -358,7 +358,7 @@ fn result(
                 .resource
                 .as_ref()
                 .map(|x| x.scope.clone().unwrap_or_else(|| x.id.clone())),
-            role: f.role.clone(),
+            role: f.role.as_deref().map(str::to_owned),
             principals: f.principals.iter().map(ToString::to_string).collect(),
             principals_known: Some(f.principals_known),
             paths: f

@@ -75,8 +75,8 @@ impl Waiver {
             && self
                 .partner_tenant_id
                 .is_none_or(|p| f.partner_tenant_id == Some(p))
-            && self.resource.as_ref().is_none_or(|r| {
-                f.resource.as_ref().is_some_and(|x| {
+            && self.resource.as_deref().is_none_or(|r| {
+                f.resource.as_deref().is_some_and(|x| {
                     x.id.eq_ignore_ascii_case(r)
                         || x.scope.as_ref().is_some_and(|s| s.eq_ignore_ascii_case(r))
                 })

@@ -380,6 +380,11 @@ impl RoleTable {
         &self.roles[usize::from(id.0)]
     }
 
+    /// Every role, by id.
+    pub fn ids(&self) -> impl Iterator<Item = RoleId> {
+        (0..self.roles.len()).filter_map(|i| u16::try_from(i).ok().map(RoleId))
+    }
+
     /// The role's display name.
     pub fn name(&self, id: RoleId) -> &str {
         &self.info(id).name
