@@ -90,13 +90,16 @@ pub struct Ctx<'a> {
     pairs: BTreeMap<(Guid, Guid), Pair>,
     /// Tenants named as a partner in some relationship.
     partners_seen: HashSet<Guid>,
-    subscription: HashMap<Guid, u32>,
     /// Customers → number of partners with active DAP.
     dap_partners: HashMap<Guid, u32>,
     /// (partner, user) pairs of transitive agent-group members.
     agents: HashSet<(Guid, Guid, AgentGroup)>,
     /// Each grant's evidence line, written once and shared by every rule.
     described: Vec<std::sync::OnceLock<Arc<str>>>,
+    /// Each role assignment's subscription (parsed from its scope once, not
+    /// by every rule for every row) and its index in the subscriptions table.
+    /// And its principal's row (none when unresolved).
+    assignment_sub: Vec<(Option<Guid>, Option<u32>, Option<u32>)>,
     /// Role names, one allocation each, shared by every finding.
     role_names: Vec<Arc<str>>,
     /// Lines for a grant and `n` alike ones (same holder, role and
@@ -140,11 +143,30 @@ impl<'a> Ctx<'a> {
                 *dap_partners.entry(customer).or_default() += 1;
             }
         }
-        let subscription = s
+        let subscription: HashMap<Guid, u32> = s
             .subscriptions
             .iter()
             .enumerate()
             .map(|(i, x)| (x.subscription_id, u32::try_from(i).unwrap_or(u32::MAX)))
+            .collect();
+        let assignment_sub = s
+            .role_assignments
+            .par_iter()
+            .with_min_len(4096)
+            .map(|a| {
+                let sid = a.scope.subscription();
+                let principal = g
+                    .principal(s, &a.principal_id)
+                    .and_then(|n| match g.graph[n] {
+                        Node::Principal(i) => Some(i),
+                        _ => None,
+                    });
+                (
+                    sid,
+                    sid.and_then(|x| subscription.get(&x).copied()),
+                    principal,
+                )
+            })
             .collect();
         // Agent membership, for invitations (F1): expand each agent group once.
         let mut agents = HashSet::default();
@@ -177,10 +199,10 @@ impl<'a> Ctx<'a> {
             policy,
             pairs,
             partners_seen,
-            subscription,
             dap_partners,
             agents,
             described_alike: std::sync::Mutex::default(),
+            assignment_sub,
             role_names: s.roles.ids().map(|r| Arc::from(s.roles.name(r))).collect(),
             described: (0..g.grants.len())
                 .map(|_| std::sync::OnceLock::new())
@@ -401,8 +423,8 @@ fact_table!(RoleAssignments, "role_assignment", u32,
         "tenant_name": Str = c.tenant_name(ra(c, *a).tenant_id); "its display name"
         "scope": Str = Value::Str(ra(c, *a).scope.as_str()); "the assignment scope"
         "scope_level": Str = Value::Str(scope_level(&ra(c, *a).scope)); "`directory`, `subscription`, `resource_group`, `resource`, `management_group` or `other`"
-        "at_or_below_subscription": Bool = Value::Bool(ra(c, *a).scope.subscription().is_some()); "the scope is a subscription or lies below one"
-        "subscription_id": Id = opt(ra(c, *a).scope.subscription(), Value::Id); "subscription of the scope"
+        "at_or_below_subscription": Bool = Value::Bool(c.assignment_sub[*a as usize].0.is_some()); "the scope is a subscription or lies below one"
+        "subscription_id": Id = opt(c.assignment_sub[*a as usize].0, Value::Id); "subscription of the scope"
         "subscription_name": Str = sub(c, *a).map_or(Value::Null, |x| Value::Str(&x.name)); "its name (null when not in the subscriptions table)"
         "subscription_known": Bool = Value::Bool(sub(c, *a).is_some()); "the subscription is in the subscriptions table"
         "provisioned_by_tenant_id": Id = sub(c, *a).and_then(|x| x.provisioned_by_tenant_id).map_or(Value::Null, Value::Id); "partner that provisioned the subscription (null = the customer)"
@@ -622,18 +644,13 @@ fn scope_level(s: &crate::snapshot::Scope) -> &'static str {
 }
 
 fn sub<'a>(c: &'a Ctx<'a>, a: u32) -> Option<&'a crate::snapshot::Subscription> {
-    let sid = ra(c, a).scope.subscription()?;
-    c.subscription
-        .get(&sid)
-        .map(|&i| &c.s.subscriptions[i as usize])
+    let i = c.assignment_sub[a as usize].1?;
+    Some(&c.s.subscriptions[i as usize])
 }
 
 fn principal<'a>(c: &'a Ctx<'a>, a: u32) -> Option<&'a crate::snapshot::Principal> {
-    let n = c.g.principal(c.s, &ra(c, a).principal_id)?;
-    match c.g.graph[n] {
-        Node::Principal(i) => Some(&c.s.principals[i as usize]),
-        _ => None,
-    }
+    let i = c.assignment_sub[a as usize].2?;
+    Some(&c.s.principals[i as usize])
 }
 
 fn principal_kind(c: &Ctx<'_>, a: u32) -> &'static str {

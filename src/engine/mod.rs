@@ -456,8 +456,10 @@ pub fn render_path_into(out: &mut String, s: &Snapshot, g: &AccessGraph, p: Path
 }
 
 /// Findings in report order. Ids are unique (rule + key), so the order is
-/// total. The sort moves indexes, not the findings (a few hundred bytes each).
-fn sorted(findings: Vec<Finding>) -> Vec<Finding> {
+/// total. The sort moves indexes; the findings (a few hundred bytes each)
+/// are then put in place by following the permutation's cycles, without a
+/// second vector.
+fn sorted(mut findings: Vec<Finding>) -> Vec<Finding> {
     #[allow(clippy::type_complexity)]
     fn key(
         f: &Finding,
@@ -483,8 +485,20 @@ fn sorted(findings: Vec<Finding>) -> Vec<Finding> {
     let mut order: Vec<usize> = (0..findings.len()).collect();
     // The keys sit side by side while sorting; the findings stay put.
     order.sort_by_cached_key(|&i| key(&findings[i]));
-    let mut slots: Vec<Option<Finding>> = findings.into_iter().map(Some).collect();
-    order.into_iter().filter_map(|i| slots[i].take()).collect()
+    // Position k takes the finding at order[k]; a visited position is marked.
+    for start in 0..order.len() {
+        let mut k = start;
+        while order[k] != usize::MAX {
+            let from = order[k];
+            order[k] = usize::MAX;
+            if from == start {
+                break;
+            }
+            findings.swap(k, from);
+            k = from;
+        }
+    }
+    findings
 }
 
 /// Resolves each rule's parameter values (defaults, then overrides).
