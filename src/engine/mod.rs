@@ -14,7 +14,7 @@ pub mod rule;
 pub mod ruletest;
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
@@ -170,12 +170,22 @@ fn render_into(
     }
 }
 
-fn fingerprint(rule: &str, key: &[String]) -> String {
+/// `RULE-` and 16 hex digits of the SHA-256 of the rule id and its key
+/// values' text, each after a 0x1f separator.
+fn fingerprint(rule: &str, key: &[KeyPart]) -> String {
+    /// Feeds text written with `write!` to the hash, without a String.
+    struct Hashing<'h>(&'h mut Sha256);
+    impl std::fmt::Write for Hashing<'_> {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            self.0.update(s.as_bytes());
+            Ok(())
+        }
+    }
     let mut h = Sha256::new();
     h.update(rule.as_bytes());
     for k in key {
         h.update([0x1f]);
-        h.update(k.as_bytes());
+        let _ = write!(Hashing(&mut h), "{k}");
     }
     let d = h.finalize();
     let mut id = String::with_capacity(rule.len() + 17);
@@ -242,7 +252,6 @@ fn evaluate(rule: &Rule, facts: &Facts<'_>, c: &Ctx<'_>, params: &[ParamValue]) 
     groups
         .into_par_iter()
         .map_init(HashMap::default, |labels, (key, rows)| {
-            let key: Vec<String> = key.iter().map(ToString::to_string).collect();
             assemble(rule, &rule_id, table, c, params, &key, &rows, labels)
         })
         .collect()
@@ -293,7 +302,7 @@ fn assemble(
     table: &dyn FactTable,
     c: &Ctx<'_>,
     params: &[ParamValue],
-    key: &[String],
+    key: &[KeyPart],
     rows: &[usize],
     labels: &mut HashMap<NodeIndex, Arc<str>>,
 ) -> Finding {
@@ -304,9 +313,10 @@ fn assemble(
     // going to the earlier grant.
     let mut paths: Vec<PathCandidate> = Vec::with_capacity(32);
     let mut evidence = Vec::new();
-    let mut notes = BTreeSet::new();
+    // Evidence notes, sorted and deduplicated at the end.
+    let mut notes: Vec<Arc<str>> = Vec::new();
     // Grants alike but for their resource are described once, with a count.
-    let mut alike: BTreeMap<(usize, RoleId, u8, u32), (u32, usize)> = BTreeMap::new();
+    let mut alike: Vec<((usize, RoleId, u8, u32), u32)> = Vec::new();
     // Few per finding: a vector beats a hash set here.
     let mut expanded: Vec<(NodeIndex, RoleId, Option<*const Guid>)> = Vec::new();
     let mut grant_order = 0u32;
@@ -316,7 +326,7 @@ fn assemble(
             let order = grant_order;
             let grant = &c.g.grants[gi as usize];
             let members = c.g.members_of(grant.holder);
-            alike.entry(alike_key(grant)).or_insert((gi, 0)).1 += 1;
+            alike.push((alike_key(grant), gi));
             // The same holder with the same role again (e.g. one grant per
             // Autopilot device): its members, and so its shortest paths, are
             // those already seen.
@@ -366,12 +376,12 @@ fn assemble(
                             )
                             .into()
                         });
-                        notes.insert(Arc::clone(note));
+                        notes.push(Arc::clone(note));
                     }
                     MemberKind::Placeholder => {
                         known = false;
                         keep();
-                        notes.insert(
+                        notes.push(
                             format!(
                                 "the snapshot does not hold the members of {}: who can act is unknown",
                                 c.g.label(c.s, m.node)
@@ -384,9 +394,14 @@ fn assemble(
             }
         }
     }
-    for (gi, n) in alike.into_values() {
-        notes.insert(c.describe_alike(gi, u32::try_from(n - 1).unwrap_or(u32::MAX)));
+    // A stable sort keeps each key's first grant first.
+    alike.sort_by_key(|a| a.0);
+    for group in alike.chunk_by(|a, b| a.0 == b.0) {
+        let more = u32::try_from(group.len() - 1).unwrap_or(u32::MAX);
+        notes.push(c.describe_alike(group[0].1, more));
     }
+    notes.sort_unstable();
+    notes.dedup();
     principals.sort_unstable();
     principals.dedup();
     paths.sort_unstable_by_key(|p| (p.0, p.1, p.2));
