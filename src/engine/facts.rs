@@ -100,6 +100,8 @@ pub struct Ctx<'a> {
     /// by every rule for every row) and its index in the subscriptions table.
     /// And its principal's row (none when unresolved).
     assignment_sub: Vec<(Option<Guid>, Option<u32>, Option<u32>)>,
+    /// The evidence line of each disabled user some grant holder reaches.
+    disabled_notes: HashMap<NodeIndex, Arc<str>>,
     /// Role names, one allocation each, shared by every finding.
     role_names: Vec<Arc<str>>,
     /// Lines for a grant and `n` alike ones (same holder, role and
@@ -148,6 +150,17 @@ impl<'a> Ctx<'a> {
             .iter()
             .enumerate()
             .map(|(i, x)| (x.subscription_id, u32::try_from(i).unwrap_or(u32::MAX)))
+            .collect();
+        let mut disabled: Vec<NodeIndex> = g
+            .members
+            .values()
+            .flat_map(|m| m.disabled().map(|d| d.node))
+            .collect();
+        disabled.sort_unstable();
+        disabled.dedup();
+        let disabled_notes = disabled
+            .into_par_iter()
+            .map(|n| (n, disabled_line(s, g, n)))
             .collect();
         let assignment_sub = s
             .role_assignments
@@ -203,6 +216,7 @@ impl<'a> Ctx<'a> {
             agents,
             described_alike: std::sync::Mutex::default(),
             assignment_sub,
+            disabled_notes,
             role_names: s.roles.ids().map(|r| Arc::from(s.roles.name(r))).collect(),
             described: (0..g.grants.len())
                 .map(|_| std::sync::OnceLock::new())
@@ -217,6 +231,14 @@ impl<'a> Ctx<'a> {
                 .describe_grant(self.s, &self.g.grants[gi as usize])
                 .into()
         }))
+    }
+
+    /// The evidence line of a disabled user reached through a grant.
+    pub fn disabled_note(&self, n: NodeIndex) -> Arc<str> {
+        self.disabled_notes
+            .get(&n)
+            .cloned()
+            .unwrap_or_else(|| disabled_line(self.s, self.g, n))
     }
 
     /// A role's display name, shared.
@@ -274,6 +296,12 @@ impl<'a> Ctx<'a> {
     fn role_name(&self, r: RoleId) -> Value<'a> {
         Value::Str(self.s.roles.name(r))
     }
+}
+
+fn disabled_line(s: &Snapshot, g: &AccessGraph, n: NodeIndex) -> Arc<str> {
+    let mut line = g.label(s, n);
+    line.push_str(" is disabled and holds no access through this path");
+    Arc::from(line)
 }
 
 fn opt<T>(v: Option<T>, f: impl FnOnce(T) -> Value<'static>) -> Value<'static> {

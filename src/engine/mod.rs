@@ -28,7 +28,6 @@ use self::facts::{Core, Ctx, FactTable, Facts, ResourceRef};
 use self::rule::{ParamValue, Piece, Rule, Severity, Template};
 use crate::graph::members::MemberKind;
 use petgraph::graph::NodeIndex;
-use rustc_hash::FxHashMap as HashMap;
 
 use crate::graph::{AccessGraph, AutopilotPolicy, Via};
 use crate::snapshot::roles::RoleId;
@@ -251,9 +250,7 @@ fn evaluate(rule: &Rule, facts: &Facts<'_>, c: &Ctx<'_>, params: &[ParamValue]) 
     let rule_id: Arc<str> = Arc::from(rule.id.as_str());
     groups
         .into_par_iter()
-        .map_init(HashMap::default, |labels, (key, rows)| {
-            assemble(rule, &rule_id, table, c, params, &key, &rows, labels)
-        })
+        .map(|(key, rows)| assemble(rule, &rule_id, table, c, params, &key, &rows))
         .collect()
 }
 
@@ -304,7 +301,6 @@ fn assemble(
     params: &[ParamValue],
     key: &[KeyPart],
     rows: &[usize],
-    labels: &mut HashMap<NodeIndex, Arc<str>>,
 ) -> Finding {
     let cores: Vec<&Core> = rows.iter().map(|&r| table.core(r)).collect();
     let mut principals: Vec<Guid> = Vec::new();
@@ -369,14 +365,7 @@ fn assemble(
                         keep();
                     }
                     MemberKind::User { enabled: false } => {
-                        let note = labels.entry(m.node).or_insert_with(|| {
-                            format!(
-                                "{} is disabled and holds no access through this path",
-                                c.g.label(c.s, m.node)
-                            )
-                            .into()
-                        });
-                        notes.push(Arc::clone(note));
+                        notes.push(c.disabled_note(m.node));
                     }
                     MemberKind::Placeholder => {
                         known = false;
