@@ -489,20 +489,26 @@ fn sorted(mut findings: Vec<Finding>) -> Vec<Finding> {
     let mut order: Vec<usize> = (0..findings.len()).collect();
     // The keys sit side by side while sorting; the findings stay put.
     order.sort_by_cached_key(|&i| key(&findings[i]));
-    // Position k takes the finding at order[k]; a visited position is marked.
+    permute(&mut findings, order);
+    findings
+}
+
+/// Reorders `items` in place so that position k holds the item that was at
+/// `order[k]` (`order` is a permutation), following its cycles with swaps.
+fn permute<T>(items: &mut [T], mut order: Vec<usize>) {
     for start in 0..order.len() {
         let mut k = start;
+        // A visited position is marked with usize::MAX.
         while order[k] != usize::MAX {
             let from = order[k];
             order[k] = usize::MAX;
             if from == start {
                 break;
             }
-            findings.swap(k, from);
+            items.swap(k, from);
             k = from;
         }
     }
-    findings
 }
 
 /// Resolves each rule's parameter values (defaults, then overrides).
@@ -574,4 +580,27 @@ pub fn run_timed(
         findings.extend(found);
     }
     (findings, facts_s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::permute;
+    use rand::seq::SliceRandom;
+    use rand::SeedableRng;
+
+    #[test]
+    fn permute_puts_each_item_where_the_order_says() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        for n in [0usize, 1, 2, 3, 10, 257] {
+            for _ in 0..20 {
+                let items: Vec<String> = (0..n).map(|i| format!("item {i}")).collect();
+                let mut order: Vec<usize> = (0..n).collect();
+                order.shuffle(&mut rng);
+                let want: Vec<String> = order.iter().map(|&i| items[i].clone()).collect();
+                let mut got = items.clone();
+                permute(&mut got, order);
+                assert_eq!(got, want, "n = {n}");
+            }
+        }
+    }
 }
