@@ -871,43 +871,50 @@ impl<'a> Facts<'a> {
                 })
                 .collect()
         };
-        let mut tables: Vec<Box<dyn FactTable + 'a>> = Vec::new();
-        if want(ImplicitGrants::NAME) {
-            tables.push(Box::new(ImplicitGrants {
-                ctx: c,
-                rows: implicit,
-            }));
+        fn boxed<'a>(t: impl FactTable + 'a) -> Box<dyn FactTable + 'a> {
+            Box::new(t)
         }
-        if want(RoleAssignments::NAME) {
-            tables.push(Box::new(RoleAssignments {
-                ctx: c,
-                rows: assignments,
-            }));
-        }
-        if want(PartnerCustomers::NAME) {
-            tables.push(Box::new(PartnerCustomers {
-                ctx: c,
-                rows: pairs(),
-            }));
-        }
-        if want(AutopilotAccess::NAME) {
-            tables.push(Box::new(AutopilotAccess {
-                ctx: c,
-                rows: autopilot_rows(c, &ap_grants),
-            }));
-        }
-        if want(Invitations::NAME) {
-            tables.push(Box::new(Invitations {
-                ctx: c,
-                rows: invitations(),
-            }));
-        }
-        if want(GdapRelationships::NAME) {
-            tables.push(Box::new(GdapRelationships {
-                ctx: c,
-                rows: gdap_rows(c, &gdap_grants),
-            }));
-        }
+        let tables = [
+            want(ImplicitGrants::NAME).then(|| {
+                boxed(ImplicitGrants {
+                    ctx: c,
+                    rows: implicit,
+                })
+            }),
+            want(RoleAssignments::NAME).then(|| {
+                boxed(RoleAssignments {
+                    ctx: c,
+                    rows: assignments,
+                })
+            }),
+            want(PartnerCustomers::NAME).then(|| {
+                boxed(PartnerCustomers {
+                    ctx: c,
+                    rows: pairs(),
+                })
+            }),
+            want(AutopilotAccess::NAME).then(|| {
+                boxed(AutopilotAccess {
+                    ctx: c,
+                    rows: autopilot_rows(c, &ap_grants),
+                })
+            }),
+            want(Invitations::NAME).then(|| {
+                boxed(Invitations {
+                    ctx: c,
+                    rows: invitations(),
+                })
+            }),
+            want(GdapRelationships::NAME).then(|| {
+                boxed(GdapRelationships {
+                    ctx: c,
+                    rows: gdap_rows(c, &gdap_grants),
+                })
+            }),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
         Facts { tables }
     }
 

@@ -516,28 +516,23 @@ impl AccessGraph {
             snapshot.cite_into(out, loc);
             out.push(')');
         };
+        let (verb, preposition) = match grant.via {
+            Via::Explicit(_) => (" is assigned ", " on "),
+            Via::Dap { .. } | Via::Gdap { .. } => (" holds ", " in the "),
+            Via::Autopilot { .. } => (" can act as ", " on "),
+        };
+        out.push_str(verb);
+        out.push_str(role);
+        out.push_str(preposition);
+        self.label_into(&mut out, snapshot, grant.resource);
         match grant.via {
-            Via::Explicit(i) => {
-                out.push_str(" is assigned ");
-                out.push_str(role);
-                out.push_str(" on ");
-                self.label_into(&mut out, snapshot, grant.resource);
-                cite(&mut out, snapshot.role_assignments[i as usize].loc);
-            }
+            Via::Explicit(i) => cite(&mut out, snapshot.role_assignments[i as usize].loc),
             Via::Dap { relationship, .. } => {
-                out.push_str(" holds ");
-                out.push_str(role);
-                out.push_str(" in the ");
-                self.label_into(&mut out, snapshot, grant.resource);
                 out.push_str(" implicitly through active DAP");
                 cite(&mut out, snapshot.relationships[relationship as usize].loc);
             }
             Via::Autopilot { relationship } => {
                 let r = &snapshot.relationships[relationship as usize];
-                out.push_str(" can act as ");
-                out.push_str(role);
-                out.push_str(" on ");
-                self.label_into(&mut out, snapshot, grant.resource);
                 out.push_str(" through the active ");
                 out.push_str(r.kind.as_str());
                 out.push_str(" relationship");
@@ -548,10 +543,6 @@ impl AccessGraph {
                 access_assignment,
             } => {
                 let r = &snapshot.relationships[relationship as usize];
-                out.push_str(" holds ");
-                out.push_str(role);
-                out.push_str(" in the ");
-                self.label_into(&mut out, snapshot, grant.resource);
                 out.push_str(" through GDAP relationship ");
                 out.push_str(r.relationship_id.as_deref().unwrap_or("?"));
                 cite(&mut out, r.loc);
