@@ -81,6 +81,16 @@ struct Pair {
     dap_started_at: Option<Timestamp>,
 }
 
+/// What a role assignment refers to, resolved once.
+struct AssignmentRefs {
+    /// The subscription its scope is at or below (parsed from the scope).
+    subscription_id: Option<Guid>,
+    /// That subscription's index in `Snapshot::subscriptions`.
+    subscription: Option<u32>,
+    /// Its principal's index in `Snapshot::principals` (none when unresolved).
+    principal: Option<u32>,
+}
+
 /// Shared lookups for building facts.
 pub struct Ctx<'a> {
     pub s: &'a Snapshot,
@@ -96,10 +106,9 @@ pub struct Ctx<'a> {
     agents: HashSet<(Guid, Guid, AgentGroup)>,
     /// Each grant's evidence line, written once and shared by every rule.
     described: Vec<std::sync::OnceLock<Arc<str>>>,
-    /// Each role assignment's subscription (parsed from its scope once, not
-    /// by every rule for every row) and its index in the subscriptions table.
-    /// And its principal's row (none when unresolved).
-    assignment_sub: Vec<(Option<Guid>, Option<u32>, Option<u32>)>,
+    /// Each role assignment's look-ups, done once rather than by every rule
+    /// for every row it reads.
+    assignment_refs: Vec<AssignmentRefs>,
     /// The evidence line of each disabled user some grant holder reaches.
     disabled_notes: HashMap<NodeIndex, Arc<str>>,
     /// Role names, one allocation each, shared by every finding.
@@ -162,7 +171,7 @@ impl<'a> Ctx<'a> {
             .into_par_iter()
             .map(|n| (n, disabled_line(s, g, n)))
             .collect();
-        let assignment_sub = s
+        let assignment_refs = s
             .role_assignments
             .par_iter()
             .with_min_len(4096)
@@ -174,11 +183,11 @@ impl<'a> Ctx<'a> {
                         Node::Principal(i) => Some(i),
                         _ => None,
                     });
-                (
-                    sid,
-                    sid.and_then(|x| subscription.get(&x).copied()),
+                AssignmentRefs {
+                    subscription_id: sid,
+                    subscription: sid.and_then(|x| subscription.get(&x).copied()),
                     principal,
-                )
+                }
             })
             .collect();
         // Agent membership, for invitations (F1): expand each agent group once.
@@ -215,7 +224,7 @@ impl<'a> Ctx<'a> {
             dap_partners,
             agents,
             described_alike: std::sync::Mutex::default(),
-            assignment_sub,
+            assignment_refs,
             disabled_notes,
             role_names: s.roles.ids().map(|r| Arc::from(s.roles.name(r))).collect(),
             described: (0..g.grants.len())
@@ -451,8 +460,8 @@ fact_table!(RoleAssignments, "role_assignment", u32,
         "tenant_name": Str = c.tenant_name(ra(c, *a).tenant_id); "its display name"
         "scope": Str = Value::Str(ra(c, *a).scope.as_str()); "the assignment scope"
         "scope_level": Str = Value::Str(scope_level(&ra(c, *a).scope)); "`directory`, `subscription`, `resource_group`, `resource`, `management_group` or `other`"
-        "at_or_below_subscription": Bool = Value::Bool(c.assignment_sub[*a as usize].0.is_some()); "the scope is a subscription or lies below one"
-        "subscription_id": Id = opt(c.assignment_sub[*a as usize].0, Value::Id); "subscription of the scope"
+        "at_or_below_subscription": Bool = Value::Bool(c.assignment_refs[*a as usize].subscription_id.is_some()); "the scope is a subscription or lies below one"
+        "subscription_id": Id = opt(c.assignment_refs[*a as usize].subscription_id, Value::Id); "subscription of the scope"
         "subscription_name": Str = sub(c, *a).map_or(Value::Null, |x| Value::Str(&x.name)); "its name (null when not in the subscriptions table)"
         "subscription_known": Bool = Value::Bool(sub(c, *a).is_some()); "the subscription is in the subscriptions table"
         "provisioned_by_tenant_id": Id = sub(c, *a).and_then(|x| x.provisioned_by_tenant_id).map_or(Value::Null, Value::Id); "partner that provisioned the subscription (null = the customer)"
@@ -672,12 +681,12 @@ fn scope_level(s: &crate::snapshot::Scope) -> &'static str {
 }
 
 fn sub<'a>(c: &'a Ctx<'a>, a: u32) -> Option<&'a crate::snapshot::Subscription> {
-    let i = c.assignment_sub[a as usize].1?;
+    let i = c.assignment_refs[a as usize].subscription?;
     Some(&c.s.subscriptions[i as usize])
 }
 
 fn principal<'a>(c: &'a Ctx<'a>, a: u32) -> Option<&'a crate::snapshot::Principal> {
-    let i = c.assignment_sub[a as usize].2?;
+    let i = c.assignment_refs[a as usize].principal?;
     Some(&c.s.principals[i as usize])
 }
 
