@@ -104,18 +104,11 @@ pub struct Ctx<'a> {
     dap_partners: HashMap<Guid, u32>,
     /// (partner, user) pairs of transitive agent-group members.
     agents: HashSet<(Guid, Guid, AgentGroup)>,
-    /// Each grant's evidence line, written once and shared by every rule.
-    described: Vec<std::sync::OnceLock<Arc<str>>>,
     /// Each role assignment's look-ups, done once rather than by every rule
     /// for every row it reads.
     assignment_refs: Vec<AssignmentRefs>,
-    /// The evidence line of each disabled user some grant holder reaches.
-    disabled_notes: HashMap<NodeIndex, Arc<str>>,
     /// Role names, one allocation each, shared by every finding.
     role_names: Vec<Arc<str>>,
-    /// Lines for a grant and `n` alike ones (same holder, role and
-    /// relationship; e.g. one per Autopilot device), shared by every rule.
-    described_alike: std::sync::Mutex<HashMap<(u32, u32), Arc<str>>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -159,17 +152,6 @@ impl<'a> Ctx<'a> {
             .iter()
             .enumerate()
             .map(|(i, x)| (x.subscription_id, u32::try_from(i).unwrap_or(u32::MAX)))
-            .collect();
-        let mut disabled: Vec<NodeIndex> = g
-            .members
-            .values()
-            .flat_map(|m| m.disabled().map(|d| d.node))
-            .collect();
-        disabled.sort_unstable();
-        disabled.dedup();
-        let disabled_notes = disabled
-            .into_par_iter()
-            .map(|n| (n, disabled_line(s, g, n)))
             .collect();
         let assignment_refs = s
             .role_assignments
@@ -223,59 +205,14 @@ impl<'a> Ctx<'a> {
             partners_seen,
             dap_partners,
             agents,
-            described_alike: std::sync::Mutex::default(),
             assignment_refs,
-            disabled_notes,
             role_names: s.roles.ids().map(|r| Arc::from(s.roles.name(r))).collect(),
-            described: (0..g.grants.len())
-                .map(|_| std::sync::OnceLock::new())
-                .collect(),
         }
-    }
-
-    /// The evidence line naming grant `gi` and the snapshot row behind it.
-    pub fn describe_grant(&self, gi: u32) -> Arc<str> {
-        Arc::clone(self.described[gi as usize].get_or_init(|| {
-            self.g
-                .describe_grant(self.s, &self.g.grants[gi as usize])
-                .into()
-        }))
-    }
-
-    /// The evidence line of a disabled user reached through a grant.
-    pub fn disabled_note(&self, n: NodeIndex) -> Arc<str> {
-        self.disabled_notes
-            .get(&n)
-            .cloned()
-            .unwrap_or_else(|| disabled_line(self.s, self.g, n))
     }
 
     /// A role's display name, shared.
     pub fn role_arc(&self, r: RoleId) -> Arc<str> {
         Arc::clone(&self.role_names[usize::from(r.0)])
-    }
-
-    /// [`Ctx::describe_grant`] for grant `gi` and `more` alike grants on
-    /// other resources, counted.
-    pub fn describe_alike(&self, gi: u32, more: u32) -> Arc<str> {
-        if more == 0 {
-            return self.describe_grant(gi);
-        }
-        let cached = |m: &HashMap<(u32, u32), Arc<str>>| m.get(&(gi, more)).cloned();
-        let lock = || {
-            self.described_alike
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-        };
-        if let Some(line) = cached(&lock()) {
-            return line;
-        }
-        let line: Arc<str> = format!(
-            "{}, and the same on {more} more resource(s)",
-            self.describe_grant(gi)
-        )
-        .into();
-        Arc::clone(lock().entry((gi, more)).or_insert(line))
     }
 
     fn tenant_name(&self, t: Guid) -> Value<'a> {
@@ -305,12 +242,6 @@ impl<'a> Ctx<'a> {
     fn role_name(&self, r: RoleId) -> Value<'a> {
         Value::Str(self.s.roles.name(r))
     }
-}
-
-fn disabled_line(s: &Snapshot, g: &AccessGraph, n: NodeIndex) -> Arc<str> {
-    let mut line = g.label(s, n);
-    line.push_str(" is disabled and holds no access through this path");
-    Arc::from(line)
 }
 
 fn opt<T>(v: Option<T>, f: impl FnOnce(T) -> Value<'static>) -> Value<'static> {

@@ -63,7 +63,25 @@ pub struct PathRef {
     pub member: u32,
 }
 
-/// One finding (SPEC §6). Reporters render `paths` with [`render_path`].
+/// One evidence line. Lines about a grant or a disabled member are kept as
+/// references, like paths, and rendered only when a report is written
+/// ([`render_evidence`]); the rest is text. Lines of a finding are ordered by
+/// this type's order: grants (in graph order), disabled members, then text.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Evidence {
+    /// Grant `grant` (an index into the graph's grants) and, when `more` is
+    /// not zero, that many grants alike but for their resource.
+    Grant {
+        grant: u32,
+        more: u32,
+    },
+    /// A disabled user (a graph node) reached through a grant's holder.
+    Disabled(u32),
+    Text(Arc<str>),
+}
+
+/// One finding (SPEC §6). Reporters render `paths` with [`render_path`] and
+/// `evidence` with [`render_evidence`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Finding {
     /// Stable fingerprint: rule id + the rule's `per` key values.
@@ -83,9 +101,8 @@ pub struct Finding {
     pub principals_known: bool,
     /// One shortest explaining path per principal (and per placeholder group).
     pub paths: Vec<PathRef>,
-    /// Evidence lines; lines shared by many findings (a grant, a disabled
-    /// member) are one allocation.
-    pub evidence: Vec<Arc<str>>,
+    /// Evidence lines: the rule's own, then those about the grants.
+    pub evidence: Vec<Evidence>,
     pub remediation: Arc<str>,
 }
 
@@ -123,16 +140,35 @@ struct Aggregates {
     known: bool,
 }
 
-fn render(
+thread_local! {
+    /// Text is rendered here first, so that each finding keeps an
+    /// allocation of exactly its size instead of a grown buffer.
+    static SCRATCH: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+/// Renders `t` for `row` and hands the text to `keep`, which copies it into
+/// an allocation of its own size.
+fn render_with<T>(
     t: &Template,
     table: &dyn FactTable,
     row: usize,
     params: &[ParamValue],
     agg: Aggregates,
-) -> String {
-    let mut out = String::with_capacity(128);
-    render_into(&mut out, t, table, row, params, agg);
-    out
+    keep: impl FnOnce(&str) -> T,
+) -> T {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buf) => {
+            buf.clear();
+            render_into(&mut buf, t, table, row, params, agg);
+            keep(&buf)
+        }
+        // Not reachable (rendering does not re-enter), but never a panic.
+        Err(_) => {
+            let mut buf = String::new();
+            render_into(&mut buf, t, table, row, params, agg);
+            keep(&buf)
+        }
+    })
 }
 
 fn render_into(
@@ -235,22 +271,43 @@ fn evaluate(rule: &Rule, facts: &Facts<'_>, c: &Ctx<'_>, params: &[ParamValue]) 
                 .truthy()
         })
         .collect();
-    let mut groups: BTreeMap<Vec<KeyPart>, Vec<usize>> = BTreeMap::new();
-    for row in matched {
-        let key = rule
-            .per
-            .iter()
-            .map(|&f| KeyPart::of(table.get(row, f)))
-            .collect();
-        groups.entry(key).or_default().push(row);
+    // Rows are grouped by sorting them on (key, row): the groups come out in
+    // key order and each group's rows in table order.
+    let mut keyed: Vec<(Vec<KeyPart>, usize)> = matched
+        .into_par_iter()
+        .map(|row| {
+            let key = rule
+                .per
+                .iter()
+                .map(|&f| KeyPart::of(table.get(row, f)))
+                .collect();
+            (key, row)
+        })
+        .collect();
+    keyed.par_sort_unstable();
+    let rows: Vec<usize> = keyed.iter().map(|k| k.1).collect();
+    let mut groups: Vec<std::ops::Range<usize>> = Vec::new();
+    for (i, k) in keyed.iter().enumerate() {
+        match groups.last_mut() {
+            Some(g) if keyed[g.start].0 == k.0 => g.end = i + 1,
+            _ => groups.push(i..i + 1),
+        }
     }
-    // Findings are assembled in parallel, in key order; each task keeps its
-    // own cache of shared evidence lines.
-    let groups: Vec<(Vec<KeyPart>, Vec<usize>)> = groups.into_iter().collect();
+    // Findings are assembled in parallel, in key order.
     let rule_id: Arc<str> = Arc::from(rule.id.as_str());
     groups
         .into_par_iter()
-        .map(|(key, rows)| assemble(rule, &rule_id, table, c, params, &key, &rows))
+        .map(|g| {
+            assemble(
+                rule,
+                &rule_id,
+                table,
+                c,
+                params,
+                &keyed[g.start].0,
+                &rows[g],
+            )
+        })
         .collect()
 }
 
@@ -310,7 +367,7 @@ fn assemble(
     let mut paths: Vec<PathCandidate> = Vec::with_capacity(32);
     let mut evidence = Vec::new();
     // Evidence notes, sorted and deduplicated at the end.
-    let mut notes: Vec<Arc<str>> = Vec::new();
+    let mut notes: Vec<Evidence> = Vec::new();
     // Grants alike but for their resource are described once, with a count.
     let mut alike: Vec<((usize, RoleId, u8, u32), u32)> = Vec::new();
     // Few per finding: a vector beats a hash set here.
@@ -365,18 +422,20 @@ fn assemble(
                         keep();
                     }
                     MemberKind::User { enabled: false } => {
-                        notes.push(c.disabled_note(m.node));
+                        notes.push(Evidence::Disabled(
+                            u32::try_from(m.node.index()).unwrap_or(u32::MAX),
+                        ));
                     }
                     MemberKind::Placeholder => {
                         known = false;
                         keep();
-                        notes.push(
+                        notes.push(Evidence::Text(
                             format!(
                                 "the snapshot does not hold the members of {}: who can act is unknown",
                                 c.g.label(c.s, m.node)
                             )
                             .into(),
-                        );
+                        ));
                     }
                     _ => {}
                 }
@@ -387,7 +446,10 @@ fn assemble(
     alike.sort_by_key(|a| a.0);
     for group in alike.chunk_by(|a, b| a.0 == b.0) {
         let more = u32::try_from(group.len() - 1).unwrap_or(u32::MAX);
-        notes.push(c.describe_alike(group[0].1, more));
+        notes.push(Evidence::Grant {
+            grant: group[0].1,
+            more,
+        });
     }
     notes.sort_unstable();
     notes.dedup();
@@ -401,10 +463,11 @@ fn assemble(
         known,
     };
     if let Some(t) = &rule.evidence {
+        evidence.reserve(rows.len() + notes.len());
         for &r in rows {
-            let mut line = String::with_capacity(128);
-            render_into(&mut line, t, table, r, params, agg);
-            evidence.push(Arc::from(line.as_str()));
+            evidence.push(render_with(t, table, r, params, agg, |s| {
+                Evidence::Text(Arc::from(s))
+            }));
         }
     }
     evidence.extend(notes);
@@ -431,7 +494,9 @@ fn assemble(
         rule: Arc::clone(rule_id),
         severity: rule.severity,
         title: rule.title.clone(),
-        message: render(&rule.message, table, rows[0], params, agg),
+        message: render_with(&rule.message, table, rows[0], params, agg, |s| {
+            s.to_string()
+        }),
         partner_tenant_id: uniform(cores.iter().map(|x| x.partner)),
         customer_tenant_id: uniform(cores.iter().map(|x| x.customer)),
         resource: resource.map(Box::new),
@@ -450,6 +515,30 @@ pub fn render_path(s: &Snapshot, g: &AccessGraph, p: PathRef) -> String {
     let mut out = String::with_capacity(160);
     render_path_into(&mut out, s, g, p);
     out
+}
+
+/// Renders one evidence line of a finding.
+pub fn render_evidence(s: &Snapshot, g: &AccessGraph, e: &Evidence) -> String {
+    let mut out = String::with_capacity(256);
+    render_evidence_into(&mut out, s, g, e);
+    out
+}
+
+/// [`render_evidence`], appended to `out`.
+pub fn render_evidence_into(out: &mut String, s: &Snapshot, g: &AccessGraph, e: &Evidence) {
+    match e {
+        Evidence::Text(t) => out.push_str(t),
+        Evidence::Grant { grant, more } => {
+            g.describe_grant_into(out, s, &g.grants[*grant as usize]);
+            if *more > 0 {
+                let _ = write!(out, ", and the same on {more} more resource(s)");
+            }
+        }
+        Evidence::Disabled(n) => {
+            g.label_into(out, s, NodeIndex::new(*n as usize));
+            out.push_str(" is disabled and holds no access through this path");
+        }
+    }
 }
 
 /// [`render_path`], appended to `out`.

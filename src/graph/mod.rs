@@ -506,10 +506,9 @@ impl AccessGraph {
         }
     }
 
-    /// One line of evidence naming a grant and the snapshot row behind it.
-    pub fn describe_grant(&self, snapshot: &Snapshot, grant: &Grant) -> String {
-        let mut out = String::with_capacity(256);
-        self.label_into(&mut out, snapshot, grant.holder);
+    /// Appends the evidence line naming a grant and the snapshot row behind it.
+    pub fn describe_grant_into(&self, out: &mut String, snapshot: &Snapshot, grant: &Grant) {
+        self.label_into(out, snapshot, grant.holder);
         let role = snapshot.roles.name(grant.role);
         let cite = |out: &mut String, loc| {
             out.push_str(" (");
@@ -524,19 +523,19 @@ impl AccessGraph {
         out.push_str(verb);
         out.push_str(role);
         out.push_str(preposition);
-        self.label_into(&mut out, snapshot, grant.resource);
+        self.label_into(out, snapshot, grant.resource);
         match grant.via {
-            Via::Explicit(i) => cite(&mut out, snapshot.role_assignments[i as usize].loc),
+            Via::Explicit(i) => cite(out, snapshot.role_assignments[i as usize].loc),
             Via::Dap { relationship, .. } => {
                 out.push_str(" implicitly through active DAP");
-                cite(&mut out, snapshot.relationships[relationship as usize].loc);
+                cite(out, snapshot.relationships[relationship as usize].loc);
             }
             Via::Autopilot { relationship } => {
                 let r = &snapshot.relationships[relationship as usize];
                 out.push_str(" through the active ");
                 out.push_str(r.kind.as_str());
                 out.push_str(" relationship");
-                cite(&mut out, r.loc);
+                cite(out, r.loc);
             }
             Via::Gdap {
                 relationship,
@@ -545,14 +544,13 @@ impl AccessGraph {
                 let r = &snapshot.relationships[relationship as usize];
                 out.push_str(" through GDAP relationship ");
                 out.push_str(r.relationship_id.as_deref().unwrap_or("?"));
-                cite(&mut out, r.loc);
+                cite(out, r.loc);
                 out.push_str(" and its access assignment");
                 cite(
-                    &mut out,
+                    out,
                     snapshot.gdap_access_assignments[access_assignment as usize].loc,
                 );
             }
         }
-        out
     }
 }

@@ -103,7 +103,7 @@ pub fn write_findings(o: &Outcome<'_>, w: &mut dyn Write) -> io::Result<()> {
                 principals.join("\n"),
                 f.principals_known.to_string(),
                 paths.join("\n"),
-                f.evidence.join("\n"),
+                r.evidence(f).join("\n"),
                 f.remediation.to_string(),
             ],
         )?;

@@ -19,7 +19,9 @@ use super::baseline::Prior;
 use super::waivers::Waiver;
 use super::{Open, Outcome, Report, Status};
 use crate::engine::rule::Severity;
-use crate::engine::{render_path_into, AssignmentOut, Finding, PathRef, ResourceOut};
+use crate::engine::{
+    render_evidence_into, render_path_into, AssignmentOut, Finding, PathRef, ResourceOut,
+};
 use crate::snapshot::{Diagnostic, Guid, Level, TableAccount};
 
 /// Version of the findings.json layout.
@@ -106,7 +108,10 @@ fn finding_out<'a>(o: &'a Outcome<'a>, x: &Open<'a>) -> FindingOut<'a> {
             report: r,
             paths: &f.paths,
         },
-        evidence: &f.evidence,
+        evidence: Evidence {
+            report: r,
+            lines: &f.evidence,
+        },
         remediation: &f.remediation,
     }
 }
@@ -220,7 +225,7 @@ struct FindingOut<'a> {
     principals: &'a [Guid],
     principals_known: bool,
     paths: Paths<'a>,
-    evidence: &'a [std::sync::Arc<str>],
+    evidence: Evidence<'a>,
     remediation: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     reopened_by: Option<String>,
@@ -241,6 +246,26 @@ impl Serialize for Paths<'_> {
         for &p in self.paths {
             text.clear();
             render_path_into(&mut text, self.report.snapshot, self.report.graph, p);
+            seq.serialize_element(text.as_str())?;
+        }
+        seq.end()
+    }
+}
+
+/// A finding's evidence lines, rendered one at a time like [`Paths`].
+struct Evidence<'a> {
+    report: &'a Report<'a>,
+    lines: &'a [crate::engine::Evidence],
+}
+
+impl Serialize for Evidence<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = s.serialize_seq(Some(self.lines.len()))?;
+        let mut text = String::with_capacity(256);
+        for e in self.lines {
+            text.clear();
+            render_evidence_into(&mut text, self.report.snapshot, self.report.graph, e);
             seq.serialize_element(text.as_str())?;
         }
         seq.end()

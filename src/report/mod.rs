@@ -41,6 +41,14 @@ pub struct Report<'a> {
 }
 
 impl Report<'_> {
+    /// A finding's evidence lines, rendered.
+    pub fn evidence(&self, f: &Finding) -> Vec<String> {
+        f.evidence
+            .iter()
+            .map(|e| crate::engine::render_evidence(self.snapshot, self.graph, e))
+            .collect()
+    }
+
     /// A tenant's display name, or `tenant ID` when the snapshot does not hold it.
     pub fn tenant_name(&self, t: Guid) -> String {
         self.graph.tenant_index.get(&t).map_or_else(

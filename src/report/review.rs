@@ -231,7 +231,7 @@ pub struct FindingView {
     pub diagrams: Vec<Diagram>,
     pub paths: Vec<String>,
     pub more_paths: usize,
-    pub evidence: Vec<std::sync::Arc<str>>,
+    pub evidence: Vec<String>,
     pub remediation: String,
 }
 
@@ -343,7 +343,7 @@ fn finding_view(o: &Outcome<'_>, open: &Open<'_>) -> FindingView {
         diagrams,
         paths,
         more_paths: f.paths.len().saturating_sub(MAX_LISTED),
-        evidence: f.evidence.clone(),
+        evidence: r.evidence(f),
         remediation: f.remediation.to_string(),
     }
 }

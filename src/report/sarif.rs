@@ -205,7 +205,7 @@ struct ResultProps {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     paths: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    evidence: Vec<std::sync::Arc<str>>,
+    evidence: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     remediation: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -366,7 +366,7 @@ fn result(
                 .iter()
                 .map(|p| crate::engine::render_path(r.snapshot, r.graph, *p))
                 .collect(),
-            evidence: f.evidence.clone(),
+            evidence: r.evidence(f),
             remediation: Some(f.remediation.to_string()),
             reopened_by,
         },
