@@ -190,26 +190,37 @@ pub(crate) fn list(cell: &str) -> impl Iterator<Item = &str> {
     cell.split(';').map(str::trim).filter(|s| !s.is_empty())
 }
 
-/// A role-assignment scope: leading `/` ensured, trailing `/` stripped
-/// (except `/` itself), GUID segments lower-cased, the rest kept as written.
+/// A role-assignment scope: one leading `/`, trailing `/` stripped
+/// (except `/` itself), GUID segments lower-cased, the ARM keywords that
+/// place a scope (`subscriptions`, `resourceGroups`, `providers`) in their
+/// canonical case wherever they stand as keywords (Azure ids ignore case,
+/// and exports write `/Subscriptions/...` too), the rest kept as written.
 pub(crate) fn scope(cell: &str) -> Scope {
     let t = cell.trim().trim_end_matches('/');
     let mut out = String::with_capacity(t.len() + 1);
-    if !t.starts_with('/') {
-        out.push('/');
-    }
-    out.push_str(t);
-    let mut start = 0;
-    let mut guid_segments = Vec::new();
-    for seg in out.split('/') {
-        if seg.bytes().any(|b| b.is_ascii_uppercase()) && Guid::parse(seg).is_some() {
-            guid_segments.push(start..start + seg.len());
+    out.push('/');
+    for (i, seg) in t.trim_start_matches('/').split('/').enumerate() {
+        if i > 0 {
+            out.push('/');
         }
-        start += seg.len() + 1;
-    }
-    for range in guid_segments {
-        if let Some(seg) = out.get_mut(range) {
-            seg.make_ascii_lowercase();
+        // Segments alternate keyword / name: `subscriptions` and (at the
+        // root) `providers` open a scope; under a subscription come
+        // `resourceGroups` and `providers`.
+        let keyword = match i {
+            0 => ["subscriptions", "providers"]
+                .into_iter()
+                .find(|k| seg.eq_ignore_ascii_case(k)),
+            2 | 4 => ["resourceGroups", "providers"]
+                .into_iter()
+                .find(|k| seg.eq_ignore_ascii_case(k)),
+            _ => None,
+        };
+        match keyword {
+            Some(k) => out.push_str(k),
+            None if seg.bytes().any(|b| b.is_ascii_uppercase()) && Guid::parse(seg).is_some() => {
+                out.push_str(&seg.to_ascii_lowercase());
+            }
+            None => out.push_str(seg),
         }
     }
     Scope(out.into_boxed_str())
@@ -362,5 +373,16 @@ mod tests {
             s("/providers/Microsoft.Management/managementGroups/Root"),
             "/providers/Microsoft.Management/managementGroups/Root"
         );
+        // ARM keywords in any case; names keep theirs.
+        assert_eq!(
+            s("/Subscriptions/AAAAAAAA-0000-0000-0000-00000000000A/RESOURCEGROUPS/Providers/PROVIDERS/Microsoft.Compute/virtualMachines/VM1"),
+            "/subscriptions/aaaaaaaa-0000-0000-0000-00000000000a/resourceGroups/Providers/providers/Microsoft.Compute/virtualMachines/VM1"
+        );
+        assert_eq!(
+            scope("/SUBSCRIPTIONS/AAAAAAAA-0000-0000-0000-00000000000A").subscription(),
+            Guid::parse("aaaaaaaa-0000-0000-0000-00000000000a")
+        );
+        assert_eq!(s("/subscriptions"), "/subscriptions");
+        assert_eq!(s("//"), "/");
     }
 }
