@@ -479,16 +479,40 @@ fn assemble(
             subscription_id: r.subscription_id,
             scope: r.scope,
         });
-    let assignment = uniform(cores.iter().map(|x| x.assignment)).map(|ai| {
-        let a = &c.s.role_assignments[ai as usize];
-        AssignmentOut {
-            principal_id: a.principal_id,
-            principal_tenant_id: c.g.assignment_principal_tenant[ai as usize],
-            scope: a.scope.as_str().to_string(),
-            role: c.s.roles.name(a.role).to_string(),
-            source: c.s.cite(a.loc),
-        }
-    });
+    // Rows naming the same assignment (the same principal, home tenant,
+    // scope and role: an export listing it twice, or once by role name and
+    // once by role GUID) make a finding about that one assignment; it is
+    // cited by its first row.
+    let same_assignment = |a: u32, b: u32| {
+        let (x, y) = (
+            &c.s.role_assignments[a as usize],
+            &c.s.role_assignments[b as usize],
+        );
+        a == b
+            || (x.tenant_id == y.tenant_id
+                && x.principal_id == y.principal_id
+                && x.scope == y.scope
+                && x.role == y.role
+                && c.g.assignment_principal_tenant[a as usize]
+                    == c.g.assignment_principal_tenant[b as usize])
+    };
+    let first_assignment = cores.first().and_then(|x| x.assignment);
+    let assignment = first_assignment
+        .filter(|&first| {
+            cores
+                .iter()
+                .all(|x| x.assignment.is_some_and(|a| same_assignment(first, a)))
+        })
+        .map(|ai| {
+            let a = &c.s.role_assignments[ai as usize];
+            AssignmentOut {
+                principal_id: a.principal_id,
+                principal_tenant_id: c.g.assignment_principal_tenant[ai as usize],
+                scope: a.scope.as_str().to_string(),
+                role: c.s.roles.name(a.role).to_string(),
+                source: c.s.cite(a.loc),
+            }
+        });
     Finding {
         id: fingerprint(&rule.id, key),
         rule: Arc::clone(rule_id),
