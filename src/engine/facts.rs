@@ -229,6 +229,16 @@ impl<'a> Ctx<'a> {
     fn is_partner(&self, t: Guid) -> bool {
         self.tenant_kind(t) == Some(TenantKind::Partner) || self.partners_seen.contains(&t)
     }
+    /// Whether tenant `t` stands as a customer towards `partner`: a tenant
+    /// of kind `customer`; one the snapshot knows neither as a partner nor
+    /// as a customer (unknown data over- rather than under-reports); or
+    /// any tenant with a relationship row, of any kind or state, with
+    /// `partner`. A partner's own tenant is not a customer otherwise.
+    fn is_customer_of(&self, t: Guid, partner: Option<Guid>) -> bool {
+        self.tenant_kind(t) == Some(TenantKind::Customer)
+            || !self.is_partner(t)
+            || partner.is_some_and(|p| self.pair(p, t).is_some())
+    }
     fn pair(&self, p: Guid, c: Guid) -> Option<&Pair> {
         self.pairs.get(&(p, c))
     }
@@ -410,6 +420,7 @@ fact_table!(RoleAssignments, "role_assignment", u32,
         "partner_tenant_id": Id = opt(core.partner, Value::Id); "the foreign principal's home tenant unless it is a known customer tenant (null for the tenant's own principals)"
         "partner_name": Str = core.partner.map_or(Value::Null, |p| c.tenant_name(p)); "partner display name"
         "customer_tenant_id": Id = opt(core.customer, Value::Id); "the scope's tenant"
+        "tenant_is_customer": Bool = Value::Bool(c.is_customer_of(ra(c, *a).tenant_id, core.partner)); "the scope's tenant is a customer: of kind `customer`, known as no partner, or in a relationship (any state) with the principal's partner"
         "partner_dap_active": Bool = Value::Bool(core.partner.is_some_and(|p| c.has_active(p, ra(c, *a).tenant_id, RelKind::Dap))); "the principal's partner has active DAP with the scope's tenant"
         "partner_gdap_active": Bool = Value::Bool(core.partner.is_some_and(|p| c.has_active(p, ra(c, *a).tenant_id, RelKind::Gdap))); "… active GDAP"
         "partner_reseller_active": Bool = Value::Bool(core.partner.is_some_and(|p| c.has_active(p, ra(c, *a).tenant_id, RelKind::Reseller))); "… an active reseller relationship"
