@@ -697,3 +697,62 @@ fn az001_is_about_customer_subscriptions_only() {
         )],
     );
 }
+
+/// A partner can be another partner's customer: a role that partner P
+/// still holds on a subscription of partner P2, whose DAP with P was
+/// removed, is a lingering role (AZ001) like any customer's.
+#[test]
+fn az001_covers_a_partner_that_is_another_partners_customer() {
+    let aa = "0a000000-0000-4000-8000-00000000000a";
+    let dir = hand_written(
+        "partner-as-customer",
+        &[
+            (
+                "tenants.csv",
+                &format!("tenant_id,name,kind\n{P},Northwind,partner\n{P2},Litware,partner\n"),
+            ),
+            (
+                "principals.csv",
+                &format!(
+                    "tenant_id,principal_id,kind,display_name,enabled\n\
+                     {P},{aa},group,AdminAgents,\n{P},{U1},user,Ann,true\n"
+                ),
+            ),
+            (
+                "memberships.csv",
+                &format!("tenant_id,group_id,member_id\n{P},{aa},{U1}\n"),
+            ),
+            (
+                "relationships.csv",
+                &format!("partner_tenant_id,customer_tenant_id,kind,state\n{P},{P2},dap,removed\n"),
+            ),
+            (
+                "subscriptions.csv",
+                &format!(
+                    "tenant_id,subscription_id,name,provisioned_by_tenant_id\n{P2},{S1},Labs,{P}\n"
+                ),
+            ),
+            (
+                "role_assignments.csv",
+                &format!(
+                    "tenant_id,scope,role,principal_id,principal_tenant_id\n\
+                     {P2},/subscriptions/{S1},Owner,{aa},{P}\n"
+                ),
+            ),
+        ],
+    );
+    check_hand_written(
+        &dir,
+        &[],
+        vec![az(
+            "AZ001",
+            P,
+            P2,
+            aa,
+            &format!("/subscriptions/{S1}"),
+            "Owner",
+            &[U1],
+            true,
+        )],
+    );
+}

@@ -18,7 +18,9 @@
 //!   "Findings").
 //! - a partner is a tenant of kind `partner`, or one named as a
 //!   relationship's partner that the tenants table does not list; AZ001's
-//!   customer is the scope's tenant, which must be a customer (same rule);
+//!   customer is the scope's tenant, which must stand as a customer towards
+//!   the partner (kind `customer`, any relationship row with the partner,
+//!   or absent from the tenants table and no relationship's partner);
 //!   AZ003 and AZ004 name no customer, so any scope tenant counts.
 //! - a home tenant is "unknown" (AZ004) when the tenants table lacks it.
 
@@ -309,11 +311,19 @@ impl Model {
         }
     }
 
-    fn is_customer(&self, tenant: &str) -> bool {
+    /// Whether `tenant` stands as a customer towards `partner` (README
+    /// design notes): of kind `customer`; or related to `partner` by any
+    /// relationship row; or, absent from the tenants table, named as no
+    /// relationship's partner.
+    fn is_customer_of(&self, tenant: &str, partner: &str) -> bool {
+        let related = self
+            .relationships
+            .iter()
+            .any(|(p, c, ..)| p == partner && c == tenant);
         match self.tenant_kind.get(tenant).map(String::as_str) {
             Some("customer") => true,
-            Some(_) => false,
-            None => self.relationships.iter().any(|(_, c, ..)| c == tenant),
+            Some(_) => related,
+            None => related || !self.is_partner(tenant),
         }
     }
 
@@ -441,7 +451,7 @@ impl Model {
             let partner_is = foreign && self.is_partner(&home);
             let mut rules = Vec::new();
             if partner_is
-                && self.is_customer(&customer)
+                && self.is_customer_of(&customer, &home)
                 && !self.active(&home, &customer, "dap")
                 && !self.active(&home, &customer, "gdap")
             {
