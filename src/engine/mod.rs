@@ -253,11 +253,29 @@ fn alike_key(g: &crate::graph::Grant) -> (usize, RoleId, u8, u32) {
     (g.holder.index(), g.role, kind, rel)
 }
 
-/// Evaluates one rule over its fact table.
-fn evaluate(rule: &Rule, facts: &Facts<'_>, c: &Ctx<'_>, params: &[ParamValue]) -> Vec<Finding> {
-    let Some(table) = facts.table(rule.from) else {
-        return Vec::new();
-    };
+/// One rule's matching rows, grouped into its findings-to-be.
+struct Plan<'r, 'f> {
+    rule: &'r Rule,
+    rule_id: Arc<str>,
+    table: &'f dyn FactTable,
+    params: Vec<ParamValue>,
+    /// Matching rows with their key, sorted by (key, row).
+    keyed: Vec<(Vec<KeyPart>, usize)>,
+    /// `keyed`'s rows, in the same order.
+    rows: Vec<usize>,
+    /// One range of `keyed` per finding, in key order.
+    groups: Vec<std::ops::Range<usize>>,
+}
+
+/// Filters one rule's fact table and groups the matching rows by the
+/// rule's key (`per`).
+fn plan<'r, 'f>(
+    rule: &'r Rule,
+    facts: &'f Facts<'_>,
+    c: &Ctx<'_>,
+    params: Vec<ParamValue>,
+) -> Option<Plan<'r, 'f>> {
+    let table = facts.table(rule.from)?;
     let matched: Vec<usize> = (0..table.len())
         .into_par_iter()
         .filter(|&row| {
@@ -265,7 +283,7 @@ fn evaluate(rule: &Rule, facts: &Facts<'_>, c: &Ctx<'_>, params: &[ParamValue]) 
                 .eval(&RowEnv {
                     table,
                     row,
-                    params,
+                    params: &params,
                     as_of: c.as_of,
                 })
                 .truthy()
@@ -293,22 +311,15 @@ fn evaluate(rule: &Rule, facts: &Facts<'_>, c: &Ctx<'_>, params: &[ParamValue]) 
             _ => groups.push(i..i + 1),
         }
     }
-    // Findings are assembled in parallel, in key order.
-    let rule_id: Arc<str> = Arc::from(rule.id.as_str());
-    groups
-        .into_par_iter()
-        .map(|g| {
-            assemble(
-                rule,
-                &rule_id,
-                table,
-                c,
-                params,
-                &keyed[g.start].0,
-                &rows[g],
-            )
-        })
-        .collect()
+    Some(Plan {
+        rule,
+        rule_id: Arc::from(rule.id.as_str()),
+        table,
+        params,
+        keyed,
+        rows,
+        groups,
+    })
 }
 
 /// One value of a finding's key (`per` fields), owned and ordered.
@@ -576,7 +587,7 @@ pub fn render_path_into(out: &mut String, s: &Snapshot, g: &AccessGraph, p: Path
 /// total. The sort moves indexes; the findings (a few hundred bytes each)
 /// are then put in place by following the permutation's cycles, without a
 /// second vector.
-fn sorted(mut findings: Vec<Finding>) -> Vec<Finding> {
+fn sort_findings(findings: &mut [Finding]) {
     #[allow(clippy::type_complexity)]
     fn key(
         f: &Finding,
@@ -602,8 +613,7 @@ fn sorted(mut findings: Vec<Finding>) -> Vec<Finding> {
     let mut order: Vec<usize> = (0..findings.len()).collect();
     // The keys sit side by side while sorting; the findings stay put.
     order.sort_by_cached_key(|&i| key(&findings[i]));
-    permute(&mut findings, order);
-    findings
+    permute(findings, order);
 }
 
 /// Reorders `items` in place so that position k holds the item that was at
@@ -677,21 +687,45 @@ pub fn run_timed(
     let facts_s = start.elapsed().as_secs_f64();
     // Findings are ordered by severity (descending), rule, customer,
     // partner, resource, role and id. Every finding of a rule has the rule's
-    // severity, so each rule's findings are sorted on its own task and the
-    // rules are then put in order.
-    let mut per_rule: Vec<(Reverse<Severity>, &str, Vec<Finding>)> = rules
+    // severity, so the rules are put in order first; all findings are then
+    // assembled in parallel straight into one vector, and each rule's run of
+    // it is sorted on its own task.
+    let mut plans: Vec<Plan<'_, '_>> = rules
         .par_iter()
         .filter(|r| r.enabled)
-        .map(|r| {
-            let found = evaluate(r, &facts, &ctx, &param_values(r, &opts.overrides));
-            (Reverse(r.severity), r.id.as_str(), sorted(found))
-        })
+        .filter_map(|r| plan(r, &facts, &ctx, param_values(r, &opts.overrides)))
         .collect();
-    per_rule.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
-    let mut findings = Vec::with_capacity(per_rule.iter().map(|r| r.2.len()).sum());
-    for (_, _, found) in per_rule {
-        findings.extend(found);
+    plans.sort_unstable_by(|a, b| {
+        (Reverse(a.rule.severity), &a.rule.id).cmp(&(Reverse(b.rule.severity), &b.rule.id))
+    });
+    let tasks: Vec<(&Plan<'_, '_>, std::ops::Range<usize>)> = plans
+        .iter()
+        .flat_map(|p| p.groups.iter().map(move |g| (p, g.clone())))
+        .collect();
+    let mut findings: Vec<Finding> = Vec::new();
+    tasks
+        .into_par_iter()
+        .map(|(p, g)| {
+            assemble(
+                p.rule,
+                &p.rule_id,
+                p.table,
+                &ctx,
+                &p.params,
+                &p.keyed[g.start].0,
+                &p.rows[g],
+            )
+        })
+        .collect_into_vec(&mut findings);
+    let mut runs: Vec<&mut [Finding]> = Vec::with_capacity(plans.len());
+    let mut rest: &mut [Finding] = &mut findings;
+    for p in &plans {
+        let (run, tail) = rest.split_at_mut(p.groups.len());
+        runs.push(run);
+        rest = tail;
     }
+    runs.into_par_iter().for_each(sort_findings);
+    drop(plans);
     (findings, facts_s)
 }
 
