@@ -11,6 +11,7 @@ use rayon::prelude::*;
 use super::{
     members, AccessGraph, AutopilotPolicy, Edge, Grant, Node, PrincipalIndex, ResourceIndex, Via,
 };
+use crate::snapshot::diag::quote;
 use crate::snapshot::roles::{builtin, RoleId};
 use crate::snapshot::{
     AgentGroup, Diagnostic, Guid, Level, Loc, PrincipalKind, RelKind, RelState, Snapshot,
@@ -138,7 +139,8 @@ impl Builder<'_> {
             Some(loc),
             None,
             format!(
-                "partner `{name}` holds access through its {} group, which is not in the snapshot: a placeholder stands for it, members unknown",
+                "partner {} holds access through its {} group, which is not in the snapshot: a placeholder stands for it, members unknown",
+                quote(&name),
                 ag.group_name()
             ),
         );
@@ -525,8 +527,9 @@ pub(super) fn build(s: &Snapshot, policy: AutopilotPolicy) -> AccessGraph {
                         Some(aa.loc),
                         Some("roles"),
                         format!(
-                            "role `{}` is not granted by relationship `{rel_id}`: the access assignment cannot use it",
-                            s.roles.name(role)
+                            "role {} is not granted by relationship {}: the access assignment cannot use it",
+                            quote(s.roles.name(role)),
+                            quote(rel_id)
                         ),
                     );
                     continue;
@@ -545,7 +548,10 @@ pub(super) fn build(s: &Snapshot, policy: AutopilotPolicy) -> AccessGraph {
             b.warn(
                 Some(aa.loc),
                 Some("relationship_id"),
-                format!("access assignment names relationship `{}` which is not a GDAP relationship in the snapshot", aa.relationship_id),
+                format!(
+                    "access assignment names relationship {} which is not a GDAP relationship in the snapshot",
+                    quote(&aa.relationship_id)
+                ),
             );
         }
     }

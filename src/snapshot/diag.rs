@@ -192,12 +192,31 @@ pub(crate) fn quote(s: &str) -> String {
             out.push_str("\\`");
         } else if c.is_control() {
             out.extend(c.escape_default());
+        } else if invisible(c) {
+            // A BOM or zero-width character would make the quoted value
+            // look like a valid one: show it.
+            out.extend(c.escape_unicode());
         } else {
             out.push(c);
         }
     }
     out.push('`');
     out
+}
+
+/// Characters that print as nothing (or reorder text) in a terminal:
+/// BOM, zero-width spaces and joiners, bidirectional controls, soft hyphen,
+/// line and paragraph separators.
+fn invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00ad}'
+            | '\u{180e}'
+            | '\u{200b}'..='\u{200f}'
+            | '\u{2028}'..='\u{202e}'
+            | '\u{2060}'..='\u{2069}'
+            | '\u{feff}'
+    )
 }
 
 #[cfg(test)]
@@ -239,6 +258,8 @@ mod tests {
     #[test]
     fn quote_escapes_and_shortens() {
         assert_eq!(quote("a`b\n"), "`a\\`b\\n`");
+        assert_eq!(quote("\u{feff}ab\u{200b}c"), "`\\u{feff}ab\\u{200b}c`");
+        assert_eq!(quote("x\u{202e}y"), "`x\\u{202e}y`");
         let long = "x".repeat(100);
         assert_eq!(quote(&long).chars().count(), 60 + 3);
     }
