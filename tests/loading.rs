@@ -872,3 +872,83 @@ fn never_panics_on_garbage() {
         let _ = load(&path);
     }
 }
+
+// ------------------------------------------------- bad input found by mutation
+
+/// Validates that a carriage return without a line feed, which the CSV
+/// parser takes for a line end, rejects both parts of the line it cuts,
+/// each with its own error, instead of loading a shortened value.
+#[test]
+fn bare_cr_cuts_a_line_and_both_parts_are_rejected() {
+    let csv = format!(
+        "{}{T1},{U1},user,J\ronas Berg,jonas@example.com,true,\n{T1},{G1},group,Ops,,,\n",
+        principals_header()
+    );
+    let s = Snap::new(&[("principals.csv", csv.as_bytes())]);
+    assert_eq!(
+        s.errors(),
+        [
+            "error: snap/principals.csv:2:1: field `tenant_id`: this part of the line follows a carriage return without a line feed: line ends are LF or CRLF (expected a CR inside a value quoted (\"…\"), or no CR)",
+            "error: snap/principals.csv:2:4: field `display_name`: a carriage return without a line feed cuts this line: line ends are LF or CRLF (expected a CR inside a value quoted (\"…\"), or no CR)",
+        ]
+    );
+    let account = &s.loaded.snapshot.accounting["principals"];
+    assert_eq!(
+        (account.rows_read, account.rows_used, account.rows_rejected),
+        (3, 1, 2)
+    );
+
+    // Quoted, the CR is data.
+    let csv = format!("{}{T1},{U1},user,\"J\ronas\",,true,\n", principals_header());
+    let s = Snap::new(&[("principals.csv", csv.as_bytes())]);
+    s.assert_clean();
+    assert_eq!(&*s.loaded.snapshot.principals[0].display_name, "J\ronas");
+}
+
+/// Validates that invalid UTF-8 anywhere in a JSON document (here a
+/// manifest value, which serde_json would skip unchecked) is an error at
+/// the byte's line and column.
+#[test]
+fn invalid_utf8_in_json_is_located() {
+    let s = Snap::new(&[(
+        "manifest.json",
+        b"{\"format_version\": 1,\n \"captured_at\": \"2026-11-0\xC31T00:00:00Z\"}",
+    )]);
+    assert_eq!(
+        s.errors(),
+        ["error: snap/manifest.json:2:27: invalid UTF-8 (expected UTF-8 text)"]
+    );
+}
+
+/// Validates that a row-level JSON error is located in the file (the row
+/// starts inside its line), that a JSONL line that is no JSON gets a
+/// syntax error with its column, and that a number too large to keep its
+/// digits is refused rather than rounded.
+#[test]
+fn json_row_errors_are_located_and_big_numbers_refused() {
+    let json =
+        format!("[\n  {{\"tenant_id\": \"{T1}\", \"name\": 1e400, \"kind\": \"partner\"}}\n]");
+    let s = Snap::new(&[("tenants.json", json.as_bytes())]);
+    assert_eq!(
+        s.errors(),
+        ["error: snap/tenants.json:2:69: invalid JSON: number out of range (expected valid JSON)"]
+    );
+
+    let jsonl = format!("{{\"tenant_id\": \"{T1}\", \"name\": \"A\", \"kind\": \"partner\"}}\n\u{feff}{{\"tenant_id\": \"{T2}\"}}\n");
+    let s = Snap::new(&[("tenants.jsonl", jsonl.as_bytes())]);
+    assert_eq!(
+        s.errors(),
+        ["error: snap/tenants.jsonl:2:1: invalid JSON: expected value (expected valid JSON)"]
+    );
+
+    let json = format!("[{{\"tenant_id\": \"{T1}\", \"name\": 123456789012345678901234567890, \"kind\": \"partner\"}}]");
+    let s = Snap::new(&[("tenants.json", json.as_bytes())]);
+    assert_eq!(s.loaded.snapshot.tenants.len(), 0);
+    let errors = s.errors();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].contains("field `name`")
+            && errors[0].contains("a number too large to keep exactly"),
+        "{errors:?}"
+    );
+}

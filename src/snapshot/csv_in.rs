@@ -589,6 +589,8 @@ impl<S: Source> Run<S> {
             part.rows.reserve_exact(self.table, room);
         }
         let mut pos = index(start - w.off);
+        // The line of the previous record when it ended at a bare CR.
+        let mut cut_line = None;
         loop {
             let input = &buf[..index(end - w.off)];
             let line = match recs.next(input, &mut pos, end >= w.limit) {
@@ -602,7 +604,14 @@ impl<S: Source> Run<S> {
                     continue;
                 }
             };
-            self.row(&mut part, recs, line);
+            // The parser ends a record at a CR not followed by LF too; SPEC
+            // line ends are LF or CRLF, so such a CR cut a line (chunks
+            // start after an LF, so the CR's next byte is in `input`).
+            let bare_cr = pos > 0
+                && input.get(pos - 1) == Some(&b'\r')
+                && input.get(pos).is_some_and(|&b| b != b'\n');
+            let cut = Cut::of(&mut cut_line, line, bare_cr);
+            self.row(&mut part, recs, line, cut);
         }
         if end >= w.limit {
             j = self.chunks;
@@ -631,8 +640,12 @@ impl<S: Source> Run<S> {
     }
 
     /// Turns one record into a row of `part` (or a rejected row).
-    fn row(&self, part: &mut Part, recs: &Records, line: u32) {
+    fn row(&self, part: &mut Part, recs: &Records, line: u32, cut: Cut) {
         let n = recs.len();
+        if cut != Cut::Whole {
+            part.reject_row(bare_cr_error(&self.file, line, n, &self.names, cut));
+            return;
+        }
         if (0..n).all(|i| recs.get(i).trim_ascii().is_empty()) {
             // Only separators (`,,,`, as spreadsheets leave at the end): a
             // blank line, not a row.
@@ -860,6 +873,58 @@ fn decode_str(s: &str) -> Cell<'_> {
     }
 }
 
+/// How a record relates to a bare CR (a carriage return without a line
+/// feed), which the parser takes for a record end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Cut {
+    /// An ordinary record.
+    Whole,
+    /// The record ends at a bare CR: its last field is cut short.
+    EndsAtCr,
+    /// The record starts right after a bare CR, on the same line.
+    AfterCr,
+}
+
+impl Cut {
+    /// The cut of a record on `line` that ends at a bare CR or not;
+    /// `cut_line` carries the line of the previous record if it did.
+    fn of(cut_line: &mut Option<u32>, line: u32, bare_cr: bool) -> Cut {
+        let cut = if *cut_line == Some(line) {
+            Cut::AfterCr
+        } else if bare_cr {
+            Cut::EndsAtCr
+        } else {
+            Cut::Whole
+        };
+        *cut_line = bare_cr.then_some(line);
+        cut
+    }
+}
+
+/// The rejection of a record cut by a bare CR: its line is not what it
+/// looks like, so none of its cells is trusted.
+fn bare_cr_error(file: &str, line: u32, fields: usize, names: &[String], cut: Cut) -> Diagnostic {
+    let (message, at) = if cut == Cut::EndsAtCr {
+        (
+            "a carriage return without a line feed cuts this line: line ends are LF or CRLF",
+            fields.saturating_sub(1),
+        )
+    } else {
+        (
+            "this part of the line follows a carriage return without a line feed: line ends are LF or CRLF",
+            0,
+        )
+    };
+    let mut d = Diagnostic::error(file, message)
+        .at_line(line)
+        .at_column(column_number(at))
+        .with_expected("a CR inside a value quoted (\"…\"), or no CR");
+    if let Some(name) = names.get(at) {
+        d.field = Some(name.clone());
+    }
+    d
+}
+
 fn field_count_error(file: &str, line: u32, found: usize, names: &[String]) -> Diagnostic {
     let expected = names.len();
     // Point at the first missing field, or at the first extra one.
@@ -997,8 +1062,15 @@ mod tests {
         let (mut rec, mut recs) = (csv::ByteRecord::new(), Records::new());
         let mut part = Part::new(run.table);
         let mut header = true;
+        let mut cut_line = None;
         while rdr.read_byte_record(&mut rec).expect("in memory") {
             let line = line_at(input, rec.position().map_or(0, |p| p.byte()));
+            // Where the reader stopped: past the record's terminator.
+            let end = index(rdr.position().byte());
+            let bare_cr = end > 0
+                && input.get(end - 1) == Some(&b'\r')
+                && input.get(end).is_some_and(|&b| b != b'\n');
+            let cut = Cut::of(&mut cut_line, line, bare_cr);
             if std::mem::take(&mut header) {
                 let names: Vec<&[u8]> = rec.iter().collect();
                 assert_eq!(
@@ -1018,7 +1090,7 @@ mod tests {
                 })
                 .collect();
             recs.nend = recs.ends.len();
-            run.row(&mut part, &recs, line);
+            run.row(&mut part, &recs, line, cut);
         }
         part
     }

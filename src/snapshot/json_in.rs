@@ -34,15 +34,47 @@ fn is_annotation(key: &str) -> bool {
 
 /// Validates the whole document; a syntax error becomes a file-level
 /// diagnostic with serde_json's line and column.
-fn validate(buf: &[u8], file: &str) -> Result<(), Diagnostic> {
-    serde_json::from_slice::<serde::de::IgnoredAny>(buf)
-        .map(|_| ())
-        .map_err(|e| syntax_error(file, &e, 0))
+fn validate(buf: &[u8], file: &str) -> Result<(), Vec<Diagnostic>> {
+    let mut problems = Vec::new();
+    // serde_json skips over the strings it ignores without checking their
+    // UTF-8: the whole document is checked first (and both problems are
+    // reported when it has both).
+    if let Err(e) = std::str::from_utf8(buf) {
+        let at = e.valid_up_to();
+        let before = &buf[..at];
+        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+        let column = at
+            - before
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |i| i + 1)
+            + 1;
+        problems.push(
+            Diagnostic::error(file, "invalid UTF-8")
+                .at_line(u32::try_from(line).unwrap_or(u32::MAX))
+                .at_column(u32::try_from(column).unwrap_or(u32::MAX))
+                .with_expected("UTF-8 text"),
+        );
+    }
+    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(buf) {
+        problems.push(syntax_error(file, &e, 0, 0));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
+    }
 }
 
-/// A serde_json error as a diagnostic; `line_offset` shifts the line of an
-/// error in a slice that starts at the beginning of a line back to the file.
-fn syntax_error(file: &str, e: &serde_json::Error, line_offset: u32) -> Diagnostic {
+/// A serde_json error as a diagnostic. For an error in a slice of the file,
+/// `line_offset` is the number of lines before the slice and
+/// `column_offset` the number of bytes before it on its first line.
+fn syntax_error(
+    file: &str,
+    e: &serde_json::Error,
+    line_offset: u32,
+    column_offset: u32,
+) -> Diagnostic {
     let text = e.to_string();
     // serde_json appends " at line L column C"; the diagnostic carries those.
     let message = text
@@ -57,7 +89,11 @@ fn syntax_error(file: &str, e: &serde_json::Error, line_offset: u32) -> Diagnost
                     .unwrap_or(u32::MAX)
                     .saturating_add(line_offset),
             )
-            .at_column(u32::try_from(e.column()).unwrap_or(u32::MAX));
+            .at_column(
+                u32::try_from(e.column())
+                    .unwrap_or(u32::MAX)
+                    .saturating_add(if e.line() == 1 { column_offset } else { 0 }),
+            );
     }
     d
 }
@@ -202,13 +238,26 @@ fn parse_chunk(
     let mut unknown = Unknown::new();
     for (span, line) in items {
         let text = buf.get(span.clone()).unwrap_or_default();
+        // Bytes before the row on its first line (worked out for errors
+        // only: a minified file is one long line).
+        let column_offset = || {
+            let before = span.start
+                - buf[..span.start]
+                    .iter()
+                    .rposition(|&b| b == b'\n')
+                    .map_or(0, |i| i + 1);
+            u32::try_from(before).unwrap_or(u32::MAX)
+        };
         let first = text.iter().copied().find(|b| !b.is_ascii_whitespace());
         if first != Some(b'{') {
-            part.reject_row(
-                Diagnostic::error(file, format!("row is {}", kind_at(first)))
+            // Not JSON at all (a JSONL line), or JSON of another kind.
+            let d = match serde_json::from_slice::<serde::de::IgnoredAny>(text) {
+                Err(e) => syntax_error(file, &e, line - 1, column_offset()),
+                Ok(_) => Diagnostic::error(file, format!("row is {}", kind_at(first)))
                     .at_line(*line)
                     .with_expected("a JSON object per row"),
-            );
+            };
+            part.reject_row(d);
             continue;
         }
         match serde_json::from_slice::<JsonObject<'_>>(text) {
@@ -222,7 +271,7 @@ fn parse_chunk(
                 file,
                 &mut unknown,
             ),
-            Err(e) => part.reject_row(syntax_error(file, &e, line - 1)),
+            Err(e) => part.reject_row(syntax_error(file, &e, line - 1, column_offset())),
         }
     }
     (part, unknown)
@@ -260,6 +309,9 @@ fn object_row(part: &mut Part, obj: &JsonObject<'_>, loc: Loc, file: &str, unkno
 }
 
 /// One JSON value as a cell.
+/// Why a number too large for its digits to survive is refused.
+const INEXACT: &str = "invalid value: a number too large to keep exactly (write it as a string)";
+
 fn cell<'a>(v: &'a JsonValue<'_>) -> Cell<'a> {
     fn text(s: &str) -> Option<Cow<'_, str>> {
         let t = s.trim();
@@ -270,6 +322,7 @@ fn cell<'a>(v: &'a JsonValue<'_>) -> Cell<'a> {
         JsonValue::String(s) => text(s).map_or(Cell::Absent, Cell::Text),
         JsonValue::Number(n) => Cell::Text(Cow::Borrowed(n)),
         JsonValue::Bool(b) => Cell::Bool(*b),
+        JsonValue::Inexact => Cell::Invalid(INEXACT),
         JsonValue::Array(items) => {
             let mut out = Vec::with_capacity(items.len());
             for item in items {
@@ -277,6 +330,7 @@ fn cell<'a>(v: &'a JsonValue<'_>) -> Cell<'a> {
                     JsonValue::String(s) => out.extend(text(s)),
                     JsonValue::Number(n) => out.push(Cow::Borrowed(n.as_str())),
                     JsonValue::Null => {}
+                    JsonValue::Inexact => return Cell::Invalid(INEXACT),
                     _ => {
                         return Cell::Invalid("invalid value: found an array holding a non-string")
                     }
@@ -328,9 +382,9 @@ pub(crate) fn parse_table(buf: &[u8], table: Table, file: &str, file_index: u16)
     );
     match valid {
         Ok(()) => part,
-        Err(d) => {
+        Err(mut problems) => {
             let mut part = Part::new(table);
-            part.diagnostics.push(d);
+            part.diagnostics.append(&mut problems);
             part
         }
     }
@@ -355,8 +409,8 @@ pub(crate) fn parse_lines(buf: &[u8], table: Table, file: &str, file_index: u16)
 /// Parses `manifest.json`.
 pub(crate) fn parse_manifest(buf: &[u8], file: &str) -> (Manifest, Vec<Diagnostic>) {
     let mut diags = Vec::new();
-    if let Err(d) = validate(buf, file) {
-        diags.push(d);
+    if let Err(mut problems) = validate(buf, file) {
+        diags.append(&mut problems);
         return (Manifest::default(), diags);
     }
     let manifest = match Walker::document(buf) {
@@ -471,7 +525,7 @@ pub(crate) fn parse_single(buf: &[u8], file: &str) -> Single {
     let (valid, single) = rayon::join(|| validate(buf, file), || single_unchecked(buf, file));
     match valid {
         Ok(()) => single,
-        Err(d) => (Vec::new(), None, vec![d]),
+        Err(problems) => (Vec::new(), None, problems),
     }
 }
 

@@ -197,6 +197,8 @@ pub(crate) enum JsonValue<'de> {
     Bool(bool),
     /// A number, formatted (text columns accept numbers).
     Number(String),
+    /// A number too large to have arrived with its digits intact.
+    Inexact,
     String(Cow<'de, str>),
     Array(Vec<JsonValue<'de>>),
     /// An object; its content is never a cell value, so it is skipped.
@@ -256,6 +258,11 @@ impl<'de> Deserialize<'de> for JsonValue<'de> {
                 Ok(JsonValue::Number(v.to_string()))
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                // An integer beyond 64 bits (or a float past 2^53) arrives
+                // rounded: its digits are lost, so it is no value to keep.
+                if v.abs() >= 9_007_199_254_740_992.0 {
+                    return Ok(JsonValue::Inexact);
+                }
                 Ok(JsonValue::Number(
                     serde_json::Number::from_f64(v)
                         .map_or_else(|| v.to_string(), |n| n.to_string()),
