@@ -42,7 +42,7 @@ use rand_chacha::ChaCha8Rng;
 use serde_json::Value as Json;
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
-const DEFAULT_CASES: u64 = 1000;
+const DEFAULT_CASES: u64 = 800;
 /// The as-of time of the `keep_going` runs, so that they never depend on
 /// a mutated manifest.
 const AS_OF: &str = "2026-11-01T00:00:00Z";
