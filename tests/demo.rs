@@ -71,3 +71,29 @@ fn generated_findings_are_identical_for_any_thread_count() {
     );
     assert_eq!(outputs[0], outputs[1]);
 }
+
+/// Validates that findings with the same principal list share one
+/// allocation of it (at scale, every DAP001 finding of a partner lists the
+/// same AdminAgents members).
+#[test]
+fn equal_principal_lists_are_shared() {
+    let a = common::audit("fixtures/demo");
+    let mut pairs = 0;
+    for (i, f) in a.findings.iter().enumerate() {
+        for g in &a.findings[i + 1..] {
+            if !f.principals.is_empty() && f.principals == g.principals {
+                assert!(
+                    std::sync::Arc::ptr_eq(&f.principals, &g.principals),
+                    "{} and {} list the same principals in two allocations",
+                    f.id,
+                    g.id
+                );
+                pairs += 1;
+            }
+        }
+    }
+    assert!(
+        pairs > 0,
+        "the demo has no two findings with the same principals"
+    );
+}

@@ -602,7 +602,7 @@ fn foreign_group_resolves_through_a_members_listing() {
         .find(|f| &*f.rule == "AZ001")
         .expect("lingering Owner of the partner");
     assert_eq!(
-        az001.principals,
+        *az001.principals,
         [g("0d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6")]
     );
     assert!(audit.findings.iter().all(|f| &*f.rule != "AZ004"));

@@ -109,6 +109,8 @@ pub struct Ctx<'a> {
     assignment_refs: Vec<AssignmentRefs>,
     /// Role names, one allocation each, shared by every finding.
     role_names: Vec<Arc<str>>,
+    /// Principal lists of findings, one allocation per distinct list.
+    principal_lists: std::sync::Mutex<HashSet<Arc<[Guid]>>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -207,7 +209,23 @@ impl<'a> Ctx<'a> {
             agents,
             assignment_refs,
             role_names: s.roles.ids().map(|r| Arc::from(s.roles.name(r))).collect(),
+            principal_lists: std::sync::Mutex::default(),
         }
+    }
+
+    /// A finding's principal list, shared with every finding that has the
+    /// same one.
+    pub fn principal_list(&self, list: Vec<Guid>) -> Arc<[Guid]> {
+        let mut lists = self
+            .principal_lists
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(shared) = lists.get(list.as_slice()) {
+            return Arc::clone(shared);
+        }
+        let shared: Arc<[Guid]> = list.into();
+        lists.insert(Arc::clone(&shared));
+        shared
     }
 
     /// A role's display name, shared.

@@ -96,7 +96,9 @@ pub struct Finding {
     pub role: Option<Arc<str>>,
     pub assignment: Option<Box<AssignmentOut>>,
     /// Sorted ids of the enabled users who effectively hold the access.
-    pub principals: Vec<Guid>,
+    /// Shared by the findings with the same list (e.g. every DAP001 finding
+    /// of one partner).
+    pub principals: Arc<[Guid]>,
     /// False when the snapshot cannot tell who holds the access (partner members absent).
     pub principals_known: bool,
     /// One shortest explaining path per principal (and per placeholder group).
@@ -537,7 +539,7 @@ fn assemble(
         resource: resource.map(Box::new),
         role: uniform(cores.iter().map(|x| x.role)).map(|r| c.role_arc(r)),
         assignment: assignment.map(Box::new),
-        principals,
+        principals: c.principal_list(principals),
         principals_known: known,
         paths: paths.into_iter().map(|p| p.3).collect(),
         evidence,
