@@ -1093,13 +1093,15 @@ fn directory_roles(c: &Ctx<'_>) -> Vec<(Core, DirRow)> {
                 ids.sort_unstable();
                 ids.dedup();
             }
-            // Sorted, as `implicit` is.
-            let hidden: Arc<[Guid]> = acc
-                .implicit
-                .iter()
-                .filter(|id| acc.listed.binary_search(id).is_err())
-                .copied()
-                .collect();
+            // Sorted, as `implicit` is; shared with the findings (and the
+            // other customers) that have the same list.
+            let hidden: Arc<[Guid]> = c.principal_list(
+                acc.implicit
+                    .iter()
+                    .filter(|id| acc.listed.binary_search(id).is_err())
+                    .copied()
+                    .collect(),
+            );
             let unknown = idx(acc.unknown_holders.len());
             // listed ∪ implicit = listed + (implicit − listed)
             let effective = idx(acc.listed.len() + hidden.len()) + unknown;
