@@ -1,6 +1,6 @@
 //! Differential test: the built binary against an independent reading of
-//! SPEC §5 (DAP001, DAP002, AZ001, AZ003, AZ004) on random, messy but valid
-//! snapshots.
+//! SPEC §5 (DAP001–DAP006, SR001, GDAP001–GDAP003, INV001, INV002,
+//! AZ001–AZ005) on random, messy but valid snapshots.
 //!
 //! `oracle/generate.rs` writes the snapshots without the crate's own
 //! generator; `oracle/expect.rs` reads them back with the `csv` crate and
@@ -23,7 +23,13 @@ use std::process::Command;
 
 use expect::{Key, Value};
 
-const SELECT: &str = "DAP001,DAP002,AZ001,AZ003,AZ004";
+const SELECT: &str = "DAP001,DAP002,DAP003,DAP004,DAP005,DAP006,SR001,\
+GDAP001,GDAP002,GDAP003,INV001,INV002,AZ001,AZ002,AZ003,AZ004,AZ005";
+
+/// The AZ rules whose findings are about one role assignment.
+fn per_assignment(rule: &str) -> bool {
+    matches!(rule, "AZ001" | "AZ003" | "AZ004" | "AZ005")
+}
 
 fn env(name: &str) -> Option<u64> {
     std::env::var(name).ok().and_then(|s| s.parse().ok())
@@ -71,6 +77,51 @@ fn s(v: &serde_json::Value, path: &[&str]) -> String {
 /// Stands for the principal of an AZ finding that names no assignment.
 const NO_ASSIGNMENT: &str = "<no assignment>";
 
+/// DAP003's evidence lines that state a role's counts
+/// (`ROLE: listed L, effective E, hidden partner principals H`), in the
+/// oracle's form.
+fn listing_counts(f: &serde_json::Value) -> Vec<String> {
+    let mut out: Vec<String> = f["evidence"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| {
+            let line = e.as_str()?;
+            let (role, counts) = line.rsplit_once(": listed ")?;
+            let (listed, rest) = counts.split_once(", effective ")?;
+            let (effective, hidden) = rest.split_once(", hidden partner principals ")?;
+            Some(format!(
+                "{}: listed {listed}, effective {effective}, hidden {hidden}",
+                expect::engine_role(role)
+            ))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// GDAP003's unused roles, from the evidence line
+/// `roles granted: …; unused: A, B; active access assignments: …`.
+fn unused_roles(f: &serde_json::Value) -> Vec<String> {
+    let mut out: Vec<String> = f["evidence"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| {
+            let (_, rest) = e.as_str()?.split_once("; unused: ")?;
+            let (list, _) = rest.split_once("; active access assignments")?;
+            Some(
+                list.split(", ")
+                    .map(expect::engine_role)
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .flatten()
+        .collect();
+    out.sort();
+    out
+}
+
 /// The engine's findings in the oracle's key space; a key seen twice is an
 /// error of its own.
 fn actual(json: &serde_json::Value, problems: &mut Vec<String>) -> Vec<(Key, Value)> {
@@ -78,7 +129,7 @@ fn actual(json: &serde_json::Value, problems: &mut Vec<String>) -> Vec<(Key, Val
     let findings = json["findings"].as_array().expect("findings array");
     for f in findings {
         let rule = s(f, &["rule"]);
-        let az = rule.starts_with("AZ");
+        let az = per_assignment(&rule);
         let has_assignment = f["assignment"].is_object();
         if az && !has_assignment {
             // SPEC §6: a finding about one role assignment names it (the
@@ -110,6 +161,13 @@ fn actual(json: &serde_json::Value, problems: &mut Vec<String>) -> Vec<(Key, Val
                 (true, true) => expect::engine_role(&s(f, &["assignment", "role"])),
                 (true, false) => expect::engine_role(&s(f, &["role"])),
             },
+            resource: if rule == "AZ002" {
+                s(f, &["resource", "subscription_id"])
+            } else if rule.starts_with("GDAP") || rule.starts_with("INV") {
+                s(f, &["resource", "id"])
+            } else {
+                String::new()
+            },
         };
         let principals = f["principals"]
             .as_array()
@@ -122,6 +180,11 @@ fn actual(json: &serde_json::Value, problems: &mut Vec<String>) -> Vec<(Key, Val
         let value = Value {
             principals,
             principals_known: f["principals_known"].as_bool(),
+            detail: match rule.as_str() {
+                "DAP003" => listing_counts(f),
+                "GDAP003" => unused_roles(f),
+                _ => Vec::new(),
+            },
         };
         out.push((key, value));
     }
@@ -205,13 +268,18 @@ fn check_input(
 }
 
 fn describe(k: &Key) -> String {
-    if k.rule.starts_with("AZ") {
+    if per_assignment(&k.rule) {
         format!(
             "{} partner={} customer={} principal={} scope={} role={}",
             k.rule, k.partner, k.customer, k.principal, k.scope, k.role
         )
-    } else {
+    } else if k.resource.is_empty() {
         format!("{} partner={} customer={}", k.rule, k.partner, k.customer)
+    } else {
+        format!(
+            "{} partner={} customer={} resource={}",
+            k.rule, k.partner, k.customer, k.resource
+        )
     }
 }
 
@@ -262,21 +330,102 @@ fn compare(
     (got, problems)
 }
 
-/// How much of the interesting ground the seeds covered.
+/// How much of the interesting ground the seeds covered: findings per
+/// rule, and the cases within them the test exists for.
 #[derive(Default, Debug)]
 struct Coverage {
-    dap: usize,
+    rules: BTreeMap<String, usize>,
     dap_placeholder: usize,
     dap_with_principals: usize,
-    az001: usize,
     az001_no_user: usize,
-    az003: usize,
-    az004: usize,
     customer_perspective: usize,
+    /// DAP003 with some role listed explicitly, and with GDAP's roles.
+    dap003_listed: usize,
+    dap003_beyond_dap: usize,
+    /// DAP004 on recorded (stale) activity, not only on none.
+    dap004_recorded: usize,
+    gdap_with_principals: usize,
+    /// Active DAP activity, active GDAP ends and invitations dated within
+    /// 3 days of a threshold (either side).
+    near_threshold: usize,
 }
 
-/// Validates DAP001, DAP002, AZ001, AZ003 and AZ004 against the oracle on
-/// every seed.
+impl Coverage {
+    fn count(&mut self, t: &expect::Tables, expected: &BTreeMap<Key, Value>) {
+        for (k, v) in expected {
+            *self.rules.entry(k.rule.clone()).or_default() += 1;
+            match k.rule.as_str() {
+                "DAP001" | "DAP002" => {
+                    if v.principals_known == Some(false) {
+                        self.dap_placeholder += 1;
+                    }
+                    if !v.principals.is_empty() {
+                        self.dap_with_principals += 1;
+                    }
+                }
+                "AZ001" if v.principals.is_empty() => self.az001_no_user += 1,
+                "DAP003" => {
+                    if v.detail.iter().any(|d| !d.contains(": listed 0,")) {
+                        self.dap003_listed += 1;
+                    }
+                    if v.detail.iter().any(|d| {
+                        !d.starts_with("Global Administrator:")
+                            && !d.starts_with("Helpdesk Administrator:")
+                    }) {
+                        self.dap003_beyond_dap += 1;
+                    }
+                }
+                "DAP004" => {
+                    let recorded = t.rows("relationships").iter().any(|r| {
+                        r.cells
+                            .get("last_activity_at")
+                            .is_some_and(|c| !c.is_empty())
+                            && r.cells.get("kind").is_some_and(|c| c == "dap")
+                            && r.cells.get("state").is_some_and(|c| c == "active")
+                            && expect::tenant(r, "partner_tenant_id") == k.partner
+                            && expect::tenant(r, "customer_tenant_id") == k.customer
+                    });
+                    if recorded {
+                        self.dap004_recorded += 1;
+                    }
+                }
+                "GDAP001" | "GDAP002" | "GDAP003" if !v.principals.is_empty() => {
+                    self.gdap_with_principals += 1;
+                }
+                _ => {}
+            }
+        }
+        // Rows dated close to a threshold.
+        let near = |cell: &str, days_from_as_of: i64| {
+            expect::instant(cell).is_some_and(|at| {
+                let d = (at - t.as_of).div_euclid(86_400) + days_from_as_of;
+                (0..=3).contains(&d) || (-3..0).contains(&d)
+            })
+        };
+        for r in t.rows("relationships") {
+            let get = |c: &str| r.cells.get(c).map_or("", String::as_str);
+            let active = get("state") == "active";
+            if active && get("kind") == "dap" && near(get("last_activity_at"), 90) {
+                self.near_threshold += 1;
+            }
+            let ended = get("ended_at");
+            if active && get("kind") == "gdap" && (near(ended, 0) || near(ended, -30)) {
+                self.near_threshold += 1;
+            }
+        }
+        for r in t.rows("invitations") {
+            if near(r.cells.get("sent_at").map_or("", String::as_str), 30) {
+                self.near_threshold += 1;
+            }
+        }
+    }
+
+    fn rule(&self, rule: &str) -> usize {
+        self.rules.get(rule).copied().unwrap_or(0)
+    }
+}
+
+/// Validates every rule the oracle knows against it on every seed.
 #[test]
 fn engine_findings_match_an_independent_oracle() {
     let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("oracle");
@@ -296,26 +445,7 @@ fn engine_findings_match_an_independent_oracle() {
         if snapshot.perspective == "customer" {
             cov.customer_perspective += 1;
         }
-        for (k, v) in &expected {
-            if k.rule.starts_with("DAP") {
-                cov.dap += 1;
-                if v.principals_known == Some(false) {
-                    cov.dap_placeholder += 1;
-                }
-                if !v.principals.is_empty() {
-                    cov.dap_with_principals += 1;
-                }
-            } else if k.rule == "AZ001" {
-                cov.az001 += 1;
-                if v.principals.is_empty() {
-                    cov.az001_no_user += 1;
-                }
-            } else if k.rule == "AZ003" {
-                cov.az003 += 1;
-            } else {
-                cov.az004 += 1;
-            }
-        }
+        cov.count(&tables, &expected);
 
         let (got, problems) = compare(&dir, &tables, &unknown, &expected);
         if problems.is_empty() {
@@ -334,20 +464,25 @@ fn engine_findings_match_an_independent_oracle() {
             let _ = writeln!(failures, "{p}");
         }
     }
+    eprintln!("coverage: {cov:?}");
     assert!(
         failures.is_empty(),
         "the engine disagrees with the oracle:\n{failures}"
     );
     if seeds().len() >= 20 {
         // The seeds must reach the cases the test exists for.
-        assert!(cov.dap >= 20, "too few DAP findings: {cov:?}");
+        for rule in SELECT.split(',') {
+            assert!(cov.rule(rule) >= 20, "too few {rule} findings: {cov:?}");
+        }
         assert!(cov.dap_placeholder >= 3, "too few placeholders: {cov:?}");
         assert!(cov.dap_with_principals >= 10, "{cov:?}");
-        assert!(cov.az001 >= 20, "too few AZ001 findings: {cov:?}");
         assert!(cov.az001_no_user >= 3, "{cov:?}");
-        assert!(cov.az003 >= 20, "too few AZ003 findings: {cov:?}");
-        assert!(cov.az004 >= 10, "too few AZ004 findings: {cov:?}");
         assert!(cov.customer_perspective >= 3, "{cov:?}");
+        assert!(cov.dap003_listed >= 5, "{cov:?}");
+        assert!(cov.dap003_beyond_dap >= 5, "{cov:?}");
+        assert!(cov.dap004_recorded >= 5, "{cov:?}");
+        assert!(cov.gdap_with_principals >= 10, "{cov:?}");
+        assert!(cov.near_threshold >= 50, "{cov:?}");
     }
 }
 
@@ -403,13 +538,12 @@ fn dap(
             rule: rule.into(),
             partner: partner.into(),
             customer: customer.into(),
-            principal: String::new(),
-            scope: String::new(),
-            role: String::new(),
+            ..Key::default()
         },
         Value {
             principals: principals.iter().map(|p| p.to_string()).collect(),
             principals_known: Some(known),
+            detail: Vec::new(),
         },
     )
 }
@@ -436,10 +570,39 @@ fn az(
             principal: principal.into(),
             scope: scope.into(),
             role: role.into(),
+            ..Key::default()
         },
         Value {
             principals: principals.iter().map(|p| p.to_string()).collect(),
             principals_known: Some(known),
+            detail: Vec::new(),
+        },
+    )
+}
+
+/// A finding about a resource other than a role assignment: a GDAP
+/// relationship, an invitation, AZ002's subscription (`resource` empty for
+/// a partner × customer or customer finding), with DAP003's counts or
+/// GDAP003's unused roles in `detail`.
+fn about(
+    rule: &str,
+    (partner, customer, resource): (&str, &str, &str),
+    principals: &[&str],
+    known: bool,
+    detail: &[&str],
+) -> (Key, Value) {
+    (
+        Key {
+            rule: rule.into(),
+            partner: partner.into(),
+            customer: customer.into(),
+            resource: resource.into(),
+            ..Key::default()
+        },
+        Value {
+            principals: principals.iter().map(|p| p.to_string()).collect(),
+            principals_known: Some(known),
+            detail: detail.iter().map(|d| d.to_string()).collect(),
         },
     )
 }
@@ -578,6 +741,38 @@ fn oracle_matches_hand_worked_findings() {
                 &[],
                 false,
             ),
+            // P provisioned S1 and its AdminAgents hold Owner on it.
+            about("AZ002", (P, C1, S1), &[U1, U3], true, &[]),
+            // P works with C2 through GDAP only; its AdminAgents keep Owner.
+            az(
+                "AZ005",
+                P,
+                C2,
+                AA,
+                &format!("/subscriptions/{S2}"),
+                "Owner",
+                &[U1, U3],
+                true,
+            ),
+            // C1 lists no directory role; P's AdminAgents (Ann, Cy) and
+            // P2's placeholder hold Global Administrator, P's Tier1 (Cy)
+            // and P2's placeholder Helpdesk Administrator.
+            about(
+                "DAP003",
+                ("", C1, ""),
+                &[U1, U3],
+                false,
+                &[
+                    "Global Administrator: listed 0, effective 3, hidden 3",
+                    "Helpdesk Administrator: listed 0, effective 2, hidden 2",
+                ],
+            ),
+            // No activity recorded on either active DAP.
+            dap("DAP004", P, C1, &[U1, U3], true),
+            dap("DAP004", P2, C1, &[], false),
+            about("DAP006", ("", C1, ""), &[U1, U3], false, &[]),
+            // Reseller of C3 without DAP.
+            dap("SR001", P, C3, &[], true),
         ],
     );
 }
@@ -629,16 +824,19 @@ fn a_role_assignment_listed_twice_is_one_finding_that_names_it() {
     check_hand_written(
         &dir,
         &[],
-        vec![az(
-            "AZ001",
-            P,
-            C1,
-            AA,
-            &format!("/subscriptions/{S1}"),
-            "Owner",
-            &[U1],
-            true,
-        )],
+        vec![
+            az(
+                "AZ001",
+                P,
+                C1,
+                AA,
+                &format!("/subscriptions/{S1}"),
+                "Owner",
+                &[U1],
+                true,
+            ),
+            about("AZ002", (P, C1, S1), &[U1], true, &[]),
+        ],
     );
 }
 
@@ -744,15 +942,181 @@ fn az001_covers_a_partner_that_is_another_partners_customer() {
     check_hand_written(
         &dir,
         &[],
-        vec![az(
-            "AZ001",
-            P,
-            P2,
-            aa,
-            &format!("/subscriptions/{S1}"),
-            "Owner",
-            &[U1],
-            true,
-        )],
+        vec![
+            az(
+                "AZ001",
+                P,
+                P2,
+                aa,
+                &format!("/subscriptions/{S1}"),
+                "Owner",
+                &[U1],
+                true,
+            ),
+            about("AZ002", (P, P2, S1), &[U1], true, &[]),
+        ],
+    );
+}
+
+/// Validates the oracle's GDAP, invitation, listing and threshold readings
+/// on a snapshot whose findings were worked out by hand, and the engine
+/// against it: an access assignment naming a role its relationship does
+/// not grant, inactive and state-less assignments, an unknown assignment
+/// group, relationship ids in another case, a partner agent listed
+/// explicitly, dates on each side of the 90-, 30- and 30-day thresholds
+/// (as-of 2026-11-01T08:00:00Z).
+#[test]
+fn oracle_matches_hand_worked_gdap_and_invitation_findings() {
+    let g = "0e000000-0000-4000-8000-00000000000e";
+    let sa = "5a000000-0000-4000-8000-00000000005a";
+    let u2 = "02000000-0000-4000-8000-000000000002";
+    let u4 = "04000000-0000-4000-8000-000000000004";
+    let m = "0d000000-0000-4000-8000-0000000000d0";
+    let x = "0e000000-0000-4000-8000-0000000000ff";
+    let r1 = "a1000000-0000-4000-8000-0000000000a1-0c000000-0000-4000-8000-0000000000c1";
+    let r2 = "a2000000-0000-4000-8000-0000000000a2-0c000000-0000-4000-8000-0000000000c2";
+    let inv = |n: u8| format!("1{n}000000-0000-4000-8000-0000000000{n}{n}");
+    let dir = hand_written(
+        "hand-worked-gdap",
+        &[
+            (
+                "tenants.csv",
+                &format!(
+                    "tenant_id,name,kind\n{P},Northwind,partner\n{C1},Contoso,customer\n\
+                     {C2},Fabrikam,customer\n"
+                ),
+            ),
+            (
+                "principals.csv",
+                &format!(
+                    "tenant_id,principal_id,kind,display_name,enabled\n\
+                     {P},{AA},group,AdminAgents,\n\
+                     {P},{sa},group,SalesAgents,\n\
+                     {P},{g},group,GDAP Admins,\n\
+                     {P},{U1},user,Ann,true\n\
+                     {P},{u2},user,Ben,yes\n\
+                     {P},{U3},user,Cy,false\n\
+                     {P},{u4},user,Di,\n\
+                     {C1},{m},user,Mo,true\n"
+                ),
+            ),
+            (
+                "memberships.csv",
+                &format!(
+                    "tenant_id,group_id,member_id\n{P},{AA},{U1}\n{P},{g},{u2}\n\
+                     {P},{g},{U3}\n{P},{sa},{u4}\n"
+                ),
+            ),
+            (
+                "relationships.csv",
+                &format!(
+                    "partner_tenant_id,customer_tenant_id,kind,state,relationship_id,roles,ended_at,auto_extend,last_activity_at\n\
+                     {P},{C1},dap,active,,,,,2026-08-03\n\
+                     {P},{C2},dap,active,,,,,2026-08-02T09:00:00+02:00\n\
+                     {P},{C1},gdap,active,{},Global Administrator;User Administrator; Global Reader,2026-12-02T07:59:59Z,PT0S,\n\
+                     {P},{C2},gdap,active,{r2},62E90394-69F5-4237-9190-012177145E10;Helpdesk Administrator,2026-11-01,P180D,\n\
+                     {P},{C1},reseller,active,,,,,\n",
+                    r1.to_uppercase()
+                ),
+            ),
+            (
+                "gdap_access_assignments.csv",
+                &format!(
+                    "relationship_id,group_id,roles,state\n\
+                     {r1},{g},Company Administrator;Security Reader,Active\n\
+                     {r1},{AA},Global Reader,deleted\n\
+                     {r2},{x},helpdesk administrator,\n"
+                ),
+            ),
+            (
+                "role_assignments.csv",
+                &format!(
+                    "tenant_id,scope,role,principal_id,principal_tenant_id\n\
+                     {C1},/,Global Administrator,{m},\n\
+                     {C1},/,Company Administrator,{u2},{P}\n"
+                ),
+            ),
+            (
+                "invitations.csv",
+                &format!(
+                    "partner_tenant_id,invitation_id,sent_by,sent_at,customer_tenant_id,accepted_at\n\
+                     {P},{},{u4},2026-09-01,,\n\
+                     {P},{},{u2},2026-10-02,{C1},\n\
+                     {P},{},{UNKNOWN_PRINCIPAL},2026-10-01,,\n\
+                     {P},INV-0004,{U3},2026-01-01,{C2},2026-01-05\n\
+                     {P},{},{U1},2026-10-01T08:00:00Z,,\n",
+                    inv(1),
+                    inv(2),
+                    inv(3),
+                    inv(5)
+                ),
+            ),
+        ],
+    );
+    let ga_ha = &[
+        // Ben is listed (explicitly Global Administrator), Ann is not; the
+        // missing HelpdeskAgents group is a placeholder.
+        "Global Administrator: listed 2, effective 3, hidden 1",
+        "Helpdesk Administrator: listed 0, effective 1, hidden 1",
+    ];
+    check_hand_written(
+        &dir,
+        &[],
+        vec![
+            dap("DAP001", P, C1, &[U1], true),
+            dap("DAP001", P, C2, &[U1], true),
+            dap("DAP002", P, C1, &[], false),
+            dap("DAP002", P, C2, &[], false),
+            about("DAP003", ("", C1, ""), &[U1], false, ga_ha),
+            // C2: Ann through DAP; the placeholder and the unknown group x
+            // through GDAP hold Helpdesk Administrator.
+            about(
+                "DAP003",
+                ("", C2, ""),
+                &[U1],
+                false,
+                &[
+                    "Global Administrator: listed 0, effective 1, hidden 1",
+                    "Helpdesk Administrator: listed 0, effective 2, hidden 2",
+                ],
+            ),
+            // 91 days and an hour since the last activity; C1's 90 days
+            // and 8 hours are not "more than 90".
+            dap("DAP004", P, C2, &[U1], false),
+            dap("DAP005", P, C1, &[U1], false),
+            dap("DAP005", P, C2, &[U1], false),
+            // r1 grants Global Administrator, used by GDAP Admins (Ben; Cy
+            // is disabled); Security Reader is not r1's to grant. It ends
+            // in 30 days and 23:59:59; User Administrator and Global Reader
+            // (its assignment is deleted) are unused.
+            about("GDAP001", (P, C1, r1), &[u2], true, &[]),
+            about("GDAP002", (P, C1, r1), &[u2], true, &[]),
+            about(
+                "GDAP003",
+                (P, C1, r1),
+                &[u2],
+                true,
+                &["Global Reader", "User Administrator"],
+            ),
+            // r2 (ended 8 hours ago) grants Global Administrator, which
+            // nobody uses; x, an unknown group, uses Helpdesk Administrator.
+            about("GDAP001", (P, C2, r2), &[], false, &[]),
+            about(
+                "GDAP003",
+                (P, C2, r2),
+                &[],
+                false,
+                &["Global Administrator"],
+            ),
+            // Di is a Sales agent (61 days pending); Ben is no agent (30 days
+            // and 8 hours pending: not more than 30); the unknown sender is
+            // not judged (31 days); Cy is no agent (accepted); Ann is an
+            // Admin agent (exactly 31 days).
+            about("INV002", (P, "", &inv(1)), &[], true, &[]),
+            about("INV001", (P, C1, &inv(2)), &[], true, &[]),
+            about("INV002", (P, "", &inv(3)), &[], true, &[]),
+            about("INV001", (P, C2, "INV-0004"), &[], true, &[]),
+            about("INV002", (P, "", &inv(5)), &[], true, &[]),
+        ],
     );
 }
