@@ -1120,3 +1120,123 @@ fn oracle_matches_hand_worked_gdap_and_invitation_findings() {
         ],
     );
 }
+
+/// Guards SPEC §3 ("GUIDs compare case-insensitively and are written
+/// lower-case"): an invitation id that is a GUID names the invitation
+/// lower-case, so that the same export in another case gives the same
+/// findings (and the same finding ids for baselines and waivers).
+#[test]
+fn an_invitation_id_that_is_a_guid_is_written_lower_case() {
+    let id = "4a499324-a4a5-4e91-9309-2020d41fe510";
+    let dir = hand_written(
+        "invitation-id-case",
+        &[
+            (
+                "tenants.csv",
+                &format!("tenant_id,name,kind\n{P},Northwind,partner\n"),
+            ),
+            (
+                "principals.csv",
+                &format!("tenant_id,principal_id,kind,display_name\n{P},{U1},user,Ann\n"),
+            ),
+            (
+                "invitations.csv",
+                &format!(
+                    "partner_tenant_id,invitation_id,sent_by,sent_at\n{P},{},{U1},2026-01-01\n",
+                    id.to_uppercase()
+                ),
+            ),
+        ],
+    );
+    check_hand_written(
+        &dir,
+        &[],
+        vec![
+            about("INV001", (P, "", id), &[], true, &[]),
+            about("INV002", (P, "", id), &[], true, &[]),
+        ],
+    );
+}
+
+/// Guards SPEC §5 GDAP001–GDAP003 ("finding per relationship"): two GDAP
+/// relationships without a `relationship_id` (an optional column) with two
+/// customers are two relationships, each its own finding with its
+/// customer, as one such relationship is (`gdap:PARTNER:CUSTOMER`).
+#[test]
+fn gdap_relationships_without_an_id_are_one_finding_each() {
+    let dir = hand_written(
+        "gdap-without-id",
+        &[
+            (
+                "tenants.csv",
+                &format!(
+                    "tenant_id,name,kind\n{P},Northwind,partner\n{C1},Contoso,customer\n\
+                     {C2},Fabrikam,customer\n"
+                ),
+            ),
+            (
+                "relationships.csv",
+                &format!(
+                    "partner_tenant_id,customer_tenant_id,kind,state,roles\n\
+                     {P},{C1},gdap,active,User Administrator\n\
+                     {P},{C2},gdap,active,User Administrator\n"
+                ),
+            ),
+        ],
+    );
+    let unused = &["User Administrator"];
+    check_hand_written(
+        &dir,
+        &[],
+        vec![
+            about(
+                "GDAP003",
+                (P, C1, &format!("gdap:{P}:{C1}")),
+                &[],
+                true,
+                unused,
+            ),
+            about(
+                "GDAP003",
+                (P, C2, &format!("gdap:{P}:{C2}")),
+                &[],
+                true,
+                unused,
+            ),
+        ],
+    );
+}
+
+/// Guards SPEC §5 GDAP001–GDAP003 ("finding per relationship") as
+/// `a_role_assignment_listed_twice_is_one_finding_that_names_it` does for
+/// assignments: a relationship the snapshot lists twice is one
+/// relationship, and its findings name it (`resource`) and list its unused
+/// roles once.
+#[test]
+fn a_gdap_relationship_listed_twice_is_one_finding_that_names_it() {
+    let r = "a1000000-0000-4000-8000-0000000000a1-0c000000-0000-4000-8000-0000000000c1";
+    let row = format!("{P},{C1},gdap,active,{r},Global Administrator\n");
+    let dir = hand_written(
+        "gdap-listed-twice",
+        &[
+            (
+                "tenants.csv",
+                &format!("tenant_id,name,kind\n{P},Northwind,partner\n{C1},Contoso,customer\n"),
+            ),
+            (
+                "relationships.csv",
+                &format!(
+                    "partner_tenant_id,customer_tenant_id,kind,state,relationship_id,roles\n{row}{row}"
+                ),
+            ),
+        ],
+    );
+    check_hand_written(
+        &dir,
+        &[],
+        vec![
+            about("GDAP001", (P, C1, r), &[], true, &[]),
+            about("GDAP003", (P, C1, r), &[], true, &["Global Administrator"]),
+        ],
+    );
+}
