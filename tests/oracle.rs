@@ -1,6 +1,6 @@
 //! Differential test: the built binary against an independent reading of
 //! SPEC §5 (DAP001–DAP006, SR001, GDAP001–GDAP003, INV001, INV002,
-//! AZ001–AZ005) on random, messy but valid snapshots.
+//! AZ001–AZ005, AP001–AP003) on random, messy but valid snapshots.
 //!
 //! `oracle/generate.rs` writes the snapshots without the crate's own
 //! generator; `oracle/expect.rs` reads them back with the `csv` crate and
@@ -24,7 +24,8 @@ use std::process::Command;
 use expect::{Key, Value};
 
 const SELECT: &str = "DAP001,DAP002,DAP003,DAP004,DAP005,DAP006,SR001,\
-GDAP001,GDAP002,GDAP003,INV001,INV002,AZ001,AZ002,AZ003,AZ004,AZ005";
+GDAP001,GDAP002,GDAP003,INV001,INV002,AZ001,AZ002,AZ003,AZ004,AZ005,\
+AP001,AP002,AP003";
 
 /// The AZ rules whose findings are about one role assignment.
 fn per_assignment(rule: &str) -> bool {
@@ -43,15 +44,34 @@ fn seeds() -> Vec<u64> {
     (start..start + env("ORACLE_SEEDS").unwrap_or(50)).collect()
 }
 
+/// The rules and Autopilot policy of one audit run.
+#[derive(Clone, Copy)]
+enum Run {
+    /// Every rule of `SELECT`, the default (legacy) Autopilot policy.
+    Default,
+    /// The Autopilot rules under `--autopilot-policy strict`.
+    StrictAutopilot,
+}
+
 /// Runs `audit` on `dir` and returns findings.json.
-fn audit(dir: &Path) -> serde_json::Value {
+fn audit(dir: &Path, run: Run) -> serde_json::Value {
     let out = dir.join("out");
+    let args: &[&str] = match run {
+        Run::Default => &["--select", SELECT],
+        Run::StrictAutopilot => &[
+            "--select",
+            "AP001,AP002,AP003",
+            "--autopilot-policy",
+            "strict",
+        ],
+    };
     let o = Command::new(env!("CARGO_BIN_EXE_partner-audit"))
         .arg("audit")
         .arg(dir)
         .arg("--out")
         .arg(&out)
-        .args(["--select", SELECT, "--fail-on", "never"])
+        .args(args)
+        .args(["--fail-on", "never"])
         .env("NO_COLOR", "1")
         .output()
         .expect("run partner-audit");
@@ -98,6 +118,21 @@ fn listing_counts(f: &serde_json::Value) -> Vec<String> {
         .collect();
     out.sort();
     out
+}
+
+/// AP003's counts, from its message (`… can manage M of the N Autopilot
+/// device(s) … and cannot manage U …`).
+fn device_counts(f: &serde_json::Value) -> Vec<String> {
+    let message = s(f, &["message"]);
+    let parse = || -> Option<String> {
+        let (_, rest) = message.split_once(" can manage ")?;
+        let (managed, rest) = rest.split_once(" of the ")?;
+        let (all, rest) = rest.split_once(" Autopilot device(s)")?;
+        let (_, rest) = rest.split_once(" and cannot manage ")?;
+        let not = rest.split(' ').next()?;
+        Some(format!("manages {managed} of {all}, not {not}"))
+    };
+    parse().into_iter().collect()
 }
 
 /// GDAP003's unused roles, from the evidence line
@@ -183,6 +218,7 @@ fn actual(json: &serde_json::Value, problems: &mut Vec<String>) -> Vec<(Key, Val
             detail: match rule.as_str() {
                 "DAP003" => listing_counts(f),
                 "GDAP003" => unused_roles(f),
+                "AP003" => device_counts(f),
                 _ => Vec::new(),
             },
         };
@@ -320,8 +356,9 @@ fn compare(
     tables: &expect::Tables,
     unknown: &BTreeMap<&str, Vec<String>>,
     expected: &BTreeMap<Key, Value>,
+    run: Run,
 ) -> (BTreeMap<Key, Value>, Vec<String>) {
-    let json = audit(dir);
+    let json = audit(dir, run);
     let mut problems = Vec::new();
     check_input(&json, tables, unknown, &mut problems);
     let found = actual(&json, &mut problems);
@@ -335,6 +372,8 @@ fn compare(
 #[derive(Default, Debug)]
 struct Coverage {
     rules: BTreeMap<String, usize>,
+    /// AP002 and AP003 under the strict Autopilot policy.
+    strict: BTreeMap<String, usize>,
     dap_placeholder: usize,
     dap_with_principals: usize,
     az001_no_user: usize,
@@ -447,7 +486,13 @@ fn engine_findings_match_an_independent_oracle() {
         }
         cov.count(&tables, &expected);
 
-        let (got, problems) = compare(&dir, &tables, &unknown, &expected);
+        let (got, mut problems) = compare(&dir, &tables, &unknown, &expected, Run::Default);
+        let strict = expect::strict_autopilot_findings(&tables);
+        for k in strict.keys() {
+            *cov.strict.entry(k.rule.clone()).or_default() += 1;
+        }
+        let (_, strict_problems) = compare(&dir, &tables, &unknown, &strict, Run::StrictAutopilot);
+        problems.extend(strict_problems.into_iter().map(|p| format!("  strict:{p}")));
         if problems.is_empty() {
             std::fs::remove_dir_all(&dir).expect("remove a passing snapshot");
             continue;
@@ -473,6 +518,10 @@ fn engine_findings_match_an_independent_oracle() {
         // The seeds must reach the cases the test exists for.
         for rule in SELECT.split(',') {
             assert!(cov.rule(rule) >= 20, "too few {rule} findings: {cov:?}");
+        }
+        for rule in ["AP002", "AP003"] {
+            let n = cov.strict.get(rule).copied().unwrap_or(0);
+            assert!(n >= 20, "too few strict {rule} findings: {cov:?}");
         }
         assert!(cov.dap_placeholder >= 3, "too few placeholders: {cov:?}");
         assert!(cov.dap_with_principals >= 10, "{cov:?}");
@@ -610,8 +659,16 @@ fn about(
 /// Checks a hand-written snapshot: the oracle must give `want`, and so must
 /// the engine.
 fn check_hand_written(dir: &Path, unknown: &[(&str, &str)], want: Vec<(Key, Value)>) {
+    check_hand_written_run(dir, unknown, want, Run::Default);
+}
+
+/// `check_hand_written` for one kind of audit run.
+fn check_hand_written_run(dir: &Path, unknown: &[(&str, &str)], want: Vec<(Key, Value)>, run: Run) {
     let tables = expect::read(dir);
-    let expected = expect::findings(&tables);
+    let expected = match run {
+        Run::Default => expect::findings(&tables),
+        Run::StrictAutopilot => expect::strict_autopilot_findings(&tables),
+    };
     let want: BTreeMap<Key, Value> = want.into_iter().collect();
     assert_eq!(
         expected, want,
@@ -621,7 +678,7 @@ fn check_hand_written(dir: &Path, unknown: &[(&str, &str)], want: Vec<(Key, Valu
         .iter()
         .map(|(t, c)| (*t, vec![(*c).to_string()]))
         .collect();
-    let (_, problems) = compare(dir, &tables, &unknown, &expected);
+    let (_, problems) = compare(dir, &tables, &unknown, &expected, run);
     assert!(
         problems.is_empty(),
         "the engine disagrees with the oracle on {}:\n{}",
@@ -771,8 +828,10 @@ fn oracle_matches_hand_worked_findings() {
             dap("DAP004", P, C1, &[U1, U3], true),
             dap("DAP004", P2, C1, &[], false),
             about("DAP006", ("", C1, ""), &[U1, U3], false, &[]),
-            // Reseller of C3 without DAP.
+            // Reseller of C3 without DAP; C3 has no Autopilot profile or
+            // device.
             dap("SR001", P, C3, &[], true),
+            dap("AP001", P, C3, &[], true),
         ],
     );
 }
@@ -1238,5 +1297,122 @@ fn a_gdap_relationship_listed_twice_is_one_finding_that_names_it() {
             about("GDAP001", (P, C1, r), &[], true, &[]),
             about("GDAP003", (P, C1, r), &[], true, &["Global Administrator"]),
         ],
+    );
+}
+
+/// Validates the oracle's Autopilot readings under both policies on a
+/// snapshot whose findings were worked out by hand, and the engine against
+/// it: devices the partner, another partner, a tenant nobody knows and
+/// the customer (through OEM and Intune) added; a reseller without DAP
+/// and a DAP partner without reseller relationship or agent groups.
+#[test]
+fn oracle_matches_hand_worked_autopilot_findings() {
+    let device = |serial: &str, by: &str, via: &str| format!("{C1},{serial},{by},{via}\n");
+    let dir = hand_written(
+        "hand-worked-autopilot",
+        &[
+            (
+                "tenants.csv",
+                &format!(
+                    "tenant_id,name,kind\n{P},Northwind,partner\n{P2},Litware,partner\n\
+                     {C1},Contoso,customer\n"
+                ),
+            ),
+            (
+                "principals.csv",
+                &format!(
+                    "tenant_id,principal_id,kind,display_name\n{P},{AA},group,AdminAgents\n\
+                     {P},{U1},user,Ann\n"
+                ),
+            ),
+            (
+                "memberships.csv",
+                &format!("tenant_id,group_id,member_id\n{P},{AA},{U1}\n"),
+            ),
+            (
+                "relationships.csv",
+                &format!(
+                    "partner_tenant_id,customer_tenant_id,kind,state\n\
+                     {P},{C1},reseller,active\n{P2},{C1},dap,active\n"
+                ),
+            ),
+            (
+                "autopilot_profiles.csv",
+                &format!("tenant_id,profile_id,name\n{C1},{S1},Kiosk\n"),
+            ),
+            (
+                "devices.csv",
+                &format!(
+                    "tenant_id,device_id,added_by_tenant_id,added_via\n{}{}{}{}{}",
+                    device("SN-1", P, "partner_center"),
+                    device("SN-2", P2, "partner_center"),
+                    device("SN-3", C1, "OEM"),
+                    device("SN-4", C1, "intune"),
+                    device("SN-5", UNKNOWN_TENANT, "unknown"),
+                ),
+            ),
+        ],
+    );
+    let p2_placeholder = [
+        dap("DAP001", P2, C1, &[], false),
+        dap("DAP002", P2, C1, &[], false),
+        about(
+            "DAP003",
+            ("", C1, ""),
+            &[],
+            false,
+            &[
+                "Global Administrator: listed 0, effective 1, hidden 1",
+                "Helpdesk Administrator: listed 0, effective 1, hidden 1",
+            ],
+        ),
+        dap("DAP004", P2, C1, &[], false),
+    ];
+    // Legacy: both manage all but the customer's Intune device; P, as
+    // reseller without DAP, also the profiles.
+    let mut legacy = vec![
+        dap("SR001", P, C1, &[], true),
+        dap("AP001", P, C1, &[U1], true),
+        dap("AP002", P, C1, &[U1], true),
+        about(
+            "AP003",
+            (P, C1, ""),
+            &[U1],
+            true,
+            &["manages 4 of 5, not 1"],
+        ),
+        dap("AP002", P2, C1, &[], false),
+        about(
+            "AP003",
+            (P2, C1, ""),
+            &[],
+            false,
+            &["manages 4 of 5, not 1"],
+        ),
+    ];
+    legacy.extend(p2_placeholder);
+    check_hand_written(&dir, &[], legacy);
+    // Strict: P manages its own device only, P2 (DAP) every device.
+    check_hand_written_run(
+        &dir,
+        &[],
+        vec![
+            about(
+                "AP003",
+                (P, C1, ""),
+                &[U1],
+                true,
+                &["manages 1 of 5, not 4"],
+            ),
+            dap("AP002", P2, C1, &[], false),
+            about(
+                "AP003",
+                (P2, C1, ""),
+                &[],
+                false,
+                &["manages 5 of 5, not 0"],
+            ),
+        ],
+        Run::StrictAutopilot,
     );
 }

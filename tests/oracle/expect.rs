@@ -1,8 +1,8 @@
 //! The oracle: reads a canonical CSV snapshot back with the `csv` crate (not
 //! the project's loader), normalises it per SPEC §3 and computes the
 //! findings SPEC §5 asks of DAP001–DAP006, SR001, GDAP001–GDAP003, INV001,
-//! INV002 and AZ001–AZ005 with the plainest code possible. It shares
-//! nothing with `src/`.
+//! INV002, AZ001–AZ005 and AP001–AP003 (under either Autopilot policy)
+//! with the plainest code possible. It shares nothing with `src/`.
 //!
 //! Readings taken where the SPEC leaves room (README "Design notes" where it
 //! records a decision, docs/rules.md where a rule's documentation does):
@@ -66,6 +66,20 @@
 //! - AZ005: per assignment at or below a subscription whose principal is an
 //!   AdminAgents or HelpdeskAgents group and whose home tenant has active
 //!   GDAP and no active DAP with the scope's tenant.
+//! - AP001–AP003: per partner × customer with an active reseller or DAP
+//!   relationship. A device is the partner's own when its
+//!   `added_by_tenant_id` is the partner, the customer's when it is the
+//!   customer (its `tenant_id`), another partner's otherwise. Under
+//!   `legacy` (F11) the partner manages every device but those the customer
+//!   added through Store for Business / Education or Intune (README: other
+//!   customer channels count as manageable); under `strict` (F12) its own
+//!   devices, and every device while it holds DAP. AP001 (legacy only):
+//!   reseller active, DAP not;
+//!   AP002: a manageable device another partner or the customer added;
+//!   AP003: the customer has devices, `detail` the manageable and
+//!   unmanageable counts. `principals` are the AdminAgents users (docs),
+//!   for AP001 only when the customer has profiles or devices, for AP003
+//!   only when some device is manageable.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::fs;
@@ -99,6 +113,8 @@ const TABLES: &[&str] = &[
     "role_assignments",
     "invitations",
     "gdap_access_assignments",
+    "devices",
+    "autopilot_profiles",
 ];
 
 /// Reads every `TABLE.csv` of `dir` (an absent file is an empty table) and
@@ -423,6 +439,12 @@ struct AccessAssignment {
     active: bool,
 }
 
+struct Device {
+    tenant: String,
+    added_by: String,
+    added_via: String,
+}
+
 struct Invitation {
     partner: String,
     id: String,
@@ -442,6 +464,9 @@ pub struct Model {
     relationships: Vec<Relationship>,
     access_assignments: Vec<AccessAssignment>,
     invitations: Vec<Invitation>,
+    devices: Vec<Device>,
+    /// Tenants with Autopilot profiles.
+    with_profiles: HashSet<String>,
 }
 
 fn pair_key(rule: &str, partner: &str, customer: &str) -> Key {
@@ -536,7 +561,23 @@ impl Model {
                 accepted: !r.get("accepted_at").trim().is_empty(),
             })
             .collect();
+        let devices = t
+            .rows("devices")
+            .iter()
+            .map(|r| Device {
+                tenant: guid(r.get("tenant_id")),
+                added_by: guid(r.get("added_by_tenant_id")),
+                added_via: r.get("added_via").trim().to_ascii_lowercase(),
+            })
+            .collect();
+        let with_profiles = t
+            .rows("autopilot_profiles")
+            .iter()
+            .map(|r| guid(r.get("tenant_id")))
+            .collect();
         Model {
+            devices,
+            with_profiles,
             as_of: t.as_of,
             tenant_kind,
             principals,
@@ -898,6 +939,77 @@ impl Model {
         }
     }
 
+    /// AP001, AP002 and AP003 under the legacy (F11) or strict (F12)
+    /// policy.
+    fn autopilot(&self, strict: bool, out: &mut BTreeMap<Key, Value>) {
+        let reseller = self.active_pairs("reseller");
+        let dap = self.active_pairs("dap");
+        for &(partner, customer) in reseller.union(&dap) {
+            let admin = self.agent_groups(partner, "admin_agents");
+            let agents = || {
+                if admin.is_empty() {
+                    Value::of(Vec::new(), false)
+                } else {
+                    let (users, known) = self.holders(&admin);
+                    Value::of(users, known)
+                }
+            };
+            let devices: Vec<&Device> = self
+                .devices
+                .iter()
+                .filter(|d| d.tenant == customer)
+                .collect();
+            let has_dap = dap.contains(&(partner, customer));
+            let manageable = |d: &Device| {
+                if strict {
+                    d.added_by == partner || has_dap
+                } else {
+                    !(d.added_by == customer
+                        && matches!(
+                            d.added_via.as_str(),
+                            "store_for_business" | "store_for_education" | "intune"
+                        ))
+                }
+            };
+            let managed = devices.iter().filter(|d| manageable(d)).count();
+            let foreign = devices
+                .iter()
+                .filter(|d| manageable(d) && d.added_by != partner)
+                .count();
+            let key = |rule: &str| pair_key(rule, partner, customer);
+            if !strict && reseller.contains(&(partner, customer)) && !has_dap {
+                let any = !devices.is_empty() || self.with_profiles.contains(customer);
+                let v = if any {
+                    agents()
+                } else {
+                    Value::of(Vec::new(), true)
+                };
+                out.insert(key("AP001"), v);
+            }
+            if foreign > 0 {
+                out.insert(key("AP002"), agents());
+            }
+            if !devices.is_empty() {
+                let v = if managed > 0 {
+                    agents()
+                } else {
+                    Value::of(Vec::new(), true)
+                };
+                out.insert(
+                    key("AP003"),
+                    Value {
+                        detail: vec![format!(
+                            "manages {managed} of {}, not {}",
+                            devices.len(),
+                            devices.len() - managed
+                        )],
+                        ..v
+                    },
+                );
+            }
+        }
+    }
+
     /// The home tenant of an assignment's principal (SPEC §3): the
     /// `principal_tenant_id` cell, else the tenant listing the principal,
     /// else the scope's tenant.
@@ -1029,6 +1141,14 @@ pub fn findings(t: &Tables) -> BTreeMap<Key, Value> {
     m.gdap(&mut out);
     m.invitations(&mut out);
     m.assignments(t, &mut out);
+    m.autopilot(false, &mut out);
+    out
+}
+
+/// The expected findings of AP001–AP003 under the strict policy (F12).
+pub fn strict_autopilot_findings(t: &Tables) -> BTreeMap<Key, Value> {
+    let mut out = BTreeMap::new();
+    Model::new(t).autopilot(true, &mut out);
     out
 }
 
@@ -1068,6 +1188,17 @@ pub fn context(t: &Tables, k: &Key) -> Vec<String> {
                         lines.push(show("principals", p));
                     }
                 }
+            }
+        }
+    } else if k.rule.starts_with("AP") {
+        for r in t.rows("devices") {
+            if guid(r.get("tenant_id")) == k.customer {
+                lines.push(show("devices", r));
+            }
+        }
+        for r in t.rows("principals") {
+            if guid(r.get("tenant_id")) == k.partner && r.get("kind").trim() == "group" {
+                lines.push(show("principals", r));
             }
         }
     } else if k.rule.starts_with("DAP") || k.rule == "SR001" {

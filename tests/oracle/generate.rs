@@ -201,6 +201,8 @@ struct Gen {
     role_assignments: Table,
     invitations: Table,
     gdap_access_assignments: Table,
+    devices: Table,
+    autopilot_profiles: Table,
 }
 
 impl Gen {
@@ -982,6 +984,67 @@ impl Gen {
     }
 }
 
+impl Gen {
+    /// The customer's Autopilot profiles and devices: added by a partner
+    /// (related to the customer or not), by the customer itself through
+    /// every channel, or by a tenant the snapshot does not know.
+    fn autopilot(&mut self, c: &Customer, partners: &[Partner], unknown_tenant: &str) {
+        let mut profiles = Vec::new();
+        if self.chance(0.6) {
+            for i in 0..self.rng.random_range(1..4) {
+                let id = self.guid();
+                let n = self.name(&format!("Profile {i}"));
+                let by = match self.rng.random_range(0..3) {
+                    0 => self.pick(partners).id.clone(),
+                    1 => c.id.clone(),
+                    _ => String::new(),
+                };
+                self.autopilot_profiles.push(&[
+                    ("tenant_id", c.id.clone()),
+                    ("profile_id", id.clone()),
+                    ("name", n),
+                    ("created_by_tenant_id", by),
+                ]);
+                profiles.push(id);
+            }
+        }
+        if self.chance(0.35) {
+            return;
+        }
+        for _ in 0..self.rng.random_range(1..6) {
+            let serial = format!("SN-{:08X}", self.rng.random::<u32>());
+            let by = match self.rng.random_range(0..20) {
+                0..=8 => self.pick(partners).id.clone(),
+                9..=17 => c.id.clone(),
+                _ => unknown_tenant.to_string(),
+            };
+            let via = *self.pick(&[
+                "partner_center",
+                "store_for_business",
+                "store_for_education",
+                "intune",
+                "oem",
+                "unknown",
+                "Intune",
+                "STORE_FOR_BUSINESS",
+                "OEM",
+            ]);
+            let profile = if !profiles.is_empty() && self.chance(0.5) {
+                self.pick(&profiles).clone()
+            } else {
+                String::new()
+            };
+            self.devices.push(&[
+                ("tenant_id", c.id.clone()),
+                ("device_id", serial),
+                ("added_by_tenant_id", by),
+                ("added_via", via.to_string()),
+                ("profile_id", profile),
+            ]);
+        }
+    }
+}
+
 fn table(
     name: &'static str,
     columns: &'static [&'static str],
@@ -1102,6 +1165,24 @@ pub fn generate(seed: u64) -> Snapshot {
             &["state"],
             &["relationship_id", "group_id"],
         ),
+        devices: table(
+            "devices",
+            &[
+                "tenant_id",
+                "device_id",
+                "added_by_tenant_id",
+                "added_via",
+                "profile_id",
+            ],
+            &["profile_id"],
+            &["tenant_id", "added_by_tenant_id", "profile_id"],
+        ),
+        autopilot_profiles: table(
+            "autopilot_profiles",
+            &["tenant_id", "profile_id", "name", "created_by_tenant_id"],
+            &["created_by_tenant_id"],
+            &["tenant_id", "profile_id", "created_by_tenant_id"],
+        ),
     };
     let unknown_tenant = g.guid();
     let partners: Vec<Partner> = (0..g.rng.random_range(2..5)).map(|_| g.partner()).collect();
@@ -1120,6 +1201,9 @@ pub fn generate(seed: u64) -> Snapshot {
     }
     for p in &partners {
         g.invitations(p, &partners, &customers);
+    }
+    for c in &customers {
+        g.autopilot(c, &partners, &unknown_tenant);
     }
     // Across tenants: a customer's user as a guest member of a partner's
     // agent group, and another partner's group nested in one.
@@ -1250,6 +1334,8 @@ pub fn generate(seed: u64) -> Snapshot {
             g.role_assignments,
             g.invitations,
             g.gdap_access_assignments,
+            g.devices,
+            g.autopilot_profiles,
         ],
     }
 }
