@@ -1416,3 +1416,67 @@ fn oracle_matches_hand_worked_autopilot_findings() {
         Run::StrictAutopilot,
     );
 }
+
+/// Guards the `principals` docs/rules.md gives AP001 ("the partner's
+/// AdminAgents users when the customer has any Autopilot profiles or
+/// devices") and AP003 ("the partner's AdminAgents users who hold that
+/// access", the access to manage devices): C1 has a device (one the
+/// partner cannot manage) and no profile, so AP001 names Ann; C2 has a
+/// profile and a device the partner cannot manage, so AP003 names nobody.
+#[test]
+fn autopilot_principals_follow_the_rule_documentation() {
+    let dir = hand_written(
+        "autopilot-principals",
+        &[
+            (
+                "tenants.csv",
+                &format!(
+                    "tenant_id,name,kind\n{P},Northwind,partner\n{C1},Contoso,customer\n\
+                     {C2},Fabrikam,customer\n"
+                ),
+            ),
+            (
+                "principals.csv",
+                &format!(
+                    "tenant_id,principal_id,kind,display_name\n{P},{AA},group,AdminAgents\n\
+                     {P},{U1},user,Ann\n"
+                ),
+            ),
+            (
+                "memberships.csv",
+                &format!("tenant_id,group_id,member_id\n{P},{AA},{U1}\n"),
+            ),
+            (
+                "relationships.csv",
+                &format!(
+                    "partner_tenant_id,customer_tenant_id,kind,state\n\
+                     {P},{C1},reseller,active\n{P},{C2},reseller,active\n"
+                ),
+            ),
+            (
+                "autopilot_profiles.csv",
+                &format!("tenant_id,profile_id,name\n{C2},{S2},Kiosk\n"),
+            ),
+            (
+                "devices.csv",
+                &format!(
+                    "tenant_id,device_id,added_by_tenant_id,added_via\n\
+                     {C1},SN-1,{C1},intune\n{C2},SN-2,{C2},store_for_business\n"
+                ),
+            ),
+        ],
+    );
+    let none_managed = &["manages 0 of 1, not 1"];
+    check_hand_written(
+        &dir,
+        &[],
+        vec![
+            dap("SR001", P, C1, &[], true),
+            dap("SR001", P, C2, &[], true),
+            dap("AP001", P, C1, &[U1], true),
+            dap("AP001", P, C2, &[U1], true),
+            about("AP003", (P, C1, ""), &[], true, none_managed),
+            about("AP003", (P, C2, ""), &[], true, none_managed),
+        ],
+    );
+}
