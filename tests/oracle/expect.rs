@@ -44,7 +44,9 @@
 //! - GDAP001–GDAP003 are per relationship: partner and relationship id,
 //!   the customer being the relationship's; `principals` are the enabled
 //!   users of the groups its active access assignments grant a role to.
-//!   GDAP003's unused roles are the granted roles no such grant uses.
+//!   GDAP003's unused roles are the granted roles no such grant uses. A
+//!   relationship without an id is named `gdap:PARTNER:CUSTOMER`, as the
+//!   engine names it (the SPEC and README are silent).
 //! - DAP003: per customer directory role, the listing is everyone reached
 //!   from explicit assignments at `/`; the implicit holders everyone
 //!   reached from the groups active DAP (AdminAgents: Global Administrator,
@@ -73,8 +75,11 @@
 //!   `legacy` (F11) the partner manages every device but those the customer
 //!   added through Store for Business / Education or Intune (README: other
 //!   customer channels count as manageable); under `strict` (F12) its own
-//!   devices, and every device while it holds DAP. AP001 (legacy only):
-//!   reseller active, DAP not;
+//!   devices, and every device while it holds DAP. Under `legacy` a partner
+//!   with DAP and no reseller relationship manages as a reseller does, and
+//!   a device added by a tenant the snapshot does not know is another
+//!   partner's (the SPEC and README are silent; the engine's choices).
+//!   AP001 (legacy only): reseller active, DAP not;
 //!   AP002: a manageable device another partner or the customer added;
 //!   AP003: the customer has devices, `detail` the manageable and
 //!   unmanageable counts. `principals` are the AdminAgents users (docs),
