@@ -1,6 +1,6 @@
 //! Differential test: the built binary against an independent reading of
-//! SPEC §5 (DAP001, DAP002, AZ001, AZ003, AZ004) on random, messy but valid
-//! snapshots.
+//! SPEC §5 (DAP001–DAP006, SR001, GDAP001–GDAP003, INV001, INV002,
+//! AZ001–AZ005, AP001–AP003) on random, messy but valid snapshots.
 //!
 //! `oracle/generate.rs` writes the snapshots without the crate's own
 //! generator; `oracle/expect.rs` reads them back with the `csv` crate and
@@ -23,7 +23,14 @@ use std::process::Command;
 
 use expect::{Key, Value};
 
-const SELECT: &str = "DAP001,DAP002,AZ001,AZ003,AZ004";
+const SELECT: &str = "DAP001,DAP002,DAP003,DAP004,DAP005,DAP006,SR001,\
+GDAP001,GDAP002,GDAP003,INV001,INV002,AZ001,AZ002,AZ003,AZ004,AZ005,\
+AP001,AP002,AP003";
+
+/// The AZ rules whose findings are about one role assignment.
+fn per_assignment(rule: &str) -> bool {
+    matches!(rule, "AZ001" | "AZ003" | "AZ004" | "AZ005")
+}
 
 fn env(name: &str) -> Option<u64> {
     std::env::var(name).ok().and_then(|s| s.parse().ok())
@@ -37,15 +44,34 @@ fn seeds() -> Vec<u64> {
     (start..start + env("ORACLE_SEEDS").unwrap_or(50)).collect()
 }
 
+/// The rules and Autopilot policy of one audit run.
+#[derive(Clone, Copy)]
+enum Run {
+    /// Every rule of `SELECT`, the default (legacy) Autopilot policy.
+    Default,
+    /// The Autopilot rules under `--autopilot-policy strict`.
+    StrictAutopilot,
+}
+
 /// Runs `audit` on `dir` and returns findings.json.
-fn audit(dir: &Path) -> serde_json::Value {
+fn audit(dir: &Path, run: Run) -> serde_json::Value {
     let out = dir.join("out");
+    let args: &[&str] = match run {
+        Run::Default => &["--select", SELECT],
+        Run::StrictAutopilot => &[
+            "--select",
+            "AP001,AP002,AP003",
+            "--autopilot-policy",
+            "strict",
+        ],
+    };
     let o = Command::new(env!("CARGO_BIN_EXE_partner-audit"))
         .arg("audit")
         .arg(dir)
         .arg("--out")
         .arg(&out)
-        .args(["--select", SELECT, "--fail-on", "never"])
+        .args(args)
+        .args(["--fail-on", "never"])
         .env("NO_COLOR", "1")
         .output()
         .expect("run partner-audit");
@@ -71,6 +97,66 @@ fn s(v: &serde_json::Value, path: &[&str]) -> String {
 /// Stands for the principal of an AZ finding that names no assignment.
 const NO_ASSIGNMENT: &str = "<no assignment>";
 
+/// DAP003's evidence lines that state a role's counts
+/// (`ROLE: listed L, effective E, hidden partner principals H`), in the
+/// oracle's form.
+fn listing_counts(f: &serde_json::Value) -> Vec<String> {
+    let mut out: Vec<String> = f["evidence"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| {
+            let line = e.as_str()?;
+            let (role, counts) = line.rsplit_once(": listed ")?;
+            let (listed, rest) = counts.split_once(", effective ")?;
+            let (effective, hidden) = rest.split_once(", hidden partner principals ")?;
+            Some(format!(
+                "{}: listed {listed}, effective {effective}, hidden {hidden}",
+                expect::engine_role(role)
+            ))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// AP003's counts, from its message (`… can manage M of the N Autopilot
+/// device(s) … and cannot manage U …`).
+fn device_counts(f: &serde_json::Value) -> Vec<String> {
+    let message = s(f, &["message"]);
+    let parse = || -> Option<String> {
+        let (_, rest) = message.split_once(" can manage ")?;
+        let (managed, rest) = rest.split_once(" of the ")?;
+        let (all, rest) = rest.split_once(" Autopilot device(s)")?;
+        let (_, rest) = rest.split_once(" and cannot manage ")?;
+        let not = rest.split(' ').next()?;
+        Some(format!("manages {managed} of {all}, not {not}"))
+    };
+    parse().into_iter().collect()
+}
+
+/// GDAP003's unused roles, from the evidence line
+/// `roles granted: …; unused: A, B; active access assignments: …`.
+fn unused_roles(f: &serde_json::Value) -> Vec<String> {
+    let mut out: Vec<String> = f["evidence"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| {
+            let (_, rest) = e.as_str()?.split_once("; unused: ")?;
+            let (list, _) = rest.split_once("; active access assignments")?;
+            Some(
+                list.split(", ")
+                    .map(expect::engine_role)
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .flatten()
+        .collect();
+    out.sort();
+    out
+}
+
 /// The engine's findings in the oracle's key space; a key seen twice is an
 /// error of its own.
 fn actual(json: &serde_json::Value, problems: &mut Vec<String>) -> Vec<(Key, Value)> {
@@ -78,7 +164,7 @@ fn actual(json: &serde_json::Value, problems: &mut Vec<String>) -> Vec<(Key, Val
     let findings = json["findings"].as_array().expect("findings array");
     for f in findings {
         let rule = s(f, &["rule"]);
-        let az = rule.starts_with("AZ");
+        let az = per_assignment(&rule);
         let has_assignment = f["assignment"].is_object();
         if az && !has_assignment {
             // SPEC §6: a finding about one role assignment names it (the
@@ -110,6 +196,13 @@ fn actual(json: &serde_json::Value, problems: &mut Vec<String>) -> Vec<(Key, Val
                 (true, true) => expect::engine_role(&s(f, &["assignment", "role"])),
                 (true, false) => expect::engine_role(&s(f, &["role"])),
             },
+            resource: if rule == "AZ002" {
+                s(f, &["resource", "subscription_id"])
+            } else if rule.starts_with("GDAP") || rule.starts_with("INV") {
+                s(f, &["resource", "id"])
+            } else {
+                String::new()
+            },
         };
         let principals = f["principals"]
             .as_array()
@@ -122,6 +215,12 @@ fn actual(json: &serde_json::Value, problems: &mut Vec<String>) -> Vec<(Key, Val
         let value = Value {
             principals,
             principals_known: f["principals_known"].as_bool(),
+            detail: match rule.as_str() {
+                "DAP003" => listing_counts(f),
+                "GDAP003" => unused_roles(f),
+                "AP003" => device_counts(f),
+                _ => Vec::new(),
+            },
         };
         out.push((key, value));
     }
@@ -205,13 +304,18 @@ fn check_input(
 }
 
 fn describe(k: &Key) -> String {
-    if k.rule.starts_with("AZ") {
+    if per_assignment(&k.rule) {
         format!(
             "{} partner={} customer={} principal={} scope={} role={}",
             k.rule, k.partner, k.customer, k.principal, k.scope, k.role
         )
-    } else {
+    } else if k.resource.is_empty() {
         format!("{} partner={} customer={}", k.rule, k.partner, k.customer)
+    } else {
+        format!(
+            "{} partner={} customer={} resource={}",
+            k.rule, k.partner, k.customer, k.resource
+        )
     }
 }
 
@@ -252,8 +356,9 @@ fn compare(
     tables: &expect::Tables,
     unknown: &BTreeMap<&str, Vec<String>>,
     expected: &BTreeMap<Key, Value>,
+    run: Run,
 ) -> (BTreeMap<Key, Value>, Vec<String>) {
-    let json = audit(dir);
+    let json = audit(dir, run);
     let mut problems = Vec::new();
     check_input(&json, tables, unknown, &mut problems);
     let found = actual(&json, &mut problems);
@@ -262,21 +367,104 @@ fn compare(
     (got, problems)
 }
 
-/// How much of the interesting ground the seeds covered.
+/// How much of the interesting ground the seeds covered: findings per
+/// rule, and the cases within them the test exists for.
 #[derive(Default, Debug)]
 struct Coverage {
-    dap: usize,
+    rules: BTreeMap<String, usize>,
+    /// AP002 and AP003 under the strict Autopilot policy.
+    strict: BTreeMap<String, usize>,
     dap_placeholder: usize,
     dap_with_principals: usize,
-    az001: usize,
     az001_no_user: usize,
-    az003: usize,
-    az004: usize,
     customer_perspective: usize,
+    /// DAP003 with some role listed explicitly, and with GDAP's roles.
+    dap003_listed: usize,
+    dap003_beyond_dap: usize,
+    /// DAP004 on recorded (stale) activity, not only on none.
+    dap004_recorded: usize,
+    gdap_with_principals: usize,
+    /// Active DAP activity, active GDAP ends and invitations dated within
+    /// 3 days of a threshold (either side).
+    near_threshold: usize,
 }
 
-/// Validates DAP001, DAP002, AZ001, AZ003 and AZ004 against the oracle on
-/// every seed.
+impl Coverage {
+    fn count(&mut self, t: &expect::Tables, expected: &BTreeMap<Key, Value>) {
+        for (k, v) in expected {
+            *self.rules.entry(k.rule.clone()).or_default() += 1;
+            match k.rule.as_str() {
+                "DAP001" | "DAP002" => {
+                    if v.principals_known == Some(false) {
+                        self.dap_placeholder += 1;
+                    }
+                    if !v.principals.is_empty() {
+                        self.dap_with_principals += 1;
+                    }
+                }
+                "AZ001" if v.principals.is_empty() => self.az001_no_user += 1,
+                "DAP003" => {
+                    if v.detail.iter().any(|d| !d.contains(": listed 0,")) {
+                        self.dap003_listed += 1;
+                    }
+                    if v.detail.iter().any(|d| {
+                        !d.starts_with("Global Administrator:")
+                            && !d.starts_with("Helpdesk Administrator:")
+                    }) {
+                        self.dap003_beyond_dap += 1;
+                    }
+                }
+                "DAP004" => {
+                    let recorded = t.rows("relationships").iter().any(|r| {
+                        r.cells
+                            .get("last_activity_at")
+                            .is_some_and(|c| !c.is_empty())
+                            && r.cells.get("kind").is_some_and(|c| c == "dap")
+                            && r.cells.get("state").is_some_and(|c| c == "active")
+                            && expect::tenant(r, "partner_tenant_id") == k.partner
+                            && expect::tenant(r, "customer_tenant_id") == k.customer
+                    });
+                    if recorded {
+                        self.dap004_recorded += 1;
+                    }
+                }
+                "GDAP001" | "GDAP002" | "GDAP003" if !v.principals.is_empty() => {
+                    self.gdap_with_principals += 1;
+                }
+                _ => {}
+            }
+        }
+        // Rows dated close to a threshold.
+        let near = |cell: &str, days_from_as_of: i64| {
+            expect::instant(cell).is_some_and(|at| {
+                let d = (at - t.as_of).div_euclid(86_400) + days_from_as_of;
+                (0..=3).contains(&d) || (-3..0).contains(&d)
+            })
+        };
+        for r in t.rows("relationships") {
+            let get = |c: &str| r.cells.get(c).map_or("", String::as_str);
+            let active = get("state") == "active";
+            if active && get("kind") == "dap" && near(get("last_activity_at"), 90) {
+                self.near_threshold += 1;
+            }
+            let ended = get("ended_at");
+            if active && get("kind") == "gdap" && (near(ended, 0) || near(ended, -30)) {
+                self.near_threshold += 1;
+            }
+        }
+        for r in t.rows("invitations") {
+            if near(r.cells.get("sent_at").map_or("", String::as_str), 30) {
+                self.near_threshold += 1;
+            }
+        }
+    }
+
+    fn rule(&self, rule: &str) -> usize {
+        self.rules.get(rule).copied().unwrap_or(0)
+    }
+}
+
+/// Validates every rule the oracle knows against it on every seed.
 #[test]
 fn engine_findings_match_an_independent_oracle() {
     let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("oracle");
@@ -296,28 +484,15 @@ fn engine_findings_match_an_independent_oracle() {
         if snapshot.perspective == "customer" {
             cov.customer_perspective += 1;
         }
-        for (k, v) in &expected {
-            if k.rule.starts_with("DAP") {
-                cov.dap += 1;
-                if v.principals_known == Some(false) {
-                    cov.dap_placeholder += 1;
-                }
-                if !v.principals.is_empty() {
-                    cov.dap_with_principals += 1;
-                }
-            } else if k.rule == "AZ001" {
-                cov.az001 += 1;
-                if v.principals.is_empty() {
-                    cov.az001_no_user += 1;
-                }
-            } else if k.rule == "AZ003" {
-                cov.az003 += 1;
-            } else {
-                cov.az004 += 1;
-            }
-        }
+        cov.count(&tables, &expected);
 
-        let (got, problems) = compare(&dir, &tables, &unknown, &expected);
+        let (got, mut problems) = compare(&dir, &tables, &unknown, &expected, Run::Default);
+        let strict = expect::strict_autopilot_findings(&tables);
+        for k in strict.keys() {
+            *cov.strict.entry(k.rule.clone()).or_default() += 1;
+        }
+        let (_, strict_problems) = compare(&dir, &tables, &unknown, &strict, Run::StrictAutopilot);
+        problems.extend(strict_problems.into_iter().map(|p| format!("  strict:{p}")));
         if problems.is_empty() {
             std::fs::remove_dir_all(&dir).expect("remove a passing snapshot");
             continue;
@@ -334,20 +509,29 @@ fn engine_findings_match_an_independent_oracle() {
             let _ = writeln!(failures, "{p}");
         }
     }
+    eprintln!("coverage: {cov:?}");
     assert!(
         failures.is_empty(),
         "the engine disagrees with the oracle:\n{failures}"
     );
     if seeds().len() >= 20 {
         // The seeds must reach the cases the test exists for.
-        assert!(cov.dap >= 20, "too few DAP findings: {cov:?}");
+        for rule in SELECT.split(',') {
+            assert!(cov.rule(rule) >= 20, "too few {rule} findings: {cov:?}");
+        }
+        for rule in ["AP002", "AP003"] {
+            let n = cov.strict.get(rule).copied().unwrap_or(0);
+            assert!(n >= 20, "too few strict {rule} findings: {cov:?}");
+        }
         assert!(cov.dap_placeholder >= 3, "too few placeholders: {cov:?}");
         assert!(cov.dap_with_principals >= 10, "{cov:?}");
-        assert!(cov.az001 >= 20, "too few AZ001 findings: {cov:?}");
         assert!(cov.az001_no_user >= 3, "{cov:?}");
-        assert!(cov.az003 >= 20, "too few AZ003 findings: {cov:?}");
-        assert!(cov.az004 >= 10, "too few AZ004 findings: {cov:?}");
         assert!(cov.customer_perspective >= 3, "{cov:?}");
+        assert!(cov.dap003_listed >= 5, "{cov:?}");
+        assert!(cov.dap003_beyond_dap >= 5, "{cov:?}");
+        assert!(cov.dap004_recorded >= 5, "{cov:?}");
+        assert!(cov.gdap_with_principals >= 10, "{cov:?}");
+        assert!(cov.near_threshold >= 50, "{cov:?}");
     }
 }
 
@@ -403,13 +587,12 @@ fn dap(
             rule: rule.into(),
             partner: partner.into(),
             customer: customer.into(),
-            principal: String::new(),
-            scope: String::new(),
-            role: String::new(),
+            ..Key::default()
         },
         Value {
             principals: principals.iter().map(|p| p.to_string()).collect(),
             principals_known: Some(known),
+            detail: Vec::new(),
         },
     )
 }
@@ -436,10 +619,39 @@ fn az(
             principal: principal.into(),
             scope: scope.into(),
             role: role.into(),
+            ..Key::default()
         },
         Value {
             principals: principals.iter().map(|p| p.to_string()).collect(),
             principals_known: Some(known),
+            detail: Vec::new(),
+        },
+    )
+}
+
+/// A finding about a resource other than a role assignment: a GDAP
+/// relationship, an invitation, AZ002's subscription (`resource` empty for
+/// a partner × customer or customer finding), with DAP003's counts or
+/// GDAP003's unused roles in `detail`.
+fn about(
+    rule: &str,
+    (partner, customer, resource): (&str, &str, &str),
+    principals: &[&str],
+    known: bool,
+    detail: &[&str],
+) -> (Key, Value) {
+    (
+        Key {
+            rule: rule.into(),
+            partner: partner.into(),
+            customer: customer.into(),
+            resource: resource.into(),
+            ..Key::default()
+        },
+        Value {
+            principals: principals.iter().map(|p| p.to_string()).collect(),
+            principals_known: Some(known),
+            detail: detail.iter().map(|d| d.to_string()).collect(),
         },
     )
 }
@@ -447,8 +659,16 @@ fn az(
 /// Checks a hand-written snapshot: the oracle must give `want`, and so must
 /// the engine.
 fn check_hand_written(dir: &Path, unknown: &[(&str, &str)], want: Vec<(Key, Value)>) {
+    check_hand_written_run(dir, unknown, want, Run::Default);
+}
+
+/// `check_hand_written` for one kind of audit run.
+fn check_hand_written_run(dir: &Path, unknown: &[(&str, &str)], want: Vec<(Key, Value)>, run: Run) {
     let tables = expect::read(dir);
-    let expected = expect::findings(&tables);
+    let expected = match run {
+        Run::Default => expect::findings(&tables),
+        Run::StrictAutopilot => expect::strict_autopilot_findings(&tables),
+    };
     let want: BTreeMap<Key, Value> = want.into_iter().collect();
     assert_eq!(
         expected, want,
@@ -458,7 +678,7 @@ fn check_hand_written(dir: &Path, unknown: &[(&str, &str)], want: Vec<(Key, Valu
         .iter()
         .map(|(t, c)| (*t, vec![(*c).to_string()]))
         .collect();
-    let (_, problems) = compare(dir, &tables, &unknown, &expected);
+    let (_, problems) = compare(dir, &tables, &unknown, &expected, run);
     assert!(
         problems.is_empty(),
         "the engine disagrees with the oracle on {}:\n{}",
@@ -578,6 +798,40 @@ fn oracle_matches_hand_worked_findings() {
                 &[],
                 false,
             ),
+            // P provisioned S1 and its AdminAgents hold Owner on it.
+            about("AZ002", (P, C1, S1), &[U1, U3], true, &[]),
+            // P works with C2 through GDAP only; its AdminAgents keep Owner.
+            az(
+                "AZ005",
+                P,
+                C2,
+                AA,
+                &format!("/subscriptions/{S2}"),
+                "Owner",
+                &[U1, U3],
+                true,
+            ),
+            // C1 lists no directory role; P's AdminAgents (Ann, Cy) and
+            // P2's placeholder hold Global Administrator, P's Tier1 (Cy)
+            // and P2's placeholder Helpdesk Administrator.
+            about(
+                "DAP003",
+                ("", C1, ""),
+                &[U1, U3],
+                false,
+                &[
+                    "Global Administrator: listed 0, effective 3, hidden 3",
+                    "Helpdesk Administrator: listed 0, effective 2, hidden 2",
+                ],
+            ),
+            // No activity recorded on either active DAP.
+            dap("DAP004", P, C1, &[U1, U3], true),
+            dap("DAP004", P2, C1, &[], false),
+            about("DAP006", ("", C1, ""), &[U1, U3], false, &[]),
+            // Reseller of C3 without DAP; C3 has no Autopilot profile or
+            // device.
+            dap("SR001", P, C3, &[], true),
+            dap("AP001", P, C3, &[], true),
         ],
     );
 }
@@ -629,16 +883,19 @@ fn a_role_assignment_listed_twice_is_one_finding_that_names_it() {
     check_hand_written(
         &dir,
         &[],
-        vec![az(
-            "AZ001",
-            P,
-            C1,
-            AA,
-            &format!("/subscriptions/{S1}"),
-            "Owner",
-            &[U1],
-            true,
-        )],
+        vec![
+            az(
+                "AZ001",
+                P,
+                C1,
+                AA,
+                &format!("/subscriptions/{S1}"),
+                "Owner",
+                &[U1],
+                true,
+            ),
+            about("AZ002", (P, C1, S1), &[U1], true, &[]),
+        ],
     );
 }
 
@@ -744,15 +1001,482 @@ fn az001_covers_a_partner_that_is_another_partners_customer() {
     check_hand_written(
         &dir,
         &[],
-        vec![az(
-            "AZ001",
-            P,
-            P2,
-            aa,
-            &format!("/subscriptions/{S1}"),
-            "Owner",
+        vec![
+            az(
+                "AZ001",
+                P,
+                P2,
+                aa,
+                &format!("/subscriptions/{S1}"),
+                "Owner",
+                &[U1],
+                true,
+            ),
+            about("AZ002", (P, P2, S1), &[U1], true, &[]),
+        ],
+    );
+}
+
+/// Validates the oracle's GDAP, invitation, listing and threshold readings
+/// on a snapshot whose findings were worked out by hand, and the engine
+/// against it: an access assignment naming a role its relationship does
+/// not grant, inactive and state-less assignments, an unknown assignment
+/// group, relationship ids in another case, a partner agent listed
+/// explicitly, dates on each side of the 90-, 30- and 30-day thresholds
+/// (as-of 2026-11-01T08:00:00Z).
+#[test]
+fn oracle_matches_hand_worked_gdap_and_invitation_findings() {
+    let g = "0e000000-0000-4000-8000-00000000000e";
+    let sa = "5a000000-0000-4000-8000-00000000005a";
+    let u2 = "02000000-0000-4000-8000-000000000002";
+    let u4 = "04000000-0000-4000-8000-000000000004";
+    let m = "0d000000-0000-4000-8000-0000000000d0";
+    let x = "0e000000-0000-4000-8000-0000000000ff";
+    let r1 = "a1000000-0000-4000-8000-0000000000a1-0c000000-0000-4000-8000-0000000000c1";
+    let r2 = "a2000000-0000-4000-8000-0000000000a2-0c000000-0000-4000-8000-0000000000c2";
+    let inv = |n: u8| format!("1{n}000000-0000-4000-8000-0000000000{n}{n}");
+    let dir = hand_written(
+        "hand-worked-gdap",
+        &[
+            (
+                "tenants.csv",
+                &format!(
+                    "tenant_id,name,kind\n{P},Northwind,partner\n{C1},Contoso,customer\n\
+                     {C2},Fabrikam,customer\n"
+                ),
+            ),
+            (
+                "principals.csv",
+                &format!(
+                    "tenant_id,principal_id,kind,display_name,enabled\n\
+                     {P},{AA},group,AdminAgents,\n\
+                     {P},{sa},group,SalesAgents,\n\
+                     {P},{g},group,GDAP Admins,\n\
+                     {P},{U1},user,Ann,true\n\
+                     {P},{u2},user,Ben,yes\n\
+                     {P},{U3},user,Cy,false\n\
+                     {P},{u4},user,Di,\n\
+                     {C1},{m},user,Mo,true\n"
+                ),
+            ),
+            (
+                "memberships.csv",
+                &format!(
+                    "tenant_id,group_id,member_id\n{P},{AA},{U1}\n{P},{g},{u2}\n\
+                     {P},{g},{U3}\n{P},{sa},{u4}\n"
+                ),
+            ),
+            (
+                "relationships.csv",
+                &format!(
+                    "partner_tenant_id,customer_tenant_id,kind,state,relationship_id,roles,ended_at,auto_extend,last_activity_at\n\
+                     {P},{C1},dap,active,,,,,2026-08-03\n\
+                     {P},{C2},dap,active,,,,,2026-08-02T09:00:00+02:00\n\
+                     {P},{C1},gdap,active,{},Global Administrator;User Administrator; Global Reader,2026-12-02T07:59:59Z,PT0S,\n\
+                     {P},{C2},gdap,active,{r2},62E90394-69F5-4237-9190-012177145E10;Helpdesk Administrator,2026-11-01,P180D,\n\
+                     {P},{C1},reseller,active,,,,,\n",
+                    r1.to_uppercase()
+                ),
+            ),
+            (
+                "gdap_access_assignments.csv",
+                &format!(
+                    "relationship_id,group_id,roles,state\n\
+                     {r1},{g},Company Administrator;Security Reader,Active\n\
+                     {r1},{AA},Global Reader,deleted\n\
+                     {r2},{x},helpdesk administrator,\n"
+                ),
+            ),
+            (
+                "role_assignments.csv",
+                &format!(
+                    "tenant_id,scope,role,principal_id,principal_tenant_id\n\
+                     {C1},/,Global Administrator,{m},\n\
+                     {C1},/,Company Administrator,{u2},{P}\n"
+                ),
+            ),
+            (
+                "invitations.csv",
+                &format!(
+                    "partner_tenant_id,invitation_id,sent_by,sent_at,customer_tenant_id,accepted_at\n\
+                     {P},{},{u4},2026-09-01,,\n\
+                     {P},{},{u2},2026-10-02,{C1},\n\
+                     {P},{},{UNKNOWN_PRINCIPAL},2026-10-01,,\n\
+                     {P},INV-0004,{U3},2026-01-01,{C2},2026-01-05\n\
+                     {P},{},{U1},2026-10-01T08:00:00Z,,\n",
+                    inv(1),
+                    inv(2),
+                    inv(3),
+                    inv(5)
+                ),
+            ),
+        ],
+    );
+    let ga_ha = &[
+        // Ben is listed (explicitly Global Administrator), Ann is not; the
+        // missing HelpdeskAgents group is a placeholder.
+        "Global Administrator: listed 2, effective 3, hidden 1",
+        "Helpdesk Administrator: listed 0, effective 1, hidden 1",
+    ];
+    check_hand_written(
+        &dir,
+        &[],
+        vec![
+            dap("DAP001", P, C1, &[U1], true),
+            dap("DAP001", P, C2, &[U1], true),
+            dap("DAP002", P, C1, &[], false),
+            dap("DAP002", P, C2, &[], false),
+            about("DAP003", ("", C1, ""), &[U1], false, ga_ha),
+            // C2: Ann through DAP; the placeholder and the unknown group x
+            // through GDAP hold Helpdesk Administrator.
+            about(
+                "DAP003",
+                ("", C2, ""),
+                &[U1],
+                false,
+                &[
+                    "Global Administrator: listed 0, effective 1, hidden 1",
+                    "Helpdesk Administrator: listed 0, effective 2, hidden 2",
+                ],
+            ),
+            // 91 days and an hour since the last activity; C1's 90 days
+            // and 8 hours are not "more than 90".
+            dap("DAP004", P, C2, &[U1], false),
+            dap("DAP005", P, C1, &[U1], false),
+            dap("DAP005", P, C2, &[U1], false),
+            // r1 grants Global Administrator, used by GDAP Admins (Ben; Cy
+            // is disabled); Security Reader is not r1's to grant. It ends
+            // in 30 days and 23:59:59; User Administrator and Global Reader
+            // (its assignment is deleted) are unused.
+            about("GDAP001", (P, C1, r1), &[u2], true, &[]),
+            about("GDAP002", (P, C1, r1), &[u2], true, &[]),
+            about(
+                "GDAP003",
+                (P, C1, r1),
+                &[u2],
+                true,
+                &["Global Reader", "User Administrator"],
+            ),
+            // r2 (ended 8 hours ago) grants Global Administrator, which
+            // nobody uses; x, an unknown group, uses Helpdesk Administrator.
+            about("GDAP001", (P, C2, r2), &[], false, &[]),
+            about(
+                "GDAP003",
+                (P, C2, r2),
+                &[],
+                false,
+                &["Global Administrator"],
+            ),
+            // Di is a Sales agent (61 days pending); Ben is no agent (30 days
+            // and 8 hours pending: not more than 30); the unknown sender is
+            // not judged (31 days); Cy is no agent (accepted); Ann is an
+            // Admin agent (exactly 31 days).
+            about("INV002", (P, "", &inv(1)), &[], true, &[]),
+            about("INV001", (P, C1, &inv(2)), &[], true, &[]),
+            about("INV002", (P, "", &inv(3)), &[], true, &[]),
+            about("INV001", (P, C2, "INV-0004"), &[], true, &[]),
+            about("INV002", (P, "", &inv(5)), &[], true, &[]),
+        ],
+    );
+}
+
+/// Guards SPEC §3 ("GUIDs compare case-insensitively and are written
+/// lower-case"): an invitation id that is a GUID names the invitation
+/// lower-case, so that the same export in another case gives the same
+/// findings (and the same finding ids for baselines and waivers).
+#[test]
+fn an_invitation_id_that_is_a_guid_is_written_lower_case() {
+    let id = "4a499324-a4a5-4e91-9309-2020d41fe510";
+    let dir = hand_written(
+        "invitation-id-case",
+        &[
+            (
+                "tenants.csv",
+                &format!("tenant_id,name,kind\n{P},Northwind,partner\n"),
+            ),
+            (
+                "principals.csv",
+                &format!("tenant_id,principal_id,kind,display_name\n{P},{U1},user,Ann\n"),
+            ),
+            (
+                "invitations.csv",
+                &format!(
+                    "partner_tenant_id,invitation_id,sent_by,sent_at\n{P},{},{U1},2026-01-01\n",
+                    id.to_uppercase()
+                ),
+            ),
+        ],
+    );
+    check_hand_written(
+        &dir,
+        &[],
+        vec![
+            about("INV001", (P, "", id), &[], true, &[]),
+            about("INV002", (P, "", id), &[], true, &[]),
+        ],
+    );
+}
+
+/// Guards SPEC §5 GDAP001–GDAP003 ("finding per relationship"): two GDAP
+/// relationships without a `relationship_id` (an optional column) with two
+/// customers are two relationships, each its own finding with its
+/// customer, as one such relationship is (`gdap:PARTNER:CUSTOMER`).
+#[test]
+fn gdap_relationships_without_an_id_are_one_finding_each() {
+    let dir = hand_written(
+        "gdap-without-id",
+        &[
+            (
+                "tenants.csv",
+                &format!(
+                    "tenant_id,name,kind\n{P},Northwind,partner\n{C1},Contoso,customer\n\
+                     {C2},Fabrikam,customer\n"
+                ),
+            ),
+            (
+                "relationships.csv",
+                &format!(
+                    "partner_tenant_id,customer_tenant_id,kind,state,roles\n\
+                     {P},{C1},gdap,active,User Administrator\n\
+                     {P},{C2},gdap,active,User Administrator\n"
+                ),
+            ),
+        ],
+    );
+    let unused = &["User Administrator"];
+    check_hand_written(
+        &dir,
+        &[],
+        vec![
+            about(
+                "GDAP003",
+                (P, C1, &format!("gdap:{P}:{C1}")),
+                &[],
+                true,
+                unused,
+            ),
+            about(
+                "GDAP003",
+                (P, C2, &format!("gdap:{P}:{C2}")),
+                &[],
+                true,
+                unused,
+            ),
+        ],
+    );
+}
+
+/// Guards SPEC §5 GDAP001–GDAP003 ("finding per relationship") as
+/// `a_role_assignment_listed_twice_is_one_finding_that_names_it` does for
+/// assignments: a relationship the snapshot lists twice is one
+/// relationship, and its findings name it (`resource`) and list its unused
+/// roles once.
+#[test]
+fn a_gdap_relationship_listed_twice_is_one_finding_that_names_it() {
+    let r = "a1000000-0000-4000-8000-0000000000a1-0c000000-0000-4000-8000-0000000000c1";
+    let row = format!("{P},{C1},gdap,active,{r},Global Administrator\n");
+    let dir = hand_written(
+        "gdap-listed-twice",
+        &[
+            (
+                "tenants.csv",
+                &format!("tenant_id,name,kind\n{P},Northwind,partner\n{C1},Contoso,customer\n"),
+            ),
+            (
+                "relationships.csv",
+                &format!(
+                    "partner_tenant_id,customer_tenant_id,kind,state,relationship_id,roles\n{row}{row}"
+                ),
+            ),
+        ],
+    );
+    check_hand_written(
+        &dir,
+        &[],
+        vec![
+            about("GDAP001", (P, C1, r), &[], true, &[]),
+            about("GDAP003", (P, C1, r), &[], true, &["Global Administrator"]),
+        ],
+    );
+}
+
+/// Validates the oracle's Autopilot readings under both policies on a
+/// snapshot whose findings were worked out by hand, and the engine against
+/// it: devices the partner, another partner, a tenant nobody knows and
+/// the customer (through OEM and Intune) added; a reseller without DAP
+/// and a DAP partner without reseller relationship or agent groups.
+#[test]
+fn oracle_matches_hand_worked_autopilot_findings() {
+    let device = |serial: &str, by: &str, via: &str| format!("{C1},{serial},{by},{via}\n");
+    let dir = hand_written(
+        "hand-worked-autopilot",
+        &[
+            (
+                "tenants.csv",
+                &format!(
+                    "tenant_id,name,kind\n{P},Northwind,partner\n{P2},Litware,partner\n\
+                     {C1},Contoso,customer\n"
+                ),
+            ),
+            (
+                "principals.csv",
+                &format!(
+                    "tenant_id,principal_id,kind,display_name\n{P},{AA},group,AdminAgents\n\
+                     {P},{U1},user,Ann\n"
+                ),
+            ),
+            (
+                "memberships.csv",
+                &format!("tenant_id,group_id,member_id\n{P},{AA},{U1}\n"),
+            ),
+            (
+                "relationships.csv",
+                &format!(
+                    "partner_tenant_id,customer_tenant_id,kind,state\n\
+                     {P},{C1},reseller,active\n{P2},{C1},dap,active\n"
+                ),
+            ),
+            (
+                "autopilot_profiles.csv",
+                &format!("tenant_id,profile_id,name\n{C1},{S1},Kiosk\n"),
+            ),
+            (
+                "devices.csv",
+                &format!(
+                    "tenant_id,device_id,added_by_tenant_id,added_via\n{}{}{}{}{}",
+                    device("SN-1", P, "partner_center"),
+                    device("SN-2", P2, "partner_center"),
+                    device("SN-3", C1, "OEM"),
+                    device("SN-4", C1, "intune"),
+                    device("SN-5", UNKNOWN_TENANT, "unknown"),
+                ),
+            ),
+        ],
+    );
+    let p2_placeholder = [
+        dap("DAP001", P2, C1, &[], false),
+        dap("DAP002", P2, C1, &[], false),
+        about(
+            "DAP003",
+            ("", C1, ""),
+            &[],
+            false,
+            &[
+                "Global Administrator: listed 0, effective 1, hidden 1",
+                "Helpdesk Administrator: listed 0, effective 1, hidden 1",
+            ],
+        ),
+        dap("DAP004", P2, C1, &[], false),
+    ];
+    // Legacy: both manage all but the customer's Intune device; P, as
+    // reseller without DAP, also the profiles.
+    let mut legacy = vec![
+        dap("SR001", P, C1, &[], true),
+        dap("AP001", P, C1, &[U1], true),
+        dap("AP002", P, C1, &[U1], true),
+        about(
+            "AP003",
+            (P, C1, ""),
             &[U1],
             true,
-        )],
+            &["manages 4 of 5, not 1"],
+        ),
+        dap("AP002", P2, C1, &[], false),
+        about(
+            "AP003",
+            (P2, C1, ""),
+            &[],
+            false,
+            &["manages 4 of 5, not 1"],
+        ),
+    ];
+    legacy.extend(p2_placeholder);
+    check_hand_written(&dir, &[], legacy);
+    // Strict: P manages its own device only, P2 (DAP) every device.
+    check_hand_written_run(
+        &dir,
+        &[],
+        vec![
+            about(
+                "AP003",
+                (P, C1, ""),
+                &[U1],
+                true,
+                &["manages 1 of 5, not 4"],
+            ),
+            dap("AP002", P2, C1, &[], false),
+            about(
+                "AP003",
+                (P2, C1, ""),
+                &[],
+                false,
+                &["manages 5 of 5, not 0"],
+            ),
+        ],
+        Run::StrictAutopilot,
+    );
+}
+
+/// Guards the `principals` docs/rules.md gives AP001 ("the partner's
+/// AdminAgents users when the customer has any Autopilot profiles or
+/// devices") and AP003 ("the partner's AdminAgents users who hold that
+/// access", the access to manage devices): C1 has a device (one the
+/// partner cannot manage) and no profile, so AP001 names Ann; C2 has a
+/// profile and a device the partner cannot manage, so AP003 names nobody.
+#[test]
+fn autopilot_principals_follow_the_rule_documentation() {
+    let dir = hand_written(
+        "autopilot-principals",
+        &[
+            (
+                "tenants.csv",
+                &format!(
+                    "tenant_id,name,kind\n{P},Northwind,partner\n{C1},Contoso,customer\n\
+                     {C2},Fabrikam,customer\n"
+                ),
+            ),
+            (
+                "principals.csv",
+                &format!(
+                    "tenant_id,principal_id,kind,display_name\n{P},{AA},group,AdminAgents\n\
+                     {P},{U1},user,Ann\n"
+                ),
+            ),
+            (
+                "memberships.csv",
+                &format!("tenant_id,group_id,member_id\n{P},{AA},{U1}\n"),
+            ),
+            (
+                "relationships.csv",
+                &format!(
+                    "partner_tenant_id,customer_tenant_id,kind,state\n\
+                     {P},{C1},reseller,active\n{P},{C2},reseller,active\n"
+                ),
+            ),
+            (
+                "autopilot_profiles.csv",
+                &format!("tenant_id,profile_id,name\n{C2},{S2},Kiosk\n"),
+            ),
+            (
+                "devices.csv",
+                &format!(
+                    "tenant_id,device_id,added_by_tenant_id,added_via\n\
+                     {C1},SN-1,{C1},intune\n{C2},SN-2,{C2},store_for_business\n"
+                ),
+            ),
+        ],
+    );
+    let none_managed = &["manages 0 of 1, not 1"];
+    check_hand_written(
+        &dir,
+        &[],
+        vec![
+            dap("SR001", P, C1, &[], true),
+            dap("SR001", P, C2, &[], true),
+            dap("AP001", P, C1, &[U1], true),
+            dap("AP001", P, C2, &[U1], true),
+            about("AP003", (P, C1, ""), &[], true, none_managed),
+            about("AP003", (P, C2, ""), &[], true, none_managed),
+        ],
     );
 }

@@ -32,6 +32,75 @@ pub const HELPDESK_ADMIN: (&str, &str) = (
     "Helpdesk Administrator",
     "729827e3-9c14-49f7-bb1b-9608f156bbb8",
 );
+pub const GLOBAL_READER: (&str, &str) = ("Global Reader", "f2ef992c-3afb-46b9-b7cf-a126ee74c451");
+pub const USER_ADMIN: (&str, &str) = ("User Administrator", "fe930be7-5e62-47db-91af-98c3a49a38b1");
+pub const SECURITY_READER: (&str, &str) =
+    ("Security Reader", "5d6b6bb7-de71-4623-b4af-96380a352509");
+pub const EXCHANGE_ADMIN: (&str, &str) = (
+    "Exchange Administrator",
+    "29232cdf-9323-42fd-ade2-1d097af3e4de",
+);
+pub const INTUNE_ADMIN: (&str, &str) = (
+    "Intune Administrator",
+    "3a2c62db-5318-420d-8d74-23affee5d9d5",
+);
+/// The directory roles GDAP relationships and `/` assignments draw from.
+const DIRECTORY_ROLES: &[(&str, &str)] = &[
+    GLOBAL_ADMIN,
+    HELPDESK_ADMIN,
+    GLOBAL_READER,
+    USER_ADMIN,
+    SECURITY_READER,
+    EXCHANGE_ADMIN,
+    INTUNE_ADMIN,
+];
+
+/// Dates around the thresholds, as-of being `CAPTURED_AT`
+/// (2026-11-01T08:00:00Z): 90 days before it (DAP004), 30 days before it
+/// (INV002), the as-of day and 30 days after it (GDAP002), in every
+/// spelling ISO 8601 allows the snapshot (date, UTC, offset, no offset).
+const NEAR_STALE: &[&str] = &[
+    "2026-08-02",
+    "2026-08-03",
+    "2026-08-03T08:00:00Z",
+    "2026-08-03T07:59:59Z",
+    "2026-08-02T08:00:00Z",
+    "2026-08-02T08:00:01Z",
+    "2026-08-02T10:00:00+02:00",
+    "2026-08-02T09:00:00+02:00",
+    "2026-08-02T09:30:00",
+    "2026-08-03T01:00:00-08:00",
+    "2026-11-05",
+];
+const NEAR_PENDING: &[&str] = &[
+    "2026-10-02",
+    "2026-10-01",
+    "2026-10-02T08:00:00Z",
+    "2026-10-02T07:59:59Z",
+    "2026-10-01T08:00:01Z",
+    "2026-10-01T08:00:00Z",
+    "2026-10-01T08:00:00.500Z",
+    "2026-10-01T10:00:00+02:00",
+    "2026-10-01T09:00:00",
+    "2026-10-25",
+];
+const NEAR_END: &[&str] = &[
+    "2026-11-01",
+    "2026-11-01T09:00:00Z",
+    "2026-11-01T08:00:00Z",
+    "2026-11-01T07:59:59Z",
+    "2026-12-01",
+    "2026-12-01T08:00:00Z",
+    "2026-12-02",
+    "2026-12-02T07:59:59Z",
+    "2026-12-02T08:00:00Z",
+    "2026-12-03",
+    "2026-10-31T23:00:00-02:00",
+    "2026-11-01T10:00:00+01:00",
+    "2026-11-15T12:00:00",
+    "2026-11-20",
+];
+
 /// A customer-defined Azure role: kept by name, never resolved to a built-in.
 pub const CUSTOM_ROLE: &str = "Backup Operator; \"Contoso\", custom";
 
@@ -109,6 +178,10 @@ struct Partner {
     sps: Vec<String>,
     /// Every agent group (admin, helpdesk, sales) of the partner.
     agent_groups: Vec<String>,
+    /// The groups meant as AdminAgents and as SalesAgents (the oracle
+    /// decides what they are once the table is written).
+    admin: Vec<String>,
+    sales: Vec<String>,
 }
 
 #[derive(Clone)]
@@ -126,6 +199,10 @@ struct Gen {
     relationships: Table,
     subscriptions: Table,
     role_assignments: Table,
+    invitations: Table,
+    gdap_access_assignments: Table,
+    devices: Table,
+    autopilot_profiles: Table,
 }
 
 impl Gen {
@@ -269,16 +346,14 @@ impl Gen {
             let e = self.enabled_cell();
             sps.push(self.principal(&id, "service_principal", n, e, ""));
         }
-        let mut agent_groups = self.agent_groups(&id, "admin_agents", "AdminAgents");
+        let mut admin = self.agent_groups(&id, "admin_agents", "AdminAgents");
+        let mut sales = Vec::new();
+        let mut agent_groups = admin.clone();
         agent_groups.extend(self.agent_groups(&id, "helpdesk_agents", "HelpdeskAgents"));
         if self.chance(0.3) {
-            agent_groups.push(self.principal(
-                &id,
-                "group",
-                "SalesAgents".into(),
-                String::new(),
-                "",
-            ));
+            let g = self.principal(&id, "group", "SalesAgents".into(), String::new(), "");
+            sales.push(g.clone());
+            agent_groups.push(g);
         }
         let mut groups = agent_groups.clone();
         // Decoys: near-miss names, and exact names overridden by the column.
@@ -295,6 +370,11 @@ impl Gen {
             ]);
             let g = self.principal(&id, "group", n.into(), String::new(), ag);
             groups.push(g.clone());
+            match ag {
+                "admin_agents" => admin.push(g.clone()),
+                "sales_agents" => sales.push(g.clone()),
+                _ => {}
+            }
             agent_groups.push(g);
         }
         let plain_start = groups.len();
@@ -308,6 +388,8 @@ impl Gen {
             groups,
             sps,
             agent_groups,
+            admin,
+            sales,
         };
         self.partner_memberships(&p, plain_start);
         p
@@ -404,9 +486,9 @@ impl Gen {
         for i in 0..self.rng.random_range(0..4) {
             let s = self.guid();
             let by = if self.chance(0.55) {
-                self.pick(partners).id.clone()
+                Some(self.pick(partners).clone())
             } else {
-                String::new()
+                None
             };
             let state = (*self.pick(&["Enabled", "Disabled", "", "Warned"])).to_string();
             let n = self.name(&format!("Azure plan {i}"));
@@ -415,10 +497,26 @@ impl Gen {
                 ("tenant_id", id.clone()),
                 ("subscription_id", s.clone()),
                 ("name", n),
-                ("provisioned_by_tenant_id", by),
+                (
+                    "provisioned_by_tenant_id",
+                    by.as_ref().map(|p| p.id.clone()).unwrap_or_default(),
+                ),
                 ("state", state),
                 ("created_at", created),
             ]);
+            if let Some(p) = by.filter(|p| !p.admin.is_empty()) {
+                if self.chance(0.5) {
+                    // F9: the provisioning partner's AdminAgents get Owner.
+                    let g = self.pick(&p.admin).clone();
+                    let home = if self.chance(0.5) {
+                        p.id.clone()
+                    } else {
+                        String::new()
+                    };
+                    let role = self.azure_role(&s);
+                    self.assign(&id, format!("/subscriptions/{s}"), role, (g, home));
+                }
+            }
             subscriptions.push(s);
         }
         Customer {
@@ -466,25 +564,38 @@ impl Gen {
             if state == "active" && self.chance(0.1) {
                 started = self.date(2027, 2028);
             }
-            let (rel_id, roles, auto) = if kind == "gdap" {
-                let roles = if self.chance(0.5) {
-                    format!("{};{}", HELPDESK_ADMIN.0, "Global Reader")
-                } else {
-                    format!("{};{}", GLOBAL_ADMIN.1, HELPDESK_ADMIN.1)
-                };
-                let id = if self.chance(0.9) {
-                    format!("{}-{}", self.guid(), self.guid())
-                } else {
-                    String::new()
-                };
-                (id, roles, (*self.pick(&["P180D", "PT0S", ""])).to_string())
-            } else {
-                (String::new(), String::new(), String::new())
-            };
-            let activity = if self.chance(0.5) {
-                self.date(2024, 2026)
-            } else {
-                String::new()
+            let (mut rel_id, mut granted, mut roles, mut auto) =
+                (String::new(), Vec::new(), String::new(), String::new());
+            if kind == "gdap" {
+                if self.chance(0.92) {
+                    rel_id = format!("{}-{}", self.guid(), self.guid());
+                }
+                if self.chance(0.9) {
+                    let n = self.rng.random_range(1..=4);
+                    granted = DIRECTORY_ROLES
+                        .choose_multiple(&mut self.rng, n)
+                        .copied()
+                        .collect();
+                    roles = self.role_list(&granted);
+                }
+                auto = (*self.pick(&["P180D", "PT0S", "", "P730D"])).to_string();
+                if state == "active" && self.chance(0.5) {
+                    ended = (*self.pick(NEAR_END)).to_string();
+                } else if state == "active" && self.chance(0.4) {
+                    ended = self.date(2027, 2028);
+                }
+            }
+            let activity = match (kind, self.rng.random_range(0..10)) {
+                ("dap", 0..=2) => String::new(),
+                ("dap", 3..=4) => {
+                    let m = self.rng.random_range(8..=10);
+                    let d = self.rng.random_range(1..=28);
+                    format!("2026-{m:02}-{d:02}T12:00:00Z")
+                }
+                ("dap", 5) => self.date(2023, 2025),
+                ("dap", _) => (*self.pick(NEAR_STALE)).to_string(),
+                (_, 0..=4) => self.date(2024, 2026),
+                _ => String::new(),
             };
             self.relationships.push(&[
                 ("partner_tenant_id", p.id.clone()),
@@ -493,10 +604,114 @@ impl Gen {
                 ("state", state.to_string()),
                 ("started_at", started),
                 ("ended_at", ended),
-                ("relationship_id", rel_id),
+                ("relationship_id", rel_id.clone()),
                 ("roles", roles),
                 ("auto_extend", auto),
                 ("last_activity_at", activity),
+            ]);
+            if kind == "gdap" && self.chance(0.05) {
+                // The same relationship exported twice.
+                let again = self.relationships.rows.last().cloned().expect("a row");
+                self.relationships.rows.push(again);
+            }
+            if !rel_id.is_empty() {
+                self.access_assignments(p, &rel_id, &granted);
+            }
+        }
+    }
+
+    /// A role spelled as a snapshot may spell it: display name in any case,
+    /// the alias, or the template id.
+    fn role_cell(&mut self, role: (&str, &str)) -> String {
+        match self.rng.random_range(0..8) {
+            0 => role.0.to_lowercase(),
+            1 => role.0.to_uppercase(),
+            2 | 3 => role.1.to_string(),
+            4 if role == GLOBAL_ADMIN => "Company Administrator".to_string(),
+            _ => role.0.to_string(),
+        }
+    }
+
+    /// A `;`-separated list cell of roles, now and then with a space after
+    /// the separator or a role listed twice.
+    fn role_list(&mut self, roles: &[(&'static str, &'static str)]) -> String {
+        let mut items: Vec<String> = roles.iter().map(|r| self.role_cell(*r)).collect();
+        if self.chance(0.1) {
+            let again = *self.pick(roles);
+            let cell = self.role_cell(again);
+            items.push(cell);
+        }
+        let sep = if self.chance(0.2) { "; " } else { ";" };
+        items.join(sep)
+    }
+
+    /// Access assignments of GDAP relationship `rel_id`, which grants
+    /// `granted` (empty: the roles are not in the snapshot): groups of the
+    /// partner or unknown ones; roles all, some, or beyond the
+    /// relationship's; any state.
+    fn access_assignments(
+        &mut self,
+        p: &Partner,
+        rel_id: &str,
+        granted: &[(&'static str, &'static str)],
+    ) {
+        let n = *self.pick(&[0, 1, 1, 2, 2, 3]);
+        for _ in 0..n {
+            let group = if self.chance(0.85) {
+                self.pick(&p.groups).clone()
+            } else {
+                let g = self.guid();
+                if self.chance(0.5) {
+                    let u = self.pick(&p.users).clone();
+                    self.member(&p.id, &g, &u);
+                }
+                g
+            };
+            let mut roles: Vec<(&str, &str)> = if granted.is_empty() {
+                let k = self.rng.random_range(1..=2);
+                DIRECTORY_ROLES
+                    .choose_multiple(&mut self.rng, k)
+                    .copied()
+                    .collect()
+            } else {
+                match self.rng.random_range(0..10) {
+                    0..=3 => granted.to_vec(),
+                    4..=7 => {
+                        let k = self.rng.random_range(1..=granted.len());
+                        granted.choose_multiple(&mut self.rng, k).copied().collect()
+                    }
+                    _ => {
+                        let k = self.rng.random_range(0..=granted.len());
+                        let mut r: Vec<(&str, &str)> =
+                            granted.choose_multiple(&mut self.rng, k).copied().collect();
+                        // A role the relationship does not grant.
+                        if let Some(extra) = DIRECTORY_ROLES.iter().find(|d| !granted.contains(d)) {
+                            r.push(*extra);
+                        }
+                        r
+                    }
+                }
+            };
+            if roles.is_empty() {
+                roles.push(granted.first().copied().unwrap_or(GLOBAL_READER));
+            }
+            let cell = self.role_list(&roles);
+            let state = (*self.pick(&[
+                "active", "active", "active", "Active", "ACTIVE", "", "", "pending", "deleted",
+                "error",
+            ]))
+            .to_string();
+            let id = if self.chance(0.04) {
+                // A relationship the snapshot does not hold.
+                format!("{}-{}", self.guid(), self.guid())
+            } else {
+                rel_id.to_string()
+            };
+            self.gdap_access_assignments.push(&[
+                ("relationship_id", id),
+                ("group_id", group),
+                ("roles", cell),
+                ("state", state),
             ]);
         }
     }
@@ -520,12 +735,16 @@ impl Gen {
     }
 
     fn directory_role(&mut self) -> String {
-        match self.rng.random_range(0..5) {
+        match self.rng.random_range(0..8) {
             0 => "Company Administrator".to_string(),
             1 => "global ADMINISTRATOR".to_string(),
             2 => GLOBAL_ADMIN.1.to_string(),
             3 => HELPDESK_ADMIN.1.to_string(),
-            _ => HELPDESK_ADMIN.0.to_string(),
+            4 => HELPDESK_ADMIN.0.to_string(),
+            _ => {
+                let r = *self.pick(DIRECTORY_ROLES);
+                self.role_cell(r)
+            }
         }
     }
 
@@ -644,16 +863,184 @@ impl Gen {
                 self.assign(&c.id, scope, role, who);
             }
         }
-        // Directory and management-group scopes: not at or below a subscription.
-        for _ in 0..self.rng.random_range(0..3) {
+        // Directory and management-group scopes: not at or below a
+        // subscription. The directory ones are what the customer's role
+        // listing shows (DAP003): its own admins, and now and then a
+        // partner's agent group or agent listed explicitly.
+        for _ in 0..self.rng.random_range(0..4) {
             let who = self.assignee(&c.id, partners, customers, &c.principals, unknown_tenant);
             let role = self.directory_role();
             self.assign(&c.id, "/".into(), role, who);
+        }
+        if self.chance(0.6) {
+            let own = self.pick(&c.principals).clone();
+            let home = if self.chance(0.5) {
+                c.id.clone()
+            } else {
+                String::new()
+            };
+            let role = self.role_cell(GLOBAL_ADMIN);
+            self.assign(&c.id, "/".into(), role, (own, home));
+        }
+        if self.chance(0.25) {
+            let p = self.pick(partners).clone();
+            let pool = if p.admin.is_empty() {
+                &p.users
+            } else {
+                &p.admin
+            };
+            let who = self.pick(pool).clone();
+            let role = self.role_cell(GLOBAL_ADMIN);
+            self.assign(&c.id, "/".into(), role, (who, p.id.clone()));
         }
         if self.chance(0.2) {
             let who = self.assignee(&c.id, partners, customers, &c.principals, unknown_tenant);
             let scope = "/providers/Microsoft.Management/managementGroups/mg-Root".to_string();
             self.assign(&c.id, scope, OWNER.0.into(), who);
+        }
+    }
+}
+
+impl Gen {
+    /// Reseller invitations partner `p` sent: by an Admin agent or a Sales
+    /// agent (made one here, directly or through a nested group), by any
+    /// of its users, by a principal the snapshot lacks, or by somebody of
+    /// another tenant; accepted or not, sent long ago or around the
+    /// `pending_after_days` threshold.
+    fn invitations(&mut self, p: &Partner, partners: &[Partner], customers: &[Customer]) {
+        for _ in 0..self.rng.random_range(0..5) {
+            let roll = self.rng.random_range(0..12);
+            let agents = match roll {
+                0..=2 => p.admin.clone(),
+                3..=4 => p.sales.clone(),
+                _ => Vec::new(),
+            };
+            let sender = if !agents.is_empty() {
+                let top = self.pick(&agents).clone();
+                let user = self.pick(&p.users).clone();
+                let plain: Vec<String> = p
+                    .groups
+                    .iter()
+                    .filter(|g| !p.agent_groups.contains(g))
+                    .cloned()
+                    .collect();
+                if !plain.is_empty() && self.chance(0.4) {
+                    let mid = self.pick(&plain).clone();
+                    self.member(&p.id, &top, &mid);
+                    self.member(&p.id, &mid, &user);
+                } else {
+                    self.member(&p.id, &top, &user);
+                }
+                user
+            } else if roll <= 8 {
+                self.pick(&p.users).clone()
+            } else if roll == 9 {
+                self.guid()
+            } else if roll == 10 {
+                let o = self.pick(partners).clone();
+                self.pick(&o.users).clone()
+            } else {
+                let c = self.pick(customers).clone();
+                self.pick(&c.principals).clone()
+            };
+            let id = if self.chance(0.8) {
+                self.guid()
+            } else {
+                format!("Inv-{:05}", self.rng.random_range(0..100_000))
+            };
+            let sent_at = match self.rng.random_range(0..10) {
+                0..=4 => (*self.pick(NEAR_PENDING)).to_string(),
+                5..=6 => self.date(2023, 2026),
+                _ => {
+                    let d = self.rng.random_range(3..=31);
+                    format!("2026-10-{d:02}T09:30:00Z")
+                }
+            };
+            let customer = if self.chance(0.6) {
+                self.pick(customers).id.clone()
+            } else {
+                String::new()
+            };
+            let accepted_at = if self.chance(0.35) {
+                "2026-10-30T16:00:00Z".to_string()
+            } else {
+                String::new()
+            };
+            let includes_dap = match self.rng.random_range(0..3) {
+                0 => (*self.pick(TRUE_CELLS)).to_string(),
+                1 => (*self.pick(FALSE_CELLS)).to_string(),
+                _ => String::new(),
+            };
+            self.invitations.push(&[
+                ("partner_tenant_id", p.id.clone()),
+                ("invitation_id", id),
+                ("sent_by", sender),
+                ("sent_at", sent_at),
+                ("customer_tenant_id", customer),
+                ("accepted_at", accepted_at),
+                ("includes_dap", includes_dap),
+            ]);
+        }
+    }
+}
+
+impl Gen {
+    /// The customer's Autopilot profiles and devices: added by a partner
+    /// (related to the customer or not), by the customer itself through
+    /// every channel, or by a tenant the snapshot does not know.
+    fn autopilot(&mut self, c: &Customer, partners: &[Partner], unknown_tenant: &str) {
+        let mut profiles = Vec::new();
+        if self.chance(0.6) {
+            for i in 0..self.rng.random_range(1..4) {
+                let id = self.guid();
+                let n = self.name(&format!("Profile {i}"));
+                let by = match self.rng.random_range(0..3) {
+                    0 => self.pick(partners).id.clone(),
+                    1 => c.id.clone(),
+                    _ => String::new(),
+                };
+                self.autopilot_profiles.push(&[
+                    ("tenant_id", c.id.clone()),
+                    ("profile_id", id.clone()),
+                    ("name", n),
+                    ("created_by_tenant_id", by),
+                ]);
+                profiles.push(id);
+            }
+        }
+        if self.chance(0.35) {
+            return;
+        }
+        for _ in 0..self.rng.random_range(1..6) {
+            let serial = format!("SN-{:08X}", self.rng.random::<u32>());
+            let by = match self.rng.random_range(0..20) {
+                0..=8 => self.pick(partners).id.clone(),
+                9..=17 => c.id.clone(),
+                _ => unknown_tenant.to_string(),
+            };
+            let via = *self.pick(&[
+                "partner_center",
+                "store_for_business",
+                "store_for_education",
+                "intune",
+                "oem",
+                "unknown",
+                "Intune",
+                "STORE_FOR_BUSINESS",
+                "OEM",
+            ]);
+            let profile = if !profiles.is_empty() && self.chance(0.5) {
+                self.pick(&profiles).clone()
+            } else {
+                String::new()
+            };
+            self.devices.push(&[
+                ("tenant_id", c.id.clone()),
+                ("device_id", serial),
+                ("added_by_tenant_id", by),
+                ("added_via", via.to_string()),
+                ("profile_id", profile),
+            ]);
         }
     }
 }
@@ -725,7 +1112,7 @@ pub fn generate(seed: u64) -> Snapshot {
                 "auto_extend",
                 "last_activity_at",
             ],
-            &["partner_tenant_id", "customer_tenant_id"],
+            &["partner_tenant_id", "customer_tenant_id", "relationship_id"],
         ),
         subscriptions: table(
             "subscriptions",
@@ -753,6 +1140,49 @@ pub fn generate(seed: u64) -> Snapshot {
             &["principal_tenant_id", "created_at"],
             &["tenant_id", "principal_id", "principal_tenant_id"],
         ),
+        invitations: table(
+            "invitations",
+            &[
+                "partner_tenant_id",
+                "invitation_id",
+                "sent_by",
+                "sent_at",
+                "customer_tenant_id",
+                "accepted_at",
+                "includes_dap",
+            ],
+            &["customer_tenant_id", "accepted_at", "includes_dap"],
+            &[
+                "partner_tenant_id",
+                "invitation_id",
+                "sent_by",
+                "customer_tenant_id",
+            ],
+        ),
+        gdap_access_assignments: table(
+            "gdap_access_assignments",
+            &["relationship_id", "group_id", "roles", "state"],
+            &["state"],
+            &["relationship_id", "group_id"],
+        ),
+        devices: table(
+            "devices",
+            &[
+                "tenant_id",
+                "device_id",
+                "added_by_tenant_id",
+                "added_via",
+                "profile_id",
+            ],
+            &["profile_id"],
+            &["tenant_id", "added_by_tenant_id", "profile_id"],
+        ),
+        autopilot_profiles: table(
+            "autopilot_profiles",
+            &["tenant_id", "profile_id", "name", "created_by_tenant_id"],
+            &["created_by_tenant_id"],
+            &["tenant_id", "profile_id", "created_by_tenant_id"],
+        ),
     };
     let unknown_tenant = g.guid();
     let partners: Vec<Partner> = (0..g.rng.random_range(2..5)).map(|_| g.partner()).collect();
@@ -768,6 +1198,12 @@ pub fn generate(seed: u64) -> Snapshot {
     }
     for c in &customers {
         g.customer_assignments(c, &partners, &customers, &unknown_tenant);
+    }
+    for p in &partners {
+        g.invitations(p, &partners, &customers);
+    }
+    for c in &customers {
+        g.autopilot(c, &partners, &unknown_tenant);
     }
     // Across tenants: a customer's user as a guest member of a partner's
     // agent group, and another partner's group nested in one.
@@ -896,6 +1332,10 @@ pub fn generate(seed: u64) -> Snapshot {
             g.relationships,
             g.subscriptions,
             g.role_assignments,
+            g.invitations,
+            g.gdap_access_assignments,
+            g.devices,
+            g.autopilot_profiles,
         ],
     }
 }
@@ -1022,6 +1462,20 @@ pub fn write(snapshot: &Snapshot, seed: u64, dir: &Path) -> BTreeMap<&'static st
                             guid_case(&mut rng, mode, v)
                         } else if col == "scope" || col == "role" {
                             guid_segments_case(&mut rng, mode, v)
+                        } else if col == "roles" {
+                            v.split(';')
+                                .map(|item| {
+                                    if is_guid(item.trim()) {
+                                        item.replace(
+                                            item.trim(),
+                                            &guid_case(&mut rng, mode, item.trim()),
+                                        )
+                                    } else {
+                                        item.to_string()
+                                    }
+                                })
+                                .collect::<Vec<_>>()
+                                .join(";")
                         } else {
                             v.clone()
                         }
