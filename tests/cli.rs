@@ -183,6 +183,33 @@ fn invalid_rule_files_report_every_problem() {
     assert!(err.contains("4 error(s)"), "{err}");
 }
 
+/// Validates `query.principal_roles`: a role that is no built-in role is an
+/// error with a did-you-mean; a known one loads.
+#[test]
+fn principal_roles_name_built_in_roles() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let with = |roles: &str| {
+        CUSTOM_RULE.replace(
+            "per = [\"tenant_id\", \"scope\", \"principal_id\"]",
+            &format!(
+                "per = [\"tenant_id\", \"scope\", \"principal_id\"]\nprincipal_roles = {roles}"
+            ),
+        )
+    };
+    std::fs::write(dir.path().join("bad.toml"), with("[\"Ownr\"]")).expect("write rule");
+    let rules = dir.path().to_string_lossy().into_owned();
+    let (code, _, err) = run(&["rules", "--rules", &rules]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("field `query.principal_roles`: unknown role `Ownr`: principal_roles names built-in roles (did you mean `Owner`?)"),
+        "{err}"
+    );
+    std::fs::write(dir.path().join("bad.toml"), with("[\"owner\"]")).expect("write rule");
+    let (code, out, err) = run(&["rules", "--rules", &rules]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("CUST001"), "{out}");
+}
+
 fn bad(case: &str) -> String {
     let (code, _, err) = run(&["audit", &format!("fixtures/bad/{case}")]);
     assert_eq!(code, 2, "{case} must be an input error:\n{err}");

@@ -64,6 +64,14 @@ pub fn rules_reference(rules: &[Rule]) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
+        if let Some(roles) = &r.principal_roles {
+            let known = crate::snapshot::roles::RoleTable::default();
+            let names: Vec<String> = roles
+                .iter()
+                .map(|&x| format!("`{}`", known.name(x)))
+                .collect();
+            let _ = writeln!(s, "- principals from grants of: {}", names.join(", "));
+        }
         if !r.references.is_empty() {
             s.push_str("\n### References\n\n");
             for x in &r.references {

@@ -123,7 +123,10 @@ impl<'a> Ctx<'a> {
     ) -> Self {
         let mut pairs: BTreeMap<(Guid, Guid), Pair> = BTreeMap::new();
         let mut partners_seen = HashSet::default();
-        for r in &s.relationships {
+        for (ri, r) in s.relationships.iter().enumerate() {
+            if g.duplicate_relationships.contains(&idx(ri)) {
+                continue;
+            }
             partners_seen.insert(r.partner_tenant_id);
             let p = pairs
                 .entry((r.partner_tenant_id, r.customer_tenant_id))
@@ -593,7 +596,7 @@ fact_table!(GdapRelationships, "gdap_relationship", GdapRow,
         "partner_name": Str = c.tenant_name(rel(c, r).partner_tenant_id); "partner display name"
         "customer_tenant_id": Id = Value::Id(rel(c, r).customer_tenant_id); "the customer"
         "customer_name": Str = c.tenant_name(rel(c, r).customer_tenant_id); "customer display name"
-        "relationship_id": Str = rel(c, r).relationship_id.as_deref().map_or(Value::Null, Value::Str); "GDAP relationship id"
+        "relationship_id": Str = match rel(c, r).name() { std::borrow::Cow::Borrowed(id) => Value::Str(id), std::borrow::Cow::Owned(name) => Value::Owned(name) }; "GDAP relationship id (`gdap:PARTNER:CUSTOMER` when the snapshot gives none)"
         "state": Str = Value::Str(rel(c, r).state.as_str()); "`pending`, `active`, `removed`, `expired` or `terminated`"
         "active": Bool = Value::Bool(rel(c, r).state == RelState::Active); "the relationship is active"
         "started_at": Date = opt(rel(c, r).started_at, Value::Date); "start"
@@ -695,15 +698,7 @@ pub fn resource_of(c: &Ctx<'_>, key: ResourceKey) -> Option<ResourceRef> {
             let r = &c.s.relationships[ri as usize];
             Some(ResourceRef {
                 kind: "relationship",
-                id: r.relationship_id.as_deref().map_or_else(
-                    || {
-                        format!(
-                            "{}:{}:{}",
-                            r.kind, r.partner_tenant_id, r.customer_tenant_id
-                        )
-                    },
-                    str::to_string,
-                ),
+                id: r.name().into_owned(),
                 subscription_id: None,
                 scope: None,
             })
@@ -1015,7 +1010,9 @@ fn gdap_rows(c: &Ctx<'_>, grants: &HashMap<u32, Vec<u32>>) -> Vec<(Core, GdapRow
     c.s.relationships
         .iter()
         .enumerate()
-        .filter(|(_, r)| r.kind == RelKind::Gdap)
+        .filter(|&(ri, r)| {
+            r.kind == RelKind::Gdap && !c.g.duplicate_relationships.contains(&idx(ri))
+        })
         .map(|(ri, r)| {
             let (roles_used, assignments) = r
                 .relationship_id

@@ -391,6 +391,13 @@ fn assemble(
             grant_order += 1;
             let order = grant_order;
             let grant = &c.g.grants[gi as usize];
+            if rule
+                .principal_roles
+                .as_ref()
+                .is_some_and(|roles| !roles.contains(&grant.role))
+            {
+                continue;
+            }
             let members = c.g.members_of(grant.holder);
             alike.push((alike_key(grant), gi));
             // The same holder with the same role again (e.g. one grant per

@@ -16,6 +16,7 @@ use toml_edit::{ImDocument, Item, Value as TomlValue};
 
 use super::expr::{self, Expr, Ty};
 use super::facts::{schemas, FieldDef};
+use crate::snapshot::roles::{RoleId, RoleTable};
 use crate::snapshot::{Diagnostic, Level};
 
 /// Finding severity, ordered from least to most severe.
@@ -119,6 +120,9 @@ pub struct Rule {
     pub per: Vec<usize>,
     pub message: Template,
     pub evidence: Option<Template>,
+    /// When set, only grants of these (built-in) roles name the finding's
+    /// principals, paths and grant evidence (`query.principal_roles`).
+    pub principal_roles: Option<Vec<RoleId>>,
     /// Where the rule came from (`rules/DAP001.toml` or a user path).
     pub source: String,
     /// Fixture tests (`[[test]]`), run by `partner-audit rules test`.
@@ -165,7 +169,14 @@ const TOP_KEYS: &[&str] = &[
     "test",
 ];
 const TEST_KEYS: &[&str] = &["name", "snapshot", "expect", "policy", "set"];
-const QUERY_KEYS: &[&str] = &["from", "where", "per", "message", "evidence"];
+const QUERY_KEYS: &[&str] = &[
+    "from",
+    "where",
+    "per",
+    "message",
+    "evidence",
+    "principal_roles",
+];
 const REQUIRED_DOCS: &[&str] = &["title", "summary", "rationale", "remediation", "example"];
 
 struct Ctx<'a> {
@@ -623,6 +634,7 @@ pub fn parse_rule(file: &str, src: &str) -> Result<Rule, Vec<Diagnostic>> {
     let evidence = get_str(&mut cx, query, "evidence", false)
         .and_then(|(t, at)| compile_template(&mut cx, "query.evidence", &t, at, &scope));
 
+    let principal_roles = principal_roles(&mut cx, query);
     let tests = parse_tests(&mut cx, root, &params);
 
     if !cx.diags.is_empty() {
@@ -647,11 +659,51 @@ pub fn parse_rule(file: &str, src: &str) -> Result<Rule, Vec<Diagnostic>> {
             per,
             message,
             evidence,
+            principal_roles,
             source: file.to_string(),
             tests,
         }),
         _ => Err(cx.diags),
     }
+}
+
+/// `query.principal_roles`: built-in role names (or template GUIDs).
+fn principal_roles(cx: &mut Ctx<'_>, query: &toml_edit::Table) -> Option<Vec<RoleId>> {
+    const FIELD: &str = "query.principal_roles";
+    let item = query.get("principal_roles")?;
+    let Some(items) = item.as_array() else {
+        cx.err(
+            span_of(item),
+            FIELD,
+            "`principal_roles` must be an array of role names".into(),
+            None,
+        );
+        return None;
+    };
+    let known = RoleTable::default();
+    let names: Vec<&str> = known.ids().map(|r| known.name(r)).collect();
+    let mut roles = Vec::new();
+    for v in items {
+        let name = v.as_str().unwrap_or_default();
+        match known.lookup(name) {
+            Some(r) => roles.push(r),
+            None => cx.err(
+                v.span().map(|s| s.start),
+                FIELD,
+                format!("unknown role `{name}`: principal_roles names built-in roles"),
+                did_you_mean(name, &names),
+            ),
+        }
+    }
+    if roles.is_empty() && items.is_empty() {
+        cx.err(
+            span_of(item),
+            FIELD,
+            "`principal_roles` must name at least one role".into(),
+            None,
+        );
+    }
+    Some(roles)
 }
 
 fn toml_to_json(v: &TomlValue) -> serde_json::Value {

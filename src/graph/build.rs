@@ -219,7 +219,10 @@ fn autopilot_grants(
             AutopilotPolicy::Legacy => true,
             AutopilotPolicy::Strict => dap.is_some(),
         };
-        if profiles_ok && has_profiles.contains(&customer) {
+        // Managing profiles includes adding them: the capability stands
+        // whether or not the customer has profiles yet (it has Autopilot
+        // devices or profiles, or the loop skipped it).
+        if profiles_ok {
             let resource = b.resource(customer, "/autopilot/profiles");
             for &holder in &holders {
                 b.grant(
@@ -270,6 +273,54 @@ pub fn partner_may_manage_device(
         }
         AutopilotPolicy::Strict => dap_active || d.added_by_tenant_id == partner,
     }
+}
+
+/// GDAP relationships listed more than once (by id; an id-less one by its
+/// partner and customer): one row stands for the relationship, the first
+/// active one if any (unknown data over- rather than under-reports), else
+/// the first; the others are warned about and returned, to be ignored.
+fn duplicate_gdap_rows(b: &mut Builder<'_>) -> HashSet<u32> {
+    let s = b.s;
+    let mut chosen: HashMap<std::borrow::Cow<'_, str>, usize> = HashMap::default();
+    let mut duplicates: Vec<usize> = Vec::new();
+    for (ri, r) in s.relationships.iter().enumerate() {
+        if r.kind != RelKind::Gdap {
+            continue;
+        }
+        match chosen.entry(r.name()) {
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(ri);
+            }
+            std::collections::hash_map::Entry::Occupied(mut e) => {
+                let first = *e.get();
+                if s.relationships[first].state != RelState::Active && r.state == RelState::Active {
+                    duplicates.push(first);
+                    e.insert(ri);
+                } else {
+                    duplicates.push(ri);
+                }
+            }
+        }
+    }
+    duplicates.sort_unstable();
+    for &ri in &duplicates {
+        let r = &s.relationships[ri];
+        let used = chosen
+            .get(&r.name())
+            .map_or(0, |&u| s.relationships[u].loc.line);
+        b.warn(
+            Some(r.loc),
+            Some("relationship_id"),
+            format!(
+                "GDAP relationship {} is listed more than once: line {used} stands for it, this row is ignored",
+                quote(&r.name())
+            ),
+        );
+    }
+    duplicates
+        .into_iter()
+        .map(|ri| u32::try_from(ri).unwrap_or(u32::MAX))
+        .collect()
 }
 
 pub(super) fn build(s: &Snapshot, policy: AutopilotPolicy) -> AccessGraph {
@@ -493,14 +544,18 @@ pub(super) fn build(s: &Snapshot, policy: AutopilotPolicy) -> AccessGraph {
         by_rel.entry(&aa.relationship_id).or_default().push(ai);
     }
     let mut seen_rel: HashSet<&str> = HashSet::default();
+    let duplicate_relationships = duplicate_gdap_rows(&mut b);
     for (ri, r) in s.relationships.iter().enumerate() {
-        let Some(rel_id) = r.relationship_id.as_deref() else {
-            continue;
-        };
         if r.kind != RelKind::Gdap {
             continue;
         }
+        let Some(rel_id) = r.relationship_id.as_deref() else {
+            continue;
+        };
         seen_rel.insert(rel_id);
+        if duplicate_relationships.contains(&u32::try_from(ri).unwrap_or(u32::MAX)) {
+            continue;
+        }
         if r.state != RelState::Active {
             continue;
         }
@@ -655,5 +710,6 @@ pub(super) fn build(s: &Snapshot, policy: AutopilotPolicy) -> AccessGraph {
         warnings,
         unresolved: b.unresolved,
         unresolved_home: b.unresolved_home,
+        duplicate_relationships,
     }
 }

@@ -242,6 +242,19 @@ pub struct Relationship {
     pub last_activity_at: Option<Timestamp>,
 }
 
+impl Relationship {
+    /// Its id, or `KIND:PARTNER:CUSTOMER` when the snapshot gives none.
+    pub fn name(&self) -> std::borrow::Cow<'_, str> {
+        match &self.relationship_id {
+            Some(id) => std::borrow::Cow::Borrowed(id),
+            None => std::borrow::Cow::Owned(format!(
+                "{}:{}:{}",
+                self.kind, self.partner_tenant_id, self.customer_tenant_id
+            )),
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Principal {
     pub loc: Loc,

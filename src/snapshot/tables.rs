@@ -357,6 +357,18 @@ impl<'a> Row<'a> {
             .map(|t| t.to_lowercase().into_boxed_str())
     }
 
+    /// An identifier that is often, not always, a GUID (an invitation or
+    /// Autopilot profile id): a GUID is written lower-case (SPEC §3), so the
+    /// same export in another case gives the same findings; anything else is
+    /// kept as written.
+    pub fn id_text(&mut self, i: usize) -> Option<Box<str>> {
+        self.text_cell(i, TEXT_EXPECTED)
+            .map(|t| match Guid::parse(&t) {
+                Some(g) => g.to_string().into_boxed_str(),
+                None => t.into(),
+            })
+    }
+
     /// A GUID.
     pub fn guid(&mut self, i: usize) -> Option<Guid> {
         self.parsed(i, GUID_EXPECTED, fields::guid)
@@ -803,7 +815,7 @@ fn device(r: &mut Row<'_>) -> Option<Device> {
     let device_id = r.text(DEVICE_ID);
     let added_by_tenant_id = r.guid(ADDED_BY_TENANT_ID);
     let added_via = r.vocab(ADDED_VIA, AddedVia::parse, AddedVia::ALL);
-    let profile_id = r.text(PROFILE_ID);
+    let profile_id = r.id_text(PROFILE_ID);
     Some(Device {
         loc: r.loc,
         tenant_id: tenant_id?,
@@ -817,7 +829,7 @@ fn device(r: &mut Row<'_>) -> Option<Device> {
 fn autopilot_profile(r: &mut Row<'_>) -> Option<AutopilotProfile> {
     use autopilot_profiles::*;
     let tenant_id = r.guid(TENANT_ID);
-    let profile_id = r.text(PROFILE_ID);
+    let profile_id = r.id_text(PROFILE_ID);
     let name = r.text(NAME);
     let created_by_tenant_id = r.guid(CREATED_BY_TENANT_ID);
     Some(AutopilotProfile {
@@ -832,7 +844,7 @@ fn autopilot_profile(r: &mut Row<'_>) -> Option<AutopilotProfile> {
 fn invitation(r: &mut Row<'_>) -> Option<Invitation> {
     use invitations::*;
     let partner_tenant_id = r.guid(PARTNER_TENANT_ID);
-    let invitation_id = r.text(INVITATION_ID);
+    let invitation_id = r.id_text(INVITATION_ID);
     let sent_by = r.guid(SENT_BY);
     let sent_at = r.timestamp(SENT_AT);
     let customer_tenant_id = r.guid(CUSTOMER_TENANT_ID);

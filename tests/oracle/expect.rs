@@ -46,7 +46,9 @@
 //!   users of the groups its active access assignments grant a role to.
 //!   GDAP003's unused roles are the granted roles no such grant uses. A
 //!   relationship without an id is named `gdap:PARTNER:CUSTOMER`, as the
-//!   engine names it (the SPEC and README are silent).
+//!   engine names it (the SPEC and README are silent). A relationship
+//!   listed more than once (by that name) stands as its first active row,
+//!   else its first row (README design notes).
 //! - DAP003: per customer directory role, the listing is everyone reached
 //!   from explicit assignments at `/`; the implicit holders everyone
 //!   reached from the groups active DAP (AdminAgents: Global Administrator,
@@ -781,6 +783,28 @@ impl Model {
 
     /// What active GDAP relationship `r` grants: (group, roles) per active
     /// access assignment that uses at least one role `r` grants.
+    /// The GDAP relationships, one row each: a relationship listed more
+    /// than once (same id; without an id, same partner and customer) stands
+    /// as its first active row, else its first row (README design notes).
+    fn gdap_relationships(&self) -> Vec<&Relationship> {
+        let mut chosen: Vec<&Relationship> = Vec::new();
+        let name = |r: &Relationship| {
+            if r.id.is_empty() {
+                format!("gdap:{}:{}", r.partner, r.customer)
+            } else {
+                r.id.clone()
+            }
+        };
+        for r in self.relationships.iter().filter(|r| r.kind == "gdap") {
+            match chosen.iter().position(|c| name(c) == name(r)) {
+                None => chosen.push(r),
+                Some(i) if !chosen[i].active() && r.active() => chosen[i] = r,
+                Some(_) => {}
+            }
+        }
+        chosen
+    }
+
     fn gdap_grants(&self, r: &Relationship) -> Vec<(String, BTreeSet<String>)> {
         if r.id.is_empty() || !r.active() {
             return Vec::new();
@@ -801,8 +825,8 @@ impl Model {
 
     /// GDAP001, GDAP002 and GDAP003: per GDAP relationship.
     fn gdap(&self, out: &mut BTreeMap<Key, Value>) {
-        for r in &self.relationships {
-            if r.kind != "gdap" || !r.active() {
+        for r in self.gdap_relationships() {
+            if !r.active() {
                 continue;
             }
             let grants = self.gdap_grants(r);
@@ -863,7 +887,7 @@ impl Model {
                     .extend(holders);
             }
         }
-        for r in &self.relationships {
+        for r in self.gdap_relationships() {
             for (group, roles) in self.gdap_grants(r) {
                 let holders = self.actors(&self.reach(&[group]));
                 for role in roles {
