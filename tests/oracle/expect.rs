@@ -143,9 +143,10 @@ pub fn read(dir: &Path) -> Tables {
                 .iter()
                 .map(|h| h.trim().to_lowercase())
                 .collect();
+            let mut lines = Lines::default();
             for rec in r.records() {
                 let rec = rec.expect("valid CSV record");
-                let line = rec.position().map_or(0, |p| p.line());
+                let line = lines.of(body, &rec);
                 let cells = headers
                     .iter()
                     .cloned()
@@ -162,6 +163,32 @@ pub fn read(dir: &Path) -> Tables {
     let as_of = instant(manifest["captured_at"].as_str().expect("captured_at"))
         .expect("captured_at is set");
     Tables { tables, as_of }
+}
+
+/// The line each record of one CSV text starts on. The csv crate's own
+/// line lags by one after a CRLF (it counts the LF when it reads on), so
+/// the line ends before each record's first byte are counted instead.
+#[derive(Default)]
+pub struct Lines {
+    counted: usize,
+    feeds: u64,
+}
+
+impl Lines {
+    /// The line `rec` of `body` starts on (records in order).
+    pub fn of(&mut self, body: &[u8], rec: &csv::StringRecord) -> u64 {
+        let mut start = rec.position().map_or(0, |p| p.byte() as usize);
+        while matches!(body.get(start), Some(b'\r' | b'\n')) {
+            start += 1;
+        }
+        let start = start.max(self.counted);
+        self.feeds += body[self.counted..start]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count() as u64;
+        self.counted = start;
+        1 + self.feeds
+    }
 }
 
 impl Tables {
