@@ -5,11 +5,14 @@
 //! `oracle/generate.rs` writes the snapshots without the crate's own
 //! generator; `oracle/expect.rs` reads them back with the `csv` crate and
 //! computes the expected findings without any code from `src/`. Each seed's
-//! findings.json is compared with the expectation finding by finding.
+//! findings.json is compared with the expectation finding by finding, and
+//! its access.csv (`--format csv`) with `oracle/access.rs`'s reading of
+//! SPEC §4, effective access, row by row.
 //!
 //! `ORACLE_SEEDS=N` runs N seeds (default 50) from `ORACLE_SEED_START`
 //! (default 0); `ORACLE_SEED=S` runs one. A failing seed's snapshot is kept
-//! in `target/tmp/oracle/seed-S` and named in the failure message.
+//! in `target/tmp/oracle/seed-S` (`access-seed-S` for access.csv) and named
+//! in the failure message.
 
 #[path = "oracle/expect.rs"]
 mod expect;
@@ -21,6 +24,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
 
+use expect::access::{AccessKey, Expected, Via};
 use expect::{Key, Value};
 
 const SELECT: &str = "DAP001,DAP002,DAP003,DAP004,DAP005,DAP006,SR001,\
@@ -1479,4 +1483,546 @@ fn autopilot_principals_follow_the_rule_documentation() {
             about("AP003", (P, C2, ""), &[], true, none_managed),
         ],
     );
+}
+
+// The effective-access table (access.csv) against the oracle's reading of
+// SPEC §4 (`oracle/access.rs`).
+
+/// One row of the engine's access.csv, its cells by column name with the
+/// formula neutralisation (`'` before `=`, `+`, `-`, `@`, tab, CR) undone.
+struct AccessRow {
+    line: u64,
+    cells: BTreeMap<String, String>,
+}
+
+impl AccessRow {
+    fn get(&self, col: &str) -> &str {
+        self.cells.get(col).map_or("", String::as_str)
+    }
+}
+
+/// The columns access.csv must have.
+const ACCESS_COLUMNS: &[&str] = &[
+    "principal_id",
+    "principal_kind",
+    "display_name",
+    "upn",
+    "home_tenant_id",
+    "home_tenant_name",
+    "tenant_id",
+    "tenant_name",
+    "resource",
+    "role",
+    "access",
+    "listed",
+    "justifying_relationship",
+    "path",
+];
+
+fn unneutralise(cell: &str) -> String {
+    match cell.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => rest.to_string(),
+        _ => cell.to_string(),
+    }
+}
+
+/// Runs `audit --format csv` on `dir` and reads access.csv.
+fn audit_access(dir: &Path) -> Vec<AccessRow> {
+    let out = dir.join("out-access");
+    let o = Command::new(env!("CARGO_BIN_EXE_partner-audit"))
+        .arg("audit")
+        .arg(dir)
+        .arg("--out")
+        .arg(&out)
+        .args(["--format", "csv", "--fail-on", "never"])
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run partner-audit");
+    assert!(
+        o.status.code() == Some(0),
+        "audit --format csv of {} exited with {:?}\nstderr:\n{}",
+        dir.display(),
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let bytes = std::fs::read(out.join("access.csv")).expect("access.csv");
+    let mut r = csv::ReaderBuilder::new().from_reader(bytes.as_slice());
+    let headers: Vec<String> = r
+        .headers()
+        .expect("access.csv header")
+        .iter()
+        .map(str::to_string)
+        .collect();
+    for c in ACCESS_COLUMNS {
+        assert!(
+            headers.iter().any(|h| h == c),
+            "access.csv of {} has no column {c}: {headers:?}",
+            dir.display()
+        );
+    }
+    let mut lines = expect::Lines::default();
+    r.records()
+        .map(|rec| {
+            let rec = rec.expect("access.csv is CSV");
+            AccessRow {
+                line: lines.of(&bytes, &rec),
+                cells: headers
+                    .iter()
+                    .cloned()
+                    .zip(rec.iter().map(unneutralise))
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// A role of access.csv in the oracle's key space.
+fn access_role(name: &str) -> String {
+    if name == expect::access::PROFILE_MANAGER || name == expect::access::DEVICE_MANAGER {
+        name.to_string()
+    } else {
+        expect::engine_role(name)
+    }
+}
+
+fn access_key(row: &AccessRow) -> AccessKey {
+    let principal = if row.get("principal_kind") == "placeholder" {
+        // `AdminAgents (members unknown)`: the agent group, of the home
+        // tenant.
+        let group = row.get("display_name").split(' ').next().unwrap_or("");
+        format!("placeholder {group} of {}", row.get("home_tenant_id"))
+    } else {
+        row.get("principal_id").to_string()
+    };
+    AccessKey {
+        tenant: row.get("tenant_id").to_string(),
+        resource: row.get("resource").to_lowercase(),
+        role: access_role(row.get("role")),
+        principal,
+    }
+}
+
+/// The parts of a row's path and justification the comparison reads.
+#[derive(Debug)]
+struct Explained {
+    hops: usize,
+    /// The path's first and last principals (who holds the row, who holds
+    /// the grant).
+    first: String,
+    last: String,
+    /// The scope the grant is made at (`/` for `... in TENANT`).
+    grant_scope: Option<String>,
+    via: Option<Via>,
+    /// The table and line the justification cites.
+    cite: Option<(String, u64)>,
+}
+
+/// Reads `MEMBER → GROUP → ... → HOLDER (TENANT) ⇒ ROLE in TENANT (...)` or
+/// `... ⇒ ROLE on SCOPE (...)`, and the justification's kind and the
+/// `FILE.csv:LINE` it cites.
+fn explained(row: &AccessRow) -> Explained {
+    let path = row.get("path");
+    let (chain, grant) = path.split_once(" ⇒ ").unwrap_or((path, ""));
+    let members: Vec<&str> = chain.split(" → ").collect();
+    let grant = grant.strip_prefix(row.get("role")).unwrap_or("");
+    let grant_scope = if grant.starts_with(" in ") {
+        Some("/".to_string())
+    } else {
+        grant
+            .strip_prefix(" on ")
+            .and_then(|s| s.rsplit_once(" (").map(|(scope, _)| scope.to_string()))
+    };
+    let j = row.get("justifying_relationship");
+    let via = if j.starts_with("role assignment ") {
+        Some(Via::Assigned)
+    } else if j.starts_with("DAP ") {
+        Some(Via::Dap)
+    } else if j.starts_with("GDAP ") {
+        Some(Via::Gdap)
+    } else if j.starts_with("Autopilot ") {
+        Some(Via::Autopilot)
+    } else {
+        None
+    };
+    let cite = j.rfind(".csv:").and_then(|i| {
+        let file = &j[..i];
+        let table = file.rsplit(['/', '\\']).next().unwrap_or(file);
+        let digits: String = j[i + 5..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        Some((table.to_string(), digits.parse().ok()?))
+    });
+    Explained {
+        hops: members.len() - 1,
+        first: members.first().copied().unwrap_or("").to_string(),
+        last: members.last().copied().unwrap_or("").to_string(),
+        grant_scope,
+        via,
+        cite,
+    }
+}
+
+fn describe_access(k: &AccessKey) -> String {
+    format!(
+        "tenant={} resource={} role={} principal={}",
+        k.tenant, k.resource, k.role, k.principal
+    )
+}
+
+/// Whether `way` explains the engine's row: same kind of grant, citing
+/// the same snapshot row, held by the same holder at the same scope, the
+/// GDAP relationship named.
+fn explains(way: &expect::access::Way, x: &Explained, row: &AccessRow) -> bool {
+    x.via == Some(way.via)
+        && x.cite.as_ref() == Some(&(way.table.to_string(), way.line))
+        && if way.holder_known {
+            x.last.starts_with(&way.holder)
+        } else {
+            x.last.contains(&way.holder)
+        }
+        && x.grant_scope.as_deref().map(str::to_lowercase).as_deref()
+            == Some(way.grant_scope.as_str())
+        && (way.relationship.is_empty()
+            || row
+                .get("justifying_relationship")
+                .to_ascii_lowercase()
+                .contains(&way.relationship))
+}
+
+/// Every way one engine row differs from the oracle's. `tenant_names`:
+/// the tenants table's names.
+fn differences(
+    e: &Expected,
+    row: &AccessRow,
+    tenant_names: &BTreeMap<String, String>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    let x = explained(row);
+    let field = |out: &mut Vec<String>, name: &str, want: String, got: &str| {
+        if want != got {
+            out.push(format!("{name}: expected {want:?}, engine {got:?}"));
+        }
+    };
+    field(
+        &mut out,
+        "principal_kind",
+        e.kind.to_string(),
+        row.get("principal_kind"),
+    );
+    field(&mut out, "listed", e.listed.to_string(), row.get("listed"));
+    field(&mut out, "upn", e.upn.clone(), row.get("upn"));
+    if e.kind == "placeholder" {
+        field(
+            &mut out,
+            "principal_id",
+            String::new(),
+            row.get("principal_id"),
+        );
+    }
+    for (id, name) in [
+        ("tenant_id", "tenant_name"),
+        ("home_tenant_id", "home_tenant_name"),
+    ] {
+        if let Some(want) = tenant_names.get(row.get(id)) {
+            field(&mut out, name, want.clone(), row.get(name));
+        }
+    }
+    // SPEC §3: GUIDs are written lower-case.
+    let resource = row.get("resource");
+    if resource.split('/').any(|seg| {
+        seg.len() == 36
+            && seg.bytes().any(|b| b.is_ascii_uppercase())
+            && seg.matches('-').count() == 4
+    }) {
+        out.push(format!("resource: a GUID not lower-case in {resource:?}"));
+    }
+    let implicit = e.ways.iter().all(|w| w.via.implicit());
+    let explicit = e.ways.iter().all(|w| !w.via.implicit());
+    let access = row.get("access");
+    let possible = match access {
+        "implicit" => !explicit,
+        "explicit" => !implicit,
+        _ => false,
+    };
+    if !possible {
+        out.push(format!(
+            "access: engine {access:?}, the shortest paths are {}",
+            if implicit { "implicit" } else { "explicit" }
+        ));
+    }
+    if !e.homes.contains(row.get("home_tenant_id")) {
+        out.push(format!(
+            "home_tenant_id: expected one of {:?}, engine {:?}",
+            e.homes,
+            row.get("home_tenant_id")
+        ));
+    }
+    match e.kind {
+        "user" => {
+            field(
+                &mut out,
+                "display_name",
+                e.name.clone(),
+                row.get("display_name"),
+            );
+        }
+        _ if !row.get("display_name").contains(&e.name) => out.push(format!(
+            "display_name: expected one naming {:?}, engine {:?}",
+            e.name,
+            row.get("display_name")
+        )),
+        _ => {}
+    }
+    if x.hops != e.hops {
+        out.push(format!(
+            "path: {} membership hop(s), a shortest path has {} ({:?})",
+            x.hops,
+            e.hops,
+            row.get("path")
+        ));
+    }
+    let first_ok = match e.kind {
+        "user" => x.first.starts_with(&e.name),
+        _ => x.first.contains(&e.name),
+    };
+    if !first_ok {
+        out.push(format!(
+            "path: starts at {:?}, not at {:?}",
+            x.first, e.name
+        ));
+    }
+    if x.via
+        .is_some_and(|v| v.implicit() != (access == "implicit"))
+    {
+        out.push(format!(
+            "access {access:?} but justified by {:?}",
+            row.get("justifying_relationship")
+        ));
+    }
+    if x.hops == e.hops && !e.ways.iter().any(|w| explains(w, &x, row)) {
+        out.push(format!(
+            "explained by {:?} through {:?} at {:?} citing {:?}, none of the shortest ways: {:?}",
+            x.via, x.last, x.grant_scope, x.cite, e.ways
+        ));
+    }
+    out
+}
+
+/// Compares the engine's access.csv with the oracle's rows.
+fn diff_access(
+    t: &expect::Tables,
+    expected: &BTreeMap<AccessKey, Expected>,
+    rows: &[AccessRow],
+    problems: &mut Vec<String>,
+) {
+    let mut tenant_names = BTreeMap::new();
+    for r in t.rows("tenants") {
+        tenant_names
+            .entry(expect::tenant(r, "tenant_id"))
+            .or_insert_with(|| r.cells.get("name").cloned().unwrap_or_default());
+    }
+    let mut seen: BTreeMap<AccessKey, u64> = BTreeMap::new();
+    for row in rows {
+        let k = access_key(row);
+        if let Some(first) = seen.insert(k.clone(), row.line) {
+            problems.push(format!(
+                "  duplicate  {} (access.csv lines {first} and {})",
+                describe_access(&k),
+                row.line
+            ));
+            continue;
+        }
+        match expected.get(&k) {
+            None => problems.push(format!(
+                "  unexpected {} (access.csv line {}: {} {:?}, {:?}, {:?})",
+                describe_access(&k),
+                row.line,
+                row.get("principal_kind"),
+                row.get("display_name"),
+                row.get("path"),
+                row.get("justifying_relationship")
+            )),
+            Some(e) => {
+                let d = differences(e, row, &tenant_names);
+                if !d.is_empty() {
+                    problems.push(format!(
+                        "  differing  {} (access.csv line {})",
+                        describe_access(&k),
+                        row.line
+                    ));
+                    problems.extend(d.into_iter().map(|d| format!("    {d}")));
+                }
+            }
+        }
+    }
+    for (k, e) in expected {
+        if !seen.contains_key(k) {
+            problems.push(format!(
+                "  missing    {} ({} {:?}, {} hop(s), listed {}, by {:?})",
+                describe_access(k),
+                e.kind,
+                e.name,
+                e.hops,
+                e.listed,
+                e.ways
+            ));
+        }
+    }
+}
+
+/// How many rows are missing, unexpected or duplicated, and which fields
+/// differ how often, e.g. `2 missing, 40 differing (home_tenant_id 40)`.
+fn tally(problems: &[String]) -> String {
+    let mut rows: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut fields: BTreeMap<&str, usize> = BTreeMap::new();
+    for p in problems {
+        if let Some(kind) = p.strip_prefix("  ").and_then(|p| p.split(' ').next()) {
+            if !kind.is_empty() {
+                *rows.entry(kind).or_default() += 1;
+            }
+        }
+        if let Some(detail) = p.strip_prefix("    ") {
+            let field = detail.split([':', ' ']).next().unwrap_or("");
+            *fields.entry(field).or_default() += 1;
+        }
+    }
+    let mut out: Vec<String> = rows.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    if !fields.is_empty() {
+        let f: Vec<String> = fields.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        out.push(format!("fields: {}", f.join(", ")));
+    }
+    out.join(", ")
+}
+
+/// The access rows of the interesting kinds the seeds produced.
+#[derive(Default, Debug)]
+struct AccessCoverage {
+    rows: usize,
+    directory_assigned: usize,
+    subscription_assigned: usize,
+    resource_group_assigned: usize,
+    resource_assigned: usize,
+    /// A narrower scope held through a grant above it only.
+    covered_below: usize,
+    dap: usize,
+    gdap: usize,
+    profiles: usize,
+    devices: usize,
+    placeholders: usize,
+    unresolved: usize,
+    /// Two or more membership hops on every shortest path.
+    deep: usize,
+    /// Held implicitly and listed too.
+    listed_implicit: usize,
+    /// Several grants of one kind or another explain it equally short.
+    tied: usize,
+}
+
+impl AccessCoverage {
+    fn count(&mut self, expected: &BTreeMap<AccessKey, Expected>) {
+        for (k, e) in expected {
+            self.rows += 1;
+            let vias: std::collections::BTreeSet<Via> = e.ways.iter().map(|w| w.via).collect();
+            let depth = k.resource.trim_end_matches('/').matches('/').count();
+            if vias.contains(&Via::Assigned) {
+                if e.ways.iter().all(|w| w.grant_scope != k.resource) {
+                    self.covered_below += 1;
+                } else if k.resource == "/" {
+                    self.directory_assigned += 1;
+                } else if depth == 2 {
+                    self.subscription_assigned += 1;
+                } else if depth == 4 {
+                    self.resource_group_assigned += 1;
+                } else if depth > 4 {
+                    self.resource_assigned += 1;
+                }
+            }
+            self.dap += usize::from(vias.contains(&Via::Dap));
+            self.gdap += usize::from(vias.contains(&Via::Gdap));
+            self.profiles += usize::from(k.role == expect::access::PROFILE_MANAGER);
+            self.devices += usize::from(k.role == expect::access::DEVICE_MANAGER);
+            self.placeholders += usize::from(e.kind == "placeholder");
+            self.unresolved += usize::from(e.kind == "unresolved");
+            self.deep += usize::from(e.hops >= 2);
+            self.listed_implicit += usize::from(e.listed && vias.iter().any(|v| v.implicit()));
+            self.tied += usize::from(e.ways.len() > 1);
+        }
+    }
+}
+
+/// Validates access.csv against the oracle's effective access on every
+/// seed of `engine_findings_match_an_independent_oracle`.
+#[test]
+fn access_table_matches_an_independent_oracle() {
+    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("oracle");
+    let mut failures = String::new();
+    let mut cov = AccessCoverage::default();
+    for seed in seeds() {
+        let dir = root.join(format!("access-seed-{seed}"));
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).expect("remove an old snapshot");
+        }
+        std::fs::create_dir_all(&dir).expect("snapshot directory");
+        let snapshot = generate::generate(seed);
+        generate::write(&snapshot, seed, &dir);
+        let tables = expect::read(&dir);
+        let expected = expect::access::effective_access(&tables);
+        cov.count(&expected);
+        let rows = audit_access(&dir);
+        let mut problems = Vec::new();
+        diff_access(&tables, &expected, &rows, &mut problems);
+        if problems.is_empty() {
+            std::fs::remove_dir_all(&dir).expect("remove a passing snapshot");
+            continue;
+        }
+        let _ = writeln!(
+            failures,
+            "seed {seed} ({} perspective; snapshot kept in {}; rerun with ORACLE_SEED={seed}): {} rows expected, {} in access.csv; {}",
+            snapshot.perspective,
+            dir.display(),
+            expected.len(),
+            rows.len(),
+            tally(&problems)
+        );
+        const SHOWN: usize = 40;
+        for p in problems.iter().take(SHOWN) {
+            let _ = writeln!(failures, "{p}");
+        }
+        if problems.len() > SHOWN {
+            let _ = writeln!(failures, "  ... {} more lines", problems.len() - SHOWN);
+        }
+    }
+    eprintln!("access coverage: {cov:?}");
+    assert!(
+        failures.is_empty(),
+        "access.csv disagrees with the oracle:\n{failures}"
+    );
+    if seeds().len() >= 20 {
+        // The seeds must keep reaching every kind of grant.
+        for (what, n, min) in [
+            // About a quarter of what the default 50 seeds reach.
+            ("rows", cov.rows, 5000),
+            ("directory assignments", cov.directory_assigned, 500),
+            ("subscription assignments", cov.subscription_assigned, 700),
+            (
+                "resource-group assignments",
+                cov.resource_group_assigned,
+                400,
+            ),
+            ("resource assignments", cov.resource_assigned, 200),
+            ("covered narrower scopes", cov.covered_below, 900),
+            ("DAP grants", cov.dap, 500),
+            ("GDAP grants", cov.gdap, 350),
+            ("Autopilot profiles", cov.profiles, 450),
+            ("Autopilot devices", cov.devices, 850),
+            ("placeholders", cov.placeholders, 300),
+            ("unresolved principals", cov.unresolved, 1500),
+            ("paths of 2+ hops", cov.deep, 2000),
+            ("listed implicit access", cov.listed_implicit, 30),
+            ("tied shortest paths", cov.tied, 1000),
+        ] {
+            assert!(n >= min, "too few {what} ({n} < {min}): {cov:?}");
+        }
+    }
 }

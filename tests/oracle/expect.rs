@@ -92,6 +92,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::fs;
 use std::path::Path;
 
+#[path = "access.rs"]
+pub mod access;
+
 /// One CSV record: its line and its cells by lower-cased column name.
 pub struct Record {
     pub line: u64,
@@ -458,6 +461,8 @@ struct Relationship {
     roles: Option<BTreeSet<String>>,
     ended_at: Option<i64>,
     last_activity_at: Option<i64>,
+    /// The row's line in relationships.csv.
+    line: u64,
 }
 
 impl Relationship {
@@ -471,10 +476,14 @@ struct AccessAssignment {
     group: String,
     roles: BTreeSet<String>,
     active: bool,
+    /// The row's line in gdap_access_assignments.csv.
+    line: u64,
 }
 
 struct Device {
     tenant: String,
+    /// The serial, as written.
+    id: String,
     added_by: String,
     added_via: String,
 }
@@ -567,6 +576,7 @@ impl Model {
                     roles: (!roles.trim().is_empty()).then(|| role_list(roles)),
                     ended_at: instant(r.get("ended_at")),
                     last_activity_at: instant(r.get("last_activity_at")),
+                    line: r.line,
                 }
             })
             .collect();
@@ -580,6 +590,7 @@ impl Model {
                     group: guid(r.get("group_id")),
                     roles: role_list(r.get("roles")),
                     active: state.is_empty() || state.eq_ignore_ascii_case("active"),
+                    line: r.line,
                 }
             })
             .collect();
@@ -600,6 +611,7 @@ impl Model {
             .iter()
             .map(|r| Device {
                 tenant: guid(r.get("tenant_id")),
+                id: r.get("device_id").to_string(),
                 added_by: guid(r.get("added_by_tenant_id")),
                 added_via: r.get("added_via").trim().to_ascii_lowercase(),
             })
