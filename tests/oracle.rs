@@ -2286,3 +2286,59 @@ fn oracle_matches_hand_worked_access() {
         ],
     );
 }
+
+/// Guards SPEC §4 ("a role on a subscription covers the scopes below it")
+/// for a resource group named in two cases: Azure resource ids are
+/// case-insensitive (a subscription cannot hold both `rg-app` and
+/// `RG-APP`), so Owner on `rg-app` covers a virtual machine filed under
+/// `RG-APP`, as it would under `rg-app`.
+#[test]
+fn a_resource_group_named_in_another_case_is_covered_by_its_assignments() {
+    let ben = "02000000-0000-4000-8000-000000000002";
+    let rg = format!("/subscriptions/{S1}/resourceGroups/rg-app");
+    let vm = format!(
+        "/subscriptions/{S1}/resourceGroups/RG-APP/providers/Microsoft.Compute/virtualMachines/vm-01"
+    );
+    let dir = hand_written(
+        "resource-group-case",
+        &[
+            (
+                "tenants.csv",
+                &format!("tenant_id,name,kind\n{C1},Contoso,customer\n"),
+            ),
+            (
+                "principals.csv",
+                &format!(
+                    "tenant_id,principal_id,kind,display_name\n{C1},{U1},user,Ann\n{C1},{ben},user,Ben\n"
+                ),
+            ),
+            (
+                "role_assignments.csv",
+                &format!(
+                    "tenant_id,scope,role,principal_id\n{C1},{rg},Owner,{U1}\n{C1},{vm},Reader,{ben}\n"
+                ),
+            ),
+        ],
+    );
+    let by = |line, scope| [(Via::Assigned, "role_assignments", line, scope)];
+    let (owner, reader) = (by(2, rg.as_str()), by(3, vm.as_str()));
+    let row = |who, resource, role, ways| HandRow {
+        who,
+        tenant: C1,
+        resource,
+        role,
+        kind: "user",
+        home: C1,
+        hops: 0,
+        listed: true,
+        ways,
+    };
+    check_access_hand_written(
+        &dir,
+        &[
+            row(U1, &rg, "Owner", &owner),
+            row(U1, &vm, "Owner", &owner),
+            row(ben, &vm, "Reader", &reader),
+        ],
+    );
+}
