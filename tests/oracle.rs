@@ -2342,3 +2342,54 @@ fn a_resource_group_named_in_another_case_is_covered_by_its_assignments() {
         ],
     );
 }
+
+/// Guards SPEC §3 for a principal the snapshot does not list:
+/// `principal_tenant_id` is the principal's home tenant, the scope's tenant
+/// only a fallback when nothing tells (an empty cell). A partner's group,
+/// absent from a customer-perspective export, is assigned twice: first
+/// without `principal_tenant_id`, then with the partner's. Object ids are
+/// globally unique, so it has one home, the partner the second row names;
+/// its access.csv rows must not present it as the customer's own.
+#[test]
+fn an_unresolved_principal_s_home_is_the_tenant_a_row_names() {
+    let sub = format!("/subscriptions/{S1}");
+    let rg = format!("{sub}/resourceGroups/rg-app");
+    let dir = hand_written(
+        "unresolved-home",
+        &[
+            (
+                "tenants.csv",
+                &format!("tenant_id,name,kind\n{P},Northwind,partner\n{C1},Contoso,customer\n"),
+            ),
+            (
+                "role_assignments.csv",
+                &format!(
+                    "tenant_id,scope,role,principal_id,principal_tenant_id\n\
+                     {C1},{sub},Reader,{AA},\n\
+                     {C1},{rg},Owner,{AA},{P}\n"
+                ),
+            ),
+        ],
+    );
+    let reader = [(Via::Assigned, "role_assignments", 2, sub.as_str())];
+    let owner = [(Via::Assigned, "role_assignments", 3, rg.as_str())];
+    let row = |resource, role, ways| HandRow {
+        who: AA,
+        tenant: C1,
+        resource,
+        role,
+        kind: "unresolved",
+        home: P,
+        hops: 0,
+        listed: true,
+        ways,
+    };
+    check_access_hand_written(
+        &dir,
+        &[
+            row(&sub, "Reader", &reader),
+            row(&rg, "Reader", &reader),
+            row(&rg, "Owner", &owner),
+        ],
+    );
+}
