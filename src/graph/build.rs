@@ -29,6 +29,9 @@ struct Builder<'s> {
     unresolved: BTreeMap<&'static str, u64>,
     warned_unresolved: HashSet<Guid>,
     unresolved_home: HashMap<NodeIndex, Guid>,
+    /// The home tenant each unresolved principal id is given
+    /// ([`unresolved_homes`]), with the strength of the claim.
+    declared_home: HashMap<Guid, (u8, Guid)>,
 }
 
 impl Builder<'_> {
@@ -69,7 +72,9 @@ impl Builder<'_> {
             return n;
         }
         let n = self.g.add_node(Node::Unresolved { id });
-        if let Some(t) = tenant {
+        // One home per principal (object ids are globally unique): the
+        // strongest claim any row makes, not the row that names it first.
+        if let Some(t) = self.declared_home.get(&id).map(|c| c.1).or(tenant) {
             self.unresolved_home.insert(n, t);
         }
         self.principal_node.insert(self.s, &self.g, n);
@@ -323,6 +328,69 @@ fn duplicate_gdap_rows(b: &mut Builder<'_>) -> HashSet<u32> {
         .collect()
 }
 
+/// A row states a principal's home (an assignment's `principal_tenant_id`).
+const CLAIM_STATED: u8 = 3;
+/// A row implies it: a GDAP access assignment names the principal as a
+/// partner security group, or a membership row names it as the group.
+const CLAIM_IMPLIED: u8 = 2;
+/// A row only suggests it: a membership naming it as a member, an
+/// assignment without `principal_tenant_id` (the scope's tenant).
+const CLAIM_GUESSED: u8 = 1;
+
+/// The home tenant of every principal id the snapshot references but does
+/// not list: the strongest claim any row makes about it, the first row of
+/// the strongest kind winning (assignments, then GDAP access assignments,
+/// then memberships).
+fn unresolved_homes(
+    s: &Snapshot,
+    index: &PrincipalIndex,
+    g: &DiGraph<Node, Edge>,
+    memberships: &[(NodeIndex, NodeIndex)],
+) -> HashMap<Guid, (u8, Guid)> {
+    let mut homes: HashMap<Guid, (u8, Guid)> = HashMap::default();
+    let mut claim = |id: Guid, strength: u8, tenant: Guid| {
+        let e = homes.entry(id).or_insert((strength, tenant));
+        if strength > e.0 {
+            *e = (strength, tenant);
+        }
+    };
+    let unknown: Vec<bool> = s
+        .role_assignments
+        .par_iter()
+        .with_min_len(1024)
+        .map(|a| index.get(s, g, &a.principal_id).is_none())
+        .collect();
+    for (a, _) in s.role_assignments.iter().zip(&unknown).filter(|x| *x.1) {
+        match a.principal_tenant_id {
+            Some(t) => claim(a.principal_id, CLAIM_STATED, t),
+            None => claim(a.principal_id, CLAIM_GUESSED, a.tenant_id),
+        }
+    }
+    let partner_of: HashMap<&str, Guid> = s
+        .relationships
+        .iter()
+        .filter(|r| r.kind == RelKind::Gdap)
+        .filter_map(|r| Some((r.relationship_id.as_deref()?, r.partner_tenant_id)))
+        .collect();
+    for aa in &s.gdap_access_assignments {
+        if let Some(&p) = partner_of.get(&*aa.relationship_id) {
+            if index.get(s, g, &aa.group_id).is_none() {
+                claim(aa.group_id, CLAIM_IMPLIED, p);
+            }
+        }
+    }
+    let end = NodeIndex::end();
+    for (m, &(group, member)) in s.memberships.iter().zip(memberships) {
+        if group == end {
+            claim(m.group_id, CLAIM_IMPLIED, m.tenant_id);
+        }
+        if member == end {
+            claim(m.member_id, CLAIM_GUESSED, m.tenant_id);
+        }
+    }
+    homes
+}
+
 pub(super) fn build(s: &Snapshot, policy: AutopilotPolicy) -> AccessGraph {
     // Upper bound on the nodes: principals, an unresolved node per dangling
     // reference, a resource per subscription, assignment, device or profile,
@@ -351,6 +419,7 @@ pub(super) fn build(s: &Snapshot, policy: AutopilotPolicy) -> AccessGraph {
         unresolved: BTreeMap::new(),
         warned_unresolved: HashSet::default(),
         unresolved_home: HashMap::default(),
+        declared_home: HashMap::default(),
     };
     let tenant_index: HashMap<Guid, u32> = s
         .tenants
@@ -400,6 +469,7 @@ pub(super) fn build(s: &Snapshot, policy: AutopilotPolicy) -> AccessGraph {
             })
             .collect()
     };
+    b.declared_home = unresolved_homes(s, &b.principal_node, &b.g, &known);
     let mut member_edges: Vec<(NodeIndex, NodeIndex)> = Vec::with_capacity(s.memberships.len());
     for (m, &(group, member)) in s.memberships.iter().zip(&known) {
         let group = if group == NodeIndex::end() {
@@ -460,9 +530,21 @@ pub(super) fn build(s: &Snapshot, policy: AutopilotPolicy) -> AccessGraph {
                     Node::Principal(pi) => Some(s.principals[pi as usize].tenant_id),
                     _ => None,
                 });
+                // SPEC §3: the row's principal_tenant_id, else the tenant
+                // listing the principal, else (for a principal the snapshot
+                // lacks) the home another row states or implies, else the
+                // scope's tenant.
+                let declared = || {
+                    b.declared_home
+                        .get(&a.principal_id)
+                        .filter(|c| c.0 >= CLAIM_IMPLIED)
+                        .map(|c| c.1)
+                };
                 let home = a
                     .principal_tenant_id
-                    .unwrap_or_else(|| listed.unwrap_or(a.tenant_id));
+                    .or(listed)
+                    .or_else(declared)
+                    .unwrap_or(a.tenant_id);
                 Pre {
                     home,
                     holder: node.unwrap_or_else(NodeIndex::end),

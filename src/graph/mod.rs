@@ -176,7 +176,8 @@ impl PrincipalIndex {
 }
 
 /// The resources: scope texts by [`ScopeId`], and (tenant, scope text) →
-/// resource node, keyed by a hash of the pair and checked against the node.
+/// resource node, keyed by a hash of the pair and checked against the node;
+/// scopes compare ASCII-case-insensitively, as Azure ids do.
 #[derive(Debug)]
 pub struct ResourceIndex {
     /// Scope text by id; id 0 is `/`.
@@ -223,9 +224,22 @@ impl ResourceIndex {
         ScopeId(u32::try_from(self.scopes.len() - 1).unwrap_or(u32::MAX))
     }
 
+    /// Azure resource ids ignore case: a scope is one resource whatever the
+    /// case it is written in (the first spelling is the one shown), so the
+    /// key hashes and compares the scope ASCII-case-insensitively.
     fn hash(tenant: Guid, scope: &str) -> u64 {
-        use std::hash::BuildHasher;
-        rustc_hash::FxBuildHasher.hash_one((tenant, scope))
+        use std::hash::{BuildHasher, Hash, Hasher};
+        let mut h = rustc_hash::FxBuildHasher.build_hasher();
+        tenant.hash(&mut h);
+        for chunk in scope.as_bytes().chunks(8) {
+            let mut word = [0u8; 8];
+            for (w, b) in word.iter_mut().zip(chunk) {
+                *w = b.to_ascii_lowercase();
+            }
+            h.write_u64(u64::from_le_bytes(word));
+        }
+        h.write_usize(scope.len());
+        h.finish()
     }
 
     /// The resource node of (tenant, scope) in `graph`, if any.
@@ -241,7 +255,7 @@ impl ResourceIndex {
         tenant: Guid,
         scope: &str,
     ) -> Option<NodeIndex> {
-        let is = |n: NodeIndex| matches!(&graph[n], Node::Resource { tenant: t, scope: sc } if *t == tenant && self.scope(*sc).as_str() == scope);
+        let is = |n: NodeIndex| matches!(&graph[n], Node::Resource { tenant: t, scope: sc } if *t == tenant && self.scope(*sc).as_str().eq_ignore_ascii_case(scope));
         match self.by_hash.get(&hash) {
             Some(&n) if is(n) => Some(n),
             Some(_) => self.collisions.iter().copied().find(|&n| is(n)),

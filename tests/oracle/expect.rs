@@ -510,6 +510,12 @@ pub struct Model {
     devices: Vec<Device>,
     /// Tenants with Autopilot profiles.
     with_profiles: HashSet<String>,
+    /// The home a principal the principals table lacks is given by what
+    /// other rows state or imply (README design notes): the first
+    /// `principal_tenant_id` of an assignment naming it; else the partner of
+    /// the first GDAP access assignment naming it as its group; else the
+    /// tenant of the first membership naming it as the group.
+    stated_home: HashMap<String, String>,
 }
 
 fn pair_key(rule: &str, partner: &str, customer: &str) -> Key {
@@ -562,7 +568,7 @@ impl Model {
                 .or_default()
                 .push(guid(r.get("member_id")));
         }
-        let relationships = t
+        let relationships: Vec<Relationship> = t
             .rows("relationships")
             .iter()
             .map(|r| {
@@ -580,7 +586,7 @@ impl Model {
                 }
             })
             .collect();
-        let access_assignments = t
+        let access_assignments: Vec<AccessAssignment> = t
             .rows("gdap_access_assignments")
             .iter()
             .map(|r| {
@@ -621,7 +627,42 @@ impl Model {
             .iter()
             .map(|r| guid(r.get("tenant_id")))
             .collect();
+        let mut stated_home: HashMap<String, String> = HashMap::new();
+        for r in t.rows("role_assignments") {
+            let (id, cell) = (
+                guid(r.get("principal_id")),
+                guid(r.get("principal_tenant_id")),
+            );
+            if !cell.is_empty() && !principals.contains_key(&id) {
+                stated_home.entry(id).or_insert(cell);
+            }
+        }
+        let mut implied: HashMap<String, String> = HashMap::new();
+        for a in &access_assignments {
+            let partner = relationships
+                .iter()
+                .filter(|r: &&Relationship| {
+                    r.kind == "gdap" && !r.id.is_empty() && r.id == a.relationship
+                })
+                .map(|r| r.partner.clone())
+                .next_back();
+            if let Some(p) = partner.filter(|_| !principals.contains_key(&a.group)) {
+                implied.entry(a.group.clone()).or_insert(p);
+            }
+        }
+        for r in t.rows("memberships") {
+            let group = guid(r.get("group_id"));
+            if !principals.contains_key(&group) {
+                implied
+                    .entry(group)
+                    .or_insert_with(|| guid(r.get("tenant_id")));
+            }
+        }
+        for (id, home) in implied {
+            stated_home.entry(id).or_insert(home);
+        }
         Model {
+            stated_home,
             devices,
             with_profiles,
             as_of: t.as_of,
@@ -1082,10 +1123,17 @@ impl Model {
     /// `principal_tenant_id` cell, else the tenant listing the principal,
     /// else the scope's tenant.
     fn home(&self, r: &Record) -> String {
+        let id = guid(r.get("principal_id"));
         opt_guid(r.get("principal_tenant_id")).unwrap_or_else(|| {
-            self.principals
-                .get(&guid(r.get("principal_id")))
-                .map_or_else(|| guid(r.get("tenant_id")), |p| p.tenant.clone())
+            self.principals.get(&id).map_or_else(
+                || {
+                    self.stated_home
+                        .get(&id)
+                        .cloned()
+                        .unwrap_or_else(|| guid(r.get("tenant_id")))
+                },
+                |p| p.tenant.clone(),
+            )
         })
     }
 
