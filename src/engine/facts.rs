@@ -218,12 +218,12 @@ impl<'a> Ctx<'a> {
 
     /// A finding's principal list, shared with every finding that has the
     /// same one.
-    pub fn principal_list(&self, list: Vec<Guid>) -> Arc<[Guid]> {
+    pub fn principal_list(&self, list: &[Guid]) -> Arc<[Guid]> {
         let mut lists = self
             .principal_lists
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(shared) = lists.get(list.as_slice()) {
+        if let Some(shared) = lists.get(list) {
             return Arc::clone(shared);
         }
         let shared: Arc<[Guid]> = list.into();
@@ -1092,13 +1092,13 @@ fn directory_roles(c: &Ctx<'_>) -> Vec<(Core, DirRow)> {
             }
             // Sorted, as `implicit` is; shared with the findings (and the
             // other customers) that have the same list.
-            let hidden: Arc<[Guid]> = c.principal_list(
-                acc.implicit
-                    .iter()
-                    .filter(|id| acc.listed.binary_search(id).is_err())
-                    .copied()
-                    .collect(),
-            );
+            let hidden: Vec<Guid> = acc
+                .implicit
+                .iter()
+                .filter(|id| acc.listed.binary_search(id).is_err())
+                .copied()
+                .collect();
+            let hidden = c.principal_list(&hidden);
             let unknown = idx(acc.unknown_holders.len());
             // listed ∪ implicit = listed + (implicit − listed)
             let effective = idx(acc.listed.len() + hidden.len()) + unknown;

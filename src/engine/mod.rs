@@ -24,7 +24,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use self::expr::{Env, Value};
-use self::facts::{Core, Ctx, FactTable, Facts, ResourceRef};
+use self::facts::{Ctx, FactTable, Facts, ResourceRef};
 use self::rule::{ParamValue, Piece, Rule, Severity, Template};
 use crate::graph::members::MemberKind;
 use petgraph::graph::NodeIndex;
@@ -362,6 +362,26 @@ impl std::fmt::Display for KeyPart {
     }
 }
 
+/// Working vectors of [`assemble`], kept per thread and reused, so that a
+/// finding allocates only what it keeps.
+#[derive(Default)]
+struct Work {
+    principals: Vec<Guid>,
+    /// Candidate paths; one shortest per (principal, role) is kept, ties
+    /// going to the earlier grant.
+    paths: Vec<PathCandidate>,
+    /// Evidence notes, sorted and deduplicated at the end.
+    notes: Vec<Evidence>,
+    /// Grants alike but for their resource are described once, with a count.
+    alike: Vec<((usize, RoleId, u8, u32), u32)>,
+    /// Holders already expanded (few per finding: a vector beats a hash set).
+    expanded: Vec<(NodeIndex, RoleId, Option<*const Guid>)>,
+}
+
+thread_local! {
+    static WORK: std::cell::RefCell<Work> = std::cell::RefCell::new(Work::default());
+}
+
 #[allow(clippy::too_many_arguments)]
 fn assemble(
     rule: &Rule,
@@ -372,21 +392,49 @@ fn assemble(
     key: &[KeyPart],
     rows: &[usize],
 ) -> Finding {
-    let cores: Vec<&Core> = rows.iter().map(|&r| table.core(r)).collect();
-    let mut principals: Vec<Guid> = Vec::new();
+    WORK.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut w) => assemble_with(&mut w, rule, rule_id, table, c, params, key, rows),
+        // Not reachable (assembly does not re-enter), but never a panic.
+        Err(_) => assemble_with(
+            &mut Work::default(),
+            rule,
+            rule_id,
+            table,
+            c,
+            params,
+            key,
+            rows,
+        ),
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn assemble_with(
+    w: &mut Work,
+    rule: &Rule,
+    rule_id: &Arc<str>,
+    table: &dyn FactTable,
+    c: &Ctx<'_>,
+    params: &[ParamValue],
+    key: &[KeyPart],
+    rows: &[usize],
+) -> Finding {
+    let cores = || rows.iter().map(|&r| table.core(r));
+    let Work {
+        principals,
+        paths,
+        notes,
+        alike,
+        expanded,
+    } = w;
+    principals.clear();
+    paths.clear();
+    notes.clear();
+    alike.clear();
+    expanded.clear();
     let mut known = true;
-    // Candidate paths; one shortest per (principal, role) is kept below, ties
-    // going to the earlier grant.
-    let mut paths: Vec<PathCandidate> = Vec::with_capacity(32);
-    let mut evidence = Vec::new();
-    // Evidence notes, sorted and deduplicated at the end.
-    let mut notes: Vec<Evidence> = Vec::new();
-    // Grants alike but for their resource are described once, with a count.
-    let mut alike: Vec<((usize, RoleId, u8, u32), u32)> = Vec::new();
-    // Few per finding: a vector beats a hash set here.
-    let mut expanded: Vec<(NodeIndex, RoleId, Option<*const Guid>)> = Vec::new();
     let mut grant_order = 0u32;
-    for core in &cores {
+    for core in cores() {
         for &gi in &core.grants {
             grant_order += 1;
             let order = grant_order;
@@ -482,16 +530,21 @@ fn assemble(
         principals: principals.len(),
         known,
     };
+    let own = if rule.evidence.is_some() {
+        rows.len()
+    } else {
+        0
+    };
+    let mut evidence = Vec::with_capacity(own + notes.len());
     if let Some(t) = &rule.evidence {
-        evidence.reserve(rows.len() + notes.len());
         for &r in rows {
             evidence.push(render_with(t, table, r, params, agg, |s| {
                 Evidence::Text(Arc::from(s))
             }));
         }
     }
-    evidence.extend(notes);
-    let resource = uniform(cores.iter().map(|x| x.resource))
+    evidence.append(notes);
+    let resource = uniform(cores().map(|x| x.resource))
         .and_then(|n| facts::resource_of(c, n))
         .map(|r: ResourceRef| ResourceOut {
             kind: r.kind,
@@ -516,13 +569,9 @@ fn assemble(
                 && c.g.assignment_principal_tenant[a as usize]
                     == c.g.assignment_principal_tenant[b as usize])
     };
-    let first_assignment = cores.first().and_then(|x| x.assignment);
+    let first_assignment = cores().next().and_then(|x| x.assignment);
     let assignment = first_assignment
-        .filter(|&first| {
-            cores
-                .iter()
-                .all(|x| x.assignment.is_some_and(|a| same_assignment(first, a)))
-        })
+        .filter(|&first| cores().all(|x| x.assignment.is_some_and(|a| same_assignment(first, a))))
         .map(|ai| {
             let a = &c.s.role_assignments[ai as usize];
             AssignmentOut {
@@ -541,14 +590,14 @@ fn assemble(
         message: render_with(&rule.message, table, rows[0], params, agg, |s| {
             s.to_string()
         }),
-        partner_tenant_id: uniform(cores.iter().map(|x| x.partner)),
-        customer_tenant_id: uniform(cores.iter().map(|x| x.customer)),
+        partner_tenant_id: uniform(cores().map(|x| x.partner)),
+        customer_tenant_id: uniform(cores().map(|x| x.customer)),
         resource: resource.map(Box::new),
-        role: uniform(cores.iter().map(|x| x.role)).map(|r| c.role_arc(r)),
+        role: uniform(cores().map(|x| x.role)).map(|r| c.role_arc(r)),
         assignment: assignment.map(Box::new),
         principals: c.principal_list(principals),
         principals_known: known,
-        paths: paths.into_iter().map(|p| p.3).collect(),
+        paths: paths.iter().map(|p| p.3).collect(),
         evidence,
         remediation: rule.remediation.clone(),
     }
