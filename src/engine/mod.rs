@@ -382,43 +382,31 @@ thread_local! {
     static WORK: std::cell::RefCell<Work> = std::cell::RefCell::new(Work::default());
 }
 
-#[allow(clippy::too_many_arguments)]
-fn assemble(
-    rule: &Rule,
-    rule_id: &Arc<str>,
-    table: &dyn FactTable,
-    c: &Ctx<'_>,
-    params: &[ParamValue],
-    key: &[KeyPart],
-    rows: &[usize],
-) -> Finding {
+/// Assembles the finding of one group (a range of `p.keyed`).
+fn assemble(p: &Plan<'_, '_>, c: &Ctx<'_>, group: std::ops::Range<usize>) -> Finding {
     WORK.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut w) => assemble_with(&mut w, rule, rule_id, table, c, params, key, rows),
+        Ok(mut w) => assemble_with(&mut w, p, c, group),
         // Not reachable (assembly does not re-enter), but never a panic.
-        Err(_) => assemble_with(
-            &mut Work::default(),
-            rule,
-            rule_id,
-            table,
-            c,
-            params,
-            key,
-            rows,
-        ),
+        Err(_) => assemble_with(&mut Work::default(), p, c, group),
     })
 }
 
-#[allow(clippy::too_many_arguments)]
 fn assemble_with(
     w: &mut Work,
-    rule: &Rule,
-    rule_id: &Arc<str>,
-    table: &dyn FactTable,
+    p: &Plan<'_, '_>,
     c: &Ctx<'_>,
-    params: &[ParamValue],
-    key: &[KeyPart],
-    rows: &[usize],
+    group: std::ops::Range<usize>,
 ) -> Finding {
+    let Plan {
+        rule,
+        rule_id,
+        table,
+        params,
+        ..
+    } = p;
+    let (rule, table) = (*rule, *table);
+    let key = &p.keyed[group.start].0;
+    let rows = &p.rows[group];
     let cores = || rows.iter().map(|&r| table.core(r));
     let Work {
         principals,
@@ -763,17 +751,7 @@ pub fn run_timed(
     let mut findings: Vec<Finding> = Vec::new();
     tasks
         .into_par_iter()
-        .map(|(p, g)| {
-            assemble(
-                p.rule,
-                &p.rule_id,
-                p.table,
-                &ctx,
-                &p.params,
-                &p.keyed[g.start].0,
-                &p.rows[g],
-            )
-        })
+        .map(|(p, g)| assemble(p, &ctx, g))
         .collect_into_vec(&mut findings);
     let mut runs: Vec<&mut [Finding]> = Vec::with_capacity(plans.len());
     let mut rest: &mut [Finding] = &mut findings;
