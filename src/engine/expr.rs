@@ -14,12 +14,23 @@
 //! position, never a run-time surprise. String equality ignores ASCII case
 //! (role and state names are case-insensitive in exports); `null` compares
 //! equal only to `null`; ordering against `null` is false.
+//!
+//! Size is bounded when the rule loads: at most [`MAX_TOKENS`] tokens and
+//! [`MAX_DEPTH`] levels of nesting (parentheses, `!`, function arguments).
+//! `&&` and `||` chains compile to one n-ary node, so the compiled tree is
+//! never deeper than a small multiple of [`MAX_DEPTH`] and evaluation (which
+//! recurses over the tree) stays shallow whatever the rule file holds.
 
 use std::fmt;
 
 use jiff::Timestamp;
 
 use crate::snapshot::Guid;
+
+/// Most tokens a `where` expression may hold.
+pub const MAX_TOKENS: usize = 10_000;
+/// Deepest nesting of parentheses, `!` and function arguments in an expression.
+pub const MAX_DEPTH: usize = 64;
 
 /// The type of a fact field, parameter or expression.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -181,8 +192,10 @@ pub enum Expr {
     Field(usize),
     Param(usize),
     Not(Box<Expr>),
-    And(Box<Expr>, Box<Expr>),
-    Or(Box<Expr>, Box<Expr>),
+    /// True when every operand is (a chain `a && b && c`, evaluated left to right).
+    And(Vec<Expr>),
+    /// True when any operand is.
+    Or(Vec<Expr>),
     Cmp(CmpBox),
     In(Box<Expr>, Vec<LitBox>),
     Call(FuncBox, Box<Expr>),
@@ -224,10 +237,18 @@ fn lex(src: &str) -> Result<Vec<(usize, Tok)>, ExprError> {
             i += 1;
             continue;
         }
-        let two = if i + 1 < b.len() { &src[i..i + 2] } else { "" };
+        if out.len() == MAX_TOKENS {
+            return Err(ExprError {
+                offset: start,
+                message: format!("the expression has more than {MAX_TOKENS} tokens"),
+                help: Some("split the condition over several rules".into()),
+            });
+        }
+        // Bytes, not `&str`: the next character may be multi-byte.
+        let two = b.get(i..i + 2).unwrap_or_default();
         let op2 = ["==", "!=", "<=", ">=", "&&", "||"]
             .into_iter()
-            .find(|o| *o == two);
+            .find(|o| o.as_bytes() == two);
         if let Some(o) = op2 {
             out.push((start, Tok::Op(o)));
             i += 2;
@@ -313,6 +334,8 @@ struct Parser<'s, S: Scope> {
     toks: Vec<(usize, Tok)>,
     pos: usize,
     scope: &'s S,
+    /// Current nesting of parentheses, `!` and function arguments.
+    depth: usize,
 }
 
 fn did_you_mean<'a>(name: &str, options: impl IntoIterator<Item = &'a str>) -> Option<String> {
@@ -354,29 +377,53 @@ impl<S: Scope> Parser<'_, S> {
         }
     }
 
+    /// Enters one level of nesting at `at`; [`Parser::leave`] undoes it.
+    fn enter(&mut self, at: usize) -> Result<(), ExprError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(ExprError {
+                offset: at,
+                message: format!("the expression is nested more than {MAX_DEPTH} levels deep"),
+                help: Some("remove redundant parentheses or `!`".into()),
+            });
+        }
+        Ok(())
+    }
+    fn leave(&mut self) {
+        self.depth -= 1;
+    }
+
     fn or(&mut self) -> Result<(Expr, Ty), ExprError> {
-        let (mut l, lt) = self.and()?;
+        let (first, lt) = self.and()?;
+        let mut terms = vec![first];
         while self.peek() == &Tok::Op("||") {
             let at = self.offset();
             self.bump();
             let (r, rt) = self.and()?;
             self.want_bool(lt, at, "||")?;
             self.want_bool(rt, at, "||")?;
-            l = Expr::Or(Box::new(l), Box::new(r));
+            terms.push(r);
         }
-        Ok((l, lt))
+        Ok(match terms.len() {
+            1 => (terms.remove(0), lt),
+            _ => (Expr::Or(terms), Ty::Bool),
+        })
     }
     fn and(&mut self) -> Result<(Expr, Ty), ExprError> {
-        let (mut l, lt) = self.unary()?;
+        let (first, lt) = self.unary()?;
+        let mut terms = vec![first];
         while self.peek() == &Tok::Op("&&") {
             let at = self.offset();
             self.bump();
             let (r, rt) = self.unary()?;
             self.want_bool(lt, at, "&&")?;
             self.want_bool(rt, at, "&&")?;
-            l = Expr::And(Box::new(l), Box::new(r));
+            terms.push(r);
         }
-        Ok((l, lt))
+        Ok(match terms.len() {
+            1 => (terms.remove(0), lt),
+            _ => (Expr::And(terms), Ty::Bool),
+        })
     }
     fn want_bool(&self, t: Ty, at: usize, op: &str) -> Result<(), ExprError> {
         if t == Ty::Bool {
@@ -388,8 +435,10 @@ impl<S: Scope> Parser<'_, S> {
     fn unary(&mut self) -> Result<(Expr, Ty), ExprError> {
         if self.peek() == &Tok::Op("!") {
             let at = self.offset();
+            self.enter(at)?;
             self.bump();
             let (e, t) = self.unary()?;
+            self.leave();
             self.want_bool(t, at, "!")?;
             return Ok((Expr::Not(Box::new(e)), Ty::Bool));
         }
@@ -480,8 +529,10 @@ impl<S: Scope> Parser<'_, S> {
             Tok::Str(s) => Ok((Expr::Lit(LitBox(Lit::Str(s))), Ty::Str)),
             Tok::Int(i) => Ok((Expr::Lit(LitBox(Lit::Int(i))), Ty::Int)),
             Tok::LParen => {
+                self.enter(at)?;
                 let e = self.or()?;
                 self.expect(&Tok::RParen, "`)`")?;
+                self.leave();
                 Ok(e)
             }
             Tok::Ident(w) => match w.as_str() {
@@ -532,9 +583,11 @@ impl<S: Scope> Parser<'_, S> {
                 })
             }
         };
+        self.enter(self.offset())?;
         self.expect(&Tok::LParen, "`(`")?;
         let (arg, t) = self.or()?;
         self.expect(&Tok::RParen, "`)`")?;
+        self.leave();
         if let Some(want) = arg_ty {
             if t != want {
                 return self.err(at, format!("`{name}` takes a {want}, found {t}"));
@@ -551,6 +604,7 @@ pub fn compile<S: Scope>(src: &str, scope: &S, want: Ty) -> Result<Expr, ExprErr
         toks,
         pos: 0,
         scope,
+        depth: 0,
     };
     let (e, t) = p.or()?;
     if p.peek() != &Tok::End {
@@ -606,8 +660,8 @@ impl Expr {
             Expr::Field(i) => env.field(*i),
             Expr::Param(i) => env.param(*i),
             Expr::Not(e) => Value::Bool(!e.eval(env).truthy()),
-            Expr::And(a, b) => Value::Bool(a.eval(env).truthy() && b.eval(env).truthy()),
-            Expr::Or(a, b) => Value::Bool(a.eval(env).truthy() || b.eval(env).truthy()),
+            Expr::And(terms) => Value::Bool(terms.iter().all(|e| e.eval(env).truthy())),
+            Expr::Or(terms) => Value::Bool(terms.iter().any(|e| e.eval(env).truthy())),
             Expr::Cmp(CmpBox(op, a, b)) => {
                 let (x, y) = (a.eval(env), b.eval(env));
                 Value::Bool(match op {
@@ -722,5 +776,78 @@ mod tests {
         let e = compile("tenant == \"nope\"", &S, Ty::Bool).expect_err("guid");
         assert!(e.message.contains("not a GUID"));
         assert!(compile("kind", &S, Ty::Bool).is_err());
+    }
+
+    /// Validates that pathological nesting is a compile error with a position,
+    /// never a stack overflow (issue #11, item 9).
+    #[test]
+    fn deep_nesting_is_a_compile_error() {
+        let parens = format!("{}active{}", "(".repeat(1000), ")".repeat(1000));
+        let e = compile(&parens, &S, Ty::Bool).expect_err("too deep");
+        assert_eq!(e.message, "the expression is nested more than 64 levels deep");
+        assert_eq!(e.offset, 64, "the 65th `(`");
+        let nots = format!("{}active", "!".repeat(1000));
+        let e = compile(&nots, &S, Ty::Bool).expect_err("too deep");
+        assert_eq!(e.offset, 64);
+        let calls = format!("{}seen{}", "is_null(".repeat(100), ")".repeat(100));
+        let e = compile(&calls, &S, Ty::Bool).expect_err("too deep");
+        assert!(e.message.contains("nested more than 64"), "{}", e.message);
+        // 64 levels are fine.
+        let ok = format!("{}active{}", "(".repeat(64), ")".repeat(64));
+        assert!(run(&ok, None));
+        assert!(run(&format!("{}active", "!".repeat(64)), None));
+    }
+
+    /// Validates the size bound: the cases from issue #11 (10,000 nested
+    /// parentheses, 100,000 `!`, 30,000 `&&` terms) are compile errors.
+    #[test]
+    fn oversized_expressions_are_compile_errors() {
+        for src in [
+            format!("{}active{}", "(".repeat(10_000), ")".repeat(10_000)),
+            format!("{}active", "!".repeat(100_000)),
+            vec!["active"; 30_000].join(" && "),
+        ] {
+            let e = compile(&src, &S, Ty::Bool).expect_err("too large");
+            assert_eq!(e.message, "the expression has more than 10000 tokens");
+            assert!(e.offset > 0 && e.offset < src.len());
+        }
+    }
+
+    /// Validates that a long `&&` / `||` chain compiles to one flat node, so
+    /// evaluating the largest accepted expression needs almost no stack.
+    #[test]
+    fn long_chains_are_flat() {
+        let and = vec!["active"; 4_999].join(" && ");
+        let e = compile(&and, &S, Ty::Bool).expect("compiles");
+        assert!(matches!(&e, Expr::And(t) if t.len() == 4_999));
+        let or = format!("{} || active", vec!["!active"; 3_000].join(" || "));
+        let o = compile(&or, &S, Ty::Bool).expect("compiles");
+        assert!(matches!(&o, Expr::Or(t) if t.len() == 3_001));
+        let mixed = format!("{} && !active", vec!["kind == \"x\""; 2_000].join(" || "));
+        let m = compile(&mixed, &S, Ty::Bool).expect("compiles");
+        // 64 KiB of stack: a left-nested tree of thousands of nodes would overflow it.
+        let got = std::thread::Builder::new()
+            .stack_size(64 * 1024)
+            .spawn(move || {
+                let env = E(None);
+                (
+                    e.eval(&env).truthy(),
+                    o.eval(&env).truthy(),
+                    m.eval(&env).truthy(),
+                )
+            })
+            .expect("spawn")
+            .join()
+            .expect("no overflow");
+        assert_eq!(got, (true, true, false));
+    }
+
+    /// Validates that a multi-byte character after an operator position is a
+    /// clean error, not a slice panic.
+    #[test]
+    fn multibyte_characters_are_errors_not_panics() {
+        let e = compile("a€ && active", &S, Ty::Bool).expect_err("bad char");
+        assert_eq!(e.message, "unexpected character `€`");
+        assert_eq!(e.offset, 1);
     }
 }
