@@ -42,11 +42,11 @@ pub enum Command {
     Import(ImportArgs),
     /// Write a deterministic synthetic snapshot (for benchmarks and experiments).
     Generate {
-        /// Number of customer tenants.
-        #[arg(long, default_value_t = 1000)]
+        /// Number of customer tenants, 1 to 1,000,000 (about 11.8 KB of CSV each: 1,000,000 write about 12 GB).
+        #[arg(long, default_value_t = 1000, value_parser = customers_in_range)]
         customers: usize,
-        /// Number of partner tenants.
-        #[arg(long, default_value_t = 20)]
+        /// Number of partner tenants, 0 to 10,000.
+        #[arg(long, default_value_t = 20, value_parser = partners_in_range)]
         partners: usize,
         /// Random seed: the same seed gives byte-identical files.
         #[arg(long, default_value_t = 1)]
@@ -54,6 +54,65 @@ pub enum Command {
         /// Output directory (created if missing).
         out: PathBuf,
     },
+}
+
+/// Most worker threads `--threads` accepts.
+pub const MAX_THREADS: usize = 1024;
+/// Most customer tenants `generate --customers` writes (about 12 GB of CSV).
+pub const MAX_CUSTOMERS: usize = 1_000_000;
+/// Most partner tenants `generate --partners` writes.
+pub const MAX_PARTNERS: usize = 10_000;
+
+/// Parses a count and checks it lies in `lo..=hi`; `hi_text` is `hi` as
+/// shown to the user, `why` what the upper bound protects.
+fn count_in_range(
+    s: &str,
+    lo: usize,
+    hi: usize,
+    hi_text: &str,
+    why: &str,
+) -> Result<usize, String> {
+    let n: usize = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a whole number from {lo} to {hi_text}"))?;
+    if n < lo {
+        Err(format!("must be at least {lo}"))
+    } else if n > hi {
+        Err(format!("must be at most {hi_text} ({why})"))
+    } else {
+        Ok(n)
+    }
+}
+
+fn threads_in_range(s: &str) -> Result<usize, String> {
+    count_in_range(
+        s,
+        1,
+        MAX_THREADS,
+        "1024",
+        "each thread reserves its own stack; more threads than cores gain nothing",
+    )
+}
+
+fn customers_in_range(s: &str) -> Result<usize, String> {
+    count_in_range(
+        s,
+        1,
+        MAX_CUSTOMERS,
+        "1,000,000",
+        "1,000,000 customers already write about 12 GB of CSV",
+    )
+}
+
+fn partners_in_range(s: &str) -> Result<usize, String> {
+    count_in_range(
+        s,
+        0,
+        MAX_PARTNERS,
+        "10,000",
+        "a larger snapshot is no more realistic",
+    )
 }
 
 /// Where rules come from.
@@ -128,8 +187,8 @@ pub struct AuditArgs {
     /// Exit 1 when a finding at or above this severity exists.
     #[arg(long, value_enum, default_value_t = FailOn::Low)]
     pub fail_on: FailOn,
-    /// Worker threads (default: one per core). Output is identical for any value.
-    #[arg(long, value_name = "N")]
+    /// Worker threads, 1 to 1024 (default: one per core). Output is identical for any value.
+    #[arg(long, value_name = "N", value_parser = threads_in_range)]
     pub threads: Option<usize>,
     /// Report rejected input rows but audit the rest instead of stopping (the rejections are listed in findings.json).
     #[arg(long)]

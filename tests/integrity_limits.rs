@@ -103,3 +103,49 @@ fn large_but_bounded_where_expressions_run() {
         assert!(out.contains("CUST001"), "{out}");
     }
 }
+
+/// Validates that `--threads` outside 1..=1024 is a usage error (exit 2)
+/// naming the option and the bound, and that the bound itself is accepted.
+#[test]
+fn threads_are_bounded() {
+    for (value, want) in [
+        ("100000", "must be at most 1024"),
+        ("1025", "must be at most 1024"),
+        ("0", "must be at least 1"),
+        ("-3", "`-3` is not a whole number from 1 to 1024"),
+        ("many", "`many` is not a whole number from 1 to 1024"),
+    ] {
+        let arg = format!("--threads={value}");
+        let (code, out, err) = run(&["audit", "fixtures/demo", &arg]);
+        assert_eq!(code, 2, "--threads {value}: {err}");
+        assert!(out.is_empty(), "{out}");
+        assert!(err.contains("--threads <N>"), "{err}");
+        assert!(err.contains(want), "--threads {value}: want {want}\n{err}");
+    }
+    let (code, _, err) = run(&["audit", "fixtures/demo", "--threads", "1024"]);
+    assert_eq!(code, 1, "{err}");
+}
+
+/// Validates that `generate --customers` outside 1..=1,000,000 and
+/// `--partners` above 10,000 are usage errors that write nothing.
+#[test]
+fn generate_sizes_are_bounded() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("snap");
+    let out_s = out.to_string_lossy().into_owned();
+    for (args, want) in [
+        (["--customers", "68000000"], "must be at most 1,000,000"),
+        (["--customers", "1000001"], "must be at most 1,000,000"),
+        (["--customers", "0"], "must be at least 1"),
+        (["--partners", "10001"], "must be at most 10,000"),
+    ] {
+        let (code, _, err) = run(&["generate", args[0], args[1], &out_s]);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains(args[0]), "{err}");
+        assert!(err.contains(want), "{args:?}: want {want}\n{err}");
+        assert!(!out.exists(), "{args:?} wrote {}", out.display());
+    }
+    let (code, _, err) = run(&["generate", "--customers", "1", "--partners", "0", &out_s]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.join("tenants.csv").exists());
+}

@@ -784,7 +784,10 @@ mod tests {
     fn deep_nesting_is_a_compile_error() {
         let parens = format!("{}active{}", "(".repeat(1000), ")".repeat(1000));
         let e = compile(&parens, &S, Ty::Bool).expect_err("too deep");
-        assert_eq!(e.message, "the expression is nested more than 64 levels deep");
+        assert_eq!(
+            e.message,
+            "the expression is nested more than 64 levels deep"
+        );
         assert_eq!(e.offset, 64, "the 65th `(`");
         let nots = format!("{}active", "!".repeat(1000));
         let e = compile(&nots, &S, Ty::Bool).expect_err("too deep");
