@@ -98,7 +98,7 @@ fn deep_nesting_with_a_cycle() {
         .find(|x| x.member.id.map(|g| g.to_string()) == Some(id(9000)))
         .expect("deep user has access");
     assert_eq!(
-        deep.member.path.len(),
+        deep.member.path_len(),
         depth as usize + 2,
         "user, 60 levels, AdminAgents"
     );

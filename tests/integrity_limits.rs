@@ -149,3 +149,156 @@ fn generate_sizes_are_bounded() {
     assert_eq!(code, 0, "{err}");
     assert!(out.join("tenants.csv").exists());
 }
+
+const PARTNER: &str = "11111111-0000-0000-0000-000000000001";
+const CUSTOMER: &str = "22222222-0000-0000-0000-000000000002";
+
+fn gid(n: u32) -> String {
+    format!("aaaaaaaa-0000-0000-0000-{n:012}")
+}
+
+/// A snapshot where the partner's AdminAgents (group 0, DAP with one
+/// customer) contains group 1, which contains group 2, … down to group
+/// `depth`, which contains the user `Deep Dana` (id 999999999999).
+fn chain_snapshot(depth: u32) -> tempfile::TempDir {
+    use std::fmt::Write as _;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let w = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).expect("write");
+    w(
+        "manifest.json",
+        r#"{"format_version": 1, "captured_at": "2026-11-01T00:00:00Z"}"#,
+    );
+    w(
+        "tenants.csv",
+        &format!("tenant_id,name,kind\n{PARTNER},Partner,partner\n{CUSTOMER},Customer,customer\n"),
+    );
+    w(
+        "relationships.csv",
+        &format!("partner_tenant_id,customer_tenant_id,kind,state\n{PARTNER},{CUSTOMER},dap,active\n"),
+    );
+    let user = 999_999_999_999_u64;
+    let mut principals = String::from("tenant_id,principal_id,kind,display_name,agent_group\n");
+    let mut memberships = String::from("tenant_id,group_id,member_id\n");
+    for g in 0..=depth {
+        let agent = if g == 0 { "admin_agents" } else { "" };
+        let _ = writeln!(principals, "{PARTNER},{},group,Group {g},{agent}", gid(g));
+        if g > 0 {
+            let _ = writeln!(memberships, "{PARTNER},{},{}", gid(g - 1), gid(g));
+        }
+    }
+    let _ = writeln!(
+        principals,
+        "{PARTNER},aaaaaaaa-0000-0000-0000-{user:012},user,Deep Dana,"
+    );
+    let _ = writeln!(
+        memberships,
+        "{PARTNER},{},aaaaaaaa-0000-0000-0000-{user:012}",
+        gid(depth)
+    );
+    w("principals.csv", &principals);
+    w("memberships.csv", &memberships);
+    dir
+}
+
+/// The `paths` of the DAP001 finding of an audit, from findings.json.
+fn dap001_paths(a: &partner_audit::app::Audit) -> Vec<String> {
+    let doc: serde_json::Value =
+        serde_json::from_str(&common::findings_json(a)).expect("findings.json");
+    let f = doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["rule"] == "DAP001")
+        .expect("a DAP001 finding");
+    assert_eq!(f["principals"], serde_json::json!([gid_user()]));
+    f["paths"]
+        .as_array()
+        .expect("paths")
+        .iter()
+        .map(|p| p.as_str().expect("path text").to_string())
+        .collect()
+}
+
+fn gid_user() -> String {
+    "aaaaaaaa-0000-0000-0000-999999999999".into()
+}
+
+/// Validates issue #11 item 11: a chain of 100,000 nested groups under an
+/// AdminAgents group expands in memory linear in its members (the old
+/// per-member path copies needed about 20 GB and 55 s here), the one user
+/// at the bottom holds Global Administrator, and the printed path keeps 8
+/// principals at each end with the count of the groups between.
+#[test]
+fn a_chain_of_100000_nested_groups_expands_linearly() {
+    let depth = 100_000;
+    let dir = chain_snapshot(depth);
+    let started = std::time::Instant::now();
+    let a = common::audit(&dir.path().to_string_lossy());
+    let took = started.elapsed();
+    let admin = a
+        .graph
+        .principal(&a.snapshot, &partner_audit::snapshot::Guid::parse(&gid(0)).expect("guid"))
+        .expect("AdminAgents node");
+    let members = a.graph.members_of(admin);
+    assert_eq!(members.list.len(), depth as usize + 2, "every group and the user");
+    let dana = members.list.last().expect("the user");
+    assert_eq!(dana.path_len(), depth as usize + 2);
+    assert_eq!(members.full_path(dana).count(), depth as usize + 2);
+    let paths = dap001_paths(&a);
+    assert_eq!(paths.len(), 1);
+    let (chain, grant) = paths[0].split_once(" ⇒ ").expect("path ⇒ grant");
+    assert_eq!(grant, "Global Administrator in Customer (DAP)");
+    let hops: Vec<&str> = chain.split(" → ").collect();
+    let mut want = vec!["Deep Dana".to_string()];
+    want.extend((depth - 6..=depth).rev().map(|g| format!("Group {g}")));
+    want.push(format!("… {} more groups …", depth + 2 - 16));
+    want.extend((1..=7).rev().map(|g| format!("Group {g}")));
+    want.push("Group 0 (Partner)".into());
+    assert_eq!(hops, want);
+    // Generous for a debug build on a shared machine; quadratic copying
+    // took close to a minute even in release.
+    assert!(took.as_secs() < 60, "took {took:?}");
+}
+
+/// Validates that the shortened path shows exactly the ends of the full
+/// path, for every member of a chain just longer and just shorter than the
+/// cap, and that HTML diagrams get the same elision.
+#[test]
+fn long_paths_show_their_ends() {
+    let dir = chain_snapshot(40);
+    let a = common::audit(&dir.path().to_string_lossy());
+    let admin = a
+        .graph
+        .principal(&a.snapshot, &partner_audit::snapshot::Guid::parse(&gid(0)).expect("guid"))
+        .expect("AdminAgents node");
+    let members = a.graph.members_of(admin);
+    for m in &members.list {
+        let full: Vec<_> = members.full_path(m).collect();
+        assert_eq!(full.len(), m.path_len());
+        assert_eq!(full.first(), Some(&m.node));
+        assert_eq!(full.last(), Some(&admin));
+        let shown = members.shown_path(m);
+        use partner_audit::graph::Hop;
+        if full.len() <= 17 {
+            let nodes: Vec<_> = full.iter().map(|&n| Hop::Node(n)).collect();
+            assert_eq!(shown, nodes);
+        } else {
+            let mut want: Vec<_> = full[..8].iter().map(|&n| Hop::Node(n)).collect();
+            want.push(Hop::Elided(full.len() - 16));
+            want.extend(full[full.len() - 8..].iter().map(|&n| Hop::Node(n)));
+            assert_eq!(shown, want);
+        }
+    }
+    let paths = dap001_paths(&a);
+    assert!(paths[0].contains(" → … 26 more groups … → "), "{}", paths[0]);
+    let out = tempfile::tempdir().expect("tempdir");
+    let out_s = out.path().to_string_lossy().into_owned();
+    let snap = dir.path().to_string_lossy().into_owned();
+    let (code, _, err) = run(&["audit", &snap, "--out", &out_s, "--format", "html,csv"]);
+    assert_eq!(code, 1, "{err}");
+    let html = std::fs::read_to_string(out.path().join("report.html")).expect("report.html");
+    assert!(html.contains("… 26 more groups …"), "diagram elides");
+    assert!(!html.contains("Group 20<"), "a middle group is not drawn");
+    let access = std::fs::read_to_string(out.path().join("access.csv")).expect("access.csv");
+    assert!(access.contains("… 26 more groups …"), "{access}");
+}

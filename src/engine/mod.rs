@@ -462,7 +462,7 @@ fn assemble_with(
                 let mut keep = || {
                     paths.push((
                         (m.id, m.node.index(), grant.role),
-                        m.path.len(),
+                        m.path_len(),
                         order,
                         path,
                     ));

@@ -1,6 +1,13 @@
 //! Transitive, cycle-safe expansion of a grant holder into the principals
 //! that act through it, each with one shortest path (breadth-first search
 //! over incoming membership edges; a visited set makes cycles harmless).
+//!
+//! Paths are stored as the breadth-first tree itself: each member points at
+//! the next hop towards the holder, so an expansion costs memory linear in
+//! the members it lists, however deep groups nest (a chain of 100,000
+//! nested groups is 100,000 entries, not 5 billion path steps). A path is
+//! materialised only when a report prints it, and then at most
+//! [`PATH_SHOWN_EACH_END`] principals from each end ([`Members::shown_path`]).
 
 use rustc_hash::FxHashMap as HashMap;
 
@@ -26,17 +33,42 @@ pub enum MemberKind {
     Placeholder,
 }
 
+/// How many principals of a long explaining path reports show at each end
+/// (the member's side and the holder's); the hops between are counted.
+pub const PATH_SHOWN_EACH_END: usize = 8;
+
 /// One principal reached from a holder.
 #[derive(Clone, Debug)]
 pub struct Member {
     pub node: NodeIndex,
     pub id: Option<Guid>,
     pub kind: MemberKind,
-    /// member → … → holder (inclusive), one shortest path.
-    pub path: Vec<NodeIndex>,
+    /// Position in [`Members::list`] of the next hop on one shortest path
+    /// member → … → holder (the holder's is its own, 0).
+    pub parent: u32,
+    /// Membership hops from the member to the holder (0 for the holder).
+    pub depth: u32,
+    /// Position in [`Members::list`] of the member's ancestor
+    /// `PATH_SHOWN_EACH_END - 1` hops from the holder (itself when nearer),
+    /// so that the holder's end of a long path is found without walking it.
+    anchor: u32,
+}
+
+/// One step of a path as reports show it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hop {
+    /// A principal (member, group on the way, or the holder).
+    Node(NodeIndex),
+    /// This many groups on the way, left out of a long path.
+    Elided(usize),
 }
 
 impl Member {
+    /// Principals on the explaining path, the member and the holder included.
+    pub fn path_len(&self) -> usize {
+        self.depth as usize + 1
+    }
+
     /// Holds effective access (SPEC §4): an enabled user or an unresolved principal.
     pub fn effective(&self) -> bool {
         matches!(
@@ -62,6 +94,42 @@ pub struct Members {
 }
 
 impl Members {
+    /// The whole explaining path of `member` (an entry of [`Members::list`]):
+    /// member → … → holder. Walking it costs its length; reports use
+    /// [`Members::shown_path`].
+    pub fn full_path<'m>(&'m self, member: &'m Member) -> impl Iterator<Item = NodeIndex> + 'm {
+        let mut cur = Some(member);
+        std::iter::from_fn(move || {
+            let m = cur?;
+            cur = (m.depth > 0)
+                .then(|| self.list.get(m.parent as usize))
+                .flatten();
+            Some(m.node)
+        })
+    }
+
+    /// The explaining path of `member` as reports print it: whole when it
+    /// has at most `2 × PATH_SHOWN_EACH_END + 1` principals, else the first
+    /// and last [`PATH_SHOWN_EACH_END`] with the count of those between.
+    /// Costs at most that many steps, however long the path is.
+    pub fn shown_path(&self, member: &Member) -> Vec<Hop> {
+        let len = member.path_len();
+        if len <= 2 * PATH_SHOWN_EACH_END + 1 {
+            return self.full_path(member).map(Hop::Node).collect();
+        }
+        let mut out = Vec::with_capacity(2 * PATH_SHOWN_EACH_END + 1);
+        out.extend(
+            self.full_path(member)
+                .take(PATH_SHOWN_EACH_END)
+                .map(Hop::Node),
+        );
+        out.push(Hop::Elided(len - 2 * PATH_SHOWN_EACH_END));
+        if let Some(anchor) = self.list.get(member.anchor as usize) {
+            out.extend(self.full_path(anchor).map(Hop::Node));
+        }
+        out
+    }
+
     /// Disabled users reached (listed in evidence, hold no access).
     pub fn disabled(&self) -> impl Iterator<Item = &Member> {
         self.list
@@ -122,7 +190,9 @@ pub fn expand(graph: &DiGraph<Node, Edge>, snapshot: &Snapshot, holder: NodeInde
                 node: holder,
                 id,
                 kind,
-                path: vec![holder],
+                parent: 0,
+                depth: 0,
+                anchor: 0,
             }],
             known: kind != MemberKind::Placeholder,
             enabled_users,
@@ -148,33 +218,38 @@ pub fn expand(graph: &DiGraph<Node, Edge>, snapshot: &Snapshot, holder: NodeInde
         members_into(graph, n, &mut next);
     }
     drop(seen);
-    // Depth of each entry (the holder's is 0), for exactly sized paths.
-    let mut depth: Vec<u32> = Vec::with_capacity(order.len());
-    depth.push(0);
-    for &(_, p) in &order[1..] {
-        let d = depth[p as usize] + 1;
-        depth.push(d);
-    }
     let mut known = true;
-    let mut list = Vec::with_capacity(order.len());
+    let mut list: Vec<Member> = Vec::with_capacity(order.len());
     let mut enabled_users: Vec<Guid> = Vec::new();
-    for (i, &(n, _)) in order.iter().enumerate() {
+    let near = u32::try_from(PATH_SHOWN_EACH_END - 1).unwrap_or(u32::MAX);
+    for (i, &(n, parent)) in order.iter().enumerate() {
         let (kind, id) = kind_of(graph, snapshot, n);
         if kind == MemberKind::Placeholder {
             known = false;
         }
-        let mut path = Vec::with_capacity(depth[i] as usize + 1);
-        let mut cur = i;
-        path.push(n);
-        while cur != 0 {
-            cur = order[cur].1 as usize;
-            path.push(order[cur].0);
-        }
+        let at = u32::try_from(i).unwrap_or(u32::MAX);
+        // Parents come first in breadth-first order.
+        let (depth, anchor) = match list.get(parent as usize) {
+            Some(p) if i > 0 => {
+                let depth = p.depth + 1;
+                let anchor = if depth <= near {
+                    at
+                } else if p.depth == near {
+                    parent
+                } else {
+                    p.anchor
+                };
+                (depth, anchor)
+            }
+            _ => (0, at),
+        };
         let member = Member {
             node: n,
             id,
             kind,
-            path,
+            parent,
+            depth,
+            anchor,
         };
         if member.is_enabled_user() {
             if let Some(id) = member.id {

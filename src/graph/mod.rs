@@ -23,7 +23,7 @@ use crate::snapshot::roles::RoleId;
 use crate::snapshot::{AgentGroup, Diagnostic, Guid, Scope, Snapshot};
 
 pub use build::partner_may_manage_device;
-pub use members::{Member, Members};
+pub use members::{Hop, Member, Members};
 
 /// A node of the access graph (24 bytes: there are as many as principals,
 /// so every byte counts).
@@ -382,7 +382,7 @@ impl AccessGraph {
                     };
                     best.entry((resource, grant.role, member.node))
                         .and_modify(|a| {
-                            if member.path.len() < a.member.path.len() {
+                            if member.depth < a.member.depth {
                                 *a = candidate.clone();
                             }
                         })
@@ -461,6 +461,9 @@ impl AccessGraph {
 
     /// Renders one explaining path compactly:
     /// `Anna Larsen → Azure Operators → AdminAgents (Northwind IT) ⇒ Global Administrator in Contoso (DAP)`.
+    /// `member` is one of the members of `grant`'s holder. A path longer than
+    /// `2 × PATH_SHOWN_EACH_END + 1` principals shows its ends and
+    /// `… N more groups …` between them ([`Members::shown_path`]).
     pub fn render_path(&self, snapshot: &Snapshot, member: &Member, grant: &Grant) -> String {
         let mut out = String::with_capacity(160);
         self.render_path_into(&mut out, snapshot, member, grant);
@@ -475,11 +478,20 @@ impl AccessGraph {
         member: &Member,
         grant: &Grant,
     ) {
-        let last = member.path.len().saturating_sub(1);
-        for (i, &n) in member.path.iter().enumerate() {
+        use std::fmt::Write as _;
+        let hops = self.members_of(grant.holder).shown_path(member);
+        let last = hops.len().saturating_sub(1);
+        for (i, hop) in hops.into_iter().enumerate() {
             if i > 0 {
                 out.push_str(" → ");
             }
+            let n = match hop {
+                Hop::Node(n) => n,
+                Hop::Elided(k) => {
+                    let _ = write!(out, "… {k} more group{} …", if k == 1 { "" } else { "s" });
+                    continue;
+                }
+            };
             match &self.graph[n] {
                 Node::Principal(pi) => {
                     let p = &snapshot.principals[*pi as usize];

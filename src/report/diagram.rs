@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::escape::truncate;
 use super::Report;
 use crate::engine::PathRef;
-use crate::graph::{Node, Via};
+use crate::graph::{Hop, Node, Via};
 
 /// Box width, height and gaps (SVG user units = CSS pixels at 100 %).
 const W: u32 = 176;
@@ -26,7 +26,8 @@ const PER_ROW: usize = 5;
 #[derive(Clone, Debug, Serialize)]
 pub struct Step {
     /// CSS class: `user`, `group`, `placeholder`, `unresolved`, `service`,
-    /// `dap`, `gdap`, `assignment`, `role`, `resource`.
+    /// `elided` (groups left out of a long path), `dap`, `gdap`,
+    /// `assignment`, `role`, `resource`.
     pub kind: &'static str,
     /// Small upper line: what the step is (and whose).
     pub caption: String,
@@ -70,9 +71,21 @@ pub fn steps(r: &Report<'_>, p: PathRef) -> Vec<Step> {
     let g = r.graph;
     let s = r.snapshot;
     let grant = &g.grants[p.grant as usize];
-    let member = &g.members_of(grant.holder).list[p.member as usize];
+    let members = g.members_of(grant.holder);
+    let member = &members.list[p.member as usize];
     let mut out = Vec::new();
-    for &n in &member.path {
+    for hop in members.shown_path(member) {
+        let n = match hop {
+            Hop::Node(n) => n,
+            Hop::Elided(k) => {
+                out.push(Step {
+                    kind: "elided",
+                    caption: "nested groups".into(),
+                    label: format!("… {k} more group{} …", if k == 1 { "" } else { "s" }),
+                });
+                continue;
+            }
+        };
         let step = match &g.graph[n] {
             Node::Principal(i) => {
                 let pr = &s.principals[*i as usize];
