@@ -31,12 +31,50 @@ pub enum AppError {
 
 fn render_diags(d: &[Diagnostic]) -> String {
     let errors = d.iter().filter(|x| x.level == Level::Error).count();
+    let mut folded = d.to_vec();
+    snapshot::diag::fold_alike_warnings(&mut folded);
     let mut s = String::new();
-    for x in d {
-        let _ = writeln!(s, "{}", crate::report::summary::printable(&x.to_string()));
-    }
+    write_diagnostics(&mut s, &folded, false, "not shown");
     let _ = write!(s, "{errors} error(s)");
     s
+}
+
+/// Most warnings printed to the terminal; the rest are counted.
+pub const MAX_TERMINAL_WARNINGS: usize = 20;
+
+/// Appends `diags` for the terminal, one per line: every error, and the
+/// first [`MAX_TERMINAL_WARNINGS`] warnings (none when `quiet`) followed by
+/// `… and N more warning(s) (REST)`.
+fn write_diagnostics(out: &mut String, diags: &[Diagnostic], quiet: bool, rest: &str) {
+    let mut shown = 0usize;
+    let mut hidden = 0usize;
+    for d in diags {
+        if d.level == Level::Warning {
+            if quiet {
+                continue;
+            }
+            if shown == MAX_TERMINAL_WARNINGS {
+                hidden += 1;
+                continue;
+            }
+            shown += 1;
+        }
+        let _ = writeln!(out, "{}", crate::report::summary::printable(&d.to_string()));
+    }
+    if hidden > 0 {
+        let _ = writeln!(
+            out,
+            "… and {} more warning(s) ({rest})",
+            snapshot::diag::thousands(hidden)
+        );
+    }
+}
+
+/// Prints [`write_diagnostics`] to stderr.
+fn print_diagnostics(diags: &[Diagnostic], quiet: bool, rest: &str) {
+    let mut s = String::new();
+    write_diagnostics(&mut s, diags, quiet, rest);
+    eprint!("{s}");
 }
 
 /// Runs the command; `Ok` carries the exit status (0 or 1).
@@ -129,9 +167,9 @@ fn import(a: &crate::cli::ImportArgs) -> Result<u8, AppError> {
     if loaded.has_errors() && !a.keep_going {
         return Err(AppError::Diagnostics(loaded.diagnostics));
     }
-    for d in &loaded.diagnostics {
-        eprintln!("{}", crate::report::summary::printable(&d.to_string()));
-    }
+    let mut diagnostics = loaded.diagnostics.clone();
+    snapshot::diag::fold_alike_warnings(&mut diagnostics);
+    print_diagnostics(&diagnostics, a.quiet, "not shown");
     crate::import::write::write_snapshot(&loaded.snapshot, &a.out).map_err(|e| match e {
         crate::import::write::WriteError::Io { path, source } => AppError::Io { path, source },
         other => AppError::Usage(other.to_string()),
@@ -301,6 +339,7 @@ pub fn run_audit_reporting(
     let mut diagnostics = loaded.diagnostics;
     diagnostics.extend(graph.warnings.iter().cloned());
     diagnostics.sort();
+    snapshot::diag::fold_alike_warnings(&mut diagnostics);
     Ok(Audit {
         snapshot: loaded.snapshot,
         graph,
@@ -374,9 +413,20 @@ fn audit(a: &AuditArgs) -> Result<u8, AppError> {
         findings: &audit.findings,
         diagnostics: &audit.diagnostics,
     };
-    for d in &audit.diagnostics {
-        eprintln!("{}", report::summary::printable(&d.to_string()));
-    }
+    let json_written = a.out.is_some()
+        && a.report
+            .format
+            .as_ref()
+            .is_none_or(|f| f.contains(&report::emit::Format::Json));
+    print_diagnostics(
+        &audit.diagnostics,
+        a.quiet,
+        if json_written {
+            "all in findings.json"
+        } else {
+            "use --out DIR to list them all in findings.json"
+        },
+    );
     let fail_on = match a.fail_on {
         FailOn::Never => None,
         FailOn::Info => Some(Severity::Info),

@@ -193,6 +193,9 @@ pub struct AuditArgs {
     /// Report rejected input rows but audit the rest instead of stopping (the rejections are listed in findings.json).
     #[arg(long)]
     pub keep_going: bool,
+    /// Print no input warnings, only the summary (errors are still printed; findings.json lists every warning).
+    #[arg(long, short)]
+    pub quiet: bool,
     #[command(flatten)]
     pub report: crate::report::emit::ReportArgs,
     /// Print per-phase timings and peak memory to stderr as one JSON line.
@@ -210,4 +213,7 @@ pub struct ImportArgs {
     /// Write the rows that could be mapped even when some could not (they are listed on stderr).
     #[arg(long)]
     pub keep_going: bool,
+    /// Print no warnings, only the summary (errors are still printed).
+    #[arg(long, short)]
+    pub quiet: bool,
 }

@@ -174,7 +174,9 @@ fn chain_snapshot(depth: u32) -> tempfile::TempDir {
     );
     w(
         "relationships.csv",
-        &format!("partner_tenant_id,customer_tenant_id,kind,state\n{PARTNER},{CUSTOMER},dap,active\n"),
+        &format!(
+            "partner_tenant_id,customer_tenant_id,kind,state\n{PARTNER},{CUSTOMER},dap,active\n"
+        ),
     );
     let user = 999_999_999_999_u64;
     let mut principals = String::from("tenant_id,principal_id,kind,display_name,agent_group\n");
@@ -237,10 +239,17 @@ fn a_chain_of_100000_nested_groups_expands_linearly() {
     let took = started.elapsed();
     let admin = a
         .graph
-        .principal(&a.snapshot, &partner_audit::snapshot::Guid::parse(&gid(0)).expect("guid"))
+        .principal(
+            &a.snapshot,
+            &partner_audit::snapshot::Guid::parse(&gid(0)).expect("guid"),
+        )
         .expect("AdminAgents node");
     let members = a.graph.members_of(admin);
-    assert_eq!(members.list.len(), depth as usize + 2, "every group and the user");
+    assert_eq!(
+        members.list.len(),
+        depth as usize + 2,
+        "every group and the user"
+    );
     let dana = members.list.last().expect("the user");
     assert_eq!(dana.path_len(), depth as usize + 2);
     assert_eq!(members.full_path(dana).count(), depth as usize + 2);
@@ -269,7 +278,10 @@ fn long_paths_show_their_ends() {
     let a = common::audit(&dir.path().to_string_lossy());
     let admin = a
         .graph
-        .principal(&a.snapshot, &partner_audit::snapshot::Guid::parse(&gid(0)).expect("guid"))
+        .principal(
+            &a.snapshot,
+            &partner_audit::snapshot::Guid::parse(&gid(0)).expect("guid"),
+        )
         .expect("AdminAgents node");
     let members = a.graph.members_of(admin);
     for m in &members.list {
@@ -290,7 +302,11 @@ fn long_paths_show_their_ends() {
         }
     }
     let paths = dap001_paths(&a);
-    assert!(paths[0].contains(" → … 26 more groups … → "), "{}", paths[0]);
+    assert!(
+        paths[0].contains(" → … 26 more groups … → "),
+        "{}",
+        paths[0]
+    );
     let out = tempfile::tempdir().expect("tempdir");
     let out_s = out.path().to_string_lossy().into_owned();
     let snap = dir.path().to_string_lossy().into_owned();
@@ -301,4 +317,114 @@ fn long_paths_show_their_ends() {
     assert!(!html.contains("Group 20<"), "a middle group is not drawn");
     let access = std::fs::read_to_string(out.path().join("access.csv")).expect("access.csv");
     assert!(access.contains("… 26 more groups …"), "{access}");
+}
+
+/// The depth-1 chain snapshot plus a flood: `tenants.csv` with `columns`
+/// unknown columns, `files` unknown tables (one warning each) and, when
+/// `bad_row`, a principal of an invalid kind.
+fn flooded_snapshot(columns: usize, files: usize, bad_row: bool) -> tempfile::TempDir {
+    let dir = chain_snapshot(1);
+    let extra: Vec<String> = (0..columns).map(|i| format!("c{i}")).collect();
+    let empty = ",".repeat(columns);
+    let tenants = format!(
+        "tenant_id,name,kind,{}\n{PARTNER},Partner,partner{empty}\n{CUSTOMER},Customer,customer{empty}\n",
+        extra.join(",")
+    );
+    std::fs::write(dir.path().join("tenants.csv"), tenants).expect("write");
+    for i in 0..files {
+        std::fs::write(dir.path().join(format!("notes{i:02}.csv")), "a\n1\n").expect("write");
+    }
+    if bad_row {
+        let p = dir.path().join("principals.csv");
+        let mut text = std::fs::read_to_string(&p).expect("read");
+        text.push_str(&format!("{PARTNER},{},robot,R2,\n", gid(77)));
+        std::fs::write(p, text).expect("write");
+    }
+    dir
+}
+
+fn warning_lines(stderr: &str) -> usize {
+    stderr
+        .lines()
+        .filter(|l| l.starts_with("warning: "))
+        .count()
+}
+
+/// Validates issue #11 item 14: 100,000 unknown columns give one warning
+/// naming the first ten and counting the rest, findings.json stays small
+/// (at most 100 unknown columns listed per table), and the terminal shows
+/// 20 warnings and counts the others.
+#[test]
+fn warning_floods_are_folded_and_capped() {
+    let snap = flooded_snapshot(100_000, 30, false);
+    let snap_s = snap.path().to_string_lossy().into_owned();
+    let out = tempfile::tempdir().expect("tempdir");
+    let out_s = out.path().to_string_lossy().into_owned();
+    let (code, stdout, err) = run(&["audit", &snap_s, "--out", &out_s]);
+    assert_eq!(code, 1, "{err}");
+    assert!(stdout.contains("DAP001"), "{stdout}");
+    let path = out.path().join("findings.json");
+    let size = std::fs::metadata(&path).expect("findings.json").len();
+    assert!(size < 100_000, "findings.json is {size} bytes");
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
+    let warnings = doc["input"]["warnings"].as_array().expect("warnings");
+    let columns: Vec<_> = warnings
+        .iter()
+        .filter(|w| {
+            w["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("unknown column"))
+        })
+        .collect();
+    assert_eq!(columns.len(), 1, "{columns:#?}");
+    assert_eq!(
+        columns[0]["message"],
+        "unknown column `…` ignored (100,000 times: `c0`, `c1`, `c2`, `c3`, `c4`, `c5`, `c6`, `c7`, `c8`, `c9` and 99,990 more)"
+    );
+    assert_eq!(columns[0]["line"], 1);
+    assert_eq!(columns[0]["column"], 4);
+    let listed = doc["input"]["tables"]["tenants"]["unknown_columns"]
+        .as_object()
+        .expect("unknown_columns");
+    assert_eq!(listed.len(), 100);
+    // 30 unknown tables (one file each, so not folded) and the folded columns.
+    assert!(warnings.len() >= 31, "{}", warnings.len());
+    assert_eq!(warning_lines(&err), 20, "{err}");
+    let more = format!(
+        "… and {} more warning(s) (all in findings.json)",
+        warnings.len() - 20
+    );
+    assert!(err.contains(&more), "want {more}\n{err}");
+    // Without findings.json the hint says how to get one.
+    let (_, _, err) = run(&["audit", &snap_s]);
+    assert_eq!(warning_lines(&err), 20, "{err}");
+    assert!(
+        err.contains("more warning(s) (use --out DIR to list them all in findings.json)"),
+        "{err}"
+    );
+}
+
+/// Validates `--quiet`: no warning reaches the terminal, the summary does,
+/// and errors are still printed.
+#[test]
+fn quiet_hides_warnings_but_not_errors() {
+    let snap = flooded_snapshot(3, 2, true);
+    let snap_s = snap.path().to_string_lossy().into_owned();
+    let (code, stdout, err) = run(&["audit", &snap_s, "--keep-going"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(warning_lines(&err) >= 5, "{err}");
+    for quiet in ["--quiet", "-q"] {
+        let (code, stdout_q, err_q) = run(&["audit", &snap_s, "--keep-going", quiet]);
+        assert_eq!(code, 1, "{err_q}");
+        assert_eq!(warning_lines(&err_q), 0, "{err_q}");
+        assert!(
+            err_q.contains("error: ") && err_q.contains("`robot`"),
+            "{err_q}"
+        );
+        assert_eq!(stdout_q, stdout, "the summary is unchanged");
+    }
+    let (code, _, err) = run(&["audit", &snap_s, "--quiet"]);
+    assert_eq!(code, 2, "an input error still stops the run");
+    assert!(err.contains("`robot`"), "{err}");
 }

@@ -177,6 +177,141 @@ impl fmt::Display for Diagnostic {
     }
 }
 
+/// Warnings of one kind in one file kept as they are; more are folded into
+/// one warning by [`fold_alike_warnings`].
+pub const MAX_ALIKE: usize = 5;
+/// Values a folded warning names (the rest are counted).
+pub const MAX_NAMED: usize = 10;
+
+/// The kind of a message: its text with the content of every backticked
+/// span (user input, see [`quote`]) replaced by `…`; and the first span.
+fn shape(message: &str) -> (String, Option<&str>) {
+    let mut out = String::with_capacity(message.len());
+    let mut first = None;
+    let mut rest = message;
+    while let Some(open) = rest.find('`') {
+        out.push_str(&rest[..=open]);
+        let after = &rest[open + 1..];
+        // The closing backtick is the first one not escaped by `\`.
+        let mut close = None;
+        let mut escaped = false;
+        for (i, c) in after.char_indices() {
+            match c {
+                '\\' if !escaped => escaped = true,
+                '`' if !escaped => {
+                    close = Some(i);
+                    break;
+                }
+                _ => escaped = false,
+            }
+        }
+        let Some(close) = close else {
+            out.push_str(after);
+            return (out, first);
+        };
+        first.get_or_insert(&rest[open..open + close + 2]);
+        out.push_str("…`");
+        rest = &after[close + 1..];
+    }
+    out.push_str(rest);
+    (out, first)
+}
+
+/// `1234567` as `1,234,567`.
+pub(crate) fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Folds repeated warnings: when one file has more than [`MAX_ALIKE`]
+/// warnings of one kind (the same message but for the user input in
+/// backticks, e.g. a million `unknown column `…` ignored`), they become one
+/// warning at the first one's position that says how many there were and
+/// names the first [`MAX_NAMED`] values:
+/// ``unknown column `…` ignored (1,000,000 times: `c0`, `c1`, … and 999,990 more)``.
+/// Errors are never folded. Keeps the order of `diags` otherwise; sorted
+/// input gives sorted output.
+pub fn fold_alike_warnings(diags: &mut Vec<Diagnostic>) {
+    use std::collections::HashMap;
+    let mut groups: HashMap<(&str, String), Vec<usize>> = HashMap::new();
+    for (i, d) in diags.iter().enumerate() {
+        if d.level == Level::Warning {
+            groups
+                .entry((d.file.as_str(), shape(&d.message).0))
+                .or_default()
+                .push(i);
+        }
+    }
+    // Per folded group: its first index → the folded warning; the others go.
+    let mut replace: HashMap<usize, Diagnostic> = HashMap::new();
+    let mut drop = vec![false; diags.len()];
+    for ((_, kind), members) in groups {
+        if members.len() <= MAX_ALIKE {
+            continue;
+        }
+        let first = &diags[members[0]];
+        let mut names: Vec<&str> = Vec::with_capacity(MAX_NAMED);
+        for &i in &members {
+            if names.len() == MAX_NAMED {
+                break;
+            }
+            if let Some(v) = shape(&diags[i].message).1 {
+                names.push(v);
+            }
+        }
+        let same = |f: &dyn Fn(&Diagnostic) -> &Option<String>| {
+            members
+                .iter()
+                .all(|&i| f(&diags[i]) == f(first))
+                .then(|| f(first).clone())
+                .flatten()
+        };
+        let mut message = format!("{kind} ({} times", thousands(members.len()));
+        if !names.is_empty() {
+            message.push_str(": ");
+            message.push_str(&names.join(", "));
+            if members.len() > names.len() {
+                message.push_str(" and ");
+                message.push_str(&thousands(members.len() - names.len()));
+                message.push_str(" more");
+            }
+        }
+        message.push(')');
+        let folded = Diagnostic {
+            level: Level::Warning,
+            file: first.file.clone(),
+            line: first.line,
+            column: first.column,
+            field: same(&|d| &d.field),
+            message,
+            expected: same(&|d| &d.expected),
+            help: same(&|d| &d.help),
+        };
+        for &i in &members[1..] {
+            drop[i] = true;
+        }
+        replace.insert(members[0], folded);
+    }
+    if replace.is_empty() {
+        return;
+    }
+    let old = std::mem::take(diags);
+    diags.extend(old.into_iter().enumerate().filter_map(|(i, d)| {
+        if drop[i] {
+            None
+        } else {
+            Some(replace.remove(&i).unwrap_or(d))
+        }
+    }));
+}
+
 /// Quotes user input for a message: in backticks, control characters
 /// escaped, long values shortened.
 pub(crate) fn quote(s: &str) -> String {
@@ -275,5 +410,57 @@ mod tests {
         sort_diagnostics(&mut v);
         let got: Vec<_> = v.iter().map(|d| (d.file.as_str(), d.line)).collect();
         assert_eq!(got, [("a", Some(2)), ("a", Some(9)), ("b", Some(1))]);
+    }
+
+    #[test]
+    fn shape_hides_user_input() {
+        assert_eq!(
+            shape("unknown column `a\\`b` ignored; did you mean `name`?"),
+            (
+                "unknown column `…` ignored; did you mean `…`?".to_string(),
+                Some("`a\\`b`")
+            )
+        );
+        assert_eq!(shape("no input"), ("no input".to_string(), None));
+        assert_eq!(thousands(999_990), "999,990");
+        assert_eq!(thousands(12), "12");
+        assert_eq!(thousands(1_000_000), "1,000,000");
+    }
+
+    /// Validates that more than MAX_ALIKE warnings of one kind in one file
+    /// fold into one naming the first values, while errors, other files and
+    /// small groups stay as they are.
+    #[test]
+    fn repeated_warnings_fold_per_file() {
+        let mut v: Vec<Diagnostic> = (0..1000)
+            .map(|i| {
+                Diagnostic::warning(
+                    "s/t.csv",
+                    format!("unknown column {} ignored", quote(&format!("c{i}"))),
+                )
+                .at_line(1)
+                .at_column(i + 2)
+                .with_field(format!("c{i}"))
+            })
+            .collect();
+        v.push(Diagnostic::error("s/t.csv", "unknown column `x` ignored").at_line(2));
+        v.push(Diagnostic::warning("s/u.csv", "unknown column `y` ignored").at_line(1));
+        for i in 0..MAX_ALIKE {
+            v.push(Diagnostic::warning(
+                "s/t.csv",
+                format!("member `{i}` not found"),
+            ));
+        }
+        sort_diagnostics(&mut v);
+        fold_alike_warnings(&mut v);
+        let text: Vec<String> = v.iter().map(ToString::to_string).collect();
+        assert_eq!(text.len(), 1 + 1 + 1 + MAX_ALIKE, "{text:#?}");
+        assert!(text.contains(&"warning: s/t.csv:1:2: unknown column `…` ignored (1,000 times: `c0`, `c1`, `c2`, `c3`, `c4`, `c5`, `c6`, `c7`, `c8`, `c9` and 990 more)".to_string()), "{text:#?}");
+        assert!(text.contains(&"error: s/t.csv:2: unknown column `x` ignored".to_string()));
+        assert!(text.contains(&"warning: s/u.csv:1: unknown column `y` ignored".to_string()));
+        assert!(text.contains(&"warning: s/t.csv: member `4` not found".to_string()));
+        let mut sorted = v.clone();
+        sorted.sort();
+        assert_eq!(sorted, v, "still in report order");
     }
 }

@@ -372,6 +372,16 @@ pub struct GdapAccessAssignment {
     pub state: Option<Box<str>>,
 }
 
+/// Most unknown columns findings.json lists per table.
+pub const MAX_UNKNOWN_COLUMNS_LISTED: usize = 100;
+
+fn first_unknown_columns<S: serde::Serializer>(
+    map: &std::collections::BTreeMap<String, u64>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_map(map.iter().take(MAX_UNKNOWN_COLUMNS_LISTED))
+}
+
 /// Rows read / used / rejected and unknown columns for one table.
 #[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
 pub struct TableAccount {
@@ -379,6 +389,9 @@ pub struct TableAccount {
     pub rows_used: u64,
     pub rows_rejected: u64,
     /// Unknown column name → number of files/rows carrying it (counted per file).
+    /// findings.json lists the first [`MAX_UNKNOWN_COLUMNS_LISTED`] by name
+    /// (the warnings say how many there were).
+    #[serde(serialize_with = "first_unknown_columns")]
     pub unknown_columns: std::collections::BTreeMap<String, u64>,
     /// The files the table was read from.
     pub files: Vec<String>,
