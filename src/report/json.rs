@@ -289,8 +289,8 @@ struct SnapshotInfo<'a> {
 struct Input<'a> {
     tables: &'a BTreeMap<String, TableAccount>,
     unresolved: &'a BTreeMap<&'static str, u64>,
-    errors: Vec<&'a Diagnostic>,
-    warnings: Vec<&'a Diagnostic>,
+    errors: Vec<Diagnostic>,
+    warnings: Vec<Diagnostic>,
 }
 
 /// Counts per severity and per rule.
@@ -354,11 +354,13 @@ pub fn write_outcome(o: &Outcome<'_>, w: &mut dyn Write) -> io::Result<()> {
                 .diagnostics
                 .iter()
                 .filter(|d| d.level == Level::Error)
+                .map(|d| r.diagnostic(d))
                 .collect(),
             warnings: r
                 .diagnostics
                 .iter()
                 .filter(|d| d.level == Level::Warning)
+                .map(|d| r.diagnostic(d))
                 .collect(),
         },
         summary: Summary {

@@ -380,7 +380,8 @@ pub struct TableAccount {
     pub rows_rejected: u64,
     /// Unknown column name → number of files/rows carrying it (counted per file).
     pub unknown_columns: std::collections::BTreeMap<String, u64>,
-    /// The files the table was read from.
+    /// The files the table was read from (relative to the snapshot root
+    /// once [`Snapshot::set_root`] ran).
     pub files: Vec<String>,
 }
 
@@ -404,6 +405,12 @@ pub struct Snapshot {
     pub manifest: Manifest,
     /// Display paths of the files read, indexed by [`Loc::file`].
     pub files: Vec<String>,
+    /// The folder the snapshot was read from, as the user gave it (the
+    /// parent folder for a single-file snapshot): what reports make file
+    /// paths relative to ([`Snapshot::set_root`]).
+    pub root: std::path::PathBuf,
+    /// [`Snapshot::files`] relative to [`Snapshot::root`], what reports cite.
+    pub relative_files: Vec<String>,
     pub roles: RoleTable,
     pub tenants: Vec<Tenant>,
     pub relationships: Vec<Relationship>,
@@ -420,7 +427,47 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// `file:line` for a row location.
+    /// Sets the snapshot root and the root-relative names of its files.
+    /// Call it once every file is listed.
+    pub fn set_root(&mut self, root: &std::path::Path) {
+        self.root = root.to_path_buf();
+        self.relative_files = self.files.iter().map(|f| self.relative(f)).collect();
+        let mut accounting = std::mem::take(&mut self.accounting);
+        for account in accounting.values_mut() {
+            for f in &mut account.files {
+                *f = self.relative(f);
+            }
+        }
+        self.accounting = accounting;
+    }
+
+    /// A display path as reports write it: relative to the snapshot root,
+    /// with `/` separators, the same whatever path the user typed; never
+    /// absolute (a path outside the root is reduced to its file name);
+    /// `.` for the root itself.
+    pub fn relative(&self, display: &str) -> String {
+        use std::path::{Component, Path};
+        let path = Path::new(display);
+        let rest = path.strip_prefix(&self.root).unwrap_or(path);
+        let mut parts = Vec::new();
+        for c in rest.components() {
+            match c {
+                Component::Normal(p) => parts.push(p.to_string_lossy()),
+                Component::CurDir => {}
+                Component::ParentDir | Component::RootDir | Component::Prefix(_) => {
+                    parts.clear();
+                    parts.extend(path.file_name().map(|n| n.to_string_lossy()));
+                    break;
+                }
+            }
+        }
+        if parts.is_empty() {
+            return ".".into();
+        }
+        parts.join("/")
+    }
+
+    /// `file:line` for a row location, the file relative to the snapshot root.
     pub fn cite(&self, loc: Loc) -> String {
         let mut out = String::with_capacity(64);
         self.cite_into(&mut out, loc);
@@ -430,9 +477,11 @@ impl Snapshot {
     /// [`Snapshot::cite`], appended to `out`.
     pub fn cite_into(&self, out: &mut String, loc: Loc) {
         use fmt::Write as _;
+        let i = usize::from(loc.file);
         let file = self
-            .files
-            .get(usize::from(loc.file))
+            .relative_files
+            .get(i)
+            .or_else(|| self.files.get(i))
             .map_or("?", String::as_str);
         out.push_str(file);
         let _ = write!(out, ":{}", loc.line);
