@@ -380,8 +380,7 @@ pub struct TableAccount {
     pub rows_rejected: u64,
     /// Unknown column name → number of files/rows carrying it (counted per file).
     pub unknown_columns: std::collections::BTreeMap<String, u64>,
-    /// The files the table was read from (relative to the snapshot root
-    /// once [`Snapshot::set_root`] ran).
+    /// The files the table was read from.
     pub files: Vec<String>,
 }
 
@@ -432,13 +431,6 @@ impl Snapshot {
     pub fn set_root(&mut self, root: &std::path::Path) {
         self.root = root.to_path_buf();
         self.relative_files = self.files.iter().map(|f| self.relative(f)).collect();
-        let mut accounting = std::mem::take(&mut self.accounting);
-        for account in accounting.values_mut() {
-            for f in &mut account.files {
-                *f = self.relative(f);
-            }
-        }
-        self.accounting = accounting;
     }
 
     /// A display path as reports write it: relative to the snapshot root,
@@ -491,6 +483,26 @@ impl Snapshot {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Validates that reports' file names are root-relative, `/`-separated
+    /// and never absolute, however the root was typed.
+    #[test]
+    fn paths_are_relative_to_the_snapshot_root() {
+        let mut s = Snapshot {
+            files: vec!["./exp/t1/users.json".into(), "./exp/manifest.json".into()],
+            ..Snapshot::default()
+        };
+        s.set_root(std::path::Path::new("./exp/"));
+        assert_eq!(s.relative_files, ["t1/users.json", "manifest.json"]);
+        assert_eq!(s.cite(Loc { file: 0, line: 7 }), "t1/users.json:7");
+        assert_eq!(s.relative("./exp"), ".");
+        assert_eq!(s.relative("/etc/passwd"), "passwd");
+        assert_eq!(s.relative("../other/x.csv"), "x.csv");
+        s.set_root(std::path::Path::new("/abs/snap"));
+        assert_eq!(s.relative("/abs/snap/tenants.csv"), "tenants.csv");
+        s.set_root(std::path::Path::new(""));
+        assert_eq!(s.relative("single.json"), "single.json");
+    }
 
     #[test]
     fn guid_round_trips_lower_case() {
