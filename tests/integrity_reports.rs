@@ -131,6 +131,91 @@ fn reports_do_not_depend_on_where_the_snapshot_lies() {
     }
 }
 
+/// Lists a folder (names, sorted).
+fn list(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(dir)
+        .expect("list")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// Validates that a run that cannot publish its reports (a folder stands
+/// where report.html goes) exits 2, says the old reports were kept, and
+/// leaves `--out` exactly as it was: the previous findings.json and its
+/// completeness marker, no new file, no staging folder, no temporary.
+#[test]
+fn a_failed_run_leaves_the_previous_reports_whole() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("out");
+    let out_s = out.display().to_string();
+    let base = [
+        "audit",
+        "--out",
+        &out_s,
+        "--fail-on",
+        "never",
+        "--as-of",
+        "2026-11-01",
+    ];
+    let (code, _, err) = common::run(&[&base[..], &["fixtures/demo"]].concat());
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        fs::read_to_string(out.join(".partner-audit-complete")).expect("marker"),
+        "findings.json\n"
+    );
+    let old = fs::read(out.join("findings.json")).expect("findings.json");
+    fs::create_dir(out.join("report.html")).expect("a folder in the way");
+    let before = list(&out);
+    let (code, _, err) = common::run(
+        &[
+            &base[..],
+            &["fixtures/report/hostile.json", "--format", ALL],
+        ]
+        .concat(),
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("report.html") && err.contains("were left as they were"),
+        "{err}"
+    );
+    assert_eq!(list(&out), before, "new files or leftovers in --out");
+    assert_eq!(
+        fs::read(out.join("findings.json")).expect("findings.json"),
+        old
+    );
+}
+
+/// Validates that a staging folder and a temporary report file left by a
+/// run that died are removed by the next run, and that the published set
+/// is listed in the completeness marker.
+#[test]
+fn leftovers_of_dead_runs_are_removed() {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("out");
+    fs::create_dir(&out).expect("mkdir");
+    // Above the kernel's largest process id: never a running process.
+    fs::create_dir(out.join(".partner-audit-staging-4194399")).expect("mkdir");
+    fs::write(
+        out.join(".partner-audit-staging-4194399/findings.json"),
+        "x",
+    )
+    .expect("write");
+    fs::write(out.join(".findings.json.tmp4194399"), "x").expect("write");
+    audit_all("fixtures/demo", &out, &[]);
+    let mut want: Vec<String> = FILES.iter().map(ToString::to_string).collect();
+    want.push(".partner-audit-complete".into());
+    want.sort();
+    assert_eq!(list(&out), want);
+    let marker = fs::read_to_string(out.join(".partner-audit-complete")).expect("marker");
+    assert!(marker.ends_with("findings.json\n"), "{marker}");
+    assert_eq!(marker.lines().count(), FILES.len());
+}
+
 /// Calls `f` with every key and value of a JSON document.
 fn walk(v: &serde_json::Value, f: &mut dyn FnMut(&str, &serde_json::Value)) {
     match v {
