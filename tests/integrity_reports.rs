@@ -2,7 +2,9 @@
 //! snapshot was given by, no path of the machine in any report, and a set
 //! of reports in `--out` that is either the old one or the new one.
 
-mod common;
+mod report;
+
+use report::common;
 
 use std::fs;
 use std::path::Path;
@@ -82,6 +84,11 @@ fn reports_are_the_same_whatever_path_the_snapshot_is_given_by() {
         }
         for (name, bytes) in &runs[2].1 {
             let text = String::from_utf8_lossy(bytes);
+            if *name == "findings.sarif" {
+                if let Err(e) = report::validate_sarif(&text) {
+                    panic!("findings.sarif of `{snapshot}` is invalid:\n{e}");
+                }
+            }
             assert!(
                 !text.contains(&abs_root),
                 "{name} of `{absolute}` holds the absolute path `{abs_root}`"

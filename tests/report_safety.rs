@@ -152,6 +152,9 @@ fn junit_and_sarif_escape_hostile_names() {
     assert!(!xml.contains("<script"), "raw <script> in junit.xml");
     assert!(xml.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
     assert!(!xml.contains('\u{1b}'));
+    if let Err(e) = report::validate_sarif(get(&all, "findings.sarif")) {
+        panic!("findings.sarif is invalid:\n{e}");
+    }
     let sarif: serde_json::Value =
         serde_json::from_str(get(&all, "findings.sarif")).expect("sarif is JSON");
     let text = sarif.to_string();

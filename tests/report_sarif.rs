@@ -6,25 +6,8 @@
 mod report;
 
 use report::common;
+use report::validate_sarif as validate;
 use serde_json::Value;
-
-fn validator() -> (boon::Schemas, boon::SchemaIndex) {
-    let schema: Value =
-        serde_json::from_str(include_str!("data/sarif-schema-2.1.0.json")).expect("schema json");
-    let url = partner_audit::report::sarif::SCHEMA;
-    let mut schemas = boon::Schemas::new();
-    let mut compiler = boon::Compiler::new();
-    compiler.enable_format_assertions();
-    compiler.add_resource(url, schema).expect("add schema");
-    let idx = compiler.compile(url, &mut schemas).expect("compile schema");
-    (schemas, idx)
-}
-
-fn validate(sarif: &str) -> Result<(), String> {
-    let (schemas, idx) = validator();
-    let doc: Value = serde_json::from_str(sarif).map_err(|e| e.to_string())?;
-    schemas.validate(&doc, idx).map_err(|e| format!("{e:#}"))
-}
 
 fn demo_sarif(baseline: bool, waivers: bool) -> String {
     let a = common::audit("fixtures/demo");
