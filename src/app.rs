@@ -27,6 +27,9 @@ pub enum AppError {
         path: String,
         source: std::io::Error,
     },
+    /// The reports could not be published; the previous ones are in place.
+    #[error("{0}")]
+    Unpublished(report::emit::EmitError),
 }
 
 fn render_diags(d: &[Diagnostic]) -> String {
@@ -441,6 +444,7 @@ fn audit(a: &AuditArgs) -> Result<u8, AppError> {
                 report::emit::EmitError::Io { path, source } => AppError::Io { path, source },
                 report::emit::EmitError::Usage(m) => AppError::Usage(m),
                 report::emit::EmitError::Input(d) => AppError::Diagnostics(d),
+                e @ report::emit::EmitError::Unpublished { .. } => AppError::Unpublished(e),
             }
         })?;
     phase(&mut timings, "report", t);

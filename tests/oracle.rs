@@ -1519,6 +1519,30 @@ const ACCESS_COLUMNS: &[&str] = &[
     "path",
 ];
 
+/// A snapshot string as access.csv shows it: characters that hide or
+/// disguise text (C0 and C1 controls but tab and line breaks, DEL,
+/// bidirectional controls) become U+FFFD.
+fn shown_in_csv(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            let hidden = (c.is_control() && !matches!(c, '\t' | '\r' | '\n'))
+                || matches!(
+                    c,
+                    '\u{061c}'
+                        | '\u{200e}'
+                        | '\u{200f}'
+                        | '\u{202a}'..='\u{202e}'
+                        | '\u{2066}'..='\u{2069}'
+                );
+            if hidden {
+                '\u{fffd}'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
 fn unneutralise(cell: &str) -> String {
     match cell.strip_prefix('\'') {
         Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => rest.to_string(),
@@ -1646,7 +1670,9 @@ fn explained(row: &AccessRow) -> Explained {
     };
     let cite = j.rfind(".csv:").and_then(|i| {
         let file = &j[..i];
-        let table = file.rsplit(['/', '\\']).next().unwrap_or(file);
+        // Citations are relative to the snapshot root: the file name may
+        // follow a space or `(` rather than a folder.
+        let table = file.rsplit(['/', '\\', ' ', '(']).next().unwrap_or(file);
         let digits: String = j[i + 5..]
             .chars()
             .take_while(char::is_ascii_digit)
@@ -1677,9 +1703,9 @@ fn explains(way: &expect::access::Way, x: &Explained, row: &AccessRow) -> bool {
     x.via == Some(way.via)
         && x.cite.as_ref() == Some(&(way.table.to_string(), way.line))
         && if way.holder_known {
-            x.last.starts_with(&way.holder)
+            x.last.starts_with(&shown_in_csv(&way.holder))
         } else {
-            x.last.contains(&way.holder)
+            x.last.contains(&shown_in_csv(&way.holder))
         }
         && x.grant_scope.as_deref().map(str::to_lowercase).as_deref()
             == Some(way.grant_scope.as_str())
@@ -1700,6 +1726,7 @@ fn differences(
     let mut out = Vec::new();
     let x = explained(row);
     let field = |out: &mut Vec<String>, name: &str, want: String, got: &str| {
+        let want = shown_in_csv(&want);
         if want != got {
             out.push(format!("{name}: expected {want:?}, engine {got:?}"));
         }
@@ -1767,7 +1794,7 @@ fn differences(
                 row.get("display_name"),
             );
         }
-        _ if !row.get("display_name").contains(&e.name) => out.push(format!(
+        _ if !row.get("display_name").contains(&shown_in_csv(&e.name)) => out.push(format!(
             "display_name: expected one naming {:?}, engine {:?}",
             e.name,
             row.get("display_name")
@@ -1782,9 +1809,10 @@ fn differences(
             row.get("path")
         ));
     }
+    let name = shown_in_csv(&e.name);
     let first_ok = match e.kind {
-        "user" => x.first.starts_with(&e.name),
-        _ => x.first.contains(&e.name),
+        "user" => x.first.starts_with(&name),
+        _ => x.first.contains(&name),
     };
     if !first_ok {
         out.push(format!(

@@ -42,6 +42,8 @@ fn several_formats_in_one_run() {
         .collect();
     names.sort();
     let mut expected: Vec<String> = FILES.iter().map(ToString::to_string).collect();
+    // The marker of a complete set (see `report::emit::COMPLETE`).
+    expected.push(".partner-audit-complete".into());
     expected.sort();
     assert_eq!(names, expected);
     for f in FILES {
@@ -61,7 +63,8 @@ fn several_formats_in_one_run() {
         "--fail-on",
         "never",
     ]);
-    assert_eq!(std::fs::read_dir(tmp2.path()).expect("dir").count(), 1);
+    assert_eq!(std::fs::read_dir(tmp2.path()).expect("dir").count(), 2);
+    assert!(tmp2.path().join(".partner-audit-complete").exists());
     assert!(tmp2.path().join("findings.json").exists());
 }
 

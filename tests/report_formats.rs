@@ -104,7 +104,7 @@ fn review_shows_hidden_partner_admins() {
     assert_eq!(fabrikam.lingering.len(), 1);
     let l = &fabrikam.lingering[0];
     assert_eq!(l.role, "Owner");
-    assert_eq!(l.source, "fixtures/demo/role_assignments.json:81");
+    assert_eq!(l.source, "role_assignments.json:81");
     assert!(l
         .command
         .contains("--assignee 3cdf1871-8608-43af-94db-d736ac1f80f5"));

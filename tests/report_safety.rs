@@ -152,6 +152,9 @@ fn junit_and_sarif_escape_hostile_names() {
     assert!(!xml.contains("<script"), "raw <script> in junit.xml");
     assert!(xml.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
     assert!(!xml.contains('\u{1b}'));
+    if let Err(e) = report::validate_sarif(get(&all, "findings.sarif")) {
+        panic!("findings.sarif is invalid:\n{e}");
+    }
     let sarif: serde_json::Value =
         serde_json::from_str(get(&all, "findings.sarif")).expect("sarif is JSON");
     let text = sarif.to_string();
@@ -197,4 +200,101 @@ fn anstream_strip(s: &str) -> String {
         }
     }
     out
+}
+
+/// Characters that hide or disguise text: C0 and C1 controls, DEL and the
+/// bidirectional controls. Tab, LF and CR are listed apart.
+fn hidden(c: char) -> bool {
+    (c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+        || matches!(
+            c,
+            '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+        )
+}
+
+/// Validates that no NUL, ESC, DEL, C1 or bidi control from the snapshot
+/// (the `44444444` tenant and two partner users of the hostile fixture)
+/// reaches report.html or report.md, and that they read as U+FFFD.
+#[test]
+fn html_and_markdown_have_no_hidden_characters() {
+    let all = outputs();
+    for name in ["report.html", "report.md", "junit.xml"] {
+        let text = get(&all, name);
+        if let Some(c) = text.chars().find(|&c| hidden(c)) {
+            panic!("{name}: hidden character U+{:04X}", u32::from(c));
+        }
+    }
+    let doc = Html::parse_document(get(&all, "report.html"));
+    let text: String = doc.root_element().text().collect();
+    assert!(
+        text.contains(
+            "Bidi \u{fffd}exe.txt\u{fffd} Nul\u{fffd}Esc\u{fffd}[2JDel\u{fffd}Csi\u{fffd}31m"
+        ),
+        "the hostile tenant name is not shown with placeholders"
+    );
+    assert!(get(&all, "report.md").contains("Bidi \u{fffd}exe.txt\u{fffd} Nul\u{fffd}"));
+}
+
+/// Validates that junit.xml holds only characters XML 1.0 allows
+/// (`Char ::= #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | …`).
+#[test]
+fn junit_is_well_formed_xml_text() {
+    let all = outputs();
+    let xml = get(&all, "junit.xml");
+    assert!(xml.contains("Bidi"), "the hostile tenant is in junit.xml");
+    for c in xml.chars() {
+        let ok = matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}')
+            || u32::from(c) >= 0x10000;
+        assert!(
+            ok,
+            "junit.xml: U+{:04X} is not an XML 1.0 character",
+            u32::from(c)
+        );
+    }
+}
+
+/// Validates that fullwidth `＝＋－＠` count as formula starts in CSV.
+#[test]
+fn csv_fullwidth_formula_starts_are_neutralised() {
+    let all = outputs();
+    let mut rdr = csv::Reader::from_reader(get(&all, "access.csv").as_bytes());
+    let mut cells = Vec::new();
+    for rec in rdr.records() {
+        for c in rec.expect("csv record").iter() {
+            assert!(
+                !c.starts_with(['\u{ff1d}', '\u{ff0b}', '\u{ff0d}', '\u{ff20}']),
+                "access.csv: fullwidth formula cell `{c}`"
+            );
+            assert!(!c.contains(hidden), "access.csv: hidden character in `{c}`");
+            cells.push(c.to_string());
+        }
+    }
+    assert!(cells
+        .iter()
+        .any(|c| c == "'\u{ff1d}HYPERLINK(\"http://evil.example\",\"wide\")"));
+    assert!(cells
+        .iter()
+        .any(|c| c == "'\u{ff20}SUM(1+1) \u{fffd}gnp.exe"));
+}
+
+/// Validates that a bidi override (U+202E) in a tenant name is not printed
+/// raw in the terminal summary, nor on stderr.
+#[test]
+fn terminal_output_has_no_bidi_controls() {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_partner-audit"))
+        .args(["audit", HOSTILE, "--fail-on", "never"])
+        .current_dir(common::root())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("Bidi \u{fffd}exe.txt\u{fffd}"), "{out}");
+    for (name, text) in [
+        ("stdout", out.as_ref()),
+        ("stderr", &String::from_utf8_lossy(&o.stderr)),
+    ] {
+        if let Some(c) = text.chars().find(|&c| hidden(c)) {
+            panic!("{name}: hidden character U+{:04X}", u32::from(c));
+        }
+    }
 }

@@ -6,25 +6,8 @@
 mod report;
 
 use report::common;
+use report::validate_sarif as validate;
 use serde_json::Value;
-
-fn validator() -> (boon::Schemas, boon::SchemaIndex) {
-    let schema: Value =
-        serde_json::from_str(include_str!("data/sarif-schema-2.1.0.json")).expect("schema json");
-    let url = partner_audit::report::sarif::SCHEMA;
-    let mut schemas = boon::Schemas::new();
-    let mut compiler = boon::Compiler::new();
-    compiler.enable_format_assertions();
-    compiler.add_resource(url, schema).expect("add schema");
-    let idx = compiler.compile(url, &mut schemas).expect("compile schema");
-    (schemas, idx)
-}
-
-fn validate(sarif: &str) -> Result<(), String> {
-    let (schemas, idx) = validator();
-    let doc: Value = serde_json::from_str(sarif).map_err(|e| e.to_string())?;
-    schemas.validate(&doc, idx).map_err(|e| format!("{e:#}"))
-}
 
 fn demo_sarif(baseline: bool, waivers: bool) -> String {
     let a = common::audit("fixtures/demo");
@@ -126,9 +109,93 @@ fn sarif_rules_fingerprints_baseline_and_suppressions() {
     // Results point at the snapshot row that explains them.
     let az001 = by_id("AZ001-921fcd81d8a0a80f");
     let loc = &az001["locations"][0]["physicalLocation"];
-    assert_eq!(
-        loc["artifactLocation"]["uri"],
-        "fixtures/demo/role_assignments.json"
-    );
+    assert_eq!(loc["artifactLocation"]["uri"], "role_assignments.json");
+    assert_eq!(loc["artifactLocation"]["uriBaseId"], "SNAPSHOTROOT");
     assert_eq!(loc["region"]["startLine"], 81);
+}
+
+/// Asserts that every result of a log has a physical location relative to
+/// `SNAPSHOTROOT` (code scanning rejects results without one), and that
+/// the base is declared; returns the results.
+fn located(sarif: &str) -> Vec<Value> {
+    let doc: Value = serde_json::from_str(sarif).expect("json");
+    let run = &doc["runs"][0];
+    assert!(
+        run["originalUriBaseIds"]["SNAPSHOTROOT"].is_object(),
+        "SNAPSHOTROOT is not declared"
+    );
+    let results = run["results"].as_array().expect("results").clone();
+    for x in &results {
+        let loc = &x["locations"][0]["physicalLocation"]["artifactLocation"];
+        let uri = loc["uri"].as_str().unwrap_or_else(|| {
+            panic!("result without a physical location: {x}");
+        });
+        assert_eq!(loc["uriBaseId"], "SNAPSHOTROOT", "{x}");
+        assert!(
+            !uri.starts_with('/') && !uri.contains(':') && !uri.contains('\\'),
+            "`{uri}` is not relative"
+        );
+    }
+    results
+}
+
+/// Validates every rule's firing fixture: the log passes the schema and
+/// every result is located at a snapshot row; INV001, INV002 and SR001
+/// (which have no assignment and no explaining path) point at the
+/// invitation or relationship row that explains them.
+#[test]
+fn every_result_has_a_physical_location() {
+    let catalog = common::catalog();
+    let mut seen = Vec::new();
+    for rule in catalog.iter().filter(|r| r.enabled) {
+        let path = format!("fixtures/rules/{}/fires.json", rule.id);
+        if !common::root().join(&path).exists() {
+            continue;
+        }
+        let a = common::audit(&path);
+        let r = report::report(&a);
+        let o = partner_audit::report::Outcome::plain(&r, &catalog);
+        let sarif = report::render(&o, "findings.sarif");
+        if let Err(e) = validate(&sarif) {
+            panic!("{path}: SARIF is invalid:\n{e}");
+        }
+        let results = located(&sarif);
+        for x in &results {
+            let id = x["ruleId"].as_str().unwrap_or("");
+            let loc = &x["locations"][0]["physicalLocation"];
+            assert_eq!(loc["artifactLocation"]["uri"], "fires.json", "{path}");
+            let line = loc["region"]["startLine"].as_u64().unwrap_or(0);
+            assert!(line > 1, "{path}: {id} has no row");
+            let want = match id {
+                "INV001" | "INV002" => a.snapshot.invitations.iter().map(|i| i.loc.line).collect(),
+                "SR001" => a
+                    .snapshot
+                    .relationships
+                    .iter()
+                    .map(|i| i.loc.line)
+                    .collect(),
+                _ => Vec::new(),
+            };
+            if !want.is_empty() {
+                assert!(
+                    want.contains(&u32::try_from(line).unwrap_or(0)),
+                    "{path}: {id} at line {line}, not at an explaining row {want:?}"
+                );
+                seen.push(id.to_string());
+            }
+        }
+    }
+    for id in ["INV001", "INV002", "SR001"] {
+        assert!(seen.iter().any(|s| s == id), "no {id} result was checked");
+    }
+}
+
+/// Validates that results of a baseline that are gone (`absent`) and
+/// waived ones are located too, and that the log stays schema-valid.
+#[test]
+fn absent_and_waived_results_have_a_physical_location() {
+    let sarif = demo_sarif(true, true);
+    let results = located(&sarif);
+    assert!(results.iter().any(|x| x["baselineState"] == "absent"));
+    assert!(results.iter().any(|x| x["suppressions"].is_array()));
 }

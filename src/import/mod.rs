@@ -282,6 +282,12 @@ pub(crate) mod rank {
 /// unknown formats and items that cannot be mapped are reported in
 /// [`Loaded::diagnostics`] and counted in the snapshot's accounting.
 pub fn load_export(dir: &Path) -> Loaded {
+    let mut loaded = load_export_files(dir);
+    loaded.snapshot.set_root(dir);
+    loaded
+}
+
+fn load_export_files(dir: &Path) -> Loaded {
     let mut diags = Vec::new();
     let manifest = layout::read_manifest(dir, &mut diags);
     let placed = layout::walk(dir, &manifest, &mut diags);
@@ -428,7 +434,17 @@ pub fn load_export(dir: &Path) -> Loaded {
         });
     }
     if m.source.is_none() {
-        m.source = Some(format!("export folder `{}`", dir.display()));
+        // The folder's own name: the same whatever path led to it, and no
+        // path of this machine in the reports.
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .or_else(|| {
+                let full = std::fs::canonicalize(dir).ok()?;
+                Some(full.file_name()?.to_string_lossy().into_owned())
+            })
+            .unwrap_or_else(|| ".".into());
+        m.source = Some(format!("export folder `{name}`"));
     }
     ctx.sink.finish(m, &folder_names)
 }

@@ -37,7 +37,7 @@ struct Doc {
 /// A loaded baseline.
 #[derive(Debug)]
 pub struct Baseline {
-    /// The path as given.
+    /// The path as shown in reports ([`super::shown_path`]).
     pub file: String,
     pub findings: Vec<Prior>,
 }
@@ -100,7 +100,7 @@ impl Baseline {
             .with_expected(super::json::FORMAT_VERSION.to_string())]);
         }
         Ok(Baseline {
-            file,
+            file: super::shown_path(path),
             findings: doc.findings,
         })
     }

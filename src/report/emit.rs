@@ -3,9 +3,21 @@
 //! The one entry point from the application: everything about output
 //! formats, where they go, baselines, waivers and which findings gate the
 //! run lives here, so adding a format touches only `src/report/`.
+//!
+//! The reports of one run are published together: every file is written
+//! into a staging folder inside `--out` ([`Staging`]), and only once all of
+//! them are written are they renamed into place, findings.json last, with
+//! the previous files kept aside until the set is complete. A failure
+//! restores the previous set and removes the staging folder, so `--out`
+//! holds the old set or the new one. Renaming several files is not atomic
+//! as a whole: [`COMPLETE`] lists the set and exists only while `--out`
+//! holds a complete one (it is taken away before the first rename and
+//! written after the last). Staging folders and temporary files that a run
+//! killed midway left behind are removed at the start of the next run.
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clap::builder::TypedValueParser as _;
 use clap::ValueEnum;
@@ -74,6 +86,15 @@ pub struct ReportArgs {
 pub enum EmitError {
     #[error("error: cannot write {path}: {source}")]
     Io { path: String, source: io::Error },
+    /// The new set could not be published; the previous one is in place.
+    #[error(
+        "error: cannot write `{path}`: {source}; the reports in `{out}` were left as they were"
+    )]
+    Unpublished {
+        path: String,
+        out: String,
+        source: io::Error,
+    },
     #[error("error: {0}")]
     Usage(String),
     /// A bad baseline or waivers file: every problem, located.
@@ -165,10 +186,32 @@ pub fn emit(
     if let Some(out) = out {
         std::fs::create_dir_all(out).map_err(io_err(out))?;
         let progress = Progress::start();
+        let unpublished = |path: &Path, source| EmitError::Unpublished {
+            path: path.display().to_string(),
+            out: out.display().to_string(),
+            source,
+        };
+        let staging = Staging::create(out).map_err(|e| unpublished(out, e))?;
         let mut review = None;
         for f in formats {
-            written.extend(write_format(&outcome, &mut review, f, out, &progress)?);
+            write_format(&outcome, &mut review, f, staging.dir(), &progress).map_err(
+                |e| match e {
+                    EmitError::Io { path, source } => EmitError::Unpublished {
+                        path: out
+                            .join(Path::new(&path).file_name().unwrap_or_default())
+                            .display()
+                            .to_string(),
+                        out: out.display().to_string(),
+                        source,
+                    },
+                    other => other,
+                },
+            )?;
         }
+        progress.set("publishing the reports".to_string());
+        written = staging
+            .publish()
+            .map_err(|(path, e)| unpublished(&path, e))?;
         progress.finish();
     }
     let mut stdout = anstream::stdout();
@@ -190,4 +233,314 @@ pub fn emit(
             .any(|x| x.finding.severity >= t)
     });
     Ok(u8::from(failing))
+}
+
+/// Name prefix of a run's staging folder inside `--out` (the process id follows).
+pub const STAGING_PREFIX: &str = ".partner-audit-staging-";
+/// The marker of a complete set in `--out`: the set's file names, one a
+/// line. Absent while a set is being replaced (or when the last run died
+/// midway).
+pub const COMPLETE: &str = ".partner-audit-complete";
+/// A staging folder or temporary file older than this is removed even if
+/// its process still seems to run (the id may have been reused).
+const STALE_AFTER: Duration = Duration::from_secs(24 * 3600);
+/// Where the previous files wait, inside the staging folder, until the new
+/// set is in place.
+const PREVIOUS: &str = ".previous";
+
+/// The files of one run, written into `OUT/.partner-audit-staging-PID/`
+/// and published together ([`Staging::publish`]). Dropped unpublished, the
+/// folder is removed and `OUT` is as it was.
+pub struct Staging {
+    out: PathBuf,
+    dir: PathBuf,
+}
+
+impl Staging {
+    /// Removes what dead runs left in `out` ([`clean_stale`]), then creates
+    /// this run's staging folder.
+    pub fn create(out: &Path) -> io::Result<Staging> {
+        clean_stale(out);
+        let dir = out.join(format!("{STAGING_PREFIX}{}", std::process::id()));
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)?;
+        }
+        std::fs::create_dir(&dir)?;
+        Ok(Staging {
+            out: out.to_path_buf(),
+            dir,
+        })
+    }
+
+    /// The folder to write the files into.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Moves every file of the staging folder into `out` (findings.json
+    /// last), each previous file set aside first, and writes [`COMPLETE`]
+    /// after the last. On a failure every previous file is put back and
+    /// the new ones are removed: `out` holds the old set; the error names
+    /// the path that failed. Returns the published paths.
+    pub fn publish(self) -> Result<Vec<PathBuf>, (PathBuf, io::Error)> {
+        let at = |p: &Path| {
+            let p = p.to_path_buf();
+            move |e| (p, e)
+        };
+        let mut names: Vec<String> = std::fs::read_dir(&self.dir)
+            .map_err(at(&self.dir))?
+            .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+            .collect::<io::Result<_>>()
+            .map_err(at(&self.dir))?;
+        // findings.json last: a reader that waits for it sees the rest in place.
+        names.sort_by(|a, b| (a == "findings.json", a).cmp(&(b == "findings.json", b)));
+        let previous = self.dir.join(PREVIOUS);
+        std::fs::create_dir(&previous).map_err(at(&previous))?;
+        let mut moved: Vec<(String, bool)> = Vec::new();
+        let marker = self.out.join(COMPLETE);
+        let result = (|| {
+            // The marker goes first: from here until the end `out` says it
+            // holds no complete set.
+            let had_marker = set_aside(&marker, &previous.join(COMPLETE)).map_err(at(&marker))?;
+            moved.push((COMPLETE.to_string(), had_marker));
+            for name in &names {
+                let target = self.out.join(name);
+                let had = set_aside(&target, &previous.join(name)).map_err(at(&target))?;
+                if let Err(e) = std::fs::rename(self.dir.join(name), &target) {
+                    if had {
+                        let _ = std::fs::rename(previous.join(name), &target);
+                    }
+                    return Err((target, e));
+                }
+                moved.push((name.clone(), had));
+            }
+            let list: String = names.iter().map(|n| format!("{n}\n")).collect();
+            super::write_atomic(&marker, |w| w.write_all(list.as_bytes())).map_err(at(&marker))
+        })();
+        if let Err(e) = result {
+            // Put the previous set back (the marker last: it is first in `moved`).
+            for (name, had) in moved.iter().rev() {
+                let target = self.out.join(name);
+                if *had {
+                    let _ = std::fs::rename(previous.join(name), &target);
+                } else {
+                    let _ = std::fs::remove_file(&target);
+                }
+            }
+            return Err(e);
+        }
+        Ok(names.iter().map(|n| self.out.join(n)).collect())
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Moves an existing file at `path` to `aside`; false when there is none.
+/// A folder in the way is an error: it is nothing a run wrote.
+fn set_aside(path: &Path, aside: &Path) -> io::Result<bool> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => Err(io::Error::other("a folder is in the way")),
+        Ok(_) => std::fs::rename(path, aside).map(|()| true),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Removes from `out` the staging folders ([`STAGING_PREFIX`]) and the
+/// temporary files of its reports (`.NAME.tmpPID`, of [`super::write_atomic`]) that runs
+/// which no longer exist left behind: their process id is not running (on
+/// systems with `/proc`), or they are older than a day. Best effort: what
+/// cannot be removed stays.
+pub fn clean_stale(out: &Path) {
+    let Ok(entries) = std::fs::read_dir(out) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let pid = if let Some(pid) = name.strip_prefix(STAGING_PREFIX) {
+            pid
+        } else if let Some((_, pid)) = name
+            .strip_prefix('.')
+            .and_then(|n| n.rsplit_once(".tmp"))
+            .filter(|(base, _)| is_report_file(base))
+        {
+            pid
+        } else {
+            continue;
+        };
+        let Ok(pid) = pid.parse::<u32>() else {
+            continue;
+        };
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > STALE_AFTER);
+        if pid == std::process::id() || old || !running(pid) {
+            let path = e.path();
+            let _ = if path.is_dir() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+        }
+    }
+}
+
+/// Whether `name` is a file a run writes into `--out`.
+fn is_report_file(name: &str) -> bool {
+    name == COMPLETE
+        || [
+            Format::Json,
+            Format::Md,
+            Format::Html,
+            Format::Csv,
+            Format::Sarif,
+            Format::Junit,
+        ]
+        .iter()
+        .any(|f| f.files().contains(&name))
+}
+
+/// Whether a process id is running; true when the system cannot tell
+/// (no `/proc`), so that only age removes such leftovers.
+fn running(pid: u32) -> bool {
+    let proc = Path::new("/proc");
+    !proc.join("self").exists() || proc.join(pid.to_string()).exists()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(dir: &Path, names: &[&str], text: &str) {
+        for n in names {
+            std::fs::write(dir.join(n), format!("{text} {n}")).expect("write");
+        }
+    }
+
+    fn read(dir: &Path, name: &str) -> String {
+        std::fs::read_to_string(dir.join(name)).unwrap_or_default()
+    }
+
+    /// Lists `dir` (names), sorted.
+    fn list(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .expect("list")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Validates that a published set replaces the old one and is marked complete.
+    #[test]
+    fn a_set_is_published_whole_and_marked() {
+        let out = tempfile::tempdir().expect("tempdir");
+        let o = out.path();
+        set(o, &["findings.json", "report.md"], "old");
+        std::fs::write(o.join(COMPLETE), "findings.json\nreport.md\n").expect("marker");
+        let st = Staging::create(o).expect("staging");
+        set(
+            st.dir(),
+            &["findings.json", "report.md", "junit.xml"],
+            "new",
+        );
+        let written = st.publish().expect("publish");
+        assert_eq!(
+            written.last().map(|p| p.ends_with("findings.json")),
+            Some(true)
+        );
+        for n in ["findings.json", "report.md", "junit.xml"] {
+            assert_eq!(read(o, n), format!("new {n}"));
+        }
+        assert_eq!(read(o, COMPLETE), "junit.xml\nreport.md\nfindings.json\n");
+        assert_eq!(
+            list(o),
+            [COMPLETE, "findings.json", "junit.xml", "report.md"],
+            "no staging folder or temporary remains"
+        );
+    }
+
+    /// Validates that a failure while writing (a dropped staging) leaves
+    /// the old set and no staging folder.
+    #[test]
+    fn an_unpublished_set_leaves_the_old_one() {
+        let out = tempfile::tempdir().expect("tempdir");
+        let o = out.path();
+        set(o, &["findings.json"], "old");
+        let st = Staging::create(o).expect("staging");
+        set(st.dir(), &["findings.json"], "new");
+        drop(st);
+        assert_eq!(read(o, "findings.json"), "old findings.json");
+        assert_eq!(list(o), ["findings.json"]);
+    }
+
+    /// Validates that a rename failing midway (a folder where a report
+    /// goes) puts every previous file and the marker back and removes the
+    /// new ones.
+    #[test]
+    fn a_failed_publish_restores_the_old_set() {
+        let out = tempfile::tempdir().expect("tempdir");
+        let o = out.path();
+        set(o, &["access.csv", "findings.json"], "old");
+        std::fs::write(o.join(COMPLETE), "access.csv\nfindings.json\n").expect("marker");
+        std::fs::create_dir(o.join("report.md")).expect("folder in the way");
+        let st = Staging::create(o).expect("staging");
+        set(
+            st.dir(),
+            &["access.csv", "findings.csv", "findings.json", "report.md"],
+            "new",
+        );
+        let (path, _) = st.publish().expect_err("report.md is a folder");
+        assert!(path.ends_with("report.md"));
+        assert_eq!(read(o, "access.csv"), "old access.csv");
+        assert_eq!(read(o, "findings.json"), "old findings.json");
+        assert_eq!(read(o, COMPLETE), "access.csv\nfindings.json\n");
+        assert!(o.join("report.md").is_dir());
+        assert_eq!(
+            list(o),
+            [COMPLETE, "access.csv", "findings.json", "report.md"],
+            "new files, staging folder or temporaries remain"
+        );
+    }
+
+    /// Validates that leftovers of dead runs are removed and those of a
+    /// running process kept.
+    #[test]
+    fn stale_leftovers_are_removed() {
+        if !Path::new("/proc/self").exists() {
+            return;
+        }
+        let out = tempfile::tempdir().expect("tempdir");
+        let o = out.path();
+        // A pid above the kernel's maximum (4194304) never runs.
+        let dead = 4_194_399;
+        std::fs::create_dir(o.join(format!("{STAGING_PREFIX}{dead}"))).expect("mkdir");
+        std::fs::write(o.join(format!(".findings.json.tmp{dead}")), "x").expect("tmp");
+        // PID 1 always runs.
+        std::fs::create_dir(o.join(format!("{STAGING_PREFIX}1"))).expect("mkdir");
+        std::fs::write(o.join(".notes.tmpx"), "kept: not a pid").expect("file");
+        std::fs::write(
+            o.join(format!(".notes.txt.tmp{dead}")),
+            "kept: not a report",
+        )
+        .expect("file");
+        set(o, &["findings.json"], "old");
+        clean_stale(o);
+        assert_eq!(
+            list(o),
+            [
+                ".notes.tmpx",
+                &format!(".notes.txt.tmp{dead}"),
+                &format!("{STAGING_PREFIX}1"),
+                "findings.json"
+            ]
+        );
+    }
 }

@@ -3,11 +3,45 @@
 //! HTML is escaped by the template engine (autoescape); everything else
 //! that formats text by hand goes through one of these functions, so no
 //! reporter ever writes a snapshot string raw.
+//!
+//! Characters that hide or disguise text ([`is_hidden`]: C0 and C1
+//! controls, DEL, bidirectional controls) are shown as U+FFFD in every
+//! human-facing output (terminal, HTML, Markdown, CSV, XML), one rule for
+//! all; the JSON outputs (findings.json, SARIF) keep the exact data, as
+//! JSON escapes control characters itself.
+
+use std::borrow::Cow;
+
+/// A character no human-facing report shows raw: a C0 control, DEL, a C1
+/// control (`is_control`), or a bidirectional control (U+061C, U+200E,
+/// U+200F, U+202A–U+202E, U+2066–U+2069) that could reorder what a reader
+/// sees (a name ending in U+202E reads backwards).
+pub fn is_hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+        )
+}
+
+/// `s` with every [`is_hidden`] character except those `keep` accepts
+/// replaced by U+FFFD (borrowed when there is none).
+pub fn visible(s: &str, keep: impl Fn(char) -> bool) -> Cow<'_, str> {
+    let hidden = |c: char| is_hidden(c) && !keep(c);
+    if !s.contains(hidden) {
+        return Cow::Borrowed(s);
+    }
+    Cow::Owned(
+        s.chars()
+            .map(|c| if hidden(c) { '\u{fffd}' } else { c })
+            .collect(),
+    )
+}
 
 /// Markdown text: ASCII punctuation that could start markup (emphasis,
 /// code, links, tables, HTML, entities) is backslash-escaped, line breaks
-/// become spaces (a string can never start a block) and control
-/// characters become U+FFFD.
+/// become spaces (a string can never start a block) and hidden characters
+/// ([`is_hidden`]) become U+FFFD.
 pub fn markdown(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
     // A leading `-`/`+` (list marker) or `1.`/`1)` (ordered list) would
@@ -28,7 +62,7 @@ pub fn markdown(s: &str) -> String {
                 out.push(c);
             }
             '\r' | '\n' | '\t' => out.push(' '),
-            c if c.is_control() => out.push('\u{fffd}'),
+            c if is_hidden(c) => out.push('\u{fffd}'),
             c => out.push(c),
         }
     }
@@ -36,7 +70,8 @@ pub fn markdown(s: &str) -> String {
 }
 
 /// XML character data and attribute values (`"` and `'` included);
-/// characters XML 1.0 cannot carry become U+FFFD.
+/// characters XML 1.0 cannot carry and hidden characters ([`is_hidden`])
+/// become U+FFFD.
 pub fn xml(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
@@ -47,30 +82,31 @@ pub fn xml(s: &str) -> String {
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
             '\t' | '\n' | '\r' => out.push(c),
-            c if c.is_control() || c == '\u{fffe}' || c == '\u{ffff}' => out.push('\u{fffd}'),
+            c if is_hidden(c) || c == '\u{fffe}' || c == '\u{ffff}' => out.push('\u{fffd}'),
             c => out.push(c),
         }
     }
     out
 }
 
-/// A CSV cell that a spreadsheet would read as a formula (`=`, `+`, `-`,
-/// `@`, tab or CR first) gets a leading `'` so it stays text.
-/// Other control characters (terminal escapes) become U+FFFD; line breaks
-/// and tabs inside a cell stay (the csv writer quotes them).
-pub fn csv_cell(s: &str) -> std::borrow::Cow<'_, str> {
-    let control = |c: char| c.is_control() && !matches!(c, '\t' | '\r' | '\n');
-    if !s.starts_with(['=', '+', '-', '@', '\t', '\r']) && !s.contains(control) {
-        return std::borrow::Cow::Borrowed(s);
-    }
-    let clean: String = s
-        .chars()
-        .map(|c| if control(c) { '\u{fffd}' } else { c })
-        .collect();
-    if clean.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        std::borrow::Cow::Owned(format!("'{clean}"))
+/// Characters a spreadsheet reads as the start of a formula: `=`, `+`,
+/// `-`, `@`, tab and CR, and the fullwidth `＝＋－＠` (U+FF1D, U+FF0B,
+/// U+FF0D, U+FF20), which spreadsheets normalise to their ASCII forms.
+const FORMULA_STARTS: [char; 10] = [
+    '=', '+', '-', '@', '\t', '\r', '\u{ff1d}', '\u{ff0b}', '\u{ff0d}', '\u{ff20}',
+];
+
+/// A CSV cell that a spreadsheet would read as a formula (one of
+/// [`FORMULA_STARTS`] first) gets a leading `'` so it stays text.
+/// Other hidden characters ([`is_hidden`]: terminal escapes, bidi
+/// controls) become U+FFFD; line breaks and tabs inside a cell stay (the
+/// csv writer quotes them).
+pub fn csv_cell(s: &str) -> Cow<'_, str> {
+    let clean = visible(s, |c| matches!(c, '\t' | '\r' | '\n'));
+    if clean.starts_with(FORMULA_STARTS) {
+        Cow::Owned(format!("'{clean}"))
     } else {
-        std::borrow::Cow::Owned(clean)
+        clean
     }
 }
 
@@ -134,6 +170,26 @@ mod tests {
         }
         assert_eq!(csv_cell("plain = text"), "plain = text");
         assert_eq!(csv_cell("a\u{1b}[31m"), "a\u{fffd}[31m");
+    }
+
+    #[test]
+    fn fullwidth_formula_starts_are_neutralised() {
+        for s in ["\u{ff1d}1+1", "\u{ff0b}1", "\u{ff0d}1", "\u{ff20}SUM(A1)"] {
+            assert_eq!(csv_cell(s), format!("'{s}"));
+        }
+        assert_eq!(csv_cell("a\u{ff1d}b"), "a\u{ff1d}b");
+    }
+
+    #[test]
+    fn hidden_characters_are_replaced_everywhere() {
+        let s = "a\u{0}b\u{7f}c\u{85}d\u{9b}e\u{202e}f\u{2066}g\u{200f}h\u{61c}i";
+        let want = "a\u{fffd}b\u{fffd}c\u{fffd}d\u{fffd}e\u{fffd}f\u{fffd}g\u{fffd}h\u{fffd}i";
+        assert_eq!(visible(s, |_| false), want);
+        assert_eq!(markdown(s), want);
+        assert_eq!(xml(s), want);
+        assert_eq!(csv_cell(s), want);
+        assert_eq!(visible("a\tb\nc", |c| c == '\t'), "a\tb\u{fffd}c");
+        assert!(matches!(visible("plain ü", |_| false), Cow::Borrowed(_)));
     }
 
     #[test]

@@ -5,13 +5,18 @@
 //! The page is a minijinja template (`templates/report.html`, embedded at
 //! build time) with HTML autoescape on: every snapshot string is escaped by
 //! the engine, and nothing in the template is marked safe, so a display
-//! name like `<script>` can only ever become text.
+//! name like `<script>` can only ever become text. Before escaping, hidden
+//! characters (controls and bidirectional controls,
+//! [`escape::is_hidden`](super::escape::is_hidden)) become U+FFFD; tabs and
+//! line breaks stay.
 
 use std::io::{self, Write};
 
 use minijinja::syntax::SyntaxConfig;
 use minijinja::value::Serde;
-use minijinja::{Environment, UndefinedBehavior, Value};
+use minijinja::{escape_formatter, Environment, UndefinedBehavior, Value};
+
+use super::escape;
 
 use super::review::Review;
 
@@ -28,6 +33,19 @@ pub fn render(review: &Review) -> Result<String, minijinja::Error> {
             .lstrip_blocks(true)
             .build()?,
     );
+    // Every `{{ … }}` passes here: text the template did not build itself
+    // loses its hidden characters before it is HTML-escaped.
+    env.set_formatter(|out, state, value| {
+        if !value.is_safe() {
+            if let Some(text) = value.as_str() {
+                let clean = escape::visible(text, |c| matches!(c, '\t' | '\n' | '\r'));
+                if let std::borrow::Cow::Owned(clean) = clean {
+                    return escape_formatter(out, state, &Value::from(clean));
+                }
+            }
+        }
+        escape_formatter(out, state, value)
+    });
     env.add_template("report.html", TEMPLATE)?;
     env.get_template("report.html")?
         .render(Value::from(Serde(review)))

@@ -287,10 +287,10 @@ struct SnapshotInfo<'a> {
 
 #[derive(Serialize)]
 struct Input<'a> {
-    tables: &'a BTreeMap<String, TableAccount>,
+    tables: BTreeMap<&'a str, TableAccount>,
     unresolved: &'a BTreeMap<&'static str, u64>,
-    errors: Vec<&'a Diagnostic>,
-    warnings: Vec<&'a Diagnostic>,
+    errors: Vec<Diagnostic>,
+    warnings: Vec<Diagnostic>,
 }
 
 /// Counts per severity and per rule.
@@ -348,17 +348,31 @@ pub fn write_outcome(o: &Outcome<'_>, w: &mut dyn Write) -> io::Result<()> {
             source: m.source.as_deref(),
         },
         input: Input {
-            tables: &r.snapshot.accounting,
+            // File names relative to the snapshot root, like every citation.
+            tables: r
+                .snapshot
+                .accounting
+                .iter()
+                .map(|(table, account)| {
+                    let mut account = account.clone();
+                    for f in &mut account.files {
+                        *f = r.snapshot.relative(f);
+                    }
+                    (table.as_str(), account)
+                })
+                .collect(),
             unresolved: &r.graph.unresolved,
             errors: r
                 .diagnostics
                 .iter()
                 .filter(|d| d.level == Level::Error)
+                .map(|d| r.diagnostic(d))
                 .collect(),
             warnings: r
                 .diagnostics
                 .iter()
                 .filter(|d| d.level == Level::Warning)
+                .map(|d| r.diagnostic(d))
                 .collect(),
         },
         summary: Summary {

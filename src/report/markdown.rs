@@ -24,7 +24,7 @@ pub fn code(s: &str) -> String {
         .chars()
         .map(|c| match c {
             '\r' | '\n' | '\t' => ' ',
-            c if c.is_control() => '\u{fffd}',
+            c if escape::is_hidden(c) => '\u{fffd}',
             c => c,
         })
         .collect::<String>()

@@ -49,12 +49,35 @@ impl Report<'_> {
             .collect()
     }
 
+    /// A diagnostic as reports show it: its file relative to the snapshot
+    /// root ([`Snapshot::relative`]).
+    pub fn diagnostic(&self, d: &Diagnostic) -> Diagnostic {
+        Diagnostic {
+            file: self.snapshot.relative(&d.file),
+            ..d.clone()
+        }
+    }
+
     /// A tenant's display name, or `tenant ID` when the snapshot does not hold it.
     pub fn tenant_name(&self, t: Guid) -> String {
         self.graph.tenant_index.get(&t).map_or_else(
             || format!("tenant {t}"),
             |&i| self.snapshot.tenants[i as usize].name.to_string(),
         )
+    }
+}
+
+/// A path given on the command line (`--baseline`, `--waivers`) as reports
+/// show it: as typed when relative, by its file name when absolute, so
+/// that no report names a folder of the machine that wrote it.
+pub fn shown_path(path: &Path) -> String {
+    if path.is_absolute() {
+        path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        )
+    } else {
+        path.display().to_string()
     }
 }
 

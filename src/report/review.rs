@@ -701,6 +701,10 @@ pub fn build(o: &Outcome<'_>) -> Review {
         waivers,
         customers,
         other_findings,
-        warnings: r.diagnostics.iter().map(ToString::to_string).collect(),
+        warnings: r
+            .diagnostics
+            .iter()
+            .map(|d| r.diagnostic(d).to_string())
+            .collect(),
     }
 }

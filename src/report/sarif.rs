@@ -4,13 +4,19 @@
 //! documentation (summary, rationale, remediation, example, references);
 //! each finding is a result whose `partialFingerprints` hold the stable
 //! finding id, located at the snapshot row that explains it and at the
-//! customer tenant (logical location). With a baseline, results carry
+//! customer tenant (logical location). Every result has a physical
+//! location (code scanning rejects results without one): the assignment to
+//! remove, the row behind its first explaining path, the invitation or
+//! relationship it is about, a relationship of its partner and customer,
+//! or their tenant row. URIs are relative to the `SNAPSHOTROOT` base
+//! (`originalUriBaseIds`), so the log is the same whatever path the
+//! snapshot was given by. With a baseline, results carry
 //! `baselineState` (`new`/`unchanged`) and resolved findings appear as
 //! `absent` results; waived findings carry an accepted external
 //! `suppression` with the waiver's justification, as SARIF intends.
 //! Typed structs (not `json!`) pin the key order, so output is stable.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Write};
 
 use serde::Serialize;
@@ -20,10 +26,13 @@ use super::{Outcome, Report};
 use crate::engine::rule::{Rule, Severity};
 use crate::engine::Finding;
 use crate::graph::Via;
+use crate::snapshot::{Guid, Loc, RelState};
 
 /// The `$schema` written into the log (OASIS SARIF 2.1.0, errata 01).
 pub const SCHEMA: &str =
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
+/// The `uriBaseId` of every artifact: the snapshot folder.
+pub const ROOT: &str = "SNAPSHOTROOT";
 /// The `partialFingerprints` key holding the finding id.
 pub const FINGERPRINT: &str = "partnerAuditFindingId/v1";
 
@@ -40,6 +49,7 @@ struct Log<'a> {
 struct Run<'a> {
     tool: Tool<'a>,
     invocations: Vec<Invocation>,
+    original_uri_base_ids: BTreeMap<&'static str, BaseId>,
     column_kind: &'static str,
     results: Vec<ResultOut>,
     properties: RunProps,
@@ -134,8 +144,7 @@ struct ResultOut {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Location {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    physical_location: Option<Physical>,
+    physical_location: Physical,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     logical_locations: Vec<Logical>,
 }
@@ -144,12 +153,22 @@ struct Location {
 #[serde(rename_all = "camelCase")]
 struct Physical {
     artifact_location: Artifact,
-    region: Region,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    region: Option<Region>,
 }
 
 #[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct Artifact {
     uri: String,
+    uri_base_id: &'static str,
+}
+
+/// An `originalUriBaseIds` entry: described, without a `uri` (the folder
+/// differs from machine to machine, and a log must not depend on it).
+#[derive(Serialize)]
+struct BaseId {
+    description: Text,
 }
 
 #[derive(Serialize)]
@@ -276,38 +295,156 @@ fn rule_out(r: &Rule) -> RuleOut<'_> {
     }
 }
 
-/// The snapshot row that best explains a finding: the assignment to remove,
-/// else the row behind its first explaining path.
-fn physical(r: &Report<'_>, f: &Finding) -> Option<Physical> {
-    let (file, line) = if let Some(a) = &f.assignment {
-        let (file, line) = a.source.rsplit_once(':')?;
-        (file.to_string(), line.parse().ok()?)
-    } else {
-        let p = f.paths.first()?;
-        let grant = r.graph.grants.get(p.grant as usize)?;
-        let loc = match grant.via {
-            Via::Explicit(i) => r.snapshot.role_assignments[i as usize].loc,
-            Via::Dap { relationship, .. }
-            | Via::Gdap { relationship, .. }
-            | Via::Autopilot { relationship } => {
-                r.snapshot.relationships[relationship as usize].loc
+/// Finds the snapshot row that explains a finding; the indexes are built
+/// once per log.
+struct Locator<'a> {
+    report: &'a Report<'a>,
+    /// Relationship name (id, or `KIND:PARTNER:CUSTOMER`) → its first row.
+    relationships: HashMap<String, Loc>,
+    /// (partner, invitation id) → the invitation row.
+    invitations: HashMap<(Guid, &'a str), Loc>,
+    /// (partner, customer) → their first active relationship row, else their first.
+    pairs: HashMap<(Guid, Guid), (bool, Loc)>,
+    /// Tenant → its row.
+    tenants: HashMap<Guid, Loc>,
+}
+
+impl<'a> Locator<'a> {
+    fn new(report: &'a Report<'a>) -> Self {
+        let s = report.snapshot;
+        let mut relationships = HashMap::new();
+        let mut pairs: HashMap<(Guid, Guid), (bool, Loc)> = HashMap::new();
+        for r in &s.relationships {
+            relationships.entry(r.name().into_owned()).or_insert(r.loc);
+            let active = r.state == RelState::Active;
+            let e = pairs
+                .entry((r.partner_tenant_id, r.customer_tenant_id))
+                .or_insert((active, r.loc));
+            if active && !e.0 {
+                *e = (true, r.loc);
+            }
+        }
+        let mut invitations = HashMap::new();
+        for i in &s.invitations {
+            invitations
+                .entry((i.partner_tenant_id, &*i.invitation_id))
+                .or_insert(i.loc);
+        }
+        let mut tenants = HashMap::new();
+        for t in &s.tenants {
+            tenants.entry(t.tenant_id).or_insert(t.loc);
+        }
+        Locator {
+            report,
+            relationships,
+            invitations,
+            pairs,
+            tenants,
+        }
+    }
+
+    /// A row of the snapshot as a physical location.
+    fn row(&self, loc: Loc) -> Option<Physical> {
+        let s = self.report.snapshot;
+        let i = usize::from(loc.file);
+        let file = match s.relative_files.get(i) {
+            Some(f) => f.clone(),
+            None => s.relative(s.files.get(i)?),
+        };
+        Some(physical(&file, Some(loc.line)))
+    }
+
+    /// The row of a partner and customer: a relationship between them,
+    /// else the customer's tenant row, else the partner's.
+    fn parties(&self, partner: Option<Guid>, customer: Option<Guid>) -> Option<Loc> {
+        partner
+            .zip(customer)
+            .and_then(|pc| self.pairs.get(&pc).map(|x| x.1))
+            .or_else(|| customer.and_then(|c| self.tenants.get(&c).copied()))
+            .or_else(|| partner.and_then(|p| self.tenants.get(&p).copied()))
+    }
+
+    /// The first file of the snapshot, without a line: where a result
+    /// nothing more precise explains is reported.
+    fn fallback(&self) -> Physical {
+        let s = self.report.snapshot;
+        let file = s
+            .relative_files
+            .first()
+            .cloned()
+            .or_else(|| s.files.first().map(|f| s.relative(f)))
+            .unwrap_or_else(|| ".".into());
+        physical(&file, None)
+    }
+
+    /// The snapshot row that best explains a finding: the assignment to
+    /// remove, the row behind its first explaining path, the invitation or
+    /// relationship it is about, then its partner and customer.
+    fn finding(&self, f: &Finding) -> Physical {
+        let r = self.report;
+        if let Some(a) = &f.assignment {
+            if let Some((file, line)) = a.source.rsplit_once(':') {
+                if let Ok(line) = line.parse() {
+                    return physical(file, Some(line));
+                }
+            }
+        }
+        let path_row = f.paths.first().and_then(|p| {
+            let grant = r.graph.grants.get(p.grant as usize)?;
+            Some(match grant.via {
+                Via::Explicit(i) => r.snapshot.role_assignments.get(i as usize)?.loc,
+                Via::Dap { relationship, .. }
+                | Via::Gdap { relationship, .. }
+                | Via::Autopilot { relationship } => {
+                    r.snapshot.relationships.get(relationship as usize)?.loc
+                }
+            })
+        });
+        let resource_row = || {
+            let x = f.resource.as_deref()?;
+            match x.kind {
+                "invitation" => f
+                    .partner_tenant_id
+                    .and_then(|p| self.invitations.get(&(p, x.id.as_str())).copied()),
+                "relationship" => self.relationships.get(&x.id).copied(),
+                _ => None,
             }
         };
-        (
-            r.snapshot.files.get(usize::from(loc.file))?.clone(),
-            loc.line,
+        path_row
+            .or_else(resource_row)
+            .or_else(|| self.parties(f.partner_tenant_id, f.customer_tenant_id))
+            .and_then(|loc| self.row(loc))
+            .unwrap_or_else(|| self.fallback())
+    }
+
+    /// Where a finding of the baseline that is gone is reported: its
+    /// partner and customer in this snapshot.
+    fn resolved(&self, partner: Option<&str>, customer: Option<&str>) -> Physical {
+        self.parties(
+            partner.and_then(Guid::parse),
+            customer.and_then(Guid::parse),
         )
-    };
-    Some(Physical {
-        artifact_location: Artifact { uri: uri(&file) },
-        region: Region {
-            start_line: line.max(1),
+        .and_then(|loc| self.row(loc))
+        .unwrap_or_else(|| self.fallback())
+    }
+}
+
+/// A location in a snapshot file (a root-relative path).
+fn physical(file: &str, line: Option<u32>) -> Physical {
+    Physical {
+        artifact_location: Artifact {
+            uri: uri(file),
+            uri_base_id: ROOT,
         },
-    })
+        region: line.map(|l| Region {
+            start_line: l.max(1),
+        }),
+    }
 }
 
 fn result(
     o: &Outcome<'_>,
+    locator: &Locator<'_>,
     index: &BTreeMap<&str, usize>,
     f: &Finding,
     baseline_state: Option<&'static str>,
@@ -327,15 +464,10 @@ fn result(
             kind: "resource",
         });
     }
-    let physical_location = physical(r, f);
-    let locations = if physical_location.is_some() || !logical.is_empty() {
-        vec![Location {
-            physical_location,
-            logical_locations: logical,
-        }]
-    } else {
-        Vec::new()
-    };
+    let locations = vec![Location {
+        physical_location: locator.finding(f),
+        logical_locations: logical,
+    }];
     ResultOut {
         rule_id: f.rule.to_string(),
         rule_index: index.get(&*f.rule).copied(),
@@ -381,6 +513,7 @@ pub fn write(o: &Outcome<'_>, w: &mut dyn Write) -> io::Result<()> {
         .enumerate()
         .map(|(i, r)| (r.id.as_str(), i))
         .collect();
+    let locator = Locator::new(o.report);
     let mut results = Vec::new();
     for x in &o.open {
         let reopened = x.reopened_by.and_then(|i| {
@@ -390,6 +523,7 @@ pub fn write(o: &Outcome<'_>, w: &mut dyn Write) -> io::Result<()> {
         });
         results.push(result(
             o,
+            &locator,
             &index,
             x.finding,
             x.status.map(super::Status::as_str),
@@ -401,6 +535,7 @@ pub fn write(o: &Outcome<'_>, w: &mut dyn Write) -> io::Result<()> {
             let w = &set.waivers[x.waiver];
             let mut res = result(
                 o,
+                &locator,
                 &index,
                 x.finding,
                 o.baseline.as_ref().map(|_| "unchanged"),
@@ -429,7 +564,13 @@ pub fn write(o: &Outcome<'_>, w: &mut dyn Write) -> io::Result<()> {
                 message: Text {
                     text: p.message.clone(),
                 },
-                locations: Vec::new(),
+                locations: vec![Location {
+                    physical_location: locator.resolved(
+                        p.partner_tenant_id.as_deref(),
+                        p.customer_tenant_id.as_deref(),
+                    ),
+                    logical_locations: Vec::new(),
+                }],
                 partial_fingerprints: BTreeMap::from([(FINGERPRINT, p.id.clone())]),
                 baseline_state: Some("absent"),
                 suppressions: Vec::new(),
@@ -458,6 +599,15 @@ pub fn write(o: &Outcome<'_>, w: &mut dyn Write) -> io::Result<()> {
             invocations: vec![Invocation {
                 execution_successful: true,
             }],
+            original_uri_base_ids: BTreeMap::from([(
+                ROOT,
+                BaseId {
+                    description: Text {
+                        text: "The snapshot folder the audit read (the folder of a single-file snapshot)"
+                            .into(),
+                    },
+                },
+            )]),
             column_kind: "unicodeCodePoints",
             results,
             properties: RunProps {

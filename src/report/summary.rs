@@ -114,11 +114,10 @@ pub fn render(o: &Outcome<'_>) -> String {
 }
 
 /// Snapshot strings are hostile data: control characters (terminal escape
-/// sequences among them) are shown as U+FFFD instead of being sent to the terminal.
+/// sequences among them) and bidirectional controls are shown as U+FFFD
+/// instead of being sent to the terminal ([`super::escape::is_hidden`]).
 pub fn printable(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
-        .collect()
+    super::escape::visible(s, |_| false).into_owned()
 }
 
 #[cfg(test)]
@@ -128,6 +127,10 @@ mod tests {
         assert_eq!(
             super::printable("a\u{1b}[31mb\nc"),
             "a\u{fffd}[31mb\u{fffd}c"
+        );
+        assert_eq!(
+            super::printable("evil\u{202e}txt.exe\u{9b}"),
+            "evil\u{fffd}txt.exe\u{fffd}"
         );
     }
 }

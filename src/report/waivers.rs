@@ -217,7 +217,7 @@ impl WaiverSet {
             return Err(diags);
         }
         Ok(WaiverSet {
-            file,
+            file: super::shown_path(path),
             matched: vec![Vec::new(); waivers.len()],
             expired: vec![false; waivers.len()],
             waivers,

@@ -71,7 +71,14 @@ pub fn load(path: &Path) -> Loaded {
                 .with_expected("a snapshot directory or a single `.json` file"),
         ),
     }
-    b.finish()
+    let mut loaded = b.finish();
+    let root = if path.is_dir() {
+        path
+    } else {
+        path.parent().unwrap_or(Path::new(""))
+    };
+    loaded.snapshot.set_root(root);
+    loaded
 }
 
 /// How a table file is encoded.

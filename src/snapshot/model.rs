@@ -417,6 +417,12 @@ pub struct Snapshot {
     pub manifest: Manifest,
     /// Display paths of the files read, indexed by [`Loc::file`].
     pub files: Vec<String>,
+    /// The folder the snapshot was read from, as the user gave it (the
+    /// parent folder for a single-file snapshot): what reports make file
+    /// paths relative to ([`Snapshot::set_root`]).
+    pub root: std::path::PathBuf,
+    /// [`Snapshot::files`] relative to [`Snapshot::root`], what reports cite.
+    pub relative_files: Vec<String>,
     pub roles: RoleTable,
     pub tenants: Vec<Tenant>,
     pub relationships: Vec<Relationship>,
@@ -433,7 +439,40 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// `file:line` for a row location.
+    /// Sets the snapshot root and the root-relative names of its files.
+    /// Call it once every file is listed.
+    pub fn set_root(&mut self, root: &std::path::Path) {
+        self.root = root.to_path_buf();
+        self.relative_files = self.files.iter().map(|f| self.relative(f)).collect();
+    }
+
+    /// A display path as reports write it: relative to the snapshot root,
+    /// with `/` separators, the same whatever path the user typed; never
+    /// absolute (a path outside the root is reduced to its file name);
+    /// `.` for the root itself.
+    pub fn relative(&self, display: &str) -> String {
+        use std::path::{Component, Path};
+        let path = Path::new(display);
+        let rest = path.strip_prefix(&self.root).unwrap_or(path);
+        let mut parts = Vec::new();
+        for c in rest.components() {
+            match c {
+                Component::Normal(p) => parts.push(p.to_string_lossy()),
+                Component::CurDir => {}
+                Component::ParentDir | Component::RootDir | Component::Prefix(_) => {
+                    parts.clear();
+                    parts.extend(path.file_name().map(|n| n.to_string_lossy()));
+                    break;
+                }
+            }
+        }
+        if parts.is_empty() {
+            return ".".into();
+        }
+        parts.join("/")
+    }
+
+    /// `file:line` for a row location, the file relative to the snapshot root.
     pub fn cite(&self, loc: Loc) -> String {
         let mut out = String::with_capacity(64);
         self.cite_into(&mut out, loc);
@@ -443,9 +482,11 @@ impl Snapshot {
     /// [`Snapshot::cite`], appended to `out`.
     pub fn cite_into(&self, out: &mut String, loc: Loc) {
         use fmt::Write as _;
+        let i = usize::from(loc.file);
         let file = self
-            .files
-            .get(usize::from(loc.file))
+            .relative_files
+            .get(i)
+            .or_else(|| self.files.get(i))
             .map_or("?", String::as_str);
         out.push_str(file);
         let _ = write!(out, ":{}", loc.line);
@@ -455,6 +496,26 @@ impl Snapshot {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Validates that reports' file names are root-relative, `/`-separated
+    /// and never absolute, however the root was typed.
+    #[test]
+    fn paths_are_relative_to_the_snapshot_root() {
+        let mut s = Snapshot {
+            files: vec!["./exp/t1/users.json".into(), "./exp/manifest.json".into()],
+            ..Snapshot::default()
+        };
+        s.set_root(std::path::Path::new("./exp/"));
+        assert_eq!(s.relative_files, ["t1/users.json", "manifest.json"]);
+        assert_eq!(s.cite(Loc { file: 0, line: 7 }), "t1/users.json:7");
+        assert_eq!(s.relative("./exp"), ".");
+        assert_eq!(s.relative("/etc/passwd"), "passwd");
+        assert_eq!(s.relative("../other/x.csv"), "x.csv");
+        s.set_root(std::path::Path::new("/abs/snap"));
+        assert_eq!(s.relative("/abs/snap/tenants.csv"), "tenants.csv");
+        s.set_root(std::path::Path::new(""));
+        assert_eq!(s.relative("single.json"), "single.json");
+    }
 
     #[test]
     fn guid_round_trips_lower_case() {

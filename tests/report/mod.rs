@@ -62,3 +62,19 @@ pub fn outcome<'a>(
     let w = waivers.map(|p| WaiverSet::load(p).expect("waivers load"));
     Outcome::new(r, rules, b, w)
 }
+
+/// Validates a SARIF log against the official SARIF 2.1.0 schema
+/// (tests/data/sarif-schema-2.1.0.json, see tests/data/README.md).
+pub fn validate_sarif(sarif: &str) -> Result<(), String> {
+    use serde_json::Value;
+    let schema: Value =
+        serde_json::from_str(include_str!("../data/sarif-schema-2.1.0.json")).expect("schema json");
+    let url = partner_audit::report::sarif::SCHEMA;
+    let mut schemas = boon::Schemas::new();
+    let mut compiler = boon::Compiler::new();
+    compiler.enable_format_assertions();
+    compiler.add_resource(url, schema).expect("add schema");
+    let idx = compiler.compile(url, &mut schemas).expect("compile schema");
+    let doc: Value = serde_json::from_str(sarif).map_err(|e| e.to_string())?;
+    schemas.validate(&doc, idx).map_err(|e| format!("{e:#}"))
+}
