@@ -9,10 +9,14 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
+use super::waivers::{err_at, json_error, json_error_in, offset_in};
 use super::{Open, Status};
+use crate::engine::rule::{is_valid_id, Severity};
 use crate::engine::Finding;
-use crate::snapshot::Diagnostic;
+use crate::json_strict::Entries;
+use crate::snapshot::{Diagnostic, Guid};
 
 /// One open finding of the baseline, as much of it as reports show.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
@@ -26,12 +30,6 @@ pub struct Prior {
     pub partner_tenant_id: Option<String>,
     #[serde(default)]
     pub customer_tenant_id: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Doc {
-    format_version: u32,
-    findings: Vec<Prior>,
 }
 
 /// A loaded baseline.
@@ -53,56 +51,26 @@ pub struct Diff {
     pub resolved: Vec<Prior>,
 }
 
-/// The field a serde error message names (`missing field `id``), if any.
-fn field_of(message: &str) -> Option<String> {
-    let rest = message.split("field `").nth(1)?;
-    Some(rest.split('`').next()?.to_string())
-}
+/// What a baseline is, for messages.
+const WHAT: &str = "a findings.json object with `format_version` and `findings`, as written by `partner-audit audit --out DIR`";
 
 impl Baseline {
-    /// Reads a previous findings.json; every problem names the file, line,
-    /// column and field.
+    /// Reads and validates a previous findings.json: every problem names
+    /// the file, line, column and field, and the run stops.
+    ///
+    /// Only what the diff uses is read: `format_version`, and per finding
+    /// `id`, `rule`, `severity`, `title`, `message`, `partner_tenant_id` and
+    /// `customer_tenant_id`, each checked (a known severity, a well-formed
+    /// rule id, an id made of the rule id and its fingerprint, GUIDs, no
+    /// id twice, no key twice in an object) before it is copied into
+    /// `resolved`.
     pub fn load(path: &Path) -> Result<Baseline, Vec<Diagnostic>> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            vec![
-                Diagnostic::error(&file, format!("cannot read the baseline: {e}"))
-                    .with_field("--baseline"),
-            ]
-        })?;
-        let doc: Doc = serde_json::from_str(text.trim_start_matches('\u{feff}')).map_err(|e| {
-            let message = e.to_string();
-            let message = message
-                .rsplit_once(" at line ")
-                .map_or(message.as_str(), |(m, _)| m)
-                .to_string();
-            let mut d = Diagnostic::error(&file, format!("invalid baseline: {message}"))
-                .with_expected("a findings.json written by `partner-audit audit --out DIR`");
-            if e.line() > 0 {
-                d = d
-                    .at_line(u32::try_from(e.line()).unwrap_or(u32::MAX))
-                    .at_column(u32::try_from(e.column()).unwrap_or(u32::MAX));
-            }
-            if let Some(f) = field_of(&message) {
-                d = d.with_field(f);
-            }
-            vec![d]
-        })?;
-        if doc.format_version != super::json::FORMAT_VERSION {
-            return Err(vec![Diagnostic::error(
-                &file,
-                format!(
-                    "unsupported baseline format_version `{}`",
-                    doc.format_version
-                ),
-            )
-            .with_field("format_version")
-            .with_expected(super::json::FORMAT_VERSION.to_string())]);
-        }
-        Ok(Baseline {
-            file,
-            findings: doc.findings,
-        })
+        let text = crate::input_file::read_to_string(path)
+            .map_err(|e| vec![e.diagnostic(&file).with_field("--baseline")])?;
+        let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+        let findings = read(&file, text)?;
+        Ok(Baseline { file, findings })
     }
 
     /// Marks each open finding `new` or `unchanged` and lists the baseline
@@ -135,4 +103,245 @@ impl Baseline {
             resolved,
         }
     }
+}
+
+/// The baseline's findings, validated; every problem found.
+fn read(file: &str, text: &str) -> Result<Vec<Prior>, Vec<Diagnostic>> {
+    let expected = |d: Diagnostic| d.with_expected(WHAT);
+    let trimmed = text.trim_start();
+    if !trimmed.starts_with('{') {
+        // Syntax errors first: they say more than "not an object".
+        let top: &RawValue = serde_json::from_str(text)
+            .map_err(|e| vec![expected(json_error(file, &e, "baseline"))])?;
+        let found = kind(top);
+        return Err(vec![expected(err_at(
+            file,
+            text,
+            offset_in(text, top),
+            "baseline",
+            format!("a baseline is an object, found {found}"),
+        ))]);
+    }
+    let top: Entries<'_> =
+        serde_json::from_str(text).map_err(|e| vec![expected(json_error(file, &e, "baseline"))])?;
+    let mut diags = Vec::new();
+    let at_start = text.len() - trimmed.len();
+    match top.get("format_version") {
+        None => diags.push(expected(err_at(
+            file,
+            text,
+            at_start,
+            "format_version",
+            "missing `format_version`".into(),
+        ))),
+        Some(v) if v.get() == super::json::FORMAT_VERSION.to_string() => {}
+        Some(v) => diags.push(
+            err_at(
+                file,
+                text,
+                offset_in(text, v),
+                "format_version",
+                format!("unsupported baseline format_version `{}`", v.get()),
+            )
+            .with_expected(super::json::FORMAT_VERSION.to_string()),
+        ),
+    }
+    let list: Vec<&RawValue> = match top.get("findings") {
+        None => {
+            diags.push(expected(err_at(
+                file,
+                text,
+                at_start,
+                "findings",
+                "missing `findings`".into(),
+            )));
+            Vec::new()
+        }
+        Some(v) => match serde_json::from_str(v.get()) {
+            Ok(list) if v.get().starts_with('[') => list,
+            _ => {
+                diags.push(
+                    err_at(
+                        file,
+                        text,
+                        offset_in(text, v),
+                        "findings",
+                        format!("`findings` is {}", kind(v)),
+                    )
+                    .with_expected("an array of finding objects"),
+                );
+                Vec::new()
+            }
+        },
+    };
+    let mut findings = Vec::with_capacity(list.len());
+    let mut ids: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
+    for v in list {
+        if let Some(p) = prior(file, text, v, &mut diags) {
+            let line = super::waivers::pos(text, offset_in(text, v)).0;
+            match ids.get(&p.id) {
+                Some(first) => diags.push(
+                    err_at(
+                        file,
+                        text,
+                        offset_in(text, v),
+                        "id",
+                        format!("duplicate finding id `{}` (first on line {first})", p.id),
+                    )
+                    .with_expected("each finding once"),
+                ),
+                None => {
+                    ids.insert(p.id.clone(), line);
+                    findings.push(p);
+                }
+            }
+        }
+    }
+    if diags.is_empty() {
+        Ok(findings)
+    } else {
+        Err(diags)
+    }
+}
+
+/// What kind of JSON value `v` is, for messages.
+fn kind(v: &RawValue) -> &'static str {
+    match v.get().as_bytes().first() {
+        Some(b'{') => "an object",
+        Some(b'[') => "an array",
+        Some(b'"') => "a string",
+        Some(b't' | b'f') => "a boolean",
+        Some(b'n') => "null",
+        _ => "a number",
+    }
+}
+
+/// One baseline finding, validated; `None` (with diagnostics) when it is
+/// not usable.
+fn prior(file: &str, text: &str, v: &RawValue, diags: &mut Vec<Diagnostic>) -> Option<Prior> {
+    let offset = offset_in(text, v);
+    if !v.get().starts_with('{') {
+        diags.push(
+            err_at(
+                file,
+                text,
+                offset,
+                "findings",
+                format!("a finding is an object, found {}", kind(v)),
+            )
+            .with_expected("a finding object with `id`, `rule`, `severity`, `title`, `message`"),
+        );
+        return None;
+    }
+    let obj: Entries<'_> = match serde_json::from_str(v.get()) {
+        Ok(o) => o,
+        Err(e) => {
+            diags.push(json_error_in(file, text, offset, &e, "findings"));
+            return None;
+        }
+    };
+    let before = diags.len();
+    // A string field: required (or optional, `null` allowed), not empty.
+    let mut string = |key: &str, required: bool| -> Option<(String, usize)> {
+        let Some(raw) = obj.get(key) else {
+            if required {
+                diags.push(err_at(file, text, offset, key, format!("missing `{key}`")));
+            }
+            return None;
+        };
+        let at = offset_in(text, raw);
+        if !required && raw.get() == "null" {
+            return None;
+        }
+        match serde_json::from_str::<String>(raw.get()) {
+            Ok(s) if !s.trim().is_empty() => Some((s, at)),
+            Ok(_) => {
+                diags.push(err_at(file, text, at, key, format!("`{key}` is empty")));
+                None
+            }
+            Err(_) => {
+                diags.push(
+                    err_at(file, text, at, key, format!("`{key}` is {}", kind(raw))).with_expected(
+                        if required {
+                            "a string"
+                        } else {
+                            "a string or null"
+                        },
+                    ),
+                );
+                None
+            }
+        }
+    };
+    let id = string("id", true);
+    let rule = string("rule", true);
+    let severity = string("severity", true);
+    let title = string("title", true);
+    let message = string("message", true);
+    let partner = string("partner_tenant_id", false);
+    let customer = string("customer_tenant_id", false);
+    if let Some((r, at)) = &rule {
+        if !is_valid_id(r) {
+            diags.push(
+                err_at(file, text, *at, "rule", format!("invalid rule id `{r}`"))
+                    .with_expected("upper-case letters then digits, e.g. `DAP001`"),
+            );
+        }
+    }
+    if let (Some((i, at)), Some((r, _))) = (&id, &rule) {
+        let fingerprint = i
+            .strip_prefix(r.as_str())
+            .and_then(|rest| rest.strip_prefix('-'))
+            .filter(|h| h.len() == 16 && h.bytes().all(|b| b.is_ascii_hexdigit()));
+        if fingerprint.is_none() {
+            diags.push(
+                err_at(file, text, *at, "id", format!("invalid finding id `{i}`")).with_expected(
+                    format!("`{r}-` and 16 hexadecimal digits, as the audit writes it"),
+                ),
+            );
+        }
+    }
+    let severity = severity.and_then(|(s, at)| match Severity::parse(&s) {
+        Some(x) => Some(x.as_str().to_owned()),
+        None => {
+            diags.push(
+                err_at(
+                    file,
+                    text,
+                    at,
+                    "severity",
+                    format!("invalid severity `{s}`"),
+                )
+                .with_expected("info, low, medium or high"),
+            );
+            None
+        }
+    });
+    let mut guid = |key: &str, v: Option<(String, usize)>| -> Option<String> {
+        let (s, at) = v?;
+        match Guid::parse(s.trim()) {
+            Some(g) => Some(g.to_string()),
+            None => {
+                diags.push(
+                    err_at(file, text, at, key, format!("invalid tenant id `{s}`"))
+                        .with_expected("a GUID, e.g. 88effb8d-f0a2-4825-be43-f4148978d143"),
+                );
+                None
+            }
+        }
+    };
+    let partner_tenant_id = guid("partner_tenant_id", partner);
+    let customer_tenant_id = guid("customer_tenant_id", customer);
+    if diags.len() > before {
+        return None;
+    }
+    Some(Prior {
+        id: id?.0,
+        rule: rule?.0,
+        severity: severity?,
+        title: title?.0,
+        message: message?.0,
+        partner_tenant_id,
+        customer_tenant_id,
+    })
 }
