@@ -120,10 +120,14 @@ impl InputError {
                 "file is a symbolic link loop (too many levels of symbolic links)".into()
             }
             InputError::NotRegular(kind) => format!("file is {kind}, not a regular file"),
-            InputError::TooLarge { limit } => format!(
-                "file is larger than the input size limit of {} ({limit} bytes)",
-                human(*limit)
-            ),
+            InputError::TooLarge { limit } => {
+                let shown = human(*limit);
+                let mut m = format!("file is larger than the input size limit of {shown}");
+                if shown.ends_with("iB") {
+                    m.push_str(&format!(" ({limit} bytes)"));
+                }
+                m
+            }
             InputError::Io(e) => format!("cannot read file: {}", io_message(e)),
         }
     }
@@ -134,8 +138,7 @@ impl InputError {
             InputError::Dangling { .. } | InputError::Loop | InputError::NotRegular(_) => {
                 Some("a regular file, or a symbolic link to one".into())
             }
-            InputError::TooLarge { limit } => Some(format!("at most {limit} bytes")),
-            InputError::Io(_) => None,
+            InputError::TooLarge { .. } | InputError::Io(_) => None,
         }
     }
 
