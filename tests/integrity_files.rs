@@ -599,7 +599,12 @@ fn an_array_baseline_says_what_a_baseline_is() {
     // A missing `findings` names the field.
     std::fs::write(&b, "{\"format_version\": 1}").expect("write");
     let err = refused_baseline(&b);
-    assert_located(&err, &b, "findings", "missing `findings`");
+    assert_located(
+        &err,
+        &b,
+        "findings",
+        "invalid baseline: missing field `findings`",
+    );
 }
 
 /// Validates that a valid baseline still works, its values normalised

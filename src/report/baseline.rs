@@ -111,8 +111,8 @@ fn read(file: &str, text: &str) -> Result<Vec<Prior>, Vec<Diagnostic>> {
     let trimmed = text.trim_start();
     if !trimmed.starts_with('{') {
         // Syntax errors first: they say more than "not an object".
-        let top: &RawValue = serde_json::from_str(text)
-            .map_err(|e| vec![expected(json_error(file, &e, "baseline"))])?;
+        let top: &RawValue =
+            serde_json::from_str(text).map_err(|e| vec![expected(syntax_error(file, &e))])?;
         let found = kind(top);
         return Err(vec![expected(err_at(
             file,
@@ -123,7 +123,7 @@ fn read(file: &str, text: &str) -> Result<Vec<Prior>, Vec<Diagnostic>> {
         ))]);
     }
     let top: Entries<'_> =
-        serde_json::from_str(text).map_err(|e| vec![expected(json_error(file, &e, "baseline"))])?;
+        serde_json::from_str(text).map_err(|e| vec![expected(syntax_error(file, &e))])?;
     let mut diags = Vec::new();
     let at_start = text.len() - trimmed.len();
     match top.get("format_version") {
@@ -132,7 +132,7 @@ fn read(file: &str, text: &str) -> Result<Vec<Prior>, Vec<Diagnostic>> {
             text,
             at_start,
             "format_version",
-            "missing `format_version`".into(),
+            "invalid baseline: missing field `format_version`".into(),
         ))),
         Some(v) if v.get() == super::json::FORMAT_VERSION.to_string() => {}
         Some(v) => diags.push(
@@ -153,7 +153,7 @@ fn read(file: &str, text: &str) -> Result<Vec<Prior>, Vec<Diagnostic>> {
                 text,
                 at_start,
                 "findings",
-                "missing `findings`".into(),
+                "invalid baseline: missing field `findings`".into(),
             )));
             Vec::new()
         }
@@ -204,6 +204,16 @@ fn read(file: &str, text: &str) -> Result<Vec<Prior>, Vec<Diagnostic>> {
     }
 }
 
+/// A JSON syntax error (or a key twice) in the baseline, located.
+fn syntax_error(file: &str, e: &serde_json::Error) -> Diagnostic {
+    let mut d = json_error(file, e, "baseline");
+    d.field = None;
+    d.message = d
+        .message
+        .replacen("invalid JSON: ", "invalid baseline: ", 1);
+    d
+}
+
 /// What kind of JSON value `v` is, for messages.
 fn kind(v: &RawValue) -> &'static str {
     match v.get().as_bytes().first() {
@@ -236,7 +246,11 @@ fn prior(file: &str, text: &str, v: &RawValue, diags: &mut Vec<Diagnostic>) -> O
     let obj: Entries<'_> = match serde_json::from_str(v.get()) {
         Ok(o) => o,
         Err(e) => {
-            diags.push(json_error_in(file, text, offset, &e, "findings"));
+            let mut d = json_error_in(file, text, offset, &e, "findings");
+            d.message = d
+                .message
+                .replacen("invalid JSON: ", "invalid baseline: ", 1);
+            diags.push(d);
             return None;
         }
     };
@@ -245,7 +259,13 @@ fn prior(file: &str, text: &str, v: &RawValue, diags: &mut Vec<Diagnostic>) -> O
     let mut string = |key: &str, required: bool| -> Option<(String, usize)> {
         let Some(raw) = obj.get(key) else {
             if required {
-                diags.push(err_at(file, text, offset, key, format!("missing `{key}`")));
+                diags.push(err_at(
+                    file,
+                    text,
+                    offset,
+                    key,
+                    format!("invalid baseline: missing field `{key}`"),
+                ));
             }
             return None;
         };
