@@ -578,6 +578,39 @@ fn a_duplicate_key_in_a_baseline_finding_is_refused() {
     assert_located(&err, &b, "findings", "duplicate key `severity`");
 }
 
+/// Validates the top level: a key twice, `findings` not an array.
+#[test]
+fn a_baseline_top_level_is_validated() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let b = tmp.path().join("findings.json");
+    std::fs::write(
+        &b,
+        "{\"format_version\": 1, \"findings\": [],\n \"findings\": []}",
+    )
+    .expect("write");
+    let err = refused_baseline(&b);
+    assert!(
+        err.contains(&format!("{}:2:", s(&b))) && err.contains("duplicate key `findings`"),
+        "{err}"
+    );
+    std::fs::write(&b, "{\"format_version\": 1, \"findings\": \"none\"}").expect("write");
+    let err = refused_baseline(&b);
+    assert_located(
+        &err,
+        &b,
+        "findings",
+        "invalid baseline: invalid type: string",
+    );
+    std::fs::write(&b, "{\"format_version\": \"1\", \"findings\": []}").expect("write");
+    let err = refused_baseline(&b);
+    assert_located(
+        &err,
+        &b,
+        "format_version",
+        "unsupported baseline format_version",
+    );
+}
+
 /// Validates that `[]` says what a baseline is (item 18).
 #[test]
 fn an_array_baseline_says_what_a_baseline_is() {

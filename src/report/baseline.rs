@@ -5,9 +5,10 @@
 //! that was waived then and is open now is `new` (re-opened), and a baseline
 //! finding that is waived now is not `resolved` (it still exists).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::path::Path;
 
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
@@ -122,11 +123,21 @@ fn read(file: &str, text: &str) -> Result<Vec<Prior>, Vec<Diagnostic>> {
             format!("a baseline is an object, found {found}"),
         ))]);
     }
-    let top: Entries<'_> =
-        serde_json::from_str(text).map_err(|e| vec![expected(syntax_error(file, &e))])?;
+    // One pass over the document; the findings are kept raw and read one
+    // by one. `failed_in` names the key whose value was wrong.
+    let mut failed_in = None;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let top = TopSeed(&mut failed_in)
+        .deserialize(&mut de)
+        .and_then(|top| de.end().map(|()| top))
+        .map_err(|e| {
+            let mut d = expected(syntax_error(file, &e));
+            d.field = failed_in.clone();
+            vec![d]
+        })?;
     let mut diags = Vec::new();
     let at_start = text.len() - trimmed.len();
-    match top.get("format_version") {
+    match top.format_version {
         None => diags.push(expected(err_at(
             file,
             text,
@@ -146,52 +157,38 @@ fn read(file: &str, text: &str) -> Result<Vec<Prior>, Vec<Diagnostic>> {
             .with_expected(super::json::FORMAT_VERSION.to_string()),
         ),
     }
-    let list: Vec<&RawValue> = match top.get("findings") {
-        None => {
-            diags.push(expected(err_at(
-                file,
-                text,
-                at_start,
-                "findings",
-                "invalid baseline: missing field `findings`".into(),
-            )));
-            Vec::new()
-        }
-        Some(v) => match serde_json::from_str(v.get()) {
-            Ok(list) if v.get().starts_with('[') => list,
-            _ => {
-                diags.push(
-                    err_at(
-                        file,
-                        text,
-                        offset_in(text, v),
-                        "findings",
-                        format!("`findings` is {}", kind(v)),
-                    )
-                    .with_expected("an array of finding objects"),
-                );
-                Vec::new()
-            }
-        },
-    };
+    let list = top.findings.unwrap_or_else(|| {
+        diags.push(expected(err_at(
+            file,
+            text,
+            at_start,
+            "findings",
+            "invalid baseline: missing field `findings`".into(),
+        )));
+        Vec::new()
+    });
     let mut findings = Vec::with_capacity(list.len());
-    let mut ids: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
+    // Id → offset of its first finding (a line is worked out for errors only).
+    let mut ids: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for v in list {
         if let Some(p) = prior(file, text, v, &mut diags) {
-            let line = super::waivers::pos(text, offset_in(text, v)).0;
             match ids.get(&p.id) {
-                Some(first) => diags.push(
+                Some(&first) => diags.push(
                     err_at(
                         file,
                         text,
                         offset_in(text, v),
                         "id",
-                        format!("duplicate finding id `{}` (first on line {first})", p.id),
+                        format!(
+                            "duplicate finding id `{}` (first on line {})",
+                            p.id,
+                            super::waivers::pos(text, first).0
+                        ),
                     )
                     .with_expected("each finding once"),
                 ),
                 None => {
-                    ids.insert(p.id.clone(), line);
+                    ids.insert(p.id.clone(), offset_in(text, v));
                     findings.push(p);
                 }
             }
@@ -212,6 +209,52 @@ fn syntax_error(file: &str, e: &serde_json::Error) -> Diagnostic {
         .message
         .replacen("invalid JSON: ", "invalid baseline: ", 1);
     d
+}
+
+/// The top level of a baseline: what the diff reads of it.
+struct Top<'a> {
+    format_version: Option<&'a RawValue>,
+    findings: Option<Vec<&'a RawValue>>,
+}
+
+/// Reads a [`Top`]; a key given twice is an error, and the key whose
+/// value could not be read is left in `.0`.
+struct TopSeed<'k>(&'k mut Option<String>);
+
+impl<'de> DeserializeSeed<'de> for TopSeed<'_> {
+    type Value = Top<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Top<'de>, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TopSeed<'_> {
+    type Value = Top<'de>;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(WHAT)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Top<'de>, A::Error> {
+        let mut top = Top {
+            format_version: None,
+            findings: None,
+        };
+        let mut seen = HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if !seen.insert(key.clone()) {
+                return Err(de::Error::custom(format!("duplicate key `{key}`")));
+            }
+            *self.0 = Some(key.clone());
+            match key.as_str() {
+                "format_version" => top.format_version = Some(map.next_value()?),
+                "findings" => top.findings = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            *self.0 = None;
+        }
+        Ok(top)
+    }
 }
 
 /// What kind of JSON value `v` is, for messages.
