@@ -82,6 +82,9 @@ fn print_diagnostics(diags: &[Diagnostic], quiet: bool, rest: &str) {
 
 /// Runs the command; `Ok` carries the exit status (0 or 1).
 pub fn run(cli: Cli) -> Result<u8, AppError> {
+    if let Some(limit) = cli.max_file_size {
+        crate::input_file::set_max_file_size(limit);
+    }
     match cli.command {
         Command::Audit(a) => audit(&a),
         Command::Import(a) => import(&a),

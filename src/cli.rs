@@ -12,6 +12,9 @@ use clap::{Parser, Subcommand, ValueEnum};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Refuse any input file larger than this (bytes, or with a unit: K, M, G, T, KiB, MiB, GiB, KB, MB, GB, ...) [default: 4GiB].
+    #[arg(long, global = true, value_name = "SIZE", env = crate::input_file::MAX_FILE_SIZE_ENV, value_parser = crate::input_file::parse_size)]
+    pub max_file_size: Option<u64>,
 }
 
 /// Severity threshold for `--fail-on`.

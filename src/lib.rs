@@ -10,5 +10,7 @@ pub mod engine;
 pub mod generate;
 pub mod graph;
 pub mod import;
+pub mod input_file;
+pub mod json_strict;
 pub mod report;
 pub mod snapshot;

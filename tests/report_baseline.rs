@@ -168,7 +168,7 @@ fn bad_baseline_is_an_error_with_file_line_and_field() {
     ]);
     assert_eq!(code, 2, "{err}");
     assert!(
-        err.contains("fixtures/report/bad/baseline.json:9:5: field `id`: invalid baseline: missing field `id`"),
+        err.contains("fixtures/report/bad/baseline.json:4:5: field `id`: invalid baseline: missing field `id`"),
         "{err}"
     );
     let (code, _, err) = run(&[

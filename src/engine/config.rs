@@ -47,8 +47,8 @@ impl Config {
     /// ```
     pub fn load(path: &Path) -> Result<Config, String> {
         let file = path.display().to_string();
-        let src =
-            std::fs::read_to_string(path).map_err(|e| format!("cannot read config {file}: {e}"))?;
+        let src = crate::input_file::read_to_string(path)
+            .map_err(|e| format!("cannot read config {file}: {e}"))?;
         let doc = ImDocument::parse(src.as_str())
             .map_err(|e| format!("{file}: invalid TOML: {}", e.message().trim()))?;
         let mut c = Config::default();

@@ -19,6 +19,14 @@ use super::facts::{schemas, FieldDef};
 use crate::snapshot::roles::{RoleId, RoleTable};
 use crate::snapshot::{Diagnostic, Level};
 
+/// True for a well-formed rule id: upper-case letters and digits, at
+/// least one digit (`DAP001`, `CUST001`).
+pub fn is_valid_id(id: &str) -> bool {
+    id.chars()
+        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        && id.chars().any(|c| c.is_ascii_digit())
+}
+
 /// Finding severity, ordered from least to most severe.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -449,11 +457,7 @@ pub fn parse_rule(file: &str, src: &str) -> Result<Rule, Vec<Diagnostic>> {
 
     let id = get_str(&mut cx, root, "id", true).map(|x| x.0);
     if let Some(id) = &id {
-        if !id
-            .chars()
-            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
-            || !id.chars().any(|c| c.is_ascii_digit())
-        {
+        if !is_valid_id(id) {
             cx.err(
                 span_of(&root["id"]),
                 "id",
@@ -907,12 +911,9 @@ pub fn load_catalog(dir: Option<&Path>, builtin: bool) -> Result<Vec<Rule>, Vec<
         files.sort();
         for path in files {
             let shown = path.display().to_string();
-            match std::fs::read_to_string(&path) {
+            match crate::input_file::read_to_string(&path) {
                 Ok(src) => add(&shown, &src, true, &mut diags),
-                Err(e) => diags.push(Diagnostic::error(
-                    shown,
-                    format!("cannot read rule file: {e}"),
-                )),
+                Err(e) => diags.push(e.diagnostic(&shown)),
             }
         }
     }

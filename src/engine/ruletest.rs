@@ -112,7 +112,7 @@ fn run_one(rule: &Rule, t: &RuleTest) -> Result<(Vec<Value>, Vec<Value>), String
         Expect::Inline(v) => v.clone(),
         Expect::File(f) => {
             let p = resolve(rule, f);
-            let text = std::fs::read_to_string(&p)
+            let text = crate::input_file::read_to_string(&p)
                 .map_err(|e| format!("cannot read {}: {e}", p.display()))?;
             serde_json::from_str::<Vec<Value>>(&text)
                 .map_err(|e| format!("{}: invalid expected findings: {e}", p.display()))?

@@ -112,25 +112,34 @@ pub(crate) fn folder_guid(name: &str) -> Option<Guid> {
 pub(crate) fn read_manifest(root: &Path, diags: &mut Vec<Diagnostic>) -> ExportManifest {
     let path = root.join("manifest.json");
     let mut out = ExportManifest::default();
-    if !path.is_file() {
+    // Absent is fine; present but no regular file (a directory, a FIFO, a
+    // dangling link) is an error.
+    if !crate::input_file::exists(&path) {
         return out;
     }
     let display = path.display().to_string();
     out.display = Some(display.clone());
-    let (text, _) = match fs::read(&path) {
+    let (text, _) = match crate::input_file::read(&path) {
         Ok(b) => super::source::decode(&b),
         Err(e) => {
-            diags.push(Diagnostic::error(
-                &display,
-                format!("cannot read manifest: {}", super::io_message(&e)),
-            ));
+            diags.push(e.diagnostic(&display));
             return out;
         }
     };
-    let v: Value = match serde_json::from_str(&text) {
+    // A key given twice (a folder mapped to two tenants, `captured_at`
+    // twice) would silently keep the last.
+    let checked = crate::json_strict::check_unique_keys(&text);
+    let v: Value = match checked.and_then(|()| serde_json::from_str(&text)) {
         Ok(v) => v,
         Err(e) => {
-            let mut d = Diagnostic::error(&display, "invalid JSON in manifest").with_expected(
+            let mut d = Diagnostic::error(
+                &display,
+                format!(
+                    "invalid JSON in manifest: {}",
+                    super::source::json_message(&e)
+                ),
+            )
+            .with_expected(
                 "a JSON object with format_version, captured_at, perspective, source, tenants",
             );
             d.line = u32::try_from(e.line()).ok();

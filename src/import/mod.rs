@@ -63,7 +63,7 @@ pub fn is_export_folder(path: &Path) -> bool {
     if !path.is_dir() {
         return false;
     }
-    if let Ok(text) = fs::read_to_string(path.join("manifest.json")) {
+    if let Ok(text) = crate::input_file::read_to_string(&path.join("manifest.json")) {
         if let Ok(serde_json::Value::Object(m)) = serde_json::from_str(&text) {
             if m.contains_key("tenants") {
                 return true;
@@ -485,12 +485,7 @@ fn carries_tenant(f: Format) -> bool {
 /// Reads, decodes, parses and recognises one file.
 fn parse_file(placed: Placed, idx: u16) -> Result<File, Vec<Diagnostic>> {
     let display = placed.display.clone();
-    let bytes = fs::read(&placed.path).map_err(|e| {
-        vec![Diagnostic::error(
-            &display,
-            format!("cannot read file: {}", io_message(&e)),
-        )]
-    })?;
+    let bytes = crate::input_file::read(&placed.path).map_err(|e| vec![e.diagnostic(&display)])?;
     let (text, encoding) = source::decode(&bytes);
     let mut body = if source::looks_like_json(&text) {
         source::parse_json(&text, &display).map_err(|d| vec![d])?

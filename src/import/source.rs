@@ -312,7 +312,7 @@ pub(crate) fn parse_json(text: &str, display: &str) -> Result<Body, Diagnostic> 
 
 /// serde_json's message without its " at line L column C" suffix (the
 /// diagnostic carries the position).
-fn json_message(e: &serde_json::Error) -> String {
+pub(crate) fn json_message(e: &serde_json::Error) -> String {
     let text = e.to_string();
     match text.rfind(" at line ") {
         Some(i) => text[..i].to_owned(),

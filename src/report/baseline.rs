@@ -5,14 +5,19 @@
 //! that was waived then and is open now is `new` (re-opened), and a baseline
 //! finding that is waived now is not `resolved` (it still exists).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::path::Path;
 
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
+use super::waivers::{err_at, json_error, json_error_in, offset_in};
 use super::{Open, Status};
+use crate::engine::rule::{is_valid_id, Severity};
 use crate::engine::Finding;
-use crate::snapshot::Diagnostic;
+use crate::json_strict::Entries;
+use crate::snapshot::{Diagnostic, Guid};
 
 /// One open finding of the baseline, as much of it as reports show.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
@@ -28,16 +33,10 @@ pub struct Prior {
     pub customer_tenant_id: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct Doc {
-    format_version: u32,
-    findings: Vec<Prior>,
-}
-
 /// A loaded baseline.
 #[derive(Debug)]
 pub struct Baseline {
-    /// The path as shown in reports ([`super::shown_path`]).
+    /// The path as given.
     pub file: String,
     pub findings: Vec<Prior>,
 }
@@ -53,55 +52,28 @@ pub struct Diff {
     pub resolved: Vec<Prior>,
 }
 
-/// The field a serde error message names (`missing field `id``), if any.
-fn field_of(message: &str) -> Option<String> {
-    let rest = message.split("field `").nth(1)?;
-    Some(rest.split('`').next()?.to_string())
-}
+/// What a baseline is, for messages.
+const WHAT: &str = "a findings.json object with `format_version` and `findings`, as written by `partner-audit audit --out DIR`";
 
 impl Baseline {
-    /// Reads a previous findings.json; every problem names the file, line,
-    /// column and field.
+    /// Reads and validates a previous findings.json: every problem names
+    /// the file, line, column and field, and the run stops.
+    ///
+    /// Only what the diff uses is read: `format_version`, and per finding
+    /// `id`, `rule`, `severity`, `title`, `message`, `partner_tenant_id` and
+    /// `customer_tenant_id`, each checked (a known severity, a well-formed
+    /// rule id, an id made of the rule id and its fingerprint, GUIDs, no
+    /// id twice, no key twice in an object) before it is copied into
+    /// `resolved`.
     pub fn load(path: &Path) -> Result<Baseline, Vec<Diagnostic>> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            vec![
-                Diagnostic::error(&file, format!("cannot read the baseline: {e}"))
-                    .with_field("--baseline"),
-            ]
-        })?;
-        let doc: Doc = serde_json::from_str(text.trim_start_matches('\u{feff}')).map_err(|e| {
-            let message = e.to_string();
-            let message = message
-                .rsplit_once(" at line ")
-                .map_or(message.as_str(), |(m, _)| m)
-                .to_string();
-            let mut d = Diagnostic::error(&file, format!("invalid baseline: {message}"))
-                .with_expected("a findings.json written by `partner-audit audit --out DIR`");
-            if e.line() > 0 {
-                d = d
-                    .at_line(u32::try_from(e.line()).unwrap_or(u32::MAX))
-                    .at_column(u32::try_from(e.column()).unwrap_or(u32::MAX));
-            }
-            if let Some(f) = field_of(&message) {
-                d = d.with_field(f);
-            }
-            vec![d]
-        })?;
-        if doc.format_version != super::json::FORMAT_VERSION {
-            return Err(vec![Diagnostic::error(
-                &file,
-                format!(
-                    "unsupported baseline format_version `{}`",
-                    doc.format_version
-                ),
-            )
-            .with_field("format_version")
-            .with_expected(super::json::FORMAT_VERSION.to_string())]);
-        }
+        let text = crate::input_file::read_to_string(path)
+            .map_err(|e| vec![e.diagnostic(&file).with_field("--baseline")])?;
+        let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+        let findings = read(&file, text)?;
         Ok(Baseline {
             file: super::shown_path(path),
-            findings: doc.findings,
+            findings,
         })
     }
 
@@ -135,4 +107,307 @@ impl Baseline {
             resolved,
         }
     }
+}
+
+/// The baseline's findings, validated; every problem found.
+fn read(file: &str, text: &str) -> Result<Vec<Prior>, Vec<Diagnostic>> {
+    let expected = |d: Diagnostic| d.with_expected(WHAT);
+    let trimmed = text.trim_start();
+    if !trimmed.starts_with('{') {
+        // Syntax errors first: they say more than "not an object".
+        let top: &RawValue =
+            serde_json::from_str(text).map_err(|e| vec![expected(syntax_error(file, &e))])?;
+        let found = kind(top);
+        return Err(vec![expected(err_at(
+            file,
+            text,
+            offset_in(text, top),
+            "baseline",
+            format!("a baseline is an object, found {found}"),
+        ))]);
+    }
+    // One pass over the document; the findings are kept raw and read one
+    // by one. `failed_in` names the key whose value was wrong.
+    let mut failed_in = None;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let top = TopSeed(&mut failed_in)
+        .deserialize(&mut de)
+        .and_then(|top| de.end().map(|()| top))
+        .map_err(|e| {
+            let mut d = expected(syntax_error(file, &e));
+            d.field = failed_in.clone();
+            vec![d]
+        })?;
+    let mut diags = Vec::new();
+    let at_start = text.len() - trimmed.len();
+    match top.format_version {
+        None => diags.push(expected(err_at(
+            file,
+            text,
+            at_start,
+            "format_version",
+            "invalid baseline: missing field `format_version`".into(),
+        ))),
+        Some(v) if v.get() == super::json::FORMAT_VERSION.to_string() => {}
+        Some(v) => diags.push(
+            err_at(
+                file,
+                text,
+                offset_in(text, v),
+                "format_version",
+                format!("unsupported baseline format_version `{}`", v.get()),
+            )
+            .with_expected(super::json::FORMAT_VERSION.to_string()),
+        ),
+    }
+    let list = top.findings.unwrap_or_else(|| {
+        diags.push(expected(err_at(
+            file,
+            text,
+            at_start,
+            "findings",
+            "invalid baseline: missing field `findings`".into(),
+        )));
+        Vec::new()
+    });
+    let mut findings = Vec::with_capacity(list.len());
+    // Id → offset of its first finding (a line is worked out for errors only).
+    let mut ids: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for v in list {
+        if let Some(p) = prior(file, text, v, &mut diags) {
+            match ids.get(&p.id) {
+                Some(&first) => diags.push(
+                    err_at(
+                        file,
+                        text,
+                        offset_in(text, v),
+                        "id",
+                        format!(
+                            "duplicate finding id `{}` (first on line {})",
+                            p.id,
+                            super::waivers::pos(text, first).0
+                        ),
+                    )
+                    .with_expected("each finding once"),
+                ),
+                None => {
+                    ids.insert(p.id.clone(), offset_in(text, v));
+                    findings.push(p);
+                }
+            }
+        }
+    }
+    if diags.is_empty() {
+        Ok(findings)
+    } else {
+        Err(diags)
+    }
+}
+
+/// A JSON syntax error (or a key twice) in the baseline, located.
+fn syntax_error(file: &str, e: &serde_json::Error) -> Diagnostic {
+    let mut d = json_error(file, e, "baseline");
+    d.field = None;
+    d.message = d
+        .message
+        .replacen("invalid JSON: ", "invalid baseline: ", 1);
+    d
+}
+
+/// The top level of a baseline: what the diff reads of it.
+struct Top<'a> {
+    format_version: Option<&'a RawValue>,
+    findings: Option<Vec<&'a RawValue>>,
+}
+
+/// Reads a [`Top`]; a key given twice is an error, and the key whose
+/// value could not be read is left in `.0`.
+struct TopSeed<'k>(&'k mut Option<String>);
+
+impl<'de> DeserializeSeed<'de> for TopSeed<'_> {
+    type Value = Top<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Top<'de>, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TopSeed<'_> {
+    type Value = Top<'de>;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(WHAT)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Top<'de>, A::Error> {
+        let mut top = Top {
+            format_version: None,
+            findings: None,
+        };
+        let mut seen = HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if !seen.insert(key.clone()) {
+                return Err(de::Error::custom(format!("duplicate key `{key}`")));
+            }
+            *self.0 = Some(key.clone());
+            match key.as_str() {
+                "format_version" => top.format_version = Some(map.next_value()?),
+                "findings" => top.findings = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            *self.0 = None;
+        }
+        Ok(top)
+    }
+}
+
+/// What kind of JSON value `v` is, for messages.
+fn kind(v: &RawValue) -> &'static str {
+    match v.get().as_bytes().first() {
+        Some(b'{') => "an object",
+        Some(b'[') => "an array",
+        Some(b'"') => "a string",
+        Some(b't' | b'f') => "a boolean",
+        Some(b'n') => "null",
+        _ => "a number",
+    }
+}
+
+/// One baseline finding, validated; `None` (with diagnostics) when it is
+/// not usable.
+fn prior(file: &str, text: &str, v: &RawValue, diags: &mut Vec<Diagnostic>) -> Option<Prior> {
+    let offset = offset_in(text, v);
+    if !v.get().starts_with('{') {
+        diags.push(
+            err_at(
+                file,
+                text,
+                offset,
+                "findings",
+                format!("a finding is an object, found {}", kind(v)),
+            )
+            .with_expected("a finding object with `id`, `rule`, `severity`, `title`, `message`"),
+        );
+        return None;
+    }
+    let obj: Entries<'_> = match serde_json::from_str(v.get()) {
+        Ok(o) => o,
+        Err(e) => {
+            let mut d = json_error_in(file, text, offset, &e, "findings");
+            d.message = d
+                .message
+                .replacen("invalid JSON: ", "invalid baseline: ", 1);
+            diags.push(d);
+            return None;
+        }
+    };
+    let before = diags.len();
+    // A string field: required (or optional, `null` allowed), not empty.
+    let mut string = |key: &str, required: bool| -> Option<(String, usize)> {
+        let Some(raw) = obj.get(key) else {
+            if required {
+                diags.push(err_at(
+                    file,
+                    text,
+                    offset,
+                    key,
+                    format!("invalid baseline: missing field `{key}`"),
+                ));
+            }
+            return None;
+        };
+        let at = offset_in(text, raw);
+        if !required && raw.get() == "null" {
+            return None;
+        }
+        match serde_json::from_str::<String>(raw.get()) {
+            Ok(s) if !s.trim().is_empty() => Some((s, at)),
+            Ok(_) => {
+                diags.push(err_at(file, text, at, key, format!("`{key}` is empty")));
+                None
+            }
+            Err(_) => {
+                diags.push(
+                    err_at(file, text, at, key, format!("`{key}` is {}", kind(raw))).with_expected(
+                        if required {
+                            "a string"
+                        } else {
+                            "a string or null"
+                        },
+                    ),
+                );
+                None
+            }
+        }
+    };
+    let id = string("id", true);
+    let rule = string("rule", true);
+    let severity = string("severity", true);
+    let title = string("title", true);
+    let message = string("message", true);
+    let partner = string("partner_tenant_id", false);
+    let customer = string("customer_tenant_id", false);
+    if let Some((r, at)) = &rule {
+        if !is_valid_id(r) {
+            diags.push(
+                err_at(file, text, *at, "rule", format!("invalid rule id `{r}`"))
+                    .with_expected("upper-case letters then digits, e.g. `DAP001`"),
+            );
+        }
+    }
+    if let (Some((i, at)), Some((r, _))) = (&id, &rule) {
+        let fingerprint = i
+            .strip_prefix(r.as_str())
+            .and_then(|rest| rest.strip_prefix('-'))
+            .filter(|h| h.len() == 16 && h.bytes().all(|b| b.is_ascii_hexdigit()));
+        if fingerprint.is_none() {
+            diags.push(
+                err_at(file, text, *at, "id", format!("invalid finding id `{i}`")).with_expected(
+                    format!("`{r}-` and 16 hexadecimal digits, as the audit writes it"),
+                ),
+            );
+        }
+    }
+    let severity = severity.and_then(|(s, at)| match Severity::parse(&s) {
+        Some(x) => Some(x.as_str().to_owned()),
+        None => {
+            diags.push(
+                err_at(
+                    file,
+                    text,
+                    at,
+                    "severity",
+                    format!("invalid severity `{s}`"),
+                )
+                .with_expected("info, low, medium or high"),
+            );
+            None
+        }
+    });
+    let mut guid = |key: &str, v: Option<(String, usize)>| -> Option<String> {
+        let (s, at) = v?;
+        match Guid::parse(s.trim()) {
+            Some(g) => Some(g.to_string()),
+            None => {
+                diags.push(
+                    err_at(file, text, at, key, format!("invalid tenant id `{s}`"))
+                        .with_expected("a GUID, e.g. 88effb8d-f0a2-4825-be43-f4148978d143"),
+                );
+                None
+            }
+        }
+    };
+    let partner_tenant_id = guid("partner_tenant_id", partner);
+    let customer_tenant_id = guid("customer_tenant_id", customer);
+    if diags.len() > before {
+        return None;
+    }
+    Some(Prior {
+        id: id?.0,
+        rule: rule?.0,
+        severity: severity?,
+        title: title?.0,
+        message: message?.0,
+        partner_tenant_id,
+        customer_tenant_id,
+    })
 }

@@ -22,6 +22,7 @@ use toml_edit::{ImDocument, Item};
 
 use super::{Open, Waived};
 use crate::engine::Finding;
+use crate::json_strict::Entries;
 use crate::snapshot::{fields::parse_timestamp, Diagnostic, Guid};
 
 /// The keys a waiver may have.
@@ -190,12 +191,8 @@ impl WaiverSet {
     /// Reads and validates a waivers file (TOML, or JSON by extension).
     pub fn load(path: &Path) -> Result<WaiverSet, Vec<Diagnostic>> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            vec![
-                Diagnostic::error(&file, format!("cannot read the waivers file: {e}"))
-                    .with_field("--waivers"),
-            ]
-        })?;
+        let text = crate::input_file::read_to_string(path)
+            .map_err(|e| vec![e.diagnostic(&file).with_field("--waivers")])?;
         let text = text.trim_start_matches('\u{feff}');
         let is_json = path
             .extension()
@@ -237,7 +234,7 @@ struct Entry {
 }
 
 /// 1-based line and column of a byte offset.
-fn pos(text: &str, offset: usize) -> (u32, u32) {
+pub(super) fn pos(text: &str, offset: usize) -> (u32, u32) {
     let mut end = offset.min(text.len());
     while !text.is_char_boundary(end) {
         end -= 1;
@@ -251,7 +248,13 @@ fn pos(text: &str, offset: usize) -> (u32, u32) {
     )
 }
 
-fn err_at(file: &str, text: &str, offset: usize, field: &str, message: String) -> Diagnostic {
+pub(super) fn err_at(
+    file: &str,
+    text: &str,
+    offset: usize,
+    field: &str,
+    message: String,
+) -> Diagnostic {
     let (l, c) = pos(text, offset);
     Diagnostic::error(file, message)
         .at_line(l)
@@ -328,7 +331,7 @@ fn toml_entries(file: &str, text: &str) -> Result<Vec<Entry>, Vec<Diagnostic>> {
     }
 }
 
-fn json_error(file: &str, e: &serde_json::Error, field: &str) -> Diagnostic {
+pub(super) fn json_error(file: &str, e: &serde_json::Error, field: &str) -> Diagnostic {
     let message = e.to_string();
     let message = message
         .rsplit_once(" at line ")
@@ -342,16 +345,34 @@ fn json_error(file: &str, e: &serde_json::Error, field: &str) -> Diagnostic {
     d
 }
 
-fn offset_in(text: &str, raw: &RawValue) -> usize {
+/// [`json_error`] for an error in the value starting at byte `offset` of
+/// `text`: its line and column are made relative to the whole file.
+pub(super) fn json_error_in(
+    file: &str,
+    text: &str,
+    offset: usize,
+    e: &serde_json::Error,
+    field: &str,
+) -> Diagnostic {
+    let mut d = json_error(file, e, field);
+    let (line, column) = pos(text, offset);
+    if let (Some(l), Some(c)) = (d.line, d.column) {
+        d.column = Some(if l == 1 { c + column - 1 } else { c });
+        d.line = Some(l + line - 1);
+    }
+    d
+}
+
+pub(super) fn offset_in(text: &str, raw: &RawValue) -> usize {
     (raw.get().as_ptr() as usize).saturating_sub(text.as_ptr() as usize)
 }
 
 fn json_entries(file: &str, text: &str) -> Result<Vec<Entry>, Vec<Diagnostic>> {
     let list: Vec<&RawValue> = if text.trim_start().starts_with('{') {
-        let top: std::collections::BTreeMap<String, &RawValue> =
+        let top: Entries<'_> =
             serde_json::from_str(text).map_err(|e| vec![json_error(file, &e, "waivers")])?;
         let mut diags = Vec::new();
-        for (k, v) in &top {
+        for (k, v) in &top.0 {
             if k != "waivers" {
                 diags.push(
                     err_at(
@@ -387,22 +408,26 @@ fn json_entries(file: &str, text: &str) -> Result<Vec<Entry>, Vec<Diagnostic>> {
     let mut diags = Vec::new();
     for v in list {
         let offset = offset_in(text, v);
-        let obj: std::collections::BTreeMap<String, &RawValue> = match serde_json::from_str(v.get())
-        {
+        if !v.get().starts_with('{') {
+            diags.push(err_at(
+                file,
+                text,
+                offset,
+                "waivers",
+                "a waiver must be an object".into(),
+            ));
+            continue;
+        }
+        // A key given twice (an `expires` overridden) is an error.
+        let obj: Entries<'_> = match serde_json::from_str(v.get()) {
             Ok(o) => o,
-            Err(_) => {
-                diags.push(err_at(
-                    file,
-                    text,
-                    offset,
-                    "waivers",
-                    "a waiver must be an object".into(),
-                ));
+            Err(e) => {
+                diags.push(json_error_in(file, text, offset, &e, "waivers"));
                 continue;
             }
         };
         let mut fields = Vec::new();
-        for (k, raw) in obj {
+        for (k, raw) in obj.0 {
             let at = offset_in(text, raw);
             let value = match serde_json::from_str::<String>(raw.get()) {
                 Ok(s) => Raw::Str(s),

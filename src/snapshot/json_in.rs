@@ -111,6 +111,53 @@ fn key_text(buf: &[u8], span: Range<usize>) -> String {
         .unwrap_or_else(|_| String::from_utf8_lossy(raw).into_owned())
 }
 
+/// Bytes before `offset` on its line.
+fn column_offset(buf: &[u8], offset: usize) -> u32 {
+    let start = buf
+        .get(..offset)
+        .and_then(|b| b.iter().rposition(|&c| c == b'\n'))
+        .map_or(0, |i| i + 1);
+    u32::try_from(offset - start).unwrap_or(u32::MAX)
+}
+
+/// The keys of one object seen so far (trimmed, case-insensitive, as the
+/// readers compare them): a key given twice would silently override the
+/// first, so it is an error.
+#[derive(Default)]
+struct Seen(BTreeMap<String, u32>);
+
+impl Seen {
+    /// The error for the key at `span` when it was seen before.
+    fn repeated(
+        &mut self,
+        buf: &[u8],
+        span: &Range<usize>,
+        line: u32,
+        key: &str,
+        file: &str,
+        what: &str,
+    ) -> Option<Diagnostic> {
+        let normal = key.trim().to_ascii_lowercase();
+        let Some(&first) = self.0.get(&normal) else {
+            self.0.insert(normal, line);
+            return None;
+        };
+        Some(
+            Diagnostic::error(
+                file,
+                format!(
+                    "duplicate {what} {} (first given on line {first})",
+                    quote(key)
+                ),
+            )
+            .at_line(line)
+            .at_column(column_offset(buf, span.start) + 1)
+            .with_field(key.to_owned())
+            .with_expected("each key once per object"),
+        )
+    }
+}
+
 /// What kind of JSON value `v` is, for messages.
 pub(crate) fn value_kind(v: &Value) -> &'static str {
     match v {
@@ -454,11 +501,28 @@ fn manifest_at(
         diags.push(structure_error(file));
         return m;
     };
+    let mut seen = Seen::default();
     for (k, v) in entries {
         let key = key_text(buf, k.clone());
         let line = lines.line(buf, k.start);
-        let value: Value =
-            serde_json::from_slice(buf.get(v).unwrap_or_default()).unwrap_or(Value::Null);
+        if let Some(d) = seen.repeated(buf, &k, line, &key, file, "manifest key") {
+            diags.push(d);
+            continue;
+        }
+        // The document is valid JSON, but a value nested deeper than
+        // serde_json's recursion limit still fails here: an error, never
+        // a value read as null.
+        let value: Value = match serde_json::from_slice(buf.get(v.clone()).unwrap_or_default()) {
+            Ok(value) => value,
+            Err(e) => {
+                let value_line = lines.line(buf, v.start);
+                diags.push(
+                    syntax_error(file, &e, value_line - 1, column_offset(buf, v.start))
+                        .with_field(key.clone()),
+                );
+                continue;
+            }
+        };
         let err = |message: String, expected: &str| {
             Diagnostic::error(file, message)
                 .at_line(line)
@@ -556,9 +620,17 @@ fn single_unchecked(buf: &[u8], file: &str) -> Single {
     let mut jobs: Vec<(Table, Option<Vec<Item>>)> = Vec::new();
     let mut manifest = None;
     let mut row_lines = LineCounter::default();
+    let mut seen = Seen::default();
     for (k, v) in entries {
         let key = key_text(buf, k.clone());
         let line = key_lines.line(buf, k.start);
+        let known = Table::from_name(&key).is_some() || key.trim().eq_ignore_ascii_case("manifest");
+        if known {
+            if let Some(d) = seen.repeated(buf, &k, line, &key, file, "key") {
+                diags.push(d);
+                continue;
+            }
+        }
         if let Some(table) = Table::from_name(&key) {
             let what = format!("table `{}`", table.name());
             let items = table_elements(buf, v, file, &what, &mut diags)

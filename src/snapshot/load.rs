@@ -12,6 +12,8 @@
 //! found becomes a [`Diagnostic`] and the caller decides what to do.
 
 use std::fs::{self, File};
+
+use crate::input_file::{self, io_message};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -143,15 +145,14 @@ impl Builder {
                 },
                 None => continue,
             };
-            // (`Path::is_file`, keeping the size.)
-            let size = match fs::metadata(&path) {
-                Ok(m) if m.is_file() => m.len(),
-                _ => continue,
-            };
             let display = path.display().to_string();
             if stem.eq_ignore_ascii_case("manifest") && format == Format::Json {
                 manifest = Some((path, display));
             } else if let Some(table) = Table::from_name(stem) {
+                // A table file that is no regular file (a directory, a
+                // FIFO, a device, a dangling link) is not an absent table:
+                // opening it in `prepare` reports it.
+                let size = fs::metadata(&path).map_or(0, |m| m.len());
                 jobs.push(Job {
                     table,
                     path,
@@ -353,21 +354,19 @@ fn prepare(job: &Job, file_index: u16) -> Prepared {
     let (table, file) = (job.table, job.display.as_str());
     let parsed = match job.format {
         Format::Csv => {
-            return match File::open(&job.path).and_then(|f| {
-                csv_in::start(
-                    f,
-                    job.size,
-                    table,
-                    file,
-                    file_index,
-                    csv_in::CHUNK,
-                    |head| check_not_utf16(head, file),
-                )
+            // The size is the opened file's, within the size cap: the
+            // chunked reader never reads past it.
+            let (f, size) = match input_file::open(&job.path) {
+                Ok(opened) => opened,
+                Err(e) => return Prepared::Done(Box::new(failed(table, e.diagnostic(file)))),
+            };
+            return match csv_in::start(f, size, table, file, file_index, csv_in::CHUNK, |head| {
+                check_not_utf16(head, file)
             }) {
                 Ok(csv_in::Start::Rows(run)) => Prepared::Csv(run),
                 Ok(csv_in::Start::Done(part)) => Prepared::Done(part),
                 Err(e) => Prepared::Done(Box::new(failed(table, read_error(file, &e)))),
-            }
+            };
         }
         Format::Json => read(&job.path, file)
             .map(|bytes| json_in::parse_table(strip_bom(&bytes), table, file, file_index)),
@@ -384,9 +383,10 @@ fn failed(table: Table, d: Diagnostic) -> Part {
     part
 }
 
-/// Reads a whole file; unreadable and UTF-16 files are file-level errors.
+/// Reads a whole file; unreadable, oversized, non-regular and UTF-16
+/// files are file-level errors.
 fn read(path: &Path, display: &str) -> Result<Vec<u8>, Diagnostic> {
-    let bytes = fs::read(path).map_err(|e| read_error(display, &e))?;
+    let bytes = input_file::read(path).map_err(|e| e.diagnostic(display))?;
     check_not_utf16(&bytes, display)?;
     Ok(bytes)
 }
@@ -419,23 +419,4 @@ fn unknown_table_file(display: &str, stem: &str) -> Diagnostic {
     suggest(&mut message, stem, TABLES.iter().copied());
     Diagnostic::warning(display, message)
         .with_expected(format!("a file named after a table: {}", TABLES.join(", ")))
-}
-
-/// An I/O error as a lower-case message without the OS error number.
-fn io_message(e: &io::Error) -> String {
-    match e.kind() {
-        io::ErrorKind::NotFound => "no such file or directory".to_owned(),
-        io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
-        _ => {
-            let text = e.to_string();
-            let text = text
-                .rfind(" (os error")
-                .map_or(text.as_str(), |i| &text[..i]);
-            let mut chars = text.chars();
-            chars
-                .next()
-                .map(|c| c.to_lowercase().chain(chars).collect())
-                .unwrap_or_default()
-        }
-    }
 }
