@@ -310,9 +310,12 @@ fn memberships_and_role_assignments_exact_repeats_are_warnings() {
     );
 }
 
-/// Validates relationships: keyed by `relationship_id` (any case), or,
-/// without one, by kind, partner and customer. The first row stands even
-/// when a later one is active: the rows conflict, which is an error.
+/// Validates relationships: keyed by `relationship_id` (any case); a GDAP
+/// relationship without one by its partner and customer. The first row
+/// stands even when a later one is active: the rows conflict, which is an
+/// error. A reseller or DAP row without an id is a state in the pair's
+/// history (removed, then active again): only the same row repeated is a
+/// duplicate.
 #[test]
 fn relationships_the_same_id_or_pair_twice_is_rejected() {
     let r = "A1000000-0000-4000-8000-0000000000A1-0C000000-0000-4000-8000-0000000000C1";
@@ -324,7 +327,9 @@ fn relationships_the_same_id_or_pair_twice_is_rejected() {
              {P},{C},gdap,active,{}\n\
              {P},{C},dap,removed,\n\
              {P},{C},dap,removed,\n\
-             {P},{C2},dap,active,\n",
+             {P},{C},dap,active,\n\
+             {P},{C2},gdap,expired,\n\
+             {P},{C2},gdap,active,\n",
             r.to_lowercase()
         ),
     )]);
@@ -333,13 +338,27 @@ fn relationships_the_same_id_or_pair_twice_is_rejected() {
         s.rendered(),
         [
             format!("error: snap/relationships.csv:3:5: field `relationship_id`: duplicate relationship_id `{}…`: first at line 2, this row ignored (expected each relationship_id once) (the rows differ in `state`: remove the row that is wrong)", &low[..60]),
-            format!("warning: snap/relationships.csv:5:2: field `customer_tenant_id`: duplicate kind `dap`, partner_tenant_id `{P}`, customer_tenant_id `{C}`: first at line 4, this row ignored (expected each kind + partner_tenant_id + customer_tenant_id once) (the rows are the same)"),
+            format!("warning: snap/relationships.csv:5:2: field `customer_tenant_id`: duplicate kind `dap`, partner_tenant_id `{P}`, customer_tenant_id `{C}`: first at line 4, this row ignored (expected each row once) (the rows are the same)"),
+            format!("error: snap/relationships.csv:8:2: field `customer_tenant_id`: duplicate kind `gdap`, partner_tenant_id `{P}`, customer_tenant_id `{C2}`: first at line 7, this row ignored (expected each kind + partner_tenant_id + customer_tenant_id once) (the rows differ in `state`: remove the row that is wrong)"),
         ]
     );
-    let rel = &s.loaded.snapshot.relationships;
-    assert_eq!(rel.len(), 3);
-    assert_eq!(rel[0].state.as_str(), "expired");
-    s.assert_counts("relationships", 5, 3);
+    let states: Vec<(&str, &str)> = s
+        .loaded
+        .snapshot
+        .relationships
+        .iter()
+        .map(|r| (r.kind.as_str(), r.state.as_str()))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("gdap", "expired"),
+            ("dap", "removed"),
+            ("dap", "active"),
+            ("gdap", "expired")
+        ]
+    );
+    s.assert_counts("relationships", 7, 4);
 }
 
 /// Validates GDAP access assignments: keyed by relationship and group.

@@ -19,7 +19,7 @@ use rustc_hash::FxHasher;
 use super::diag::{quote, Diagnostic};
 use super::model::{
     AutopilotProfile, Device, GdapAccessAssignment, Guid, Invitation, Loc, Membership, Principal,
-    Relationship, RoleAssignment, Snapshot, Subscription, TableAccount, Tenant,
+    RelKind, Relationship, RoleAssignment, Snapshot, Subscription, TableAccount, Tenant,
 };
 use super::roles::{RoleId, RoleTable};
 use super::tables::{self, Table, MAX_COLUMNS};
@@ -149,6 +149,11 @@ trait Keyed {
         Self::FIELD
     }
     fn key(&self) -> Key<'_>;
+    /// True when this row is identified by all its values, not by its key
+    /// alone: a later row is its duplicate only if it is the same row.
+    fn whole_row(&self) -> bool {
+        false
+    }
     /// The first column outside the key whose value differs from `other`'s,
     /// or `None` when the rows are the same.
     fn differs(&self, other: &Self) -> Option<usize>;
@@ -193,8 +198,9 @@ impl Keyed for Relationship {
             CUSTOMER_TENANT_ID
         }
     }
-    /// Its id; without one, its kind, partner and customer (a snapshot
-    /// holds one relationship of a kind per pair unless ids tell them apart).
+    /// Its id; a GDAP relationship without one, its partner and customer
+    /// (README "A relationship listed twice"). A reseller or DAP row
+    /// without an id is a state in the pair's history: the whole row.
     fn key(&self) -> Key<'_> {
         use tables::relationships::*;
         match &self.relationship_id {
@@ -205,6 +211,9 @@ impl Keyed for Relationship {
                 (CUSTOMER_TENANT_ID, K::Guid(self.customer_tenant_id)),
             ]),
         }
+    }
+    fn whole_row(&self) -> bool {
+        self.relationship_id.is_none() && self.kind != RelKind::Gdap
     }
     fn differs(&self, o: &Self) -> Option<usize> {
         use tables::relationships::*;
@@ -460,7 +469,10 @@ fn dedup<T: Keyed>(
         for (i, row) in rows.iter().enumerate() {
             let key = row.key();
             let hash = key.hash();
-            match first.find(hash, |&j| rows[j].key() == key) {
+            let same = |&j: &usize| {
+                rows[j].key() == key && !(row.whole_row() && row.differs(&rows[j]).is_some())
+            };
+            match first.find(hash, same) {
                 Some(&j) => repeats.push((i, j)),
                 None => {
                     first.insert_unique(hash, i, |&j| rows[j].key().hash());
@@ -508,7 +520,11 @@ fn diagnostic<T: Keyed>(row: &T, first: &T, cx: &Cx<'_>) -> Diagnostic {
         "duplicate {}: first at {at}, this row ignored",
         parts.join(", ")
     );
-    let key_columns: Vec<&str> = key.parts().iter().map(|(c, _)| names[*c].name).collect();
+    let key_columns: Vec<&str> = if row.whole_row() {
+        vec!["row"]
+    } else {
+        key.parts().iter().map(|(c, _)| names[*c].name).collect()
+    };
     let (d, help) = match row.differs(first) {
         None => (
             Diagnostic::warning(file, message),
