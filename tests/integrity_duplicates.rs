@@ -480,3 +480,42 @@ fn an_identical_repeat_does_not_stop_the_run() {
             .is_some_and(|m| m.starts_with("duplicate tenant_id"))
             && w["line"] == 3));
 }
+
+/// Validates that an export folder follows the same policy: what the
+/// importer does not merge as one object (a GDAP relationship id listed
+/// for two customers) is a conflicting duplicate, an error.
+#[test]
+fn export_folders_follow_the_same_policy() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let partner = dir.path().join(P);
+    std::fs::create_dir(&partner).expect("mkdir");
+    let id = "794835de-e395-4877-a074-26557d165988-1292cccf-af72-4ea2-97b7-ac618c1a623e";
+    let rel = |customer: &str| {
+        format!(
+            "{{\"@odata.type\": \"#microsoft.graph.delegatedAdminRelationship\", \"id\": \"{id}\", \
+             \"customer\": {{\"tenantId\": \"{customer}\"}}, \"status\": \"active\"}}"
+        )
+    };
+    std::fs::write(
+        partner.join("delegatedAdminRelationships.json"),
+        format!("{{\"value\": [\n{},\n{}\n]}}\n", rel(C), rel(C2)),
+    )
+    .expect("write");
+    let loaded = partner_audit::import::load_export(dir.path());
+    let errors: Vec<String> = render(&loaded.errors().cloned().collect::<Vec<_>>(), dir.path());
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert!(
+        errors[0].starts_with(&format!(
+            "error: snap/{P}/delegatedAdminRelationships.json:3: field `relationship_id`: duplicate relationship_id `"
+        )),
+        "{errors:#?}"
+    );
+    assert!(
+        errors[0].contains("the rows differ in `customer_tenant_id`"),
+        "{errors:#?}"
+    );
+    let rels = &loaded.snapshot.relationships;
+    assert_eq!(rels.len(), 1);
+    assert_eq!(rels[0].customer_tenant_id, guid(C));
+    assert_eq!(loaded.snapshot.accounting["relationships"].rows_rejected, 1);
+}
