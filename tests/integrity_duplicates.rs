@@ -519,3 +519,64 @@ fn export_folders_follow_the_same_policy() {
     assert_eq!(rels[0].customer_tenant_id, guid(C));
     assert_eq!(loaded.snapshot.accounting["relationships"].rows_rejected, 1);
 }
+
+/// Validates that the policy does not depend on the thread count: many
+/// repeated keys spread over two files (CSV read in several chunks) keep
+/// the same first rows and give the same diagnostics with 1, 2 and 8
+/// threads.
+#[test]
+fn duplicates_are_found_the_same_whatever_the_thread_count() {
+    let mut csv = String::from("tenant_id,principal_id,kind,display_name\n");
+    let mut jsonl = String::new();
+    for i in 0..6000u32 {
+        let id = format!("00000000-0000-4000-8000-{:012x}", i % 2500);
+        let name = if i % 7 == 0 {
+            format!("twin {i}")
+        } else {
+            format!("user {}", i % 2500)
+        };
+        csv.push_str(&format!("{P},{id},user,{name}\n"));
+        if i % 3 == 0 {
+            jsonl.push_str(&format!(
+                "{{\"tenant_id\":\"{P}\",\"principal_id\":\"{}\",\"kind\":\"user\",\"display_name\":\"user {}\"}}\n",
+                id.to_uppercase(),
+                i % 2500
+            ));
+        }
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("principals.csv"), &csv).expect("write");
+    std::fs::write(dir.path().join("principals.jsonl"), &jsonl).expect("write");
+    let observe = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("pool");
+        let loaded = pool.install(|| load(dir.path()));
+        let kept: Vec<(u32, String)> = loaded
+            .snapshot
+            .principals
+            .iter()
+            .map(|p| (p.loc.line, p.display_name.to_string()))
+            .collect();
+        let a = &loaded.snapshot.accounting["principals"];
+        (
+            kept,
+            render(&loaded.diagnostics, dir.path()),
+            (a.rows_read, a.rows_used, a.rows_rejected),
+        )
+    };
+    let one = observe(1);
+    assert_eq!(one.0.len(), 2500);
+    assert_eq!(one.2, (8000, 2500, 5500));
+    assert_eq!(one.1.len(), 5500);
+    // The first row of each id is its first line in principals.csv.
+    assert!(one
+        .0
+        .iter()
+        .enumerate()
+        .all(|(i, (line, _))| *line == i as u32 + 2));
+    for threads in [2, 8] {
+        assert_eq!(observe(threads), one, "{threads} threads");
+    }
+}

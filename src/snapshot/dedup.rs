@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
 
 use jiff::Timestamp;
+use rayon::prelude::*;
 use rustc_hash::FxHasher;
 
 use super::diag::{quote, Diagnostic};
@@ -451,7 +452,7 @@ pub(crate) fn reject_duplicates(
     dedup(&mut s.gdap_access_assignments, &cx, acc, diagnostics);
 }
 
-fn dedup<T: Keyed>(
+fn dedup<T: Keyed + Sync>(
     rows: &mut Vec<T>,
     cx: &Cx<'_>,
     accounting: &mut BTreeMap<String, TableAccount>,
@@ -460,26 +461,49 @@ fn dedup<T: Keyed>(
     if rows.len() < 2 {
         return;
     }
+    // Keys are hashed in parallel, then split into shards by bits of the
+    // hash that the shard's table does not use (it takes the low bits for
+    // the bucket and the top seven for the tag). Rows of one key share a
+    // shard, and each shard takes its rows in order, so the first row of a
+    // key is the one kept whatever the thread count.
+    const SHARDS: usize = 64;
+    let shard = |h: u64| (h >> 32) as usize % SHARDS;
+    let hashes: Vec<u64> = rows
+        .par_iter()
+        .with_min_len(4096)
+        .map(|r| r.key().hash())
+        .collect();
+    let mut shards: Vec<Vec<usize>> = vec![Vec::new(); SHARDS];
+    for (i, &h) in hashes.iter().enumerate() {
+        shards[shard(h)].push(i);
+    }
+    let rows_ref = &*rows;
+    let hashes = &hashes;
     // (later row, first row) for every repeated key, in row order.
-    let mut repeats: Vec<(usize, usize)> = Vec::new();
-    {
-        let rows = &*rows;
-        let mut first: hashbrown::HashTable<usize> =
-            hashbrown::HashTable::with_capacity(rows.len());
-        for (i, row) in rows.iter().enumerate() {
-            let key = row.key();
-            let hash = key.hash();
-            let same = |&j: &usize| {
-                rows[j].key() == key && !(row.whole_row() && row.differs(&rows[j]).is_some())
-            };
-            match first.find(hash, same) {
-                Some(&j) => repeats.push((i, j)),
-                None => {
-                    first.insert_unique(hash, i, |&j| rows[j].key().hash());
+    let mut repeats: Vec<(usize, usize)> = shards
+        .par_iter()
+        .flat_map_iter(|members| {
+            let mut first: hashbrown::HashTable<usize> =
+                hashbrown::HashTable::with_capacity(members.len());
+            let mut found = Vec::new();
+            for &i in members {
+                let (row, hash) = (&rows_ref[i], hashes[i]);
+                let same = |&j: &usize| {
+                    hashes[j] == hash
+                        && rows_ref[j].key() == row.key()
+                        && !(row.whole_row() && row.differs(&rows_ref[j]).is_some())
+                };
+                match first.find(hash, same) {
+                    Some(&j) => found.push((i, j)),
+                    None => {
+                        first.insert_unique(hash, i, |&j| hashes[j]);
+                    }
                 }
             }
-        }
-    }
+            found
+        })
+        .collect();
+    repeats.sort_unstable();
     if repeats.is_empty() {
         return;
     }

@@ -956,9 +956,8 @@ impl Model {
             }
         };
         for r in self.relationships.iter().filter(|r| r.kind == "gdap") {
-            match chosen.iter().position(|c| name(c) == name(r)) {
-                None => chosen.push(r),
-                Some(_) => {}
+            if !chosen.iter().any(|c| name(c) == name(r)) {
+                chosen.push(r);
             }
         }
         chosen
