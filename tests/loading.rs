@@ -117,13 +117,16 @@ fn csv_any_column_order_and_header_case() {
 fn mixed_case_guids() {
     let csv = "tenant_id,group_id,member_id\n\
                {00000000-0000-0000-0000-00000000000A},00000000-0000-0000-0000-0000000000BB,00000000-0000-0000-0000-0000000000cc\n\
-               00000000-0000-0000-0000-00000000000a,00000000-0000-0000-0000-0000000000bb,00000000-0000-0000-0000-0000000000CC\n";
+               00000000-0000-0000-0000-00000000000a,00000000-0000-0000-0000-0000000000bb,00000000-0000-0000-0000-0000000000DD\n";
     let s = Snap::new(&[("memberships.csv", csv.as_bytes())]);
     s.assert_clean();
     let m = &s.loaded.snapshot.memberships;
     assert_eq!(m[0].tenant_id, m[1].tenant_id);
     assert_eq!(m[0].group_id, m[1].group_id);
-    assert_eq!(m[0].member_id, m[1].member_id);
+    assert_eq!(
+        m[1].member_id.to_string(),
+        "00000000-0000-0000-0000-0000000000dd"
+    );
     assert_eq!(
         m[0].tenant_id.to_string(),
         "00000000-0000-0000-0000-00000000000a"
@@ -188,8 +191,8 @@ fn dates_with_offsets_and_fractional_seconds() {
 #[test]
 fn durations() {
     let csv = format!(
-        "partner_tenant_id,customer_tenant_id,kind,state,auto_extend\n\
-         {T2},{T1},gdap,active,P730D\n{T2},{T1},gdap,active,PT0S\n{T2},{T1},gdap,active,\n"
+        "partner_tenant_id,customer_tenant_id,kind,state,auto_extend,relationship_id\n\
+         {T2},{T1},gdap,active,P730D,r1\n{T2},{T1},gdap,active,PT0S,r2\n{T2},{T1},gdap,active,,r3\n"
     );
     let s = Snap::new(&[("relationships.csv", csv.as_bytes())]);
     s.assert_clean();
@@ -208,8 +211,8 @@ fn roles_by_name_alias_and_id() {
     let ra = format!(
         "tenant_id,scope,role,principal_id\n\
          {T1},/,global administrator,{U1}\n\
-         {T1},/,Company Administrator,{U1}\n\
-         {T1},/,62E90394-69F5-4237-9190-012177145E10,{U1}\n\
+         {T1},/,Company Administrator,{G1}\n\
+         {T1},/,62E90394-69F5-4237-9190-012177145E10,{T2}\n\
          {T1},/subscriptions/{T2},/subscriptions/{T2}/providers/Microsoft.Authorization/roleDefinitions/8e3af657-a8ff-443c-a75c-2fe8c4bcb635,{U1}\n\
          {T1},/subscriptions/{T2},Backup Operator (custom),{U1}\n"
     );
@@ -249,7 +252,7 @@ fn custom_role_ids_are_deterministic() {
         format!("tenant_id,scope,role,principal_id\n{T1},/,Custom A,{U1}\n{T1},/,Custom B,{U1}\n");
     let jsonl: String = ["Custom C", "Custom A"]
         .iter()
-        .map(|r| format!("{{\"tenant_id\":\"{T1}\",\"scope\":\"/\",\"role\":\"{r}\",\"principal_id\":\"{U1}\"}}\n"))
+        .map(|r| format!("{{\"tenant_id\":\"{T1}\",\"scope\":\"/\",\"role\":\"{r}\",\"principal_id\":\"{G1}\"}}\n"))
         .collect();
     let rel = format!(
         "partner_tenant_id,customer_tenant_id,kind,state,roles\n\

@@ -2263,9 +2263,19 @@ impl<'c> Checker<'c> {
                 .iter()
                 .filter(|d| d.level == Level::Error && d.file == s.display)
             {
-                let explained = self.case.expects.iter().any(|e| {
-                    e.file == s.file.name && e.verdict != Verdict::Valid && self.names(e, d)
-                });
+                // A repeated record whose copy another mutation changed
+                // conflicts with it (README "Duplicate rows").
+                let conflict = d.message.starts_with("duplicate ")
+                    && self.case.kinds.iter().any(|k| {
+                        matches!(
+                            *k,
+                            "record:duplicate" | "record:duplicate-past-a-chunk" | "line:duplicate"
+                        )
+                    });
+                let explained = conflict
+                    || self.case.expects.iter().any(|e| {
+                        e.file == s.file.name && e.verdict != Verdict::Valid && self.names(e, d)
+                    });
                 if !explained {
                     spurious.push(format!("{}: {d}", s.file.name));
                 }
@@ -2504,10 +2514,21 @@ impl<'c> Checker<'c> {
                 _ => {}
             }
         }
-        // Every rejected row has an error of its own.
+        // Every rejected row has an error of its own, or the warning for a
+        // row that repeats an earlier one exactly (README "Duplicate rows").
         for (file, rejected) in rejected_per_file {
             let errors = self.errors_in(&a.diagnostics, &file);
-            if (errors.len() as u64) < rejected {
+            let repeats = self.seen(&file).map_or(0, |s| {
+                a.diagnostics
+                    .iter()
+                    .filter(|d| {
+                        d.level == Level::Warning
+                            && d.file == s.display
+                            && d.message.starts_with("duplicate ")
+                    })
+                    .count()
+            });
+            if ((errors.len() + repeats) as u64) < rejected {
                 let shown: Vec<String> = errors.iter().take(5).map(|d| d.to_string()).collect();
                 self.problem(
                     "rejected rows without an error",

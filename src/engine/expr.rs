@@ -117,7 +117,7 @@ impl fmt::Display for Value<'_> {
             Value::Str(s) => f.write_str(s),
             Value::Owned(s) => f.write_str(s),
             Value::Id(g) => write!(f, "{g}"),
-            Value::Date(t) => write!(f, "{}", t.strftime("%Y-%m-%d")),
+            Value::Date(t) => f.write_str(&crate::snapshot::fields::date_text(*t)),
             Value::Ids(ids) => {
                 for (i, g) in ids.iter().enumerate() {
                     if i > 0 {

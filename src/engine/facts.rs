@@ -123,10 +123,7 @@ impl<'a> Ctx<'a> {
     ) -> Self {
         let mut pairs: BTreeMap<(Guid, Guid), Pair> = BTreeMap::new();
         let mut partners_seen = HashSet::default();
-        for (ri, r) in s.relationships.iter().enumerate() {
-            if g.duplicate_relationships.contains(&idx(ri)) {
-                continue;
-            }
+        for r in &s.relationships {
             partners_seen.insert(r.partner_tenant_id);
             let p = pairs
                 .entry((r.partner_tenant_id, r.customer_tenant_id))
@@ -1010,9 +1007,7 @@ fn gdap_rows(c: &Ctx<'_>, grants: &HashMap<u32, Vec<u32>>) -> Vec<(Core, GdapRow
     c.s.relationships
         .iter()
         .enumerate()
-        .filter(|&(ri, r)| {
-            r.kind == RelKind::Gdap && !c.g.duplicate_relationships.contains(&idx(ri))
-        })
+        .filter(|&(_, r)| r.kind == RelKind::Gdap)
         .map(|(ri, r)| {
             let (roles_used, assignments) = r
                 .relationship_id

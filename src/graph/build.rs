@@ -280,54 +280,6 @@ pub fn partner_may_manage_device(
     }
 }
 
-/// GDAP relationships listed more than once (by id; an id-less one by its
-/// partner and customer): one row stands for the relationship, the first
-/// active one if any (unknown data over- rather than under-reports), else
-/// the first; the others are warned about and returned, to be ignored.
-fn duplicate_gdap_rows(b: &mut Builder<'_>) -> HashSet<u32> {
-    let s = b.s;
-    let mut chosen: HashMap<std::borrow::Cow<'_, str>, usize> = HashMap::default();
-    let mut duplicates: Vec<usize> = Vec::new();
-    for (ri, r) in s.relationships.iter().enumerate() {
-        if r.kind != RelKind::Gdap {
-            continue;
-        }
-        match chosen.entry(r.name()) {
-            std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(ri);
-            }
-            std::collections::hash_map::Entry::Occupied(mut e) => {
-                let first = *e.get();
-                if s.relationships[first].state != RelState::Active && r.state == RelState::Active {
-                    duplicates.push(first);
-                    e.insert(ri);
-                } else {
-                    duplicates.push(ri);
-                }
-            }
-        }
-    }
-    duplicates.sort_unstable();
-    for &ri in &duplicates {
-        let r = &s.relationships[ri];
-        let used = chosen
-            .get(&r.name())
-            .map_or(0, |&u| s.relationships[u].loc.line);
-        b.warn(
-            Some(r.loc),
-            Some("relationship_id"),
-            format!(
-                "GDAP relationship {} is listed more than once: line {used} stands for it, this row is ignored",
-                quote(&r.name())
-            ),
-        );
-    }
-    duplicates
-        .into_iter()
-        .map(|ri| u32::try_from(ri).unwrap_or(u32::MAX))
-        .collect()
-}
-
 /// A row states a principal's home (an assignment's `principal_tenant_id`).
 const CLAIM_STATED: u8 = 3;
 /// A row implies it: a GDAP access assignment names the principal as a
@@ -626,7 +578,6 @@ pub(super) fn build(s: &Snapshot, policy: AutopilotPolicy) -> AccessGraph {
         by_rel.entry(&aa.relationship_id).or_default().push(ai);
     }
     let mut seen_rel: HashSet<&str> = HashSet::default();
-    let duplicate_relationships = duplicate_gdap_rows(&mut b);
     for (ri, r) in s.relationships.iter().enumerate() {
         if r.kind != RelKind::Gdap {
             continue;
@@ -635,9 +586,6 @@ pub(super) fn build(s: &Snapshot, policy: AutopilotPolicy) -> AccessGraph {
             continue;
         };
         seen_rel.insert(rel_id);
-        if duplicate_relationships.contains(&u32::try_from(ri).unwrap_or(u32::MAX)) {
-            continue;
-        }
         if r.state != RelState::Active {
             continue;
         }
@@ -792,6 +740,5 @@ pub(super) fn build(s: &Snapshot, policy: AutopilotPolicy) -> AccessGraph {
         warnings,
         unresolved: b.unresolved,
         unresolved_home: b.unresolved_home,
-        duplicate_relationships,
     }
 }

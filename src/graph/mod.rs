@@ -315,9 +315,6 @@ pub struct AccessGraph {
     pub warnings: Vec<Diagnostic>,
     /// Counts of unresolved references by kind, for the input accounting.
     pub unresolved: std::collections::BTreeMap<&'static str, u64>,
-    /// GDAP relationship rows (indexes into `Snapshot::relationships`) whose
-    /// id an earlier row already has: warned about and ignored.
-    pub duplicate_relationships: rustc_hash::FxHashSet<u32>,
 }
 
 impl AccessGraph {

@@ -450,6 +450,14 @@ impl Sink {
             format_version: 1,
             ..manifest
         };
+        // Sources that name the same object are merged above; what still
+        // repeats a key (a GDAP id under two customers, say) follows the
+        // canonical loader's policy.
+        crate::snapshot::dedup::reject_duplicates(
+            &mut self.snapshot,
+            &crate::snapshot::dedup::ColumnMaps::new(),
+            &mut self.diagnostics,
+        );
         crate::snapshot::diag::sort_diagnostics(&mut self.diagnostics);
         crate::snapshot::Loaded {
             snapshot: self.snapshot,

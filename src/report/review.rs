@@ -254,7 +254,7 @@ pub struct CustomerView {
 }
 
 fn date(t: Option<jiff::Timestamp>) -> Option<String> {
-    t.map(|t| t.strftime("%Y-%m-%d").to_string())
+    t.map(crate::snapshot::fields::date_text)
 }
 
 fn az_delete(principal: Guid, role: &str, scope: &str) -> String {

@@ -688,6 +688,7 @@ impl<S: Source> Run<S> {
         }
         let mut part = seq.part;
         part.rows.shrink_to_fit();
+        part.columns = Some(self.header.fields.map(|f| f.map(column_number)));
         for &pos in &self.header.unknown {
             let name = self.names[pos].as_str();
             let key = if name.is_empty() {

@@ -115,15 +115,57 @@ pub fn parse_timestamp(s: &str) -> Option<Timestamp> {
 
 /// An ISO 8601 date-time with offset (`Z`, `-08:00`, fractional seconds
 /// allowed), a date-time without offset (UTC) or a plain date (midnight UTC).
+///
+/// Every civil date from `0001-01-01` to `9999-12-31` is valid. A
+/// timestamp ends at 9999-12-30T22:00Z (so that any offset still gives a
+/// civil date): a later instant, such as the `9999-12-31` exports write
+/// for "never expires", is held as that last instant ([`date_text`] shows
+/// it as `9999-12-31`).
 pub(crate) fn timestamp(cell: &str) -> Result<Timestamp, Invalid> {
+    use jiff::fmt::temporal::{Pieces, PiecesOffset};
     if let Ok(t) = cell.parse::<Timestamp>() {
         return Ok(t);
     }
     // `civil::DateTime` also accepts a plain date (midnight).
-    cell.parse::<jiff::civil::DateTime>()
-        .ok()
-        .and_then(|dt| TimeZone::UTC.to_timestamp(dt).ok())
-        .ok_or_else(|| Invalid::new("date", cell, DATE_EXPECTED))
+    if let Ok(dt) = cell.parse::<jiff::civil::DateTime>() {
+        return Ok(TimeZone::UTC
+            .to_timestamp(dt)
+            .unwrap_or_else(|_| beyond_range(dt)));
+    }
+    // A valid date-time with an offset that lies past the range.
+    if let Ok(pieces) = Pieces::parse(cell) {
+        let offset = match pieces.offset() {
+            Some(PiecesOffset::Zulu) => Some(jiff::tz::Offset::UTC),
+            Some(PiecesOffset::Numeric(n)) => Some(n.offset()),
+            _ => None,
+        };
+        if let (Some(offset), None) = (offset, pieces.time_zone_annotation()) {
+            let dt = pieces
+                .date()
+                .to_datetime(pieces.time().unwrap_or(jiff::civil::Time::midnight()));
+            return Ok(offset.to_timestamp(dt).unwrap_or_else(|_| beyond_range(dt)));
+        }
+    }
+    Err(Invalid::new("date", cell, DATE_EXPECTED))
+}
+
+/// The nearest timestamp to a civil date-time past either end of the range.
+fn beyond_range(dt: jiff::civil::DateTime) -> Timestamp {
+    if dt.year() > 0 {
+        Timestamp::MAX
+    } else {
+        Timestamp::MIN
+    }
+}
+
+/// A timestamp as a date (`2026-11-01`), the last one (where `9999-12-31`
+/// is held, see [`timestamp`]) as `9999-12-31`.
+pub fn date_text(t: Timestamp) -> String {
+    if t == Timestamp::MAX {
+        "9999-12-31".to_owned()
+    } else {
+        t.strftime("%Y-%m-%d").to_string()
+    }
 }
 
 /// An ISO 8601 duration (`P730D`, `PT0S`), kept as written.
@@ -260,6 +302,46 @@ mod tests {
         assert_eq!(e.message, "invalid date `2026-13-01`");
         assert!(timestamp("yesterday").is_err());
         assert!(timestamp("01/11/2026").is_err());
+    }
+
+    /// Validates issue #11 item 18: the extremes exports use are valid
+    /// dates. `9999-12-31` ("never expires") lies past the last instant a
+    /// timestamp holds (9999-12-30T22:00Z, so that any offset still gives
+    /// a civil date): it is held as that last instant and shown as
+    /// `9999-12-31`; the first day of year 1 is held as it is.
+    #[test]
+    fn extreme_but_valid_dates() {
+        let end = Timestamp::MAX;
+        for s in [
+            "9999-12-31",
+            "9999-12-31T00:00:00",
+            "9999-12-31T23:59:59Z",
+            "9999-12-31T23:59:59.9999999Z",
+            "9999-12-31T23:59:59+14:00",
+            "9999-12-31T23:59:59-12:00",
+            "9999-12-30T23:00:00Z",
+        ] {
+            assert_eq!(timestamp(s), Ok(end), "{s}");
+            assert_eq!(date_text(timestamp(s).expect(s)), "9999-12-31", "{s}");
+        }
+        let t = |s: &str| timestamp(s).expect(s).to_string();
+        assert_eq!(t("9999-12-30T21:59:59Z"), "9999-12-30T21:59:59Z");
+        assert_eq!(t("0001-01-01"), "0001-01-01T00:00:00Z");
+        assert_eq!(t("0001-01-01T00:00:00Z"), "0001-01-01T00:00:00Z");
+        assert_eq!(t("0001-01-01T00:00:00+14:00"), "0000-12-31T10:00:00Z");
+        assert_eq!(
+            date_text(timestamp("0001-01-01").expect("year 1")),
+            "0001-01-01"
+        );
+        // Still invalid: no such day, no year 10000.
+        for s in [
+            "9999-12-32",
+            "10000-01-01",
+            "9999-13-31",
+            "9999-12-31T24:00:01Z",
+        ] {
+            assert!(timestamp(s).is_err(), "{s}");
+        }
     }
 
     #[test]

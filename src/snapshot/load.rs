@@ -20,6 +20,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
+use super::dedup::{reject_duplicates, ColumnMaps};
 use super::diag::{quote, sort_diagnostics, Diagnostic};
 use super::fields::suggest;
 use super::model::{Manifest, Snapshot, TABLES};
@@ -105,6 +106,8 @@ struct Job {
 struct Builder {
     snapshot: Snapshot,
     diagnostics: Vec<Diagnostic>,
+    /// CSV column numbers per file, for diagnostics raised after parsing.
+    columns: ColumnMaps,
 }
 
 impl Builder {
@@ -253,7 +256,11 @@ impl Builder {
             roles,
             account,
             mut diagnostics,
+            columns,
         } = part;
+        if let Some(columns) = columns {
+            self.columns.insert(file.to_owned(), columns);
+        }
         let map: Vec<Option<RoleId>> = roles
             .texts
             .iter()
@@ -293,6 +300,7 @@ impl Builder {
     }
 
     fn finish(mut self) -> Loaded {
+        reject_duplicates(&mut self.snapshot, &self.columns, &mut self.diagnostics);
         for t in TABLES {
             self.snapshot.accounting.entry((*t).to_owned()).or_default();
         }

@@ -8,6 +8,7 @@ pub mod model;
 pub mod roles;
 
 mod csv_in;
+pub(crate) mod dedup;
 pub(crate) mod json_in;
 mod json_walk;
 mod tables;

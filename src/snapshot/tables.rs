@@ -67,10 +67,10 @@ macro_rules! columns {
 /// The most columns any table has (sizes [`Row`]'s cell array).
 pub(crate) const MAX_COLUMNS: usize = 10;
 
-mod tenants {
+pub(crate) mod tenants {
     columns!(TENANT_ID = "tenant_id" required, NAME = "name" required, KIND = "kind" required, DOMAIN = "domain");
 }
-mod relationships {
+pub(crate) mod relationships {
     columns!(
         PARTNER_TENANT_ID = "partner_tenant_id" required,
         CUSTOMER_TENANT_ID = "customer_tenant_id" required,
@@ -84,7 +84,7 @@ mod relationships {
         LAST_ACTIVITY_AT = "last_activity_at",
     );
 }
-mod principals {
+pub(crate) mod principals {
     columns!(
         TENANT_ID = "tenant_id" required,
         PRINCIPAL_ID = "principal_id" required,
@@ -95,10 +95,10 @@ mod principals {
         AGENT_GROUP = "agent_group",
     );
 }
-mod memberships {
+pub(crate) mod memberships {
     columns!(TENANT_ID = "tenant_id" required, GROUP_ID = "group_id" required, MEMBER_ID = "member_id" required);
 }
-mod role_assignments {
+pub(crate) mod role_assignments {
     columns!(
         TENANT_ID = "tenant_id" required,
         SCOPE = "scope" required,
@@ -108,7 +108,7 @@ mod role_assignments {
         CREATED_AT = "created_at",
     );
 }
-mod subscriptions {
+pub(crate) mod subscriptions {
     columns!(
         TENANT_ID = "tenant_id" required,
         SUBSCRIPTION_ID = "subscription_id" required,
@@ -118,7 +118,7 @@ mod subscriptions {
         CREATED_AT = "created_at",
     );
 }
-mod devices {
+pub(crate) mod devices {
     columns!(
         TENANT_ID = "tenant_id" required,
         DEVICE_ID = "device_id" required,
@@ -127,7 +127,7 @@ mod devices {
         PROFILE_ID = "profile_id",
     );
 }
-mod autopilot_profiles {
+pub(crate) mod autopilot_profiles {
     columns!(
         TENANT_ID = "tenant_id" required,
         PROFILE_ID = "profile_id" required,
@@ -135,7 +135,7 @@ mod autopilot_profiles {
         CREATED_BY_TENANT_ID = "created_by_tenant_id",
     );
 }
-mod invitations {
+pub(crate) mod invitations {
     columns!(
         PARTNER_TENANT_ID = "partner_tenant_id" required,
         INVITATION_ID = "invitation_id" required,
@@ -146,7 +146,7 @@ mod invitations {
         INCLUDES_DAP = "includes_dap",
     );
 }
-mod gdap_access_assignments {
+pub(crate) mod gdap_access_assignments {
     columns!(
         RELATIONSHIP_ID = "relationship_id" required,
         GROUP_ID = "group_id" required,
@@ -923,6 +923,9 @@ pub(crate) struct Part {
     /// Rows read / used / rejected and unknown columns (`files` is left to `load`).
     pub account: super::model::TableAccount,
     pub diagnostics: Vec<Diagnostic>,
+    /// The 1-based CSV column of each schema column (a CSV file's header),
+    /// for diagnostics raised after parsing; `None` for JSON.
+    pub columns: Option<[Option<u32>; MAX_COLUMNS]>,
 }
 
 impl Part {
@@ -934,6 +937,7 @@ impl Part {
             roles: LocalRoles::default(),
             account: super::model::TableAccount::default(),
             diagnostics: Vec::new(),
+            columns: None,
         }
     }
 

@@ -16,7 +16,7 @@
 //!   Global Administrator and its HelpdeskAgents groups Helpdesk
 //!   Administrator at the customer's `/` (F5; a placeholder when the
 //!   partner has no such group); per active GDAP relationship with an id
-//!   (a relationship listed twice is its first active row), each active
+//!   (a relationship listed twice is its first row), each active
 //!   access assignment's group holds, at the customer's `/`, the roles it
 //!   names that the relationship grants (all it names when the
 //!   relationship's roles are not in the snapshot), as `expect` reads

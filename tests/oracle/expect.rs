@@ -47,8 +47,12 @@
 //!   GDAP003's unused roles are the granted roles no such grant uses. A
 //!   relationship without an id is named `gdap:PARTNER:CUSTOMER`, as the
 //!   engine names it (the SPEC and README are silent). A relationship
-//!   listed more than once (by that name) stands as its first active row,
-//!   else its first row (README design notes).
+//!   listed more than once (by that name) stands as its first row.
+//! - a row that repeats the key of an earlier row of its table is rejected
+//!   and the first row stands (README "Duplicate rows"; keys at
+//!   [`repeated_rows`]); `input.tables` counts it as rejected. Rows that
+//!   repeat a key with other values stop the run, so the snapshots here
+//!   repeat rows only exactly.
 //! - DAP003: per customer directory role, the listing is everyone reached
 //!   from explicit assignments at `/`; the implicit holders everyone
 //!   reached from the groups active DAP (AdminAgents: Global Administrator,
@@ -229,6 +233,82 @@ fn is_guid(s: &str) -> bool {
                 c.is_ascii_hexdigit()
             }
         })
+}
+
+/// How many rows of `table` repeat the key of an earlier row and are
+/// therefore rejected (README "Duplicate rows": the first row wins). Keys:
+/// tenants and subscriptions by id, principals by object id (whatever the
+/// tenant), devices by tenant and id (without case), Autopilot profiles by
+/// tenant and id, invitations by partner and id, GDAP access assignments by
+/// relationship and group, relationships by id (a GDAP one without an id
+/// by partner and customer, a reseller or DAP one without an id by all its
+/// values), memberships and role assignments by all their values (the
+/// role by identity, the scope without case).
+pub fn repeated_rows(t: &Tables, table: &str) -> u64 {
+    let key = |r: &Record| -> Vec<String> {
+        let g = |c: &str| guid(r.get(c));
+        let at = |c: &str| format!("{:?}", instant(r.get(c)));
+        match table {
+            "tenants" => vec![g("tenant_id")],
+            "principals" => vec![g("principal_id")],
+            "subscriptions" => vec![g("subscription_id")],
+            "memberships" => vec![g("tenant_id"), g("group_id"), g("member_id")],
+            "role_assignments" => vec![
+                g("tenant_id"),
+                scope(r.get("scope")).to_lowercase(),
+                role(r.get("role")),
+                g("principal_id"),
+                g("principal_tenant_id"),
+                at("created_at"),
+            ],
+            "devices" => vec![g("tenant_id"), r.get("device_id").trim().to_lowercase()],
+            "autopilot_profiles" => vec![g("tenant_id"), invitation_id(r.get("profile_id"))],
+            "invitations" => vec![
+                g("partner_tenant_id"),
+                invitation_id(r.get("invitation_id")),
+            ],
+            "gdap_access_assignments" => vec![
+                r.get("relationship_id").trim().to_lowercase(),
+                g("group_id"),
+            ],
+            "relationships" => {
+                let id = r.get("relationship_id").trim().to_lowercase();
+                let kind = r.get("kind").trim().to_ascii_lowercase();
+                if !id.is_empty() {
+                    vec![id]
+                } else if kind == "gdap" {
+                    vec![kind, g("partner_tenant_id"), g("customer_tenant_id")]
+                } else {
+                    let roles: Vec<String> = r
+                        .get("roles")
+                        .split(';')
+                        .map(str::trim)
+                        .filter(|x| !x.is_empty())
+                        .map(role)
+                        .collect();
+                    vec![
+                        kind,
+                        g("partner_tenant_id"),
+                        g("customer_tenant_id"),
+                        r.get("state").trim().to_ascii_lowercase(),
+                        at("started_at"),
+                        at("ended_at"),
+                        roles.join(";"),
+                        r.get("auto_extend").trim().to_string(),
+                        at("last_activity_at"),
+                    ]
+                }
+            }
+            other => panic!("no key for table `{other}`"),
+        }
+    };
+    let mut seen = HashSet::new();
+    t.tables
+        .get(table)
+        .into_iter()
+        .flatten()
+        .filter(|r| !seen.insert(key(r)))
+        .count() as u64
 }
 
 /// Days from 1970-01-01 to a proleptic Gregorian date (counting whole
@@ -865,7 +945,7 @@ impl Model {
     /// access assignment that uses at least one role `r` grants.
     /// The GDAP relationships, one row each: a relationship listed more
     /// than once (same id; without an id, same partner and customer) stands
-    /// as its first active row, else its first row (README design notes).
+    /// as its first row (README "Duplicate rows").
     fn gdap_relationships(&self) -> Vec<&Relationship> {
         let mut chosen: Vec<&Relationship> = Vec::new();
         let name = |r: &Relationship| {
@@ -876,10 +956,8 @@ impl Model {
             }
         };
         for r in self.relationships.iter().filter(|r| r.kind == "gdap") {
-            match chosen.iter().position(|c| name(c) == name(r)) {
-                None => chosen.push(r),
-                Some(i) if !chosen[i].active() && r.active() => chosen[i] = r,
-                Some(_) => {}
+            if !chosen.iter().any(|c| name(c) == name(r)) {
+                chosen.push(r);
             }
         }
         chosen

@@ -4,7 +4,7 @@
 //! valid CSV file (BOM, CRLF, shuffled and unknown columns, GUIDs in any
 //! case, hostile display names).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fs;
 use std::path::Path;
 
@@ -551,6 +551,10 @@ impl Gen {
             rows.push(("gdap", *self.pick(&states)));
         }
         rows.shuffle(&mut self.rng);
+        // A GDAP relationship without an id is known by its partner and
+        // customer: a pair has at most one (a second would be a
+        // conflicting duplicate: README "Duplicate rows").
+        let mut gdap_without_id = false;
         for (kind, state) in rows {
             let mut started = self.date(2018, 2025);
             let mut ended = String::new();
@@ -567,8 +571,10 @@ impl Gen {
             let (mut rel_id, mut granted, mut roles, mut auto) =
                 (String::new(), Vec::new(), String::new(), String::new());
             if kind == "gdap" {
-                if self.chance(0.92) {
+                if self.chance(0.92) || gdap_without_id {
                     rel_id = format!("{}-{}", self.guid(), self.guid());
+                } else {
+                    gdap_without_id = true;
                 }
                 if self.chance(0.9) {
                     let n = self.rng.random_range(1..=4);
@@ -656,6 +662,9 @@ impl Gen {
         granted: &[(&'static str, &'static str)],
     ) {
         let n = *self.pick(&[0, 1, 1, 2, 2, 3]);
+        // A group has one access assignment per relationship (a second
+        // row for it is a conflicting duplicate: README "Duplicate rows").
+        let mut assigned = HashSet::new();
         for _ in 0..n {
             let group = if self.chance(0.85) {
                 self.pick(&p.groups).clone()
@@ -707,6 +716,9 @@ impl Gen {
             } else {
                 rel_id.to_string()
             };
+            if !assigned.insert((id.to_lowercase(), group.to_lowercase())) {
+                continue;
+            }
             self.gdap_access_assignments.push(&[
                 ("relationship_id", id),
                 ("group_id", group),
