@@ -2526,7 +2526,8 @@ impl<'c> Checker<'c> {
                             && d.file == s.display
                             && d.message.starts_with("duplicate ")
                     })
-                    .count()
+                    .map(|d| folded_count(&d.message))
+                    .sum::<usize>()
             });
             if ((errors.len() + repeats) as u64) < rejected {
                 let shown: Vec<String> = errors.iter().take(5).map(|d| d.to_string()).collect();
@@ -2981,4 +2982,14 @@ fn mutated_snapshots_fail_loudly_or_load_every_row() {
     let _ = std::fs::write(tmp.join("mutation-report.txt"), &report);
     let shown: String = report.chars().take(30_000).collect();
     panic!("{shown}");
+}
+
+/// How many warnings one diagnostic stands for: repeated warnings of one
+/// kind in one file are folded into one that says `(N times: …)`.
+fn folded_count(message: &str) -> usize {
+    message
+        .rsplit_once(" times: ")
+        .and_then(|(head, _)| head.rsplit_once('(').map(|(_, n)| n.replace(',', "")))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1)
 }
