@@ -263,6 +263,7 @@ impl Builder {
         acc.rows_read += account.rows_read;
         acc.rows_used += account.rows_used.saturating_sub(lost);
         acc.rows_rejected += account.rows_rejected + lost;
+        acc.rows_skipped += account.rows_skipped;
         for (column, n) in account.unknown_columns {
             *acc.unknown_columns.entry(column).or_default() += n;
         }

@@ -372,12 +372,16 @@ pub struct GdapAccessAssignment {
     pub state: Option<Box<str>>,
 }
 
-/// Rows read / used / rejected and unknown columns for one table.
+/// Rows read / used / rejected / skipped and unknown columns for one table.
 #[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
 pub struct TableAccount {
+    /// Every row read: `rows_used + rows_rejected + rows_skipped`.
     pub rows_read: u64,
     pub rows_used: u64,
     pub rows_rejected: u64,
+    /// Blank rows (CSV: empty lines, and lines of only separators and
+    /// white space after the header), read and set aside.
+    pub rows_skipped: u64,
     /// Unknown column name → number of files/rows carrying it (counted per file).
     pub unknown_columns: std::collections::BTreeMap<String, u64>,
     /// The files the table was read from.
