@@ -327,10 +327,9 @@ fn cli_stops_on_an_unbalanced_quote() {
         "never",
     ]);
     assert_eq!(code, 0, "{err}");
-    let doc: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(out.join("findings.json")).expect("findings.json"),
-    )
-    .expect("json");
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("findings.json")).expect("findings.json"))
+            .expect("json");
     let t = &doc["input"]["tables"]["tenants"];
     assert_eq!(
         (
@@ -382,10 +381,10 @@ fn blank_rows_are_counted() {
         keep_going: true,
         ..Default::default()
     };
-    let a = partner_audit::app::run_audit(s.dir.path(), &common::catalog(), &settings, &mut Vec::new())
-        .expect("audit");
-    let doc: serde_json::Value =
-        serde_json::from_str(&common::findings_json(&a)).expect("json");
+    let a =
+        partner_audit::app::run_audit(s.dir.path(), &common::catalog(), &settings, &mut Vec::new())
+            .expect("audit");
+    let doc: serde_json::Value = serde_json::from_str(&common::findings_json(&a)).expect("json");
     let t = &doc["input"]["tables"]["principals"];
     assert_eq!(t["rows_read"], 9);
     assert_eq!(t["rows_skipped"], 6);
@@ -432,23 +431,37 @@ fn a_64_mb_cell_is_read_whole() {
     assert_eq!(t.len(), 3);
     assert_eq!(t[1].name.len(), BIG);
     assert!(t[1].name.bytes().all(|b| b == b'x'));
-    assert_eq!(
-        (t[0].loc.line, t[1].loc.line, t[2].loc.line),
-        (2, 3, 4)
-    );
+    assert_eq!((t[0].loc.line, t[1].loc.line, t[2].loc.line), (2, 3, 4));
     assert_eq!(&*t[2].name, "after");
     drop(s);
 
     // A quoted value of 16 MB over 160,000 lines: chunks start inside it.
     let line = format!("{}\n", "y".repeat(99));
     let value = line.repeat(160_000);
-    let csv = format!(
-        "tenant_id,name,kind\n{T1},\"{value}\",customer\n{U2},after,customer\n"
-    );
+    let csv = format!("tenant_id,name,kind\n{T1},\"{value}\",customer\n{U2},after,customer\n");
     let s = Snap::new(&[("tenants.csv", csv.as_bytes())]);
     assert!(s.loaded.diagnostics.is_empty(), "{:?}", s.errors());
     let t = &s.loaded.snapshot.tenants;
     assert_eq!(t.len(), 2);
     assert!(*t[0].name == *value.trim_end());
     assert_eq!((t[0].loc.line, t[1].loc.line), (2, 160_003));
+}
+
+/// Validates that the export reader, which decodes UTF-16 (with or
+/// without a byte-order mark), refuses UTF-32 by name instead of decoding
+/// it as UTF-16.
+#[test]
+fn export_reader_names_utf32() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tenant = dir.path().join(T1);
+    std::fs::create_dir(&tenant).expect("mkdir");
+    let json = r#"{"value": [{"id": "00000000-0000-0000-0000-0000000000a1", "displayName": "A", "userPrincipalName": "a@x.example"}]}"#;
+    let bytes = [&[0xFF, 0xFE, 0, 0][..], &utf32(json, true)].concat();
+    std::fs::write(tenant.join("users.json"), bytes).expect("write");
+    let l = partner_audit::import::load_export(dir.path());
+    let errors = render(&l.errors().cloned().collect::<Vec<_>>(), dir.path());
+    assert_eq!(
+        errors,
+        [format!("error: snap/{T1}/users.json: UTF-32 is not supported (the file starts with a UTF-32 byte-order mark) (expected UTF-8 (with or without BOM), UTF-16 or Windows-1252)")]
+    );
 }

@@ -2026,15 +2026,16 @@ fn csv_oracle(table: &str, b: &[u8]) -> CsvOracle {
         // line after it.
         let unbalanced = match r.breach {
             Some(Breach::Unclosed(open)) if b[open..].contains(&b'\n') => Some(open),
-            Some(Breach::AfterClose(open, close)) if b[open..close].contains(&b'\n') => {
-                Some(open)
-            }
+            Some(Breach::AfterClose(open, close)) if b[open..close].contains(&b'\n') => Some(open),
             None if whole && !blank && r.fields.len() != o.header.len() => r.span_open,
             _ => None,
         };
         if let Some(open) = unbalanced {
             o.starts.insert(line_of(open));
-            let nl = b[open..].iter().position(|&c| c == b'\n').expect("spans lines");
+            let nl = b[open..]
+                .iter()
+                .position(|&c| c == b'\n')
+                .expect("spans lines");
             pos = open + nl + 1;
             cut_start = None;
         } else {

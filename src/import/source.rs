@@ -694,7 +694,8 @@ mod tests {
     #[test]
     fn utf32_is_refused_by_name() {
         let utf32 = |le: bool| -> Vec<u8> {
-            "[1]".chars()
+            "[1]"
+                .chars()
                 .flat_map(|c| {
                     let c = u32::from(c);
                     if le {
@@ -706,7 +707,11 @@ mod tests {
                 .collect()
         };
         for le in [true, false] {
-            let bom: &[u8] = if le { &[0xFF, 0xFE, 0, 0] } else { &[0, 0, 0xFE, 0xFF] };
+            let bom: &[u8] = if le {
+                &[0xFF, 0xFE, 0, 0]
+            } else {
+                &[0, 0, 0xFE, 0xFF]
+            };
             let with_bom = [bom, &utf32(le)].concat();
             let e = decode(&with_bom).expect_err("UTF-32 with a BOM");
             assert!(e.starts_with("UTF-32 is not supported"), "{e}");

@@ -380,7 +380,7 @@ pub(crate) struct Run<S> {
     names: Vec<String>,
     header: Header,
     header_line: u32,
-    /// The header's line ends in CRLF, and the data starts at its `\n`.
+    /// The header ended at a CR: a `\n` right after it ends its line.
     header_cr: bool,
     /// Offset where the data starts (the header's end).
     data_start: u64,
@@ -985,7 +985,9 @@ impl Header {
                 )
                 .at_line(line)
                 .at_column(column_number(fi))
-                .with_expected("UTF-8 text (the file may be in another encoding, such as Windows-1252)");
+                .with_expected(
+                    "UTF-8 text (the file may be in another encoding, such as Windows-1252)",
+                );
                 if !missing.is_empty() {
                     d.help = Some(format!(
                         "the header names no column {}",
@@ -1127,7 +1129,11 @@ enum Quoting {
     /// A `"` in a field that does not start with one, at `at`.
     Stray { field: usize, at: usize },
     /// Text after the closing quote of a quoted field.
-    AfterClose { field: usize, open: usize, close: usize },
+    AfterClose {
+        field: usize,
+        open: usize,
+        close: usize,
+    },
     /// A quoted field the end of the file cuts.
     Unclosed { field: usize, open: usize },
 }
@@ -1281,10 +1287,9 @@ fn quote_error(
                     lines_over(raw, open, close)
                 ),
             };
-            let mut d = record_error(file, raw, line, field, open, message, names)
-                .with_expected(
-                    "`,` or the line end after a closing `\"`, each `\"` inside a quoted value doubled",
-                );
+            let mut d = record_error(file, raw, line, field, open, message, names).with_expected(
+                "`,` or the line end after a closing `\"`, each `\"` inside a quoted value doubled",
+            );
             if at.is_some() {
                 d.help = Some(REREAD.to_owned());
             }
@@ -1457,7 +1462,11 @@ mod tests {
         );
         assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
         assert_eq!(
-            (p.account.rows_read, p.account.rows_used, p.account.rows_skipped),
+            (
+                p.account.rows_read,
+                p.account.rows_used,
+                p.account.rows_skipped
+            ),
             (3, 1, 2)
         );
     }
@@ -1664,10 +1673,13 @@ mod tests {
             let input = random_file(&mut rng, false);
             let chunk = rng.random_range(1..64);
             let (got, _) = shuffled_parse(&input, chunk, false, &mut rng);
-            let whole =
-                parse(&input, Table::Principals, FILE, 0, input.len() as u64 + 1).expect("in memory");
+            let whole = parse(&input, Table::Principals, FILE, 0, input.len() as u64 + 1)
+                .expect("in memory");
             let shown = String::from_utf8_lossy(&input);
-            assert_eq!(got.diagnostics, whole.diagnostics, "chunk {chunk}: {shown:?}");
+            assert_eq!(
+                got.diagnostics, whole.diagnostics,
+                "chunk {chunk}: {shown:?}"
+            );
             assert_eq!(summary(&got), summary(&whole), "chunk {chunk}: {shown:?}");
             let a = &got.account;
             assert_eq!(a.rows_read, a.rows_used + a.rows_rejected + a.rows_skipped);

@@ -435,7 +435,9 @@ pub(crate) fn sniff_wide(bytes: &[u8]) -> Option<Wide> {
     let most = |width: usize, le: fn(&[u8]) -> bool, be: fn(&[u8]) -> bool| {
         let units = head.chunks_exact(width);
         let n = units.len();
-        let (l, b) = units.fold((0, 0), |(l, b), u| (l + usize::from(le(u)), b + usize::from(be(u))));
+        let (l, b) = units.fold((0, 0), |(l, b), u| {
+            (l + usize::from(le(u)), b + usize::from(be(u)))
+        });
         n > 0 && (2 * l >= n.max(2) || 2 * b >= n.max(2))
     };
     if most(
