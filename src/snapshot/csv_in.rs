@@ -7,7 +7,13 @@
 //! A chunk starts after the first line end at or past its nominal offset.
 //! That guess is wrong only when the line end is inside a quoted field; the
 //! previous chunk notices (its last record runs past the guessed start),
-//! keeps parsing through the next chunk and supersedes it.
+//! keeps parsing through the next chunk and supersedes it, up to the first
+//! later chunk start where it is between records again.
+//!
+//! The parser reads quoting leniently; each record's bytes are checked
+//! against RFC 4180 ([`check_quotes`]), and after an unbalanced quote (a
+//! quoted value over several lines that ends badly) reading starts again
+//! on the line after the quote, so that the rows it took in are not lost.
 //!
 //! Records are read by the csv crate's parser, `csv_core` (default
 //! settings, what `csv::ReaderBuilder` with `has_headers(false)` and
