@@ -895,10 +895,11 @@ fn bare_cr_cuts_a_line_and_both_parts_are_rejected() {
             "error: snap/principals.csv:2:4: field `display_name`: a carriage return without a line feed cuts this line: line ends are LF or CRLF (expected a CR inside a value quoted (\"…\"), or no CR)",
         ]
     );
+    // The line cut in two is one row, rejected.
     let account = &s.loaded.snapshot.accounting["principals"];
     assert_eq!(
         (account.rows_read, account.rows_used, account.rows_rejected),
-        (3, 1, 2)
+        (2, 1, 1)
     );
 
     // Quoted, the CR is data.

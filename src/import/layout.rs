@@ -119,8 +119,14 @@ pub(crate) fn read_manifest(root: &Path, diags: &mut Vec<Diagnostic>) -> ExportM
     }
     let display = path.display().to_string();
     out.display = Some(display.clone());
-    let (text, _) = match crate::input_file::read(&path) {
-        Ok(b) => super::source::decode(&b),
+    let (text, _) = match crate::input_file::read(&path).map(|b| super::source::decode(&b)) {
+        Ok(Ok(decoded)) => decoded,
+        Ok(Err(message)) => {
+            diags.push(
+                Diagnostic::error(&display, message).with_expected("UTF-8, with or without BOM"),
+            );
+            return out;
+        }
         Err(e) => {
             diags.push(e.diagnostic(&display));
             return out;

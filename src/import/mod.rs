@@ -486,7 +486,10 @@ fn carries_tenant(f: Format) -> bool {
 fn parse_file(placed: Placed, idx: u16) -> Result<File, Vec<Diagnostic>> {
     let display = placed.display.clone();
     let bytes = crate::input_file::read(&placed.path).map_err(|e| vec![e.diagnostic(&display)])?;
-    let (text, encoding) = source::decode(&bytes);
+    let (text, encoding) = source::decode(&bytes).map_err(|message| {
+        vec![Diagnostic::error(&display, message)
+            .with_expected("UTF-8 (with or without BOM), UTF-16 or Windows-1252")]
+    })?;
     let mut body = if source::looks_like_json(&text) {
         source::parse_json(&text, &display).map_err(|d| vec![d])?
     } else if text.trim().is_empty() {

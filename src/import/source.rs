@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
+use crate::snapshot::load::{sniff_wide, Wide};
 use crate::snapshot::Diagnostic;
 
 /// One exported object with case-insensitive keys.
@@ -197,39 +198,48 @@ pub(crate) struct Body {
 }
 
 /// Decodes a file's bytes: UTF-8 (BOM stripped), UTF-16 LE/BE (by BOM, or
-/// by the zero bytes of ASCII text without one), else Windows-1252.
-pub(crate) fn decode(bytes: &[u8]) -> (String, Option<&'static str>) {
+/// by the zero bytes of ASCII text without one), else Windows-1252. UTF-32
+/// (by BOM or zero bytes) is refused, with the message to report.
+pub(crate) fn decode(bytes: &[u8]) -> Result<(String, Option<&'static str>), &'static str> {
     if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
-        return (String::from_utf8_lossy(rest).into_owned(), None);
+        return Ok((String::from_utf8_lossy(rest).into_owned(), None));
     }
-    let le = bytes.starts_with(&[0xFF, 0xFE]);
-    let be = bytes.starts_with(&[0xFE, 0xFF]);
-    let guess_le =
-        !le && !be && bytes.len() >= 4 && bytes[1] == 0 && bytes[3] == 0 && bytes[0] != 0;
-    let guess_be =
-        !le && !be && bytes.len() >= 4 && bytes[0] == 0 && bytes[2] == 0 && bytes[1] != 0;
-    if le || be || guess_le || guess_be {
-        let body = if le || be { &bytes[2..] } else { bytes };
-        let units: Vec<u16> = body
-            .chunks(2)
-            .map(|c| {
-                let pair = [c[0], c.get(1).copied().unwrap_or(0)];
-                if le || guess_le {
-                    u16::from_le_bytes(pair)
-                } else {
-                    u16::from_be_bytes(pair)
-                }
-            })
-            .collect();
-        return (String::from_utf16_lossy(&units), Some("UTF-16"));
+    match sniff_wide(bytes) {
+        Some(Wide::Utf32 { bom: true }) => {
+            return Err("UTF-32 is not supported (the file starts with a UTF-32 byte-order mark)")
+        }
+        Some(Wide::Utf32 { bom: false }) => {
+            return Err("UTF-32 is not supported (the file looks like UTF-32 without a byte-order mark: three zero bytes with each ASCII character)")
+        }
+        Some(Wide::Utf16 { bom }) => {
+            let le = if bom {
+                bytes.starts_with(&[0xFF, 0xFE])
+            } else {
+                bytes.len() >= 2 && bytes[1] == 0 && bytes[0] != 0
+            };
+            let body = if bom { &bytes[2..] } else { bytes };
+            let units: Vec<u16> = body
+                .chunks(2)
+                .map(|c| {
+                    let pair = [c[0], c.get(1).copied().unwrap_or(0)];
+                    if le {
+                        u16::from_le_bytes(pair)
+                    } else {
+                        u16::from_be_bytes(pair)
+                    }
+                })
+                .collect();
+            return Ok((String::from_utf16_lossy(&units), Some("UTF-16")));
+        }
+        None => {}
     }
-    match std::str::from_utf8(bytes) {
+    Ok(match std::str::from_utf8(bytes) {
         Ok(s) => (s.to_owned(), None),
         Err(_) => (
             bytes.iter().map(|&b| cp1252(b)).collect(),
             Some("Windows-1252"),
         ),
-    }
+    })
 }
 
 /// One Windows-1252 byte as a char.
@@ -669,12 +679,46 @@ mod tests {
     fn decodes_utf16_and_windows_1252() {
         let mut le = vec![0xFF, 0xFE];
         le.extend("[1]".encode_utf16().flat_map(u16::to_le_bytes));
-        assert_eq!(decode(&le), ("[1]".to_owned(), Some("UTF-16")));
+        assert_eq!(decode(&le), Ok(("[1]".to_owned(), Some("UTF-16"))));
+        let be: Vec<u8> = "[1]".encode_utf16().flat_map(u16::to_be_bytes).collect();
+        assert_eq!(decode(&be), Ok(("[1]".to_owned(), Some("UTF-16"))));
         assert_eq!(
             decode(b"caf\xe9"),
-            ("café".to_owned(), Some("Windows-1252"))
+            Ok(("café".to_owned(), Some("Windows-1252")))
         );
-        assert_eq!(decode(b"\xEF\xBB\xBFok"), ("ok".to_owned(), None));
+        assert_eq!(decode(b"\xEF\xBB\xBFok"), Ok(("ok".to_owned(), None)));
+    }
+
+    /// Validates that UTF-32, with or without a byte-order mark, is
+    /// refused by name rather than read as UTF-16.
+    #[test]
+    fn utf32_is_refused_by_name() {
+        let utf32 = |le: bool| -> Vec<u8> {
+            "[1]"
+                .chars()
+                .flat_map(|c| {
+                    let c = u32::from(c);
+                    if le {
+                        c.to_le_bytes()
+                    } else {
+                        c.to_be_bytes()
+                    }
+                })
+                .collect()
+        };
+        for le in [true, false] {
+            let bom: &[u8] = if le {
+                &[0xFF, 0xFE, 0, 0]
+            } else {
+                &[0, 0, 0xFE, 0xFF]
+            };
+            let with_bom = [bom, &utf32(le)].concat();
+            let e = decode(&with_bom).expect_err("UTF-32 with a BOM");
+            assert!(e.starts_with("UTF-32 is not supported"), "{e}");
+            assert!(e.contains("byte-order mark"), "{e}");
+            let e = decode(&utf32(le)).expect_err("UTF-32 without a BOM");
+            assert!(e.contains("UTF-32 without a byte-order mark"), "{e}");
+        }
     }
 
     #[test]

@@ -7,7 +7,13 @@
 //! A chunk starts after the first line end at or past its nominal offset.
 //! That guess is wrong only when the line end is inside a quoted field; the
 //! previous chunk notices (its last record runs past the guessed start),
-//! keeps parsing through the next chunk and supersedes it.
+//! keeps parsing through the next chunk and supersedes it, up to the first
+//! later chunk start where it is between records again.
+//!
+//! The parser reads quoting leniently; each record's bytes are checked
+//! against RFC 4180 ([`check_quotes`]), and after an unbalanced quote (a
+//! quoted value over several lines that ends badly) reading starts again
+//! on the line after the quote, so that the rows it took in are not lost.
 //!
 //! Records are read by the csv crate's parser, `csv_core` (default
 //! settings, what `csv::ReaderBuilder` with `has_headers(false)` and
@@ -137,7 +143,10 @@ impl<S: Source + ?Sized> Window<'_, S> {
             if self.filled >= self.limit {
                 return Ok(self.limit);
             }
-            let to = self.filled.max(at).saturating_add(SEARCH);
+            // Steps that grow with the search, so that a long line takes
+            // few reads.
+            let from = self.filled.max(at);
+            let to = from.saturating_add(SEARCH.max(from - at));
             self.fill(buf, to)?;
         }
     }
@@ -170,6 +179,15 @@ struct Records {
     line: u64,
     /// Whether a record has been started and not finished.
     inside: bool,
+    /// Where the current record starts, and where the record read last
+    /// ends (past its line end, or its CR), in the input given to `next`.
+    start: usize,
+    end: usize,
+    /// Blank lines skipped (nothing but line-end bytes on them).
+    blank: u64,
+    /// The record read last ended at a CR: a `\n` right after it ends its
+    /// line, not a blank one.
+    after_cr: bool,
 }
 
 /// What [`Records::next`] found.
@@ -196,6 +214,10 @@ impl Records {
             nend: 0,
             line: 1,
             inside: false,
+            start: 0,
+            end: 0,
+            blank: 0,
+            after_cr: false,
         };
         recs.restart();
         recs
@@ -207,6 +229,14 @@ impl Records {
     /// time; a built reader cannot be cloned instead, as csv-core 0.1.13's
     /// `Clone` copies only part of that table.)
     fn restart(&mut self) {
+        self.resume(0);
+        (self.line, self.blank) = (1, 0);
+    }
+
+    /// Makes the reader ready for input read from the start of a line,
+    /// after `newlines` line ends (the lines of a record read again, after
+    /// a quote that took in lines it should not have: see [`Run::row`]).
+    fn resume(&mut self, newlines: u64) {
         self.rdr.reset();
         // csv_core strips a UTF-8 BOM from the first input it is given; the
         // loader strips the file's own, and a record mid-file keeps it (as
@@ -214,8 +244,8 @@ impl Records {
         // line not counted) makes any later input not the first.
         let _ = self.rdr.read_record(b"\n", &mut [0], &mut [0]);
         self.rdr.set_line(1);
-        (self.skipped, self.nout, self.nend) = (0, 0, 0);
-        (self.line, self.inside) = (1, false);
+        (self.skipped, self.nout, self.nend) = (newlines, 0, 0);
+        (self.inside, self.after_cr) = (false, false);
     }
 
     /// `\n` bytes read so far.
@@ -228,10 +258,16 @@ impl Records {
     /// handed over before the end of the input must not be handed again.
     fn next(&mut self, input: &[u8], pos: &mut usize, eof: bool) -> Next {
         if !self.inside {
-            // Line ends between records (and blank lines) are skipped.
+            // Line ends between records (and blank lines) are skipped; a
+            // CR does not end a line.
             while let Some(&b) = input.get(*pos) {
                 match b {
-                    b'\n' => self.skipped += 1,
+                    b'\n' => {
+                        self.skipped += 1;
+                        if !std::mem::take(&mut self.after_cr) {
+                            self.blank += 1;
+                        }
+                    }
                     b'\r' => {}
                     _ => break,
                 }
@@ -242,6 +278,7 @@ impl Records {
             }
             self.line = self.skipped + self.rdr.line();
             (self.nout, self.nend, self.inside) = (0, 0, true);
+            (self.start, self.after_cr) = (*pos, false);
         }
         loop {
             // Empty input (`eof`) tells the parser the record ends there.
@@ -260,6 +297,8 @@ impl Records {
             match res {
                 ReadRecordResult::Record => {
                     self.inside = false;
+                    self.end = *pos;
+                    self.after_cr = *pos > 0 && input.get(*pos - 1) == Some(&b'\r');
                     return Next::Record(self.line);
                 }
                 ReadRecordResult::InputEmpty => {}
@@ -279,6 +318,11 @@ impl Records {
                 }
             }
         }
+    }
+
+    /// The bytes of the record read last, as written (quotes, line end).
+    fn raw<'i>(&self, input: &'i [u8]) -> &'i [u8] {
+        input.get(self.start..self.end).unwrap_or_default()
     }
 
     /// The number of fields of the record read last.
@@ -342,6 +386,8 @@ pub(crate) struct Run<S> {
     names: Vec<String>,
     header: Header,
     header_line: u32,
+    /// The header ended at a CR: a `\n` right after it ends its line.
+    header_cr: bool,
     /// Offset where the data starts (the header's end).
     data_start: u64,
     /// `\n` bytes before `data_start`.
@@ -353,6 +399,9 @@ pub(crate) struct Run<S> {
     seq: Mutex<Seq>,
     /// The most rows a chunk has produced so far: room reserved for the next.
     rows_hint: AtomicUsize,
+    /// The last long search for a line end: the first `\n` at or after
+    /// `.0` ends at `.1` (see [`Run::boundary`]).
+    known: Mutex<(u64, u64)>,
 }
 
 /// Chunks parsed but not yet merged, and the merged part.
@@ -447,8 +496,32 @@ pub(crate) fn start<S: Source>(
                 .to_owned()
         })
         .collect();
-    let Some(header) = Header::resolve(table, &names, file, header_line, &mut part.diagnostics)
-    else {
+    // Header names that are not UTF-8 match no column: say so, rather than
+    // report the required columns they may stand for as missing.
+    let bad_utf8: Vec<usize> = (0..recs.len())
+        .filter(|&i| std::str::from_utf8(recs.get(i)).is_err())
+        .collect();
+    let raw = recs.raw(&buf);
+    let quotes = check_quotes(raw);
+    let quote_problem = match (quotes.problem, quotes.spans) {
+        (Some(q), _) => Some(quote_error(file, q, raw, header_line, &names).0),
+        (None, Some(span)) => Some(span_error(file, span, raw, header_line, &names, None).0),
+        (None, None) => None,
+    };
+    if let Some(mut d) = quote_problem {
+        // The header's names are not what they look like: no row is read.
+        (d.field, d.help) = (None, None);
+        part.diagnostics.push(d);
+        return Ok(Start::Done(Box::new(part)));
+    }
+    let Some(header) = Header::resolve(
+        table,
+        &names,
+        &bad_utf8,
+        file,
+        header_line,
+        &mut part.diagnostics,
+    ) else {
         return Ok(Start::Done(Box::new(part)));
     };
     let data_start = pos as u64;
@@ -465,6 +538,7 @@ pub(crate) fn start<S: Source>(
         names,
         header,
         header_line,
+        header_cr: recs.after_cr,
         data_start,
         data_newlines: recs.newlines(),
         size,
@@ -478,6 +552,7 @@ pub(crate) fn start<S: Source>(
             error: None,
         }),
         rows_hint: AtomicUsize::new(0),
+        known: Mutex::new((0, 0)),
     })))
 }
 
@@ -577,8 +652,15 @@ impl<S: Source> Run<S> {
         let start = if i == 0 {
             w.off
         } else {
-            w.boundary(buf, nominal(i))?
+            self.boundary(&mut w, buf, nominal(i), false)?
         };
+        // The window starts where the chunk does.
+        let skip = index(start.min(w.filled).saturating_sub(w.off));
+        buf.drain(..skip.min(buf.len()));
+        w.off += skip as u64;
+        if w.filled < start {
+            (w.off, w.filled) = (start, start);
+        }
         let mut j = i + 1;
         let mut end = self.chunk_end(&mut w, buf, j)?;
         let mut part = Part::new(self.table);
@@ -589,16 +671,41 @@ impl<S: Source> Run<S> {
             part.rows.reserve_exact(self.table, room);
         }
         let mut pos = index(start - w.off);
+        // The first chunk starts right after the header: a `\n` there ends
+        // the header's line when the header ended at its CR.
+        recs.after_cr = i == 0 && self.header_cr;
         // The line of the previous record when it ended at a bare CR.
         let mut cut_line = None;
+        // The starts of the chunks this one has run past inside a record
+        // (`(offset, chunk)`), and the first of them not yet behind the
+        // reader: where the reader is between records at one of them, the
+        // chunk starting there reads on exactly as this one would, and
+        // this one stops. (A record read again after an unbalanced quote
+        // starts on a line the reader has run past.)
+        let mut passed: Vec<(u64, usize)> = Vec::new();
+        let mut ahead = 0;
         loop {
-            let input = &buf[..index(end - w.off)];
-            let line = match recs.next(input, &mut pos, end >= w.limit) {
-                Next::Record(line) => saturate(line),
-                Next::Between => break,
+            let stop = passed.get(ahead).copied();
+            let limit = stop.map_or(end, |(b, _)| b);
+            let input = &buf[..index(limit - w.off)];
+            let eof = stop.is_none() && end >= w.limit;
+            let line = match recs.next(input, &mut pos, eof) {
+                Next::Record(line) => line,
+                Next::Between => {
+                    if let Some((b, k)) = stop {
+                        (end, j) = (b, k);
+                    }
+                    break;
+                }
+                Next::Inside if stop.is_some() => {
+                    ahead += 1;
+                    continue;
+                }
                 Next::Inside => {
                     // The record runs past the chunk's end: the next
                     // chunk's start was a guess inside a quoted field.
+                    passed.push((end, j));
+                    ahead = passed.len();
                     j += 1;
                     end = self.chunk_end(&mut w, buf, j)?;
                     continue;
@@ -610,9 +717,19 @@ impl<S: Source> Run<S> {
             let bare_cr = pos > 0
                 && input.get(pos - 1) == Some(&b'\r')
                 && input.get(pos).is_some_and(|&b| b != b'\n');
-            let cut = Cut::of(&mut cut_line, line, bare_cr);
-            self.row(&mut part, recs, line, cut);
+            let cut = Cut::of(&mut cut_line, saturate(line), bare_cr);
+            let raw = recs.raw(input);
+            if let Some(at) = self.row(&mut part, recs, raw, saturate(line), cut) {
+                // Read the lines after the quote again, as records.
+                let newlines = line - 1 + count_newlines(&raw[..at]);
+                pos = recs.start + at;
+                recs.resume(newlines);
+                cut_line = None;
+                let here = w.off + pos as u64;
+                ahead = passed.partition_point(|&(b, _)| b < here);
+            }
         }
+        part.skip_rows(recs.blank);
         if end >= w.limit {
             j = self.chunks;
         }
@@ -632,28 +749,101 @@ impl<S: Source> Run<S> {
             let at = self
                 .data_start
                 .saturating_add((j as u64).saturating_mul(self.chunk));
-            w.boundary(buf, at)
+            self.boundary(w, buf, at, true)
         } else {
             w.fill(buf, w.limit)?;
             Ok(w.limit)
         }
     }
 
-    /// Turns one record into a row of `part` (or a rejected row).
-    fn row(&self, part: &mut Part, recs: &Records, line: u32, cut: Cut) {
+    /// The offset just past the first `\n` at or after `at`, or the end
+    /// of the input; `w` holds the bytes up to it when `fill`.
+    ///
+    /// A line end found far from `at` is remembered: the chunks whose
+    /// nominal starts fall inside one long line (a cell of many
+    /// megabytes) all start at its end, and each would otherwise search
+    /// the rest of the line again, time quadratic in the line's length.
+    fn boundary(
+        &self,
+        w: &mut Window<'_, S>,
+        buf: &mut Vec<u8>,
+        at: u64,
+        fill: bool,
+    ) -> io::Result<u64> {
+        if at < w.off {
+            // The window starts at a chunk's start, the first line end
+            // after a nominal start before `at`: none is between.
+            return Ok(w.off);
+        }
+        let (from, to) = *self.known.lock().unwrap_or_else(PoisonError::into_inner);
+        if from <= at && at < to {
+            if fill {
+                w.fill(buf, to)?;
+            }
+            return Ok(to);
+        }
+        let found = w.boundary(buf, at)?;
+        if found - at > SEARCH {
+            *self.known.lock().unwrap_or_else(PoisonError::into_inner) = (at, found);
+        }
+        Ok(found)
+    }
+
+    /// Turns one record, `raw` as written, into a row of `part` (or a
+    /// rejected or skipped row). When a quoted value took in lines it
+    /// should not have (an unbalanced quote), gives the offset in `raw`
+    /// of the line after the quote: the lines from there are to be read
+    /// again, as records of their own, so that no row is lost to it.
+    fn row(
+        &self,
+        part: &mut Part,
+        recs: &Records,
+        raw: &[u8],
+        line: u32,
+        cut: Cut,
+    ) -> Option<usize> {
         let n = recs.len();
+        let quotes = check_quotes(raw);
+        let mut errors = Vec::new();
+        let mut resume = None;
         if cut != Cut::Whole {
-            part.reject_row(bare_cr_error(&self.file, line, n, &self.names, cut));
-            return;
+            errors.push(bare_cr_error(&self.file, line, n, &self.names, cut));
         }
-        if (0..n).all(|i| recs.get(i).trim_ascii().is_empty()) {
-            // Only separators (`,,,`, as spreadsheets leave at the end): a
-            // blank line, not a row.
-            return;
+        if let Some(q) = quotes.problem {
+            let (d, at) = quote_error(&self.file, q, raw, line, &self.names);
+            errors.push(d);
+            resume = at;
+        } else if cut == Cut::Whole {
+            if (0..n).all(|i| recs.get(i).trim_ascii().is_empty()) {
+                // Only separators (`,,,`, as spreadsheets leave at the
+                // end): a blank row, set aside.
+                part.skip_rows(1);
+                return None;
+            }
+            if n != self.names.len() {
+                let d = match quotes.spans {
+                    Some(span) => {
+                        let (d, at) = span_count_error(&self.file, span, raw, line, n, &self.names);
+                        resume = Some(at);
+                        d
+                    }
+                    None => field_count_error(&self.file, line, n, &self.names),
+                };
+                errors.push(d);
+            }
         }
-        if n != self.names.len() {
-            part.reject_row(field_count_error(&self.file, line, n, &self.names));
-            return;
+        if !errors.is_empty() {
+            if cut == Cut::AfterCr {
+                // The rest of a line already counted as a row.
+                part.diagnostics.append(&mut errors);
+            } else {
+                let mut errors = errors.into_iter();
+                if let Some(first) = errors.next() {
+                    part.reject_row(first);
+                }
+                part.diagnostics.extend(errors);
+            }
+            return resume;
         }
         let mut row = Row::new(
             self.table,
@@ -674,6 +864,7 @@ impl<S: Source> Run<S> {
         }
         let header = &self.header;
         part.finish_row(row, &self.file, |ci| header.fields[ci].map(column_number));
+        None
     }
 
     /// The file's part, once every chunk is parsed; an I/O error if one
@@ -753,6 +944,7 @@ impl Header {
     fn resolve(
         table: Table,
         names: &[String],
+        bad_utf8: &[usize],
         file: &str,
         line: u32,
         diags: &mut Vec<Diagnostic>,
@@ -806,6 +998,41 @@ impl Header {
             .map(|c| c.name)
             .collect::<Vec<_>>()
             .join(", ");
+        let missing: Vec<&str> = columns
+            .iter()
+            .enumerate()
+            .filter(|&(ci, c)| c.required && fields[ci].is_none())
+            .map(|(_, c)| c.name)
+            .collect();
+        if !bad_utf8.is_empty() {
+            // The true diagnosis: the header's text, not its columns.
+            for &fi in bad_utf8 {
+                let mut d = Diagnostic::error(
+                    file,
+                    format!(
+                        "invalid UTF-8 in the header at column {}",
+                        column_number(fi)
+                    ),
+                )
+                .at_line(line)
+                .at_column(column_number(fi))
+                .with_expected(
+                    "UTF-8 text (the file may be in another encoding, such as Windows-1252)",
+                );
+                if !missing.is_empty() {
+                    d.help = Some(format!(
+                        "the header names no column {}",
+                        missing
+                            .iter()
+                            .map(|m| format!("`{m}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ));
+                }
+                diags.push(d);
+            }
+            return (ok && missing.is_empty()).then_some(Header { fields, unknown });
+        }
         for (ci, col) in columns.iter().enumerate() {
             if col.required && fields[ci].is_none() {
                 diags.push(
@@ -926,6 +1153,247 @@ fn bare_cr_error(file: &str, line: u32, fields: usize, names: &[String], cut: Cu
     d
 }
 
+/// A breach of RFC 4180 quoting in one record; offsets are in the
+/// record's bytes as written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Quoting {
+    /// A `"` in a field that does not start with one, at `at`.
+    Stray { field: usize, at: usize },
+    /// Text after the closing quote of a quoted field.
+    AfterClose {
+        field: usize,
+        open: usize,
+        close: usize,
+    },
+    /// A quoted field the end of the file cuts.
+    Unclosed { field: usize, open: usize },
+}
+
+/// A quoted field holding a line end: its index, and the offsets of its
+/// opening and closing quotes.
+type Span = (usize, usize, usize);
+
+/// What [`check_quotes`] found.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct QuoteCheck {
+    /// The first breach of the quoting rules.
+    problem: Option<Quoting>,
+    /// The first quoted field (before the problem) holding a line end.
+    spans: Option<Span>,
+}
+
+/// Checks the quoting of one record, `raw` as written (up to its line end
+/// or the end of the file), as RFC 4180 has it: a field is quoted as a
+/// whole or holds no `"`; inside quotes a `"` is doubled; the closing
+/// quote is followed by `,`, the line end or the end of the file. The
+/// parser reads a breach leniently (a stray `"` as data, text after a
+/// closing quote as more of the value, an unclosed quote as running to
+/// the end of the file); this finds it. Linear in the record's length.
+fn check_quotes(raw: &[u8]) -> QuoteCheck {
+    let mut out = QuoteCheck::default();
+    if memchr(b'"', raw).is_none() {
+        return out;
+    }
+    let (mut i, mut field) = (0, 0);
+    loop {
+        if raw.get(i) == Some(&b'"') {
+            let open = i;
+            let mut j = i + 1;
+            let close = loop {
+                match raw.get(j..).and_then(|r| memchr(b'"', r)) {
+                    None => {
+                        out.problem = Some(Quoting::Unclosed { field, open });
+                        if out.spans.is_none() && memchr(b'\n', &raw[open..]).is_some() {
+                            out.spans = Some((field, open, raw.len()));
+                        }
+                        return out;
+                    }
+                    Some(k) if raw.get(j + k + 1) == Some(&b'"') => j += k + 2,
+                    Some(k) => break j + k,
+                }
+            };
+            if out.spans.is_none() && memchr(b'\n', &raw[open..close]).is_some() {
+                out.spans = Some((field, open, close));
+            }
+            i = close + 1;
+            match raw.get(i) {
+                None | Some(b'\r' | b'\n') => return out,
+                Some(b',') => {}
+                Some(_) => {
+                    out.problem = Some(Quoting::AfterClose { field, open, close });
+                    return out;
+                }
+            }
+        } else {
+            match raw.get(i..).and_then(|r| memchr::memchr2(b',', b'"', r)) {
+                None => return out,
+                Some(k) if raw[i + k] == b'"' => {
+                    out.problem = Some(Quoting::Stray { field, at: i + k });
+                    return out;
+                }
+                Some(k) => i += k,
+            }
+        }
+        // At a separator.
+        i += 1;
+        field += 1;
+    }
+}
+
+fn count_newlines(bytes: &[u8]) -> u64 {
+    memchr::memchr_iter(b'\n', bytes).count() as u64
+}
+
+/// The line of offset `at` of a record on `line`.
+fn line_at(raw: &[u8], line: u32, at: usize) -> u32 {
+    let n = count_newlines(raw.get(..at).unwrap_or(raw));
+    saturate(u64::from(line) + n)
+}
+
+/// The number of lines the bytes from `open` to `close` are on. (A
+/// message says this rather than a line number: a chunk's lines are
+/// counted from its start, and only the diagnostic's line is moved.)
+fn lines_over(raw: &[u8], open: usize, close: usize) -> u64 {
+    1 + count_newlines(raw.get(open..close).unwrap_or_default())
+}
+
+/// An error at field `field` of a record, on the line of offset `at`.
+fn record_error(
+    file: &str,
+    raw: &[u8],
+    line: u32,
+    field: usize,
+    at: usize,
+    message: String,
+    names: &[String],
+) -> Diagnostic {
+    let mut d = Diagnostic::error(file, message)
+        .at_line(line_at(raw, line, at))
+        .at_column(column_number(field));
+    d.field = names.get(field).filter(|n| !n.is_empty()).cloned();
+    d
+}
+
+/// The offset of the line after the one holding the opening quote at
+/// `open`, when the quoted value runs on past it: where reading starts
+/// again after an unbalanced quote.
+fn after_quote_line(raw: &[u8], open: usize, close: usize) -> Option<usize> {
+    let p = memchr(b'\n', raw.get(open..close)?)?;
+    Some(open + p + 1)
+}
+
+const REREAD: &str = "the lines after this one are read again, as rows of their own";
+
+/// The diagnostic of a quoting breach, and where to read again (see
+/// [`Run::row`]) when the quote took in lines.
+fn quote_error(
+    file: &str,
+    q: Quoting,
+    raw: &[u8],
+    line: u32,
+    names: &[String],
+) -> (Diagnostic, Option<usize>) {
+    match q {
+        Quoting::Stray { field, at } => {
+            let d = record_error(
+                file,
+                raw,
+                line,
+                field,
+                at,
+                "`\"` in a value that does not start with one".to_owned(),
+                names,
+            )
+            .with_expected(
+                "a value holding `\"` quoted as a whole, each `\"` in it doubled (`\"a \"\"b\"\"\"`)",
+            );
+            (d, None)
+        }
+        Quoting::AfterClose { field, open, close } => {
+            let at = after_quote_line(raw, open, close);
+            let message = match at {
+                None => "text after the closing `\"` of a quoted value".to_owned(),
+                Some(_) => format!(
+                    "unbalanced quote: the value this `\"` opens runs over {} lines, and text follows its closing `\"`",
+                    lines_over(raw, open, close)
+                ),
+            };
+            let mut d = record_error(file, raw, line, field, open, message, names).with_expected(
+                "`,` or the line end after a closing `\"`, each `\"` inside a quoted value doubled",
+            );
+            if at.is_some() {
+                d.help = Some(REREAD.to_owned());
+            }
+            (d, at)
+        }
+        Quoting::Unclosed { field, open } => {
+            let at = after_quote_line(raw, open, raw.len());
+            let mut d = record_error(
+                file,
+                raw,
+                line,
+                field,
+                open,
+                "unbalanced quote: the value this `\"` opens is never closed (it runs to the end of the file)".to_owned(),
+                names,
+            )
+            .with_expected("a closing `\"` for each quoted value");
+            if at.is_some() {
+                d.help = Some(REREAD.to_owned());
+            }
+            (d, at)
+        }
+    }
+}
+
+/// The error of a record whose quoted value runs over several lines and
+/// that does not have the header's number of fields (`found`, or `None`
+/// for the header itself): most likely an unbalanced quote that took in
+/// the lines after it.
+fn span_error(
+    file: &str,
+    (field, open, close): Span,
+    raw: &[u8],
+    line: u32,
+    names: &[String],
+    found: Option<usize>,
+) -> (Diagnostic, usize) {
+    let over = lines_over(raw, open, close);
+    let (message, expected) = match found {
+        Some(found) => (
+            format!(
+                "unbalanced quote: the value this `\"` opens runs over {over} lines, and the record then has {found} fields, the header {}",
+                names.len()
+            ),
+            format!(
+                "{} fields, one per header column, and a closing `\"` for each quoted value",
+                names.len()
+            ),
+        ),
+        None => (
+            format!("unbalanced quote in the header: the value this `\"` opens runs over {over} lines"),
+            "a header on one line, a closing `\"` for each quoted name".to_owned(),
+        ),
+    };
+    let mut d = record_error(file, raw, line, field, open, message, names).with_expected(expected);
+    if found.is_some() {
+        d.help = Some(REREAD.to_owned());
+    }
+    let at = after_quote_line(raw, open, close).unwrap_or(raw.len());
+    (d, at)
+}
+
+fn span_count_error(
+    file: &str,
+    span: Span,
+    raw: &[u8],
+    line: u32,
+    found: usize,
+    names: &[String],
+) -> (Diagnostic, usize) {
+    span_error(file, span, raw, line, names, Some(found))
+}
+
 fn field_count_error(file: &str, line: u32, found: usize, names: &[String]) -> Diagnostic {
     let expected = names.len();
     // Point at the first missing field, or at the first extra one.
@@ -1024,7 +1492,14 @@ mod tests {
               00000000-0000-0000-0000-000000000001,00000000-0000-0000-0000-0000000000a1,user,A\n,,,\n , ,,\n",
         );
         assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
-        assert_eq!((p.account.rows_read, p.account.rows_used), (1, 1));
+        assert_eq!(
+            (
+                p.account.rows_read,
+                p.account.rows_used,
+                p.account.rows_skipped
+            ),
+            (3, 1, 2)
+        );
     }
 
     #[test]
@@ -1043,18 +1518,21 @@ mod tests {
     }
     /// The 1-based line of the record the csv crate read from `start` on:
     /// that of its first byte, past the line ends the reader skipped.
-    fn line_at(input: &[u8], start: u64) -> u32 {
+    fn record_line(input: &[u8], start: u64) -> (u32, usize) {
         let start = usize::try_from(start).expect("offset");
         let first = input[start..]
             .iter()
             .position(|&b| b != b'\r' && b != b'\n')
             .map_or(input.len(), |p| start + p);
-        saturate(1 + input[..first].iter().filter(|&&b| b == b'\n').count() as u64)
+        let line = saturate(1 + input[..first].iter().filter(|&&b| b == b'\n').count() as u64);
+        (line, first)
     }
 
     /// What one sequential pass of the csv crate over the whole of `input`
     /// gives (flexible byte records, no header handling), each record after
-    /// the header made a row as the chunks make them ([`Run::row`]).
+    /// the header made a row as the chunks make them ([`Run::row`]); for
+    /// files whose quoting is valid (nothing to read again), and without
+    /// blank lines counted.
     fn csv_crate_pass(input: &[u8], run: &Run<&[u8]>) -> Part {
         let mut rdr = csv::ReaderBuilder::new()
             .has_headers(false)
@@ -1065,7 +1543,7 @@ mod tests {
         let mut header = true;
         let mut cut_line = None;
         while rdr.read_byte_record(&mut rec).expect("in memory") {
-            let line = line_at(input, rec.position().map_or(0, |p| p.byte()));
+            let (line, start) = record_line(input, rec.position().map_or(0, |p| p.byte()));
             // Where the reader stopped: past the record's terminator.
             let end = index(rdr.position().byte());
             let bare_cr = end > 0
@@ -1091,7 +1569,8 @@ mod tests {
                 })
                 .collect();
             recs.nend = recs.ends.len();
-            run.row(&mut part, &recs, line, cut);
+            let raw = &input[start.min(end)..end];
+            assert_eq!(run.row(&mut part, &recs, raw, line, cut), None);
         }
         part
     }
@@ -1099,8 +1578,10 @@ mod tests {
     /// A principals file (header without unknown columns) whose records
     /// end in random line ends and hold random display names: quoted or
     /// not, with separators, quotes, `""`, CR, LF, CRLF, non-ASCII and
-    /// invalid UTF-8; now and then a record starting with a BOM.
-    fn random_file(rng: &mut impl rand::Rng) -> Vec<u8> {
+    /// invalid UTF-8; now and then a record starting with a BOM. When
+    /// `strict`, a quote is doubled in a quoted name and left out of an
+    /// unquoted one (RFC 4180).
+    fn random_file(rng: &mut impl rand::Rng, strict: bool) -> Vec<u8> {
         let alphabet: &[&[u8]] = &[
             b"a",
             b"b",
@@ -1129,7 +1610,11 @@ mod tests {
                 s.push(b'"');
             }
             for _ in 0..rng.random_range(0..8) {
-                s.extend_from_slice(alphabet[rng.random_range(0..alphabet.len())]);
+                let mut piece = alphabet[rng.random_range(0..alphabet.len())];
+                if strict && piece.contains(&b'"') {
+                    piece = if quoted { b"\"\"" } else { b"" };
+                }
+                s.extend_from_slice(piece);
             }
             if quoted {
                 s.push(b'"');
@@ -1145,41 +1630,90 @@ mod tests {
         s
     }
 
+    /// The rows of `input` read in chunks of `chunk` bytes parsed in a
+    /// random order.
+    fn shuffled_parse(
+        input: &[u8],
+        chunk: u64,
+        strict: bool,
+        rng: &mut impl rand::Rng,
+    ) -> (Part, Part) {
+        use rand::seq::SliceRandom;
+        let Start::Rows(run) = start(
+            input,
+            input.len() as u64,
+            Table::Principals,
+            FILE,
+            0,
+            chunk,
+            |_| Ok(()),
+        )
+        .expect("in memory") else {
+            panic!("no rows");
+        };
+        let expected = if strict {
+            csv_crate_pass(input, &run)
+        } else {
+            Part::new(Table::Principals)
+        };
+        let mut order: Vec<usize> = (0..run.chunks()).collect();
+        order.shuffle(rng);
+        let mut scratch = Scratch::default();
+        for i in order {
+            run.parse_chunk(i, &mut scratch);
+        }
+        (run.finish().expect("in memory"), expected)
+    }
+
+    /// Rows, diagnostics and the rows used and rejected (blank lines are
+    /// not records to the csv crate).
+    fn records_summary(p: &Part) -> String {
+        format!(
+            "{:?}\n{:?}\n{:?}",
+            p.rows.principals,
+            p.diagnostics,
+            (p.account.rows_used, p.account.rows_rejected)
+        )
+    }
+
     #[test]
     fn chunks_read_what_one_csv_crate_pass_reads() {
-        use rand::seq::SliceRandom;
         use rand::{Rng, SeedableRng};
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
         for _ in 0..3_000 {
-            let input = random_file(&mut rng);
+            let input = random_file(&mut rng, true);
             let chunk = rng.random_range(1..64);
-            let Start::Rows(run) = start(
-                &input[..],
-                input.len() as u64,
-                Table::Principals,
-                FILE,
-                0,
-                chunk,
-                |_| Ok(()),
-            )
-            .expect("in memory") else {
-                panic!("no rows");
-            };
-            let expected = csv_crate_pass(&input, &run);
-            // Chunks parsed in any order.
-            let mut order: Vec<usize> = (0..run.chunks()).collect();
-            order.shuffle(&mut rng);
-            let mut scratch = Scratch::default();
-            for i in order {
-                run.parse_chunk(i, &mut scratch);
-            }
-            let got = run.finish().expect("in memory");
+            let (got, expected) = shuffled_parse(&input, chunk, true, &mut rng);
             assert_eq!(
-                summary(&got),
-                summary(&expected),
+                records_summary(&got),
+                records_summary(&expected),
                 "chunk {chunk}: {:?}",
                 String::from_utf8_lossy(&input)
             );
+        }
+    }
+
+    /// Validates that whatever the quoting (unbalanced quotes read again
+    /// from the line after them included), chunks parsed in any order give
+    /// what one sequential pass gives, and every record is accounted for.
+    #[test]
+    fn chunks_read_what_one_pass_reads_whatever_the_quoting() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        for _ in 0..3_000 {
+            let input = random_file(&mut rng, false);
+            let chunk = rng.random_range(1..64);
+            let (got, _) = shuffled_parse(&input, chunk, false, &mut rng);
+            let whole = parse(&input, Table::Principals, FILE, 0, input.len() as u64 + 1)
+                .expect("in memory");
+            let shown = String::from_utf8_lossy(&input);
+            assert_eq!(
+                got.diagnostics, whole.diagnostics,
+                "chunk {chunk}: {shown:?}"
+            );
+            assert_eq!(summary(&got), summary(&whole), "chunk {chunk}: {shown:?}");
+            let a = &got.account;
+            assert_eq!(a.rows_read, a.rows_used + a.rows_rejected + a.rows_skipped);
         }
     }
 
@@ -1224,6 +1758,111 @@ mod tests {
             let p = parse(&input, Table::Principals, FILE, 3, chunk).expect("in memory");
             assert_eq!(summary(&p), summary(&whole), "chunk {chunk}");
         }
+    }
+
+    /// Input that counts the bytes read from it.
+    struct Counted<'a>(&'a [u8], AtomicUsize);
+
+    impl Source for Counted<'_> {
+        fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+            let n = self.0.read_at(buf, offset)?;
+            self.1.fetch_add(n, Ordering::Relaxed);
+            Ok(n)
+        }
+    }
+
+    /// Validates that a file holding one huge cell (no line end in it, or
+    /// line ends only inside quotes) is read in time linear in its size:
+    /// every chunk whose nominal start falls inside the cell searched the
+    /// rest of it for a line end, reading the file some hundreds of times
+    /// over (16 GB for a 64 MB cell). Counted in bytes read, not time.
+    #[test]
+    fn a_huge_cell_is_read_in_linear_time() {
+        const BIG: usize = 16 << 20;
+        let header = "tenant_id,principal_id,kind,display_name\n";
+        let row = "00000000-0000-0000-0000-000000000001,00000000-0000-0000-0000-0000000000a1,user,";
+        let unquoted = [header.as_bytes(), row.as_bytes(), &vec![b'x'; BIG], b"\n"].concat();
+        let quoted = [
+            header.as_bytes(),
+            row.as_bytes(),
+            b"\"",
+            format!("{}\n", "z".repeat(99)).repeat(BIG / 100).as_bytes(),
+            b"\"\n",
+        ]
+        .concat();
+        for input in [unquoted, quoted] {
+            let src = Counted(&input, AtomicUsize::new(0));
+            let Start::Rows(run) = start(
+                &src,
+                input.len() as u64,
+                Table::Principals,
+                FILE,
+                0,
+                CHUNK,
+                |_| Ok(()),
+            )
+            .expect("in memory") else {
+                panic!("no rows");
+            };
+            let mut scratch = Scratch::default();
+            for i in 0..run.chunks() {
+                run.parse_chunk(i, &mut scratch);
+            }
+            let p = run.finish().expect("in memory");
+            assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
+            assert_eq!(p.rows.principals.len(), 1);
+            assert!(p.rows.principals[0].display_name.len() >= BIG - 100);
+            let read = src.1.load(Ordering::Relaxed);
+            assert!(
+                read <= 3 * input.len(),
+                "{read} bytes read for a file of {}",
+                input.len()
+            );
+        }
+    }
+
+    /// Validates that a file where every row has an unbalanced quote is
+    /// read in linear time too: each record then runs past the next line
+    /// start and is read again from it, so the reader is never between
+    /// records at a chunk's end, and every chunk read on to the end of the
+    /// file. Counted in bytes read, not time.
+    #[test]
+    fn unbalanced_quotes_on_every_row_are_read_in_linear_time() {
+        let mut input = b"tenant_id,principal_id,kind,display_name\n".to_vec();
+        for i in 0..20_000u32 {
+            input.extend(
+                format!("00000000-0000-0000-0000-000000000001,{i:08x}-0000-0000-0000-000000000000,user,\"x{i}\n")
+                    .as_bytes(),
+            );
+        }
+        let src = Counted(&input, AtomicUsize::new(0));
+        let Start::Rows(run) = start(
+            &src,
+            input.len() as u64,
+            Table::Principals,
+            FILE,
+            0,
+            4096,
+            |_| Ok(()),
+        )
+        .expect("in memory") else {
+            panic!("no rows");
+        };
+        let mut scratch = Scratch::default();
+        for i in 0..run.chunks() {
+            run.parse_chunk(i, &mut scratch);
+        }
+        let p = run.finish().expect("in memory");
+        assert_eq!(
+            (p.account.rows_read, p.account.rows_rejected),
+            (20_000, 20_000)
+        );
+        let read = src.1.load(Ordering::Relaxed);
+        assert!(
+            read <= 3 * input.len(),
+            "{read} bytes read for a file of {}",
+            input.len()
+        );
     }
 
     #[test]

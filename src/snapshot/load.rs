@@ -278,6 +278,7 @@ impl Builder {
         acc.rows_read += account.rows_read;
         acc.rows_used += account.rows_used.saturating_sub(lost);
         acc.rows_rejected += account.rows_rejected + lost;
+        acc.rows_skipped += account.rows_skipped;
         for (column, n) in account.unknown_columns {
             *acc.unknown_columns.entry(column).or_default() += n;
         }
@@ -369,7 +370,7 @@ fn prepare(job: &Job, file_index: u16) -> Prepared {
                 Err(e) => return Prepared::Done(Box::new(failed(table, e.diagnostic(file)))),
             };
             return match csv_in::start(f, size, table, file, file_index, csv_in::CHUNK, |head| {
-                check_not_utf16(head, file)
+                check_encoding(head, file)
             }) {
                 Ok(csv_in::Start::Rows(run)) => Prepared::Csv(run),
                 Ok(csv_in::Start::Done(part)) => Prepared::Done(part),
@@ -391,21 +392,79 @@ fn failed(table: Table, d: Diagnostic) -> Part {
     part
 }
 
-/// Reads a whole file; unreadable, oversized, non-regular and UTF-16
-/// files are file-level errors.
+/// Reads a whole file; unreadable, oversized, non-regular files and files
+/// not in UTF-8 are file-level errors.
 fn read(path: &Path, display: &str) -> Result<Vec<u8>, Diagnostic> {
     let bytes = input_file::read(path).map_err(|e| e.diagnostic(display))?;
-    check_not_utf16(&bytes, display)?;
+    check_encoding(&bytes, display)?;
     Ok(bytes)
 }
 
-/// UTF-16 (detected by its byte-order mark) is a file-level error.
-fn check_not_utf16(bytes: &[u8], display: &str) -> Result<(), Diagnostic> {
-    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
-        return Err(Diagnostic::error(display, "file is UTF-16 encoded")
-            .with_expected("UTF-8, with or without BOM"));
+/// A file in UTF-16 or UTF-32 is a file-level error that says which: by
+/// its byte-order mark, or without one by where the zero bytes of ASCII
+/// text fall among the first bytes (UTF-8 text has no zero bytes there).
+/// `bytes` is the file, or its first bytes.
+fn check_encoding(bytes: &[u8], display: &str) -> Result<(), Diagnostic> {
+    let message = match sniff_wide(bytes) {
+        None => return Ok(()),
+        Some(Wide::Utf32 { bom: true }) => {
+            "UTF-32 is not supported (the file starts with a UTF-32 byte-order mark)"
+        }
+        Some(Wide::Utf32 { bom: false }) => {
+            "UTF-32 is not supported (the file looks like UTF-32 without a byte-order mark: three zero bytes with each ASCII character)"
+        }
+        Some(Wide::Utf16 { bom: true }) => "file is UTF-16 encoded",
+        Some(Wide::Utf16 { bom: false }) => {
+            "file looks like UTF-16 without a byte-order mark (a zero byte with each ASCII character); UTF-16 is not supported"
+        }
+    };
+    Err(Diagnostic::error(display, message).with_expected("UTF-8, with or without BOM"))
+}
+
+/// A text encoding of two or four bytes per ASCII character.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Wide {
+    /// UTF-16, little- or big-endian; `bom` when it starts with one.
+    Utf16 { bom: bool },
+    /// UTF-32, little- or big-endian.
+    Utf32 { bom: bool },
+}
+
+/// Recognises UTF-16 and UTF-32 from the first bytes of a file: by a
+/// byte-order mark, or by ASCII text's zero bytes (most characters of the
+/// first 512 bytes with their zero bytes where one encoding puts them).
+pub(crate) fn sniff_wide(bytes: &[u8]) -> Option<Wide> {
+    if bytes.starts_with(&[0xFF, 0xFE, 0, 0]) || bytes.starts_with(&[0, 0, 0xFE, 0xFF]) {
+        return Some(Wide::Utf32 { bom: true });
     }
-    Ok(())
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        return Some(Wide::Utf16 { bom: true });
+    }
+    let head = &bytes[..bytes.len().min(512)];
+    if !head.contains(&0) {
+        return None;
+    }
+    // Most units (at least one, and at least half) shaped like an ASCII
+    // character in the encoding, little- or big-endian.
+    let most = |width: usize, le: fn(&[u8]) -> bool, be: fn(&[u8]) -> bool| {
+        let units = head.chunks_exact(width);
+        let n = units.len();
+        let (l, b) = units.fold((0, 0), |(l, b), u| {
+            (l + usize::from(le(u)), b + usize::from(be(u)))
+        });
+        n > 0 && (2 * l >= n.max(2) || 2 * b >= n.max(2))
+    };
+    if most(
+        4,
+        |u| u[0] != 0 && u[1..] == [0, 0, 0],
+        |u| u[..3] == [0, 0, 0] && u[3] != 0,
+    ) {
+        return Some(Wide::Utf32 { bom: false });
+    }
+    if most(2, |u| u[0] != 0 && u[1] == 0, |u| u[0] == 0 && u[1] != 0) {
+        return Some(Wide::Utf16 { bom: false });
+    }
+    None
 }
 
 fn read_error(display: &str, e: &io::Error) -> Diagnostic {

@@ -382,12 +382,16 @@ fn first_unknown_columns<S: serde::Serializer>(
     s.collect_map(map.iter().take(MAX_UNKNOWN_COLUMNS_LISTED))
 }
 
-/// Rows read / used / rejected and unknown columns for one table.
+/// Rows read / used / rejected / skipped and unknown columns for one table.
 #[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
 pub struct TableAccount {
+    /// Every row read: `rows_used + rows_rejected + rows_skipped`.
     pub rows_read: u64,
     pub rows_used: u64,
     pub rows_rejected: u64,
+    /// Blank rows (CSV: empty lines, and lines of only separators and
+    /// white space after the header), read and set aside.
+    pub rows_skipped: u64,
     /// Unknown column name → number of files/rows carrying it (counted per file).
     /// findings.json lists the first [`MAX_UNKNOWN_COLUMNS_LISTED`] by name
     /// (the warnings say how many there were).

@@ -987,6 +987,7 @@ impl Part {
         self.account.rows_read += account.rows_read;
         self.account.rows_used += account.rows_used - lost.len() as u64;
         self.account.rows_rejected += account.rows_rejected + lost.len() as u64;
+        self.account.rows_skipped += account.rows_skipped;
         for (column, n) in account.unknown_columns {
             *self.account.unknown_columns.entry(column).or_default() += n;
         }
@@ -1015,6 +1016,12 @@ impl Part {
         self.account.rows_read += 1;
         self.account.rows_rejected += 1;
         self.diagnostics.push(diagnostic);
+    }
+
+    /// Accounts for `n` blank rows, read and set aside.
+    pub fn skip_rows(&mut self, n: u64) {
+        self.account.rows_read += n;
+        self.account.rows_skipped += n;
     }
 }
 
