@@ -1,0 +1,516 @@
+//! `partner-audit collect` against a fake of the Microsoft endpoints that
+//! the test starts on 127.0.0.1 (an ephemeral port): a token endpoint,
+//! Graph, ARM and Partner Center routes served from `fixtures/collect/server`
+//! in the documented payload shapes, with several pages, a 429 with
+//! `Retry-After`, a 503 then success, a malformed page, a token that
+//! expires mid-run and a customer that refuses access (403). The collected
+//! folder is then audited and compared finding by finding with the audit
+//! of the hand-written canonical snapshot of the same tenants
+//! (`fixtures/collect/expected-snapshot`).
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+
+const SECRET: &str = "s3cr3t-Zq8~collect-test-value";
+const CLIENT_ID: &str = "6a1b2c3d-0000-4000-8000-00000000c11e";
+const PARTNER: &str = "0f3c2a1b-7d4e-4c8a-9b21-5e6f7a8b9c0d";
+const CUSTOMER_A: &str = "1a2b3c4d-5e6f-4a1b-8c2d-3e4f5a6b7c8d";
+const CUSTOMER_B: &str = "2b3c4d5e-6f7a-4b2c-9d3e-4f5a6b7c8d9e";
+const REFUSING: &str = "3c4d5e6f-7a8b-4c3d-8e4f-5a6b7c8d9e0f";
+/// Requests a token serves before the server answers 401 (it "expires").
+const TOKEN_USES: u32 = 6;
+
+/// A scripted fault served instead of the file, once.
+#[derive(Clone, Debug)]
+enum Fault {
+    Status(u16, Option<&'static str>),
+    Malformed,
+}
+
+#[derive(Default)]
+struct ServerState {
+    /// token → (tenant, api, uses left)
+    tokens: HashMap<String, (String, String, u32)>,
+    minted: u32,
+    /// "METHOD path" (query cut) → count
+    hits: BTreeMap<String, u32>,
+    /// (tenant, path, page) → faults to serve first
+    faults: HashMap<(String, String, u32), VecDeque<Fault>>,
+    /// A tenant whose every Graph request fails with 500 (for the resume test).
+    broken: Option<String>,
+    /// Every token request body, to check what was sent.
+    token_forms: Vec<String>,
+    /// Requests with an unknown or expired token.
+    unauthorized: u32,
+}
+
+struct Fake {
+    base: String,
+    state: Arc<Mutex<ServerState>>,
+}
+
+impl Fake {
+    fn start() -> Fake {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let state = Arc::new(Mutex::new(ServerState::default()));
+        let (s2, b2) = (Arc::clone(&state), base.clone());
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(conn) = conn else { continue };
+                let (s3, b3) = (Arc::clone(&s2), b2.clone());
+                std::thread::spawn(move || handle(conn, &s3, &b3));
+            }
+        });
+        Fake { base, state }
+    }
+
+    fn fault(&self, tenant: &str, path: &str, page: u32, faults: &[Fault]) {
+        self.state.lock().expect("state").faults.insert(
+            (tenant.into(), path.into(), page),
+            faults.iter().cloned().collect(),
+        );
+    }
+
+    fn hits(&self) -> BTreeMap<String, u32> {
+        self.state.lock().expect("state").hits.clone()
+    }
+
+    fn collect(&self, out: &Path, extra: &[&str]) -> (i32, String, String) {
+        let mut args: Vec<String> = [
+            "collect",
+            "--out",
+            &out.display().to_string(),
+            "--partner-tenant",
+            PARTNER,
+            "--client-id",
+            CLIENT_ID,
+            "--login-endpoint",
+            &self.base,
+            "--graph-endpoint",
+            &self.base,
+            "--arm-endpoint",
+            &self.base,
+            "--partner-center-endpoint",
+            &self.base,
+            "--max-attempts",
+            "3",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        let o = Command::new(env!("CARGO_BIN_EXE_partner-audit"))
+            .args(&args)
+            .current_dir(common::root())
+            .env("AZURE_CLIENT_SECRET", SECRET)
+            .env("PARTNER_AUDIT_BACKOFF_BASE_MS", "20")
+            .env_remove("AZURE_CLIENT_CERTIFICATE_PATH")
+            .env_remove("AZURE_TENANT_ID")
+            .env_remove("AZURE_CLIENT_ID")
+            .output()
+            .expect("run partner-audit collect");
+        (
+            o.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    }
+}
+
+fn respond(mut conn: TcpStream, status: u16, headers: &[(&str, String)], body: &[u8]) {
+    let mut head = format!(
+        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    let _ = conn.write_all(head.as_bytes());
+    let _ = conn.write_all(body);
+    let _ = conn.flush();
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn form_value<'a>(form: &'a str, key: &str) -> Option<String> {
+    form.split('&').find_map(|kv| {
+        let (k, v) = kv.split_once('=')?;
+        (k == key).then(|| percent_decode(&v.replace('+', " ")))
+    })
+}
+
+fn handle(conn: TcpStream, state: &Mutex<ServerState>, base: &str) {
+    let mut reader = BufReader::new(conn.try_clone().expect("clone"));
+    let mut line = String::new();
+    if reader.read_line(&mut line).is_err() {
+        return;
+    }
+    let mut parts = line.split_whitespace();
+    let method = parts.next().unwrap_or("").to_owned();
+    let target = parts.next().unwrap_or("").to_owned();
+    let mut headers = HashMap::new();
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
+        }
+    }
+    let len: usize = headers
+        .get("content-length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; len];
+    if reader.read_exact(&mut body).is_err() {
+        return;
+    }
+    let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+    let path = percent_decode(path);
+    let mut st = state.lock().expect("state");
+    *st.hits.entry(format!("{method} {path}")).or_default() += 1;
+
+    // Token endpoint: POST /{tenant}/oauth2/v2.0/token
+    if method == "POST" && path.ends_with("/oauth2/v2.0/token") {
+        let form = String::from_utf8_lossy(&body).into_owned();
+        st.token_forms.push(form.clone());
+        let tenant = path
+            .trim_start_matches('/')
+            .split('/')
+            .next()
+            .unwrap_or("")
+            .to_owned();
+        let ok = form_value(&form, "grant_type").as_deref() == Some("client_credentials")
+            && form_value(&form, "client_id").as_deref() == Some(CLIENT_ID)
+            && form_value(&form, "client_secret").as_deref() == Some(SECRET);
+        if !ok {
+            drop(st);
+            return respond(conn, 401, &[], br#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided."}"#);
+        }
+        let scope = form_value(&form, "scope").unwrap_or_default();
+        let api = match scope.as_str() {
+            "https://graph.microsoft.com/.default" => "graph",
+            "https://management.azure.com/.default" => "arm",
+            "https://api.partnercenter.microsoft.com/.default" => "pc",
+            _ => {
+                drop(st);
+                return respond(conn, 400, &[], br#"{"error":"invalid_scope","error_description":"AADSTS70011: The provided value for scope is not valid."}"#);
+            }
+        };
+        st.minted += 1;
+        let token = format!("fake-{api}-{}", st.minted);
+        st.tokens
+            .insert(token.clone(), (tenant, api.to_owned(), TOKEN_USES));
+        drop(st);
+        let body = format!(
+            r#"{{"token_type":"Bearer","expires_in":3599,"ext_expires_in":3599,"access_token":"{token}"}}"#
+        );
+        return respond(conn, 200, &[], body.as_bytes());
+    }
+
+    let api = if path.starts_with("/v1.0/") || path.starts_with("/beta/") {
+        "graph"
+    } else if path.starts_with("/subscriptions") {
+        "arm"
+    } else if path.starts_with("/v1/") {
+        "pc"
+    } else {
+        drop(st);
+        return respond(
+            conn,
+            404,
+            &[],
+            br#"{"error":{"code":"NotFound","message":"no such route"}}"#,
+        );
+    };
+    let token = headers
+        .get("authorization")
+        .and_then(|a| a.strip_prefix("Bearer "))
+        .unwrap_or("")
+        .to_owned();
+    let tenant = match st.tokens.get_mut(&token) {
+        Some((t, a, uses)) if a == api && *uses > 0 => {
+            *uses -= 1;
+            t.clone()
+        }
+        _ => {
+            st.unauthorized += 1;
+            drop(st);
+            return respond(conn, 401, &[], br#"{"error":{"code":"InvalidAuthenticationToken","message":"Access token has expired or is not yet valid."}}"#);
+        }
+    };
+    if tenant == REFUSING {
+        drop(st);
+        return respond(conn, 403, &[], br#"{"error":{"code":"Authorization_RequestDenied","message":"Insufficient privileges to complete the operation."}}"#);
+    }
+    if api == "graph" && st.broken.as_deref() == Some(tenant.as_str()) {
+        drop(st);
+        return respond(
+            conn,
+            500,
+            &[],
+            br#"{"error":{"code":"InternalServerError","message":"broken for the test"}}"#,
+        );
+    }
+    let page: u32 = query
+        .split('&')
+        .find_map(|kv| {
+            kv.strip_prefix("$skiptoken=")
+                .or_else(|| kv.strip_prefix("%24skiptoken="))
+        })
+        .or_else(|| headers.get("ms-continuationtoken").map(String::as_str))
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(1);
+    if let Some(f) = st
+        .faults
+        .get_mut(&(tenant.clone(), path.clone(), page))
+        .and_then(VecDeque::pop_front)
+    {
+        drop(st);
+        return match f {
+            Fault::Status(code, retry_after) => {
+                let h: Vec<(&str, String)> = retry_after
+                    .map(|r| ("Retry-After", r.to_owned()))
+                    .into_iter()
+                    .collect();
+                respond(
+                    conn,
+                    code,
+                    &h,
+                    br#"{"error":{"code":"TooManyRequests","message":"try later"}}"#,
+                )
+            }
+            Fault::Malformed => respond(conn, 200, &[], br#"{"value": [ {"id": "cut short"#),
+        };
+    }
+    drop(st);
+    let dir = common::root()
+        .join("fixtures/collect/server")
+        .join(api)
+        .join(&tenant);
+    let rel = path.trim_start_matches('/');
+    let file = if page == 1 {
+        dir.join(format!("{rel}.json"))
+    } else {
+        dir.join(format!("{rel}.page{page}.json"))
+    };
+    match std::fs::read_to_string(&file) {
+        Ok(text) => respond(conn, 200, &[], text.replace("{base}", base).as_bytes()),
+        Err(_) => respond(
+            conn,
+            404,
+            &[],
+            br#"{"error":{"code":"ResourceNotFound","message":"not found"}}"#,
+        ),
+    }
+}
+
+/// Each finding's identity: id, rule, partner, customer, resource, principals.
+fn findings(dir: &Path, as_of: &str) -> BTreeSet<String> {
+    let out = tempfile::tempdir().expect("tempdir");
+    let (code, _, err) = common::run(&[
+        "audit",
+        &dir.display().to_string(),
+        "--out",
+        &out.path().display().to_string(),
+        "--as-of",
+        as_of,
+        "--fail-on",
+        "never",
+    ]);
+    assert_eq!(code, 0, "audit of {} failed:\n{err}", dir.display());
+    let doc: Value = serde_json::from_str(
+        &std::fs::read_to_string(out.path().join("findings.json")).expect("findings.json"),
+    )
+    .expect("json");
+    doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            serde_json::json!({
+                "id": f["id"], "rule": f["rule"], "partner": f["partner_tenant_id"],
+                "customer": f["customer_tenant_id"], "resource": f["resource"],
+                "principals": f["principals"], "role": f["role"],
+            })
+            .to_string()
+        })
+        .collect()
+}
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("read_dir").flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn manifest(dir: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).expect("manifest"))
+        .expect("json")
+}
+
+/// Validates the two-command flow: `collect` against the fake (paging,
+/// throttling, a 503, a malformed page, a token expiring mid-run, a
+/// refusing customer), then `audit` on its folder with no other flag,
+/// gives the findings of the canonical snapshot of the same tenants; the
+/// refusing customer is listed as incomplete; no secret or token is written.
+#[test]
+fn collect_then_audit_matches_the_canonical_snapshot() {
+    let fake = Fake::start();
+    // users page 2: throttled once; B's role assignments: 503 once; A's directory roles: malformed once.
+    fake.fault(PARTNER, "/v1.0/users", 2, &[Fault::Status(429, Some("1"))]);
+    fake.fault(
+        CUSTOMER_B,
+        "/subscriptions/5b000000-0000-4000-8000-0000000000b1/providers/Microsoft.Authorization/roleAssignments",
+        1,
+        &[Fault::Status(503, None)],
+    );
+    fake.fault(CUSTOMER_A, "/v1.0/directoryRoles", 1, &[Fault::Malformed]);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("export");
+    let (code, stdout, stderr) = fake.collect(&out, &[]);
+    assert_eq!(
+        code, 0,
+        "collect failed:\nstdout: {stdout}\nstderr: {stderr}"
+    );
+
+    // The refusing customer is incomplete, with the reason; the others are complete.
+    let m = manifest(&out);
+    let incomplete = m["incomplete"].as_array().expect("incomplete");
+    assert_eq!(incomplete.len(), 1, "{m}");
+    assert_eq!(incomplete[0]["tenant_id"], REFUSING);
+    let reason = incomplete[0]["reason"].as_str().expect("reason");
+    assert!(reason.contains("403"), "{reason}");
+    assert!(
+        stderr.contains(REFUSING),
+        "the summary names the incomplete tenant:\n{stderr}"
+    );
+    assert!(stdout.contains("collected 3 of 4 tenants"), "{stdout}");
+    assert!(
+        !out.join(REFUSING).exists(),
+        "nothing was collected from the refusing customer"
+    );
+
+    // Every fault was met and got past: the 429 waited, the token was refreshed.
+    let hits = fake.hits();
+    assert!(
+        hits.get("GET /v1.0/users").is_some_and(|n| *n >= 3),
+        "page 1, the 429 and page 2 (and any 401 of an expired token): {hits:?}"
+    );
+    {
+        let st = fake.state.lock().expect("state");
+        assert!(st.unauthorized > 0, "the tokens expired mid-run");
+        assert!(
+            st.faults.values().all(VecDeque::is_empty),
+            "every scripted fault was served"
+        );
+    }
+    assert!(
+        stdout.contains("2 throttling waits"),
+        "the 429 and the 503: {stdout}"
+    );
+
+    // Files are the documented layout, and no secret or token is in any of them.
+    for rel in [
+        format!("{PARTNER}/users.page1.json"),
+        format!("{PARTNER}/users.page2.json"),
+        format!("{PARTNER}/gdap/delegatedAdminRelationships.page2.json"),
+        format!("{PARTNER}/partner-center/customers.page2.json"),
+        format!("{PARTNER}/autopilot/{CUSTOMER_A}.Batch_1.devices.json"),
+        format!("{CUSTOMER_A}/arm/roleAssignments-5b000000-0000-4000-8000-0000000000a1.page2.json"),
+        format!("{CUSTOMER_A}/directoryRoles/9a000000-0000-4000-8000-0000000000a9.members.json"),
+    ] {
+        assert!(out.join(&rel).is_file(), "missing {rel}");
+    }
+    for f in files_under(&out) {
+        let text = std::fs::read_to_string(&f).expect("text");
+        assert!(!text.contains(SECRET), "{} holds the secret", f.display());
+        assert!(
+            !text.contains("fake-graph-"),
+            "{} holds a token",
+            f.display()
+        );
+        let name = f.file_name().expect("name").to_string_lossy().into_owned();
+        assert!(
+            !name.ends_with(".tmp"),
+            "temporary file left: {}",
+            f.display()
+        );
+    }
+    assert!(!stdout.contains(SECRET) && !stderr.contains(SECRET));
+
+    // The audit of the collected folder: the same findings as the canonical snapshot.
+    let as_of = m["captured_at"].as_str().expect("captured_at").to_owned();
+    let got = findings(&out, &as_of);
+    let want = findings(
+        &common::root().join("fixtures/collect/expected-snapshot"),
+        &as_of,
+    );
+    let rules: BTreeSet<String> = want
+        .iter()
+        .map(|f| {
+            serde_json::from_str::<Value>(f).expect("json")["rule"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned()
+        })
+        .collect();
+    for r in ["DAP001", "DAP003", "GDAP001", "AZ005", "AP003"] {
+        assert!(
+            rules.contains(r),
+            "the canonical snapshot exercises {r}: {rules:?}"
+        );
+    }
+    let missing: Vec<_> = want.difference(&got).collect();
+    let extra: Vec<_> = got.difference(&want).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "findings differ\nmissing from collect: {missing:#?}\nonly in collect: {extra:#?}"
+    );
+
+    // `audit` reports the incomplete tenant as a warning.
+    let (_, audit_out, audit_err) =
+        common::run(&["audit", &out.display().to_string(), "--fail-on", "never"]);
+    assert!(
+        format!("{audit_out}{audit_err}").contains(REFUSING),
+        "audit names the incomplete tenant:\n{audit_out}\n{audit_err}"
+    );
+}
