@@ -50,6 +50,8 @@ struct ServerState {
     token_forms: Vec<String>,
     /// Requests with an unknown or expired token.
     unauthorized: u32,
+    /// (tenant, "METHOD path") → count, for requests with a valid token.
+    tenant_hits: BTreeMap<(String, String), u32>,
 }
 
 struct Fake {
@@ -165,6 +167,40 @@ fn form_value<'a>(form: &'a str, key: &str) -> Option<String> {
     })
 }
 
+/// A certificate client assertion: a JWT signed RS256 whose header names the
+/// certificate's thumbprints and whose claims name the app and the token URL.
+fn assertion_ok(form: &str, token_url: &str) -> bool {
+    use base64::Engine as _;
+    if form_value(form, "client_assertion_type").as_deref()
+        != Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+    {
+        return false;
+    }
+    let Some(jwt) = form_value(form, "client_assertion") else {
+        return false;
+    };
+    let parts: Vec<&str> = jwt.split('.').collect();
+    let decode = |p: &str| -> Option<Value> {
+        let b = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(p)
+            .ok()?;
+        serde_json::from_slice(&b).ok()
+    };
+    let (Some(h), Some(c)) = (
+        parts.first().and_then(|p| decode(p)),
+        parts.get(1).and_then(|p| decode(p)),
+    ) else {
+        return false;
+    };
+    parts.len() == 3
+        && parts[2].len() > 300
+        && h["alg"] == "RS256"
+        && h["x5t"].as_str().is_some_and(|t| t.len() == 27)
+        && c["iss"] == CLIENT_ID
+        && c["sub"] == CLIENT_ID
+        && c["aud"] == token_url
+}
+
 fn handle(conn: TcpStream, state: &Mutex<ServerState>, base: &str) {
     let mut reader = BufReader::new(conn.try_clone().expect("clone"));
     let mut line = String::new();
@@ -209,7 +245,8 @@ fn handle(conn: TcpStream, state: &Mutex<ServerState>, base: &str) {
             .to_owned();
         let ok = form_value(&form, "grant_type").as_deref() == Some("client_credentials")
             && form_value(&form, "client_id").as_deref() == Some(CLIENT_ID)
-            && form_value(&form, "client_secret").as_deref() == Some(SECRET);
+            && (form_value(&form, "client_secret").as_deref() == Some(SECRET)
+                || assertion_ok(&form, &format!("{base}{path}")));
         if !ok {
             drop(st);
             return respond(conn, 401, &[], br#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided."}"#);
@@ -266,6 +303,9 @@ fn handle(conn: TcpStream, state: &Mutex<ServerState>, base: &str) {
             return respond(conn, 401, &[], br#"{"error":{"code":"InvalidAuthenticationToken","message":"Access token has expired or is not yet valid."}}"#);
         }
     };
+    *st.tenant_hits
+        .entry((tenant.clone(), format!("{method} {path}")))
+        .or_default() += 1;
     if tenant == REFUSING {
         drop(st);
         return respond(conn, 403, &[], br#"{"error":{"code":"Authorization_RequestDenied","message":"Insufficient privileges to complete the operation."}}"#);
@@ -513,4 +553,183 @@ fn collect_then_audit_matches_the_canonical_snapshot() {
         format!("{audit_out}{audit_err}").contains(REFUSING),
         "audit names the incomplete tenant:\n{audit_out}\n{audit_err}"
     );
+}
+
+/// Validates resumption: a run that fails one customer (its Graph answers
+/// 500 every time) records it as incomplete; `--since-resume` then collects
+/// it without one request for the tenants already complete. Also: `--out`
+/// that is not empty is refused without `--since-resume`.
+#[test]
+fn an_interrupted_collection_resumes_without_refetching_finished_tenants() {
+    let fake = Fake::start();
+    fake.state.lock().expect("state").broken = Some(CUSTOMER_B.into());
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("export");
+    let (code, stdout, stderr) = fake.collect(&out, &[]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let m = manifest(&out);
+    let incomplete: BTreeSet<&str> = m["incomplete"]
+        .as_array()
+        .expect("incomplete")
+        .iter()
+        .filter_map(|i| i["tenant_id"].as_str())
+        .collect();
+    assert_eq!(incomplete, BTreeSet::from([CUSTOMER_B, REFUSING]), "{m}");
+    assert!(out.join(".collect-state.json").is_file());
+
+    // Without --since-resume the folder is refused (exit 2), and left as it is.
+    let (code, _, stderr) = fake.collect(&out, &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--since-resume"), "{stderr}");
+
+    let before = fake.state.lock().expect("state").tenant_hits.clone();
+    fake.state.lock().expect("state").broken = None;
+    let (code, stdout, stderr) = fake.collect(&out, &["--since-resume"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let after = fake.state.lock().expect("state").tenant_hits.clone();
+    let requests_of = |hits: &BTreeMap<(String, String), u32>, t: &str| -> u32 {
+        hits.iter()
+            .filter(|((tenant, _), _)| tenant == t)
+            .map(|(_, n)| *n)
+            .sum()
+    };
+    for t in [PARTNER, CUSTOMER_A] {
+        assert_eq!(
+            requests_of(&before, t),
+            requests_of(&after, t),
+            "tenant {t} was complete and must not be fetched again"
+        );
+    }
+    assert!(requests_of(&after, CUSTOMER_B) > requests_of(&before, CUSTOMER_B));
+    assert!(
+        stdout.contains("2 kept from the interrupted run"),
+        "{stdout}"
+    );
+    let m = manifest(&out);
+    let incomplete: Vec<&str> = m["incomplete"]
+        .as_array()
+        .expect("incomplete")
+        .iter()
+        .filter_map(|i| i["tenant_id"].as_str())
+        .collect();
+    assert_eq!(incomplete, [REFUSING], "{m}");
+    assert!(out.join(CUSTOMER_B).join("organization.json").is_file());
+
+    // The resumed folder audits like a folder collected in one go.
+    let as_of = m["captured_at"].as_str().expect("captured_at").to_owned();
+    assert_eq!(
+        findings(&out, &as_of),
+        findings(
+            &common::root().join("fixtures/collect/expected-snapshot"),
+            &as_of
+        )
+    );
+}
+
+/// Validates certificate credentials (a signed client assertion instead of
+/// a secret), `--customers` and the customer perspective (one tenant, no
+/// Partner Center request).
+#[test]
+fn certificate_sign_in_customer_selection_and_customer_perspective() {
+    let fake = Fake::start();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let cert = common::root().join("fixtures/collect/test-certificate.pem");
+    let out = tmp.path().join("one-customer");
+    let o = Command::new(env!("CARGO_BIN_EXE_partner-audit"))
+        .args([
+            "collect",
+            "--out",
+            &out.display().to_string(),
+            "--partner-tenant",
+            PARTNER,
+            "--client-id",
+            CLIENT_ID,
+            "--customers",
+            CUSTOMER_A,
+            "--auth",
+            "client-certificate",
+            "--login-endpoint",
+            &fake.base,
+            "--graph-endpoint",
+            &fake.base,
+            "--arm-endpoint",
+            &fake.base,
+            "--partner-center-endpoint",
+            &fake.base,
+        ])
+        .env("AZURE_CLIENT_CERTIFICATE_PATH", &cert)
+        .env_remove("AZURE_CLIENT_SECRET")
+        .env("PARTNER_AUDIT_BACKOFF_BASE_MS", "20")
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    assert!(out.join(CUSTOMER_A).join("organization.json").is_file());
+    assert!(
+        !out.join(CUSTOMER_B).exists(),
+        "--customers limits the customers"
+    );
+    let forms = fake.state.lock().expect("state").token_forms.clone();
+    assert!(
+        !forms.is_empty()
+            && forms
+                .iter()
+                .all(|f| f.contains("client_assertion=") && !f.contains("client_secret"))
+    );
+    for f in files_under(&out) {
+        let text = std::fs::read_to_string(&f).expect("text");
+        assert!(
+            !text.contains("PRIVATE KEY") && !text.contains("client_assertion"),
+            "{}",
+            f.display()
+        );
+    }
+
+    // Customer perspective: only the tenant itself, through the customer plan.
+    let out = tmp.path().join("customer-view");
+    let before = fake.hits();
+    let (code, stdout, stderr) = {
+        let o = Command::new(env!("CARGO_BIN_EXE_partner-audit"))
+            .args([
+                "collect",
+                "--out",
+                &out.display().to_string(),
+                "--tenant",
+                CUSTOMER_B,
+                "--perspective",
+                "customer",
+                "--client-id",
+                CLIENT_ID,
+                "--login-endpoint",
+                &fake.base,
+                "--graph-endpoint",
+                &fake.base,
+                "--arm-endpoint",
+                &fake.base,
+                "--partner-center-endpoint",
+                &fake.base,
+            ])
+            .env("AZURE_CLIENT_SECRET", SECRET)
+            .output()
+            .expect("run");
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    let m = manifest(&out);
+    assert_eq!(m["perspective"], "customer");
+    assert_eq!(m["tenants"][CUSTOMER_B]["kind"], "customer");
+    let new_pc: Vec<_> = fake
+        .hits()
+        .into_iter()
+        .filter(|(k, n)| k.starts_with("GET /v1/") && before.get(k) != Some(n))
+        .collect();
+    assert!(
+        new_pc.is_empty(),
+        "no Partner Center request in the customer perspective: {new_pc:?}"
+    );
+    assert!(stdout.contains("collected 1 of 1 tenants"), "{stdout}");
 }
