@@ -52,6 +52,14 @@ struct ServerState {
     unauthorized: u32,
     /// (tenant, "METHOD path") → count, for requests with a valid token.
     tenant_hits: BTreeMap<(String, String), u32>,
+    /// A token scope the sign-in refuses (e.g. Partner Center not set up).
+    refused_scope: Option<String>,
+    /// Milliseconds each API answer takes (to observe concurrency).
+    delay_ms: u64,
+    in_flight: u32,
+    max_in_flight: u32,
+    tenant_in_flight: HashMap<String, u32>,
+    max_tenant_in_flight: u32,
 }
 
 struct Fake {
@@ -252,6 +260,10 @@ fn handle(conn: TcpStream, state: &Mutex<ServerState>, base: &str) {
             return respond(conn, 401, &[], br#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided."}"#);
         }
         let scope = form_value(&form, "scope").unwrap_or_default();
+        if st.refused_scope.as_deref() == Some(scope.as_str()) {
+            drop(st);
+            return respond(conn, 400, &[], br#"{"error":"invalid_grant","error_description":"AADSTS650052: The app needs access to a service that your organization has not subscribed to."}"#);
+        }
         let api = match scope.as_str() {
             "https://graph.microsoft.com/.default" => "graph",
             "https://management.azure.com/.default" => "arm",
@@ -350,7 +362,24 @@ fn handle(conn: TcpStream, state: &Mutex<ServerState>, base: &str) {
             Fault::Malformed => respond(conn, 200, &[], br#"{"value": [ {"id": "cut short"#),
         };
     }
+    let delay = st.delay_ms;
+    st.in_flight += 1;
+    st.max_in_flight = st.max_in_flight.max(st.in_flight);
+    let t_now = {
+        let n = st.tenant_in_flight.entry(tenant.clone()).or_default();
+        *n += 1;
+        *n
+    };
+    st.max_tenant_in_flight = st.max_tenant_in_flight.max(t_now);
     drop(st);
+    std::thread::sleep(std::time::Duration::from_millis(delay));
+    {
+        let mut st = state.lock().expect("state");
+        st.in_flight -= 1;
+        if let Some(n) = st.tenant_in_flight.get_mut(&tenant) {
+            *n -= 1;
+        }
+    }
     let dir = common::root()
         .join("fixtures/collect/server")
         .join(api)
@@ -732,4 +761,76 @@ fn certificate_sign_in_customer_selection_and_customer_perspective() {
         "no Partner Center request in the customer perspective: {new_pc:?}"
     );
     assert!(stdout.contains("collected 1 of 1 tenants"), "{stdout}");
+}
+
+/// Validates the concurrency bounds: never more requests in flight than
+/// `--max-requests` over the run, nor than `--per-tenant` for one tenant.
+#[test]
+fn requests_in_flight_stay_within_the_limits() {
+    let fake = Fake::start();
+    fake.state.lock().expect("state").delay_ms = 30;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("export");
+    let (code, stdout, stderr) = fake.collect(&out, &["--max-requests", "3", "--per-tenant", "2"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let st = fake.state.lock().expect("state");
+    assert!(
+        st.max_in_flight <= 3,
+        "{} requests in flight",
+        st.max_in_flight
+    );
+    assert!(
+        st.max_tenant_in_flight <= 2,
+        "{} requests in flight for one tenant",
+        st.max_tenant_in_flight
+    );
+    assert!(
+        st.max_in_flight >= 2,
+        "requests do run concurrently ({})",
+        st.max_in_flight
+    );
+}
+
+/// Validates that an API whose sign-in is refused (Partner Center not set
+/// up for the app) makes the tenant incomplete with the reason, asks the
+/// token endpoint once, and does not stop the Graph listings.
+#[test]
+fn a_refused_api_leaves_the_rest_of_the_tenant_collected() {
+    let fake = Fake::start();
+    fake.state.lock().expect("state").refused_scope =
+        Some("https://api.partnercenter.microsoft.com/.default".into());
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("export");
+    let (code, stdout, stderr) = fake.collect(&out, &["--customers", CUSTOMER_A]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let m = manifest(&out);
+    let partner = m["incomplete"]
+        .as_array()
+        .expect("incomplete")
+        .iter()
+        .find(|i| i["tenant_id"] == PARTNER)
+        .unwrap_or_else(|| panic!("the partner is incomplete: {m}"));
+    let reason = partner["reason"].as_str().expect("reason");
+    assert!(
+        reason.contains("partner center") && reason.contains("AADSTS650052"),
+        "{reason}"
+    );
+    assert!(stderr.contains("AADSTS650052"), "{stderr}");
+    for rel in [
+        "users.page2.json",
+        "gdap/delegatedAdminRelationships.page2.json",
+        "groups/aa000000-0000-4000-8000-0000000000a1/transitiveMembers.json",
+    ] {
+        assert!(out.join(PARTNER).join(rel).is_file(), "missing {rel}");
+    }
+    let pc_token_requests = fake
+        .state
+        .lock()
+        .expect("state")
+        .token_forms
+        .iter()
+        .filter(|f| f.contains("partnercenter"))
+        .count();
+    assert_eq!(pc_token_requests, 1, "a refused sign-in is not repeated");
+    assert!(out.join(CUSTOMER_A).join("organization.json").is_file());
 }

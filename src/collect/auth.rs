@@ -94,9 +94,13 @@ fn b64url(b: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
 }
 
-struct Cached {
-    token: String,
-    expires: Instant,
+enum Cached {
+    Token {
+        token: String,
+        expires: Instant,
+    },
+    /// The sign-in failed: not asked again in this run (no hammering of the token endpoint).
+    Refused(String),
 }
 
 type Slot = Arc<Mutex<Option<Cached>>>;
@@ -137,23 +141,30 @@ impl<'h> Authority<'h> {
             Arc::clone(c.entry((tenant, api)).or_default())
         };
         let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(c) = slot.as_ref() {
-            let refused = stale.is_some_and(|s| s == c.token);
-            if !refused && c.expires > Instant::now() + MARGIN {
-                return Ok(c.token.clone());
+        match slot.as_ref() {
+            Some(Cached::Token { token, expires }) => {
+                let refused = stale.is_some_and(|s| s == token);
+                if !refused && *expires > Instant::now() + MARGIN {
+                    return Ok(token.clone());
+                }
+            }
+            Some(Cached::Refused(m)) => return Err(Failure::Token(m.clone())),
+            None => {}
+        }
+        match self.fetch(tenant, api) {
+            Ok((token, lifetime)) => {
+                *slot = Some(Cached::Token {
+                    token: token.clone(),
+                    expires: Instant::now() + lifetime,
+                });
+                Ok(token)
+            }
+            Err(m) => {
+                let m = format!("no {} token for tenant `{tenant}`: {m}", api.name());
+                *slot = Some(Cached::Refused(m.clone()));
+                Err(Failure::Token(m))
             }
         }
-        let (token, lifetime) = self.fetch(tenant, api).map_err(|m| {
-            Failure::Token(format!(
-                "no {} token for tenant `{tenant}`: {m}",
-                api.name()
-            ))
-        })?;
-        *slot = Some(Cached {
-            token: token.clone(),
-            expires: Instant::now() + lifetime,
-        });
-        Ok(token)
     }
 
     fn token_url(&self, tenant: Guid) -> String {

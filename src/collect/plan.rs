@@ -252,10 +252,6 @@ impl<'a> TenantRun<'a> {
     fn fail(&self, f: Failure, optional: bool) {
         match f {
             Failure::NotOffered(m) if optional => lock(&self.notes).push(format!("skipped: {m}")),
-            Failure::Token(m) => {
-                *lock(&self.stopped) = true;
-                lock(&self.problems).push(m);
-            }
             other => lock(&self.problems).push(other.message().to_owned()),
         }
     }
