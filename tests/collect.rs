@@ -54,6 +54,8 @@ struct ServerState {
     tenant_hits: BTreeMap<(String, String), u32>,
     /// A token scope the sign-in refuses (e.g. Partner Center not set up).
     refused_scope: Option<String>,
+    /// Device code token polls so far.
+    device_polls: u32,
     /// Milliseconds each API answer takes (to observe concurrency).
     delay_ms: u64,
     in_flight: u32,
@@ -241,6 +243,11 @@ fn handle(conn: TcpStream, state: &Mutex<ServerState>, base: &str) {
     let mut st = state.lock().expect("state");
     *st.hits.entry(format!("{method} {path}")).or_default() += 1;
 
+    // Device code endpoint: POST /{tenant}/oauth2/v2.0/devicecode
+    if method == "POST" && path.ends_with("/oauth2/v2.0/devicecode") {
+        drop(st);
+        return respond(conn, 200, &[], br#"{"device_code":"fake-device-code","user_code":"FAKE-CODE","verification_uri":"https://microsoft.com/devicelogin","expires_in":900,"interval":1,"message":"To sign in, use a web browser to open the page https://microsoft.com/devicelogin and enter the code FAKE-CODE to authenticate."}"#);
+    }
     // Token endpoint: POST /{tenant}/oauth2/v2.0/token
     if method == "POST" && path.ends_with("/oauth2/v2.0/token") {
         let form = String::from_utf8_lossy(&body).into_owned();
@@ -251,10 +258,26 @@ fn handle(conn: TcpStream, state: &Mutex<ServerState>, base: &str) {
             .next()
             .unwrap_or("")
             .to_owned();
-        let ok = form_value(&form, "grant_type").as_deref() == Some("client_credentials")
-            && form_value(&form, "client_id").as_deref() == Some(CLIENT_ID)
-            && (form_value(&form, "client_secret").as_deref() == Some(SECRET)
-                || assertion_ok(&form, &format!("{base}{path}")));
+        let grant = form_value(&form, "grant_type").unwrap_or_default();
+        if grant == "urn:ietf:params:oauth:grant-type:device_code" {
+            st.device_polls += 1;
+            let polls = st.device_polls;
+            drop(st);
+            if form_value(&form, "device_code").as_deref() != Some("fake-device-code") {
+                return respond(conn, 400, &[], br#"{"error":"invalid_grant"}"#);
+            }
+            if polls == 1 {
+                return respond(conn, 400, &[], br#"{"error":"authorization_pending","error_description":"AADSTS70016: pending"}"#);
+            }
+            return respond(conn, 200, &[], br#"{"token_type":"Bearer","expires_in":3599,"access_token":"fake-signin","refresh_token":"fake-refresh-1","scope":"https://graph.microsoft.com/.default offline_access"}"#);
+        }
+        let ok = form_value(&form, "client_id").as_deref() == Some(CLIENT_ID)
+            && ((grant == "client_credentials"
+                && (form_value(&form, "client_secret").as_deref() == Some(SECRET)
+                    || assertion_ok(&form, &format!("{base}{path}"))))
+                || (grant == "refresh_token"
+                    && form_value(&form, "refresh_token")
+                        .is_some_and(|r| r.starts_with("fake-refresh-"))));
         if !ok {
             drop(st);
             return respond(conn, 401, &[], br#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided."}"#);
@@ -304,7 +327,14 @@ fn handle(conn: TcpStream, state: &Mutex<ServerState>, base: &str) {
         .and_then(|a| a.strip_prefix("Bearer "))
         .unwrap_or("")
         .to_owned();
+    // Tokens of the fake `az` (see the Azure CLI test): `cli.{tenant}.{api}`.
+    let cli = token
+        .strip_prefix("cli.")
+        .and_then(|t| t.split_once('.'))
+        .filter(|(_, a)| *a == api)
+        .map(|(t, _)| t.to_owned());
     let tenant = match st.tokens.get_mut(&token) {
+        _ if cli.is_some() => cli.unwrap_or_default(),
         Some((t, a, uses)) if a == api && *uses > 0 => {
             *uses -= 1;
             t.clone()
@@ -833,4 +863,141 @@ fn a_refused_api_leaves_the_rest_of_the_tenant_collected() {
         .count();
     assert_eq!(pc_token_requests, 1, "a refused sign-in is not repeated");
     assert!(out.join(CUSTOMER_A).join("organization.json").is_file());
+}
+
+/// Validates the device code sign-in for a person: the code is shown on
+/// stderr, the token endpoint is polled until the sign-in completes, and
+/// every tenant's token then comes from the refresh token.
+#[test]
+fn device_code_sign_in_collects_with_refresh_tokens() {
+    let fake = Fake::start();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("export");
+    let o = Command::new(env!("CARGO_BIN_EXE_partner-audit"))
+        .args([
+            "collect",
+            "--out",
+            &out.display().to_string(),
+            "--partner-tenant",
+            PARTNER,
+            "--client-id",
+            CLIENT_ID,
+            "--customers",
+            CUSTOMER_A,
+            "--auth",
+            "device-code",
+            "--login-endpoint",
+            &fake.base,
+            "--graph-endpoint",
+            &fake.base,
+            "--arm-endpoint",
+            &fake.base,
+            "--partner-center-endpoint",
+            &fake.base,
+        ])
+        .env_remove("AZURE_CLIENT_SECRET")
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("FAKE-CODE"),
+        "the user code is shown: {stderr}"
+    );
+    let st = fake.state.lock().expect("state");
+    assert_eq!(st.device_polls, 2, "polled while the sign-in was pending");
+    assert!(st
+        .token_forms
+        .iter()
+        .any(|f| f.contains("grant_type=refresh_token")));
+    drop(st);
+    assert!(out.join(CUSTOMER_A).join("organization.json").is_file());
+    for f in files_under(&out) {
+        let text = std::fs::read_to_string(&f).expect("text");
+        assert!(
+            !text.contains("fake-refresh-"),
+            "{} holds a refresh token",
+            f.display()
+        );
+    }
+}
+
+/// Validates the Azure CLI sign-in: each tenant's token comes from
+/// `az account get-access-token --scope … --tenant …` (a fake `az` on `PATH`).
+#[cfg(unix)]
+#[test]
+fn azure_cli_tokens_are_asked_per_tenant_and_scope() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let fake = Fake::start();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let bin = tmp.path().join("bin");
+    std::fs::create_dir_all(&bin).expect("bin");
+    let log = tmp.path().join("az.log");
+    let script = format!(
+        r#"#!/bin/sh
+echo "$@" >> "{log}"
+scope=""; tenant=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --scope) scope="$2"; shift ;;
+    --tenant) tenant="$2"; shift ;;
+  esac
+  shift
+done
+case "$scope" in
+  https://graph.microsoft.com/.default) api=graph ;;
+  https://management.azure.com/.default) api=arm ;;
+  https://api.partnercenter.microsoft.com/.default) api=pc ;;
+  *) echo "ERROR: bad scope $scope" >&2; exit 1 ;;
+esac
+echo "{{\"accessToken\": \"cli.$tenant.$api\", \"expires_on\": 4102444800, \"tokenType\": \"Bearer\"}}"
+"#,
+        log = log.display()
+    );
+    let az = bin.join("az");
+    std::fs::write(&az, script).expect("write az");
+    std::fs::set_permissions(&az, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = tmp.path().join("export");
+    let o = Command::new(env!("CARGO_BIN_EXE_partner-audit"))
+        .args([
+            "collect",
+            "--out",
+            &out.display().to_string(),
+            "--partner-tenant",
+            PARTNER,
+            "--customers",
+            CUSTOMER_A,
+            "--auth",
+            "azure-cli",
+            "--login-endpoint",
+            &fake.base,
+            "--graph-endpoint",
+            &fake.base,
+            "--arm-endpoint",
+            &fake.base,
+            "--partner-center-endpoint",
+            &fake.base,
+        ])
+        .env("PATH", path)
+        .env_remove("AZURE_CLIENT_SECRET")
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    assert!(out
+        .join(CUSTOMER_A)
+        .join("arm/subscriptions.json")
+        .is_file());
+    let calls = std::fs::read_to_string(&log).expect("az was called");
+    assert!(calls.contains(&format!("account get-access-token --scope https://management.azure.com/.default --tenant {CUSTOMER_A} -o json")), "{calls}");
+    assert_eq!(
+        calls.lines().count(),
+        4,
+        "one call per tenant and API (partner: graph, pc; customer: graph, arm): {calls}"
+    );
 }
