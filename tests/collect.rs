@@ -25,6 +25,8 @@ const PARTNER: &str = "0f3c2a1b-7d4e-4c8a-9b21-5e6f7a8b9c0d";
 const CUSTOMER_A: &str = "1a2b3c4d-5e6f-4a1b-8c2d-3e4f5a6b7c8d";
 const CUSTOMER_B: &str = "2b3c4d5e-6f7a-4b2c-9d3e-4f5a6b7c8d9e";
 const REFUSING: &str = "3c4d5e6f-7a8b-4c3d-8e4f-5a6b7c8d9e0f";
+/// A customer whose only GDAP relationship expired: its sign-in is refused.
+const EXPIRED: &str = "4d5e6f7a-8b9c-4d4e-9f5a-6b7c8d9e0f1a";
 /// Requests a token serves before the server answers 401 (it "expires").
 const TOKEN_USES: u32 = 6;
 
@@ -54,6 +56,8 @@ struct ServerState {
     tenant_hits: BTreeMap<(String, String), u32>,
     /// A token scope the sign-in refuses (e.g. Partner Center not set up).
     refused_scope: Option<String>,
+    /// Serve as an older service would (see `handle`).
+    older_service: bool,
     /// Device code token polls so far.
     device_polls: u32,
     /// Milliseconds each API answer takes (to observe concurrency).
@@ -170,7 +174,7 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn form_value<'a>(form: &'a str, key: &str) -> Option<String> {
+fn form_value(form: &str, key: &str) -> Option<String> {
     form.split('&').find_map(|kv| {
         let (k, v) = kv.split_once('=')?;
         (k == key).then(|| percent_decode(&v.replace('+', " ")))
@@ -270,6 +274,10 @@ fn handle(conn: TcpStream, state: &Mutex<ServerState>, base: &str) {
                 return respond(conn, 400, &[], br#"{"error":"authorization_pending","error_description":"AADSTS70016: pending"}"#);
             }
             return respond(conn, 200, &[], br#"{"token_type":"Bearer","expires_in":3599,"access_token":"fake-signin","refresh_token":"fake-refresh-1","scope":"https://graph.microsoft.com/.default offline_access"}"#);
+        }
+        if tenant == EXPIRED {
+            drop(st);
+            return respond(conn, 401, &[], br#"{"error":"unauthorized_client","error_description":"AADSTS700016: Application with identifier '6a1b2c3d-0000-4000-8000-00000000c11e' was not found in the directory 'Litware Legal'."}"#);
         }
         let ok = form_value(&form, "client_id").as_deref() == Some(CLIENT_ID)
             && ((grant == "client_credentials"
@@ -393,6 +401,7 @@ fn handle(conn: TcpStream, state: &Mutex<ServerState>, base: &str) {
         };
     }
     let delay = st.delay_ms;
+    let older_service = st.older_service;
     st.in_flight += 1;
     st.max_in_flight = st.max_in_flight.max(st.in_flight);
     let t_now = {
@@ -414,7 +423,17 @@ fn handle(conn: TcpStream, state: &Mutex<ServerState>, base: &str) {
         .join("fixtures/collect/server")
         .join(api)
         .join(&tenant);
-    let rel = path.trim_start_matches('/');
+    let mut rel = path.trim_start_matches('/').to_owned();
+    if older_service {
+        // An older service: no `/beta` Autopilot profiles (only `/v1.0`), no `transitiveMembers` (only `members`).
+        if rel.starts_with("beta/") || rel.ends_with("/transitiveMembers") {
+            rel = "not-offered".into();
+        } else if rel == "v1.0/deviceManagement/windowsAutopilotDeploymentProfiles" {
+            rel = "beta/deviceManagement/windowsAutopilotDeploymentProfiles".into();
+        } else if rel.starts_with("v1.0/groups/") && rel.ends_with("/members") {
+            rel = rel.replace("/members", "/transitiveMembers");
+        }
+    }
     let file = if page == 1 {
         dir.join(format!("{rel}.json"))
     } else {
@@ -514,19 +533,28 @@ fn collect_then_audit_matches_the_canonical_snapshot() {
     // The refusing customer is incomplete, with the reason; the others are complete.
     let m = manifest(&out);
     let incomplete = m["incomplete"].as_array().expect("incomplete");
-    assert_eq!(incomplete.len(), 1, "{m}");
+    assert_eq!(incomplete.len(), 2, "{m}");
     assert_eq!(incomplete[0]["tenant_id"], REFUSING);
     let reason = incomplete[0]["reason"].as_str().expect("reason");
-    assert!(reason.contains("403"), "{reason}");
     assert!(
-        stderr.contains(REFUSING),
-        "the summary names the incomplete tenant:\n{stderr}"
+        reason.contains("403") && reason.contains("Authorization_RequestDenied"),
+        "{reason}"
     );
-    assert!(stdout.contains("collected 3 of 4 tenants"), "{stdout}");
+    assert_eq!(incomplete[1]["tenant_id"], EXPIRED);
+    let reason = incomplete[1]["reason"].as_str().expect("reason");
     assert!(
-        !out.join(REFUSING).exists(),
-        "nothing was collected from the refusing customer"
+        reason.starts_with("no active gdap relationship (`expired`)")
+            && reason.contains("AADSTS700016"),
+        "{reason}"
     );
+    for t in [REFUSING, EXPIRED] {
+        assert!(
+            stderr.contains(t),
+            "the summary names the incomplete tenant:\n{stderr}"
+        );
+        assert!(!out.join(t).exists(), "nothing was collected from {t}");
+    }
+    assert!(stdout.contains("collected 3 of 5 tenants"), "{stdout}");
 
     // Every fault was met and got past: the 429 waited, the token was refreshed.
     let hits = fake.hits();
@@ -633,7 +661,11 @@ fn an_interrupted_collection_resumes_without_refetching_finished_tenants() {
         .iter()
         .filter_map(|i| i["tenant_id"].as_str())
         .collect();
-    assert_eq!(incomplete, BTreeSet::from([CUSTOMER_B, REFUSING]), "{m}");
+    assert_eq!(
+        incomplete,
+        BTreeSet::from([CUSTOMER_B, REFUSING, EXPIRED]),
+        "{m}"
+    );
     assert!(out.join(".collect-state.json").is_file());
 
     // Without --since-resume the folder is refused (exit 2), and left as it is.
@@ -671,7 +703,7 @@ fn an_interrupted_collection_resumes_without_refetching_finished_tenants() {
         .iter()
         .filter_map(|i| i["tenant_id"].as_str())
         .collect();
-    assert_eq!(incomplete, [REFUSING], "{m}");
+    assert_eq!(incomplete, [REFUSING, EXPIRED], "{m}");
     assert!(out.join(CUSTOMER_B).join("organization.json").is_file());
 
     // The resumed folder audits like a folder collected in one go.
@@ -999,5 +1031,40 @@ echo "{{\"accessToken\": \"cli.$tenant.$api\", \"expires_on\": 4102444800, \"tok
         calls.lines().count(),
         4,
         "one call per tenant and API (partner: graph, pc; customer: graph, arm): {calls}"
+    );
+}
+
+/// Validates the fallbacks for a service that lacks a listing: Autopilot
+/// profiles from `/v1.0` when `/beta` is not offered, and group `members`
+/// when `transitiveMembers` is not; the audit is unchanged.
+#[test]
+fn listings_fall_back_when_the_service_does_not_offer_them() {
+    let fake = Fake::start();
+    fake.state.lock().expect("state").older_service = true;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("export");
+    let (code, stdout, stderr) = fake.collect(&out, &[]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(out
+        .join(CUSTOMER_A)
+        .join("autopilot/profiles.json")
+        .is_file());
+    assert!(out
+        .join(PARTNER)
+        .join("groups/aa000000-0000-4000-8000-0000000000a1.members.json")
+        .is_file());
+    let m = manifest(&out);
+    assert_eq!(
+        m["incomplete"].as_array().map(Vec::len),
+        Some(2),
+        "only the two refusing customers: {m}"
+    );
+    let as_of = m["captured_at"].as_str().expect("captured_at").to_owned();
+    assert_eq!(
+        findings(&out, &as_of),
+        findings(
+            &common::root().join("fixtures/collect/expected-snapshot"),
+            &as_of
+        )
     );
 }

@@ -159,6 +159,11 @@ pub fn run(o: Options) -> Result<Summary, String> {
             ));
         }
         state.customers = found.ids.iter().map(Guid::to_string).collect();
+        state.gdap_hints = found
+            .ids
+            .iter()
+            .filter_map(|c| Some((c.to_string(), plan::gdap_hint(found.gdap.get(c))?)))
+            .collect();
         state.kinds.insert(tenant_s.clone(), home_kind.into());
         notes.extend(outcome.notes.iter().map(|n| format!("{tenant_s}: {n}")));
         record(&mut state, &tenant_s, outcome);
@@ -268,9 +273,14 @@ fn record(state: &mut State, tenant: &str, outcome: plan::Outcome) {
         state.complete.insert(tenant.to_owned(), outcome.files);
     } else {
         state.complete.remove(tenant);
+        let problems = outcome.problems.join("; ");
+        let reason = match state.gdap_hints.get(tenant) {
+            Some(hint) => format!("{hint}: {problems}"),
+            None => problems,
+        };
         state.incomplete.push(Incomplete {
             tenant_id: tenant.to_owned(),
-            reason: outcome.problems.join("; "),
+            reason,
         });
     }
 }

@@ -249,6 +249,33 @@ impl<'a> TenantRun<'a> {
         }
     }
 
+    /// Like [`TenantRun::listing`], trying the next path while a service does
+    /// not offer one (e.g. `/beta` then `/v1.0`, `transitiveMembers` then `members`).
+    pub fn listing_of_first(
+        &self,
+        api: Api,
+        paths: &[(&str, &str)],
+        optional: bool,
+    ) -> Option<Vec<Value>> {
+        for (i, (path, file)) in paths.iter().enumerate() {
+            if self.stopped() {
+                return None;
+            }
+            match self.fetch(api, path) {
+                Ok(pages) => {
+                    self.save(file, &pages);
+                    return Some(pages.into_iter().map(|p| p.json).collect());
+                }
+                Err(Failure::NotOffered(_)) if i + 1 < paths.len() => {}
+                Err(f) => {
+                    self.fail(f, optional);
+                    return None;
+                }
+            }
+        }
+        None
+    }
+
     fn fail(&self, f: Failure, optional: bool) {
         match f {
             Failure::NotOffered(m) if optional => lock(&self.notes).push(format!("skipped: {m}")),
@@ -257,19 +284,22 @@ impl<'a> TenantRun<'a> {
     }
 
     /// Probes the tenant with its `organization`; on refusal the tenant stops here.
-    fn probe(&self) -> bool {
+    /// Reads `organization` first. For the partner (`home`), only a refusal
+    /// stops the tenant and a service without `organization` is a note;
+    /// for a customer any failure stops it (one reason, no pointless requests).
+    fn probe(&self, home: bool) -> bool {
         match self.fetch(Api::Graph, "/v1.0/organization") {
             Ok(pages) => {
                 self.save("organization", &pages);
                 true
             }
             Err(f) => {
-                let refused = matches!(f, Failure::Refused(_) | Failure::Token(_));
-                self.fail(f, false);
-                if refused {
+                let stop = !home || matches!(f, Failure::Refused(_) | Failure::Token(_));
+                self.fail(f, home);
+                if stop {
                     *lock(&self.stopped) = true;
                 }
-                !refused
+                !stop
             }
         }
     }
@@ -292,12 +322,38 @@ fn items_of(pages: &[Page]) -> usize {
 #[derive(Clone, Debug, Default)]
 pub struct Customers {
     pub ids: BTreeSet<Guid>,
+    /// Customer → the statuses of its GDAP relationships.
+    pub gdap: BTreeMap<Guid, BTreeSet<String>>,
+}
+
+/// GDAP statuses under which the relationship's roles work (docs/exporting.md §3).
+fn gdap_works(status: &str) -> bool {
+    !matches!(
+        status,
+        "approvalPending" | "approved" | "created" | "activating" | "expired" | "terminated"
+    )
+}
+
+/// How a customer's GDAP stands, for the reason of a failed collection:
+/// `None` when a relationship is active.
+pub fn gdap_hint(statuses: Option<&BTreeSet<String>>) -> Option<String> {
+    match statuses {
+        None => Some("no gdap relationship".into()),
+        Some(s) if s.iter().any(|x| gdap_works(x)) => None,
+        Some(s) => Some(format!(
+            "no active gdap relationship ({})",
+            s.iter()
+                .map(|x| format!("`{x}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
 }
 
 /// Collects the partner tenant; returns the customers it names.
 pub fn partner(run: &TenantRun<'_>) -> Customers {
     let mut found = Customers::default();
-    if !run.probe() {
+    if !run.probe(true) {
         return found;
     }
     type Job = (Api, &'static str, &'static str, bool);
@@ -355,6 +411,10 @@ pub fn partner(run: &TenantRun<'_>) -> Customers {
     };
     for r in items(get("gdap/delegatedAdminRelationships")) {
         add(str_at(r, &["customer", "tenantId"]));
+        if let Some(t) = str_at(r, &["customer", "tenantId"]).and_then(Guid::parse) {
+            let status = str_at(r, &["status"]).unwrap_or("unknown").to_owned();
+            found.gdap.entry(t).or_default().insert(status);
+        }
     }
     for c in items(get("gdap/delegatedAdminCustomers")) {
         add(str_at(c, &["tenantId"]));
@@ -432,12 +492,15 @@ pub fn partner(run: &TenantRun<'_>) -> Customers {
     }
     let groups: Vec<String> = groups.into_iter().collect();
     par_each(&groups, run.parallel, |g| {
-        run.listing(
-            Api::Graph,
-            &format!("/v1.0/groups/{g}/transitiveMembers"),
-            &format!("groups/{g}/transitiveMembers"),
-            false,
+        let (tp, tf) = (
+            format!("/v1.0/groups/{g}/transitiveMembers"),
+            format!("groups/{g}/transitiveMembers"),
         );
+        let (mp, mf) = (
+            format!("/v1.0/groups/{g}/members"),
+            format!("groups/{g}.members"),
+        );
+        run.listing_of_first(Api::Graph, &[(&tp, &tf), (&mp, &mf)], false);
     });
     found
 }
@@ -474,11 +537,11 @@ fn autopilot_devices(run: &TenantRun<'_>, customer: &str) {
 
 /// Collects a customer tenant (or the single tenant of the customer perspective).
 pub fn customer(run: &TenantRun<'_>) {
-    if !run.probe() {
+    if !run.probe(false) {
         return;
     }
     type Job = (Api, &'static str, &'static str, bool);
-    let jobs: [Job; 6] = [
+    let jobs: [Job; 5] = [
         (
             Api::Graph,
             "/v1.0/roleManagement/directory/roleAssignments?$expand=principal",
@@ -500,22 +563,29 @@ pub fn customer(run: &TenantRun<'_>) {
         ),
         (
             Api::Graph,
-            "/beta/deviceManagement/windowsAutopilotDeploymentProfiles",
-            "autopilot/profiles",
-            true,
-        ),
-        (
-            Api::Graph,
             "/v1.0/deviceManagement/windowsAutopilotDeviceIdentities",
             "autopilot/windowsAutopilotDeviceIdentities",
             true,
         ),
     ];
     let results: Mutex<BTreeMap<&str, Vec<Value>>> = Mutex::new(BTreeMap::new());
-    par_each(&jobs, run.parallel, |(api, path, file, optional)| {
-        if let Some(pages) = run.listing(*api, path, file, *optional) {
-            lock(&results).insert(file, pages);
-        }
+    let profiles = [
+        (
+            "/beta/deviceManagement/windowsAutopilotDeploymentProfiles",
+            "autopilot/profiles",
+        ),
+        (
+            "/v1.0/deviceManagement/windowsAutopilotDeploymentProfiles",
+            "autopilot/profiles",
+        ),
+    ];
+    std::thread::scope(|s| {
+        s.spawn(|| run.listing_of_first(Api::Graph, &profiles, true));
+        par_each(&jobs, run.parallel, |(api, path, file, optional)| {
+            if let Some(pages) = run.listing(*api, path, file, *optional) {
+                lock(&results).insert(file, pages);
+            }
+        });
     });
     let results = results
         .into_inner()
@@ -613,6 +683,18 @@ pub fn tenant_dir(out: &Path, tenant: Guid) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_gdap_hint_names_inactive_relationships() {
+        let set = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<BTreeSet<_>>();
+        assert_eq!(gdap_hint(Some(&set(&["expired", "active"]))), None);
+        assert_eq!(gdap_hint(Some(&set(&["terminationRequested"]))), None);
+        assert_eq!(
+            gdap_hint(Some(&set(&["expired", "terminated"]))).as_deref(),
+            Some("no active gdap relationship (`expired`, `terminated`)")
+        );
+        assert_eq!(gdap_hint(None).as_deref(), Some("no gdap relationship"));
+    }
 
     #[test]
     fn names_are_made_safe() {

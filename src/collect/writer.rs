@@ -54,6 +54,9 @@ pub struct State {
     /// Customers named by the partner-side listings (partner perspective).
     #[serde(default)]
     pub customers: Vec<String>,
+    /// Customer → how its GDAP stands when no relationship is active (for reasons).
+    #[serde(default)]
+    pub gdap_hints: BTreeMap<String, String>,
     /// Tenant → its files (relative to the output folder), for complete tenants.
     #[serde(default)]
     pub complete: BTreeMap<String, Vec<String>>,
