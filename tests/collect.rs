@@ -1068,3 +1068,96 @@ fn listings_fall_back_when_the_service_does_not_offer_them() {
         )
     );
 }
+
+/// Validates an interruption (the process is killed mid-run, as Ctrl-C
+/// would): the folder holds only complete files, its manifest lists every
+/// tenant not collected yet, and `--since-resume` finishes the job.
+#[test]
+fn a_killed_collection_leaves_an_honest_folder_and_resumes() {
+    let fake = Fake::start();
+    fake.state.lock().expect("state").delay_ms = 150;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("export");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_partner-audit"))
+        .args([
+            "collect",
+            "--out",
+            &out.display().to_string(),
+            "--partner-tenant",
+            PARTNER,
+            "--client-id",
+            CLIENT_ID,
+            "--max-requests",
+            "2",
+            "--per-tenant",
+            "1",
+            "--login-endpoint",
+            &fake.base,
+            "--graph-endpoint",
+            &fake.base,
+            "--arm-endpoint",
+            &fake.base,
+            "--partner-center-endpoint",
+            &fake.base,
+        ])
+        .env("AZURE_CLIENT_SECRET", SECRET)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    // Wait until the partner is complete, then kill the run among the customers.
+    let state_file = out.join(".collect-state.json");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let done = std::fs::read_to_string(&state_file)
+            .ok()
+            .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+            .is_some_and(|v| v["complete"].get(PARTNER).is_some());
+        if done || std::time::Instant::now() > deadline {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().expect("kill");
+    let _ = child.wait();
+    let m = manifest(&out);
+    let pending: BTreeSet<&str> = m["incomplete"]
+        .as_array()
+        .expect("incomplete")
+        .iter()
+        .filter(|i| {
+            i["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("interrupted"))
+        })
+        .filter_map(|i| i["tenant_id"].as_str())
+        .collect();
+    assert!(
+        pending.contains(CUSTOMER_A) && pending.contains(CUSTOMER_B),
+        "{m}"
+    );
+    assert!(!pending.contains(PARTNER), "{m}");
+    // The audit of the interrupted folder runs and names what is missing.
+    let (_, o, e) = common::run(&["audit", &out.display().to_string(), "--fail-on", "never"]);
+    assert!(format!("{o}{e}").contains(CUSTOMER_A), "{o}\n{e}");
+
+    fake.state.lock().expect("state").delay_ms = 0;
+    let (code, stdout, stderr) = fake.collect(&out, &["--since-resume"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let m = manifest(&out);
+    let left: Vec<&str> = m["incomplete"]
+        .as_array()
+        .expect("incomplete")
+        .iter()
+        .filter_map(|i| i["tenant_id"].as_str())
+        .collect();
+    assert_eq!(left, [REFUSING, EXPIRED], "{m}");
+    let as_of = m["captured_at"].as_str().expect("captured_at").to_owned();
+    assert_eq!(
+        findings(&out, &as_of),
+        findings(
+            &common::root().join("fixtures/collect/expected-snapshot"),
+            &as_of
+        )
+    );
+}

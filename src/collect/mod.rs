@@ -125,6 +125,12 @@ pub fn run(o: Options) -> Result<Summary, String> {
         ..State::default()
     });
     let skipped_complete = state.complete.len();
+    // Until a tenant is done, the manifest lists it as not collected: an
+    // interrupted run leaves a folder whose audit says what is missing.
+    if !state.complete.contains_key(&tenant_s) {
+        mark_pending(&mut state, &tenant_s);
+    }
+    state.save(&o.out)?;
 
     let http = http::Http::new(o.limits.clone(), o.endpoints.clone(), o.cloud);
     let authority = auth::Authority::new(&http, o.credential, o.tenant);
@@ -138,7 +144,6 @@ pub fn run(o: Options) -> Result<Summary, String> {
     };
     if !state.complete.contains_key(&tenant_s) {
         writer::clear_tenant(&o.out, &tenant_s)?;
-        state.incomplete.retain(|i| i.tenant_id != tenant_s);
         let tokens = authority.for_tenant(o.tenant);
         let run = plan::TenantRun::new(&http, &tokens, &o.out, o.tenant, o.limits.per_tenant);
         let found = match o.view {
@@ -186,6 +191,10 @@ pub fn run(o: Options) -> Result<Summary, String> {
         .filter(|c| !state.complete.contains_key(*c))
         .cloned()
         .collect();
+    for c in &todo {
+        mark_pending(&mut state, c);
+    }
+    state.save(&o.out)?;
     for c in customers.iter().filter(|c| state.complete.contains_key(*c)) {
         let _ = c;
         progress.tenant_done();
@@ -195,12 +204,6 @@ pub fn run(o: Options) -> Result<Summary, String> {
     let save_error: Mutex<Option<String>> = Mutex::new(None);
     plan::par_each(&todo, workers, |c| {
         let Some(guid) = Guid::parse(c) else { return };
-        {
-            let mut g = shared
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            g.0.incomplete.retain(|i| &i.tenant_id != c);
-        }
         let cleared = writer::clear_tenant(&o.out, c);
         let tokens = authority.for_tenant(guid);
         let run = plan::TenantRun::new(&http, &tokens, &o.out, guid, o.limits.per_tenant);
@@ -213,6 +216,7 @@ pub fn run(o: Options) -> Result<Summary, String> {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let (state, notes) = &mut *g;
         if let Err(e) = cleared {
+            state.incomplete.retain(|i| &i.tenant_id != c);
             state.incomplete.push(Incomplete {
                 tenant_id: c.clone(),
                 reason: e,
@@ -267,8 +271,21 @@ pub fn run(o: Options) -> Result<Summary, String> {
     })
 }
 
+/// The reason recorded for a tenant not collected yet.
+pub const PENDING: &str =
+    "not collected yet: the collection was interrupted (continue it with `collect --since-resume`)";
+
+fn mark_pending(state: &mut State, tenant: &str) {
+    state.incomplete.retain(|i| i.tenant_id != tenant);
+    state.incomplete.push(Incomplete {
+        tenant_id: tenant.to_owned(),
+        reason: PENDING.into(),
+    });
+}
+
 /// Records a tenant's outcome in the state.
 fn record(state: &mut State, tenant: &str, outcome: plan::Outcome) {
+    state.incomplete.retain(|i| i.tenant_id != tenant);
     if outcome.problems.is_empty() {
         state.complete.insert(tenant.to_owned(), outcome.files);
     } else {
