@@ -1161,3 +1161,66 @@ fn a_killed_collection_leaves_an_honest_folder_and_resumes() {
         )
     );
 }
+
+/// Validates the errors a new user meets first: a wrong secret stops the
+/// run with exit status 2 and the sign-in's message (never the secret), and
+/// leaves the folder empty so the corrected command just runs; a missing
+/// tenant is a usage error.
+#[test]
+fn a_wrong_secret_is_a_clear_error_and_leaves_no_trace() {
+    let fake = Fake::start();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("export");
+    let wrong = "not-the-secret-7h3x";
+    let o = Command::new(env!("CARGO_BIN_EXE_partner-audit"))
+        .args([
+            "collect",
+            "--out",
+            &out.display().to_string(),
+            "--partner-tenant",
+            PARTNER,
+            "--client-id",
+            CLIENT_ID,
+            "--customers",
+            CUSTOMER_A,
+            "--login-endpoint",
+            &fake.base,
+            "--graph-endpoint",
+            &fake.base,
+            "--arm-endpoint",
+            &fake.base,
+            "--partner-center-endpoint",
+            &fake.base,
+        ])
+        .env("AZURE_CLIENT_SECRET", wrong)
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("AADSTS7000215") && stderr.contains(PARTNER),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(wrong) && !String::from_utf8_lossy(&o.stdout).contains(wrong));
+    assert!(files_under(&out).is_empty(), "{:?}", files_under(&out));
+    let (code, stdout, stderr) = fake.collect(&out, &["--customers", CUSTOMER_A]);
+    assert_eq!(
+        code, 0,
+        "the corrected command runs in the same folder: {stdout}\n{stderr}"
+    );
+
+    let o = Command::new(env!("CARGO_BIN_EXE_partner-audit"))
+        .args([
+            "collect",
+            "--out",
+            &tmp.path().join("unused").display().to_string(),
+            "--client-id",
+            CLIENT_ID,
+        ])
+        .env_remove("AZURE_TENANT_ID")
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--partner-tenant"), "{stderr}");
+}

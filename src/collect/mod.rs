@@ -117,6 +117,7 @@ pub fn run(o: Options) -> Result<Summary, String> {
     };
     std::fs::create_dir_all(&o.out)
         .map_err(|e| format!("cannot create `{}`: {e}", o.out.display()))?;
+    let fresh = previous.is_none();
     let mut state = previous.unwrap_or_else(|| State {
         format_version: 1,
         captured_at: now_utc(),
@@ -158,6 +159,11 @@ pub fn run(o: Options) -> Result<Summary, String> {
             // Nothing could be read from the home tenant: a credential or permission problem.
             progress.finish();
             let _ = writer::clear_tenant(&o.out, &tenant_s);
+            if fresh {
+                // Leave the folder empty, so the same command can simply be run again.
+                let _ = std::fs::remove_file(o.out.join(writer::STATE_FILE));
+                let _ = std::fs::remove_file(o.out.join("manifest.json"));
+            }
             return Err(format!(
                 "cannot read tenant `{tenant_s}`: {}",
                 outcome.problems.join("; ")
@@ -172,7 +178,7 @@ pub fn run(o: Options) -> Result<Summary, String> {
         state.kinds.insert(tenant_s.clone(), home_kind.into());
         notes.extend(outcome.notes.iter().map(|n| format!("{tenant_s}: {n}")));
         record(&mut state, &tenant_s, outcome);
-        state.save(&o.out)?;
+        // Saved below, together with the customers still to collect.
     }
     progress.tenant_done();
 

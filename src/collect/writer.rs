@@ -86,12 +86,13 @@ impl State {
         })
     }
 
-    /// Saves the state, then the manifest that reflects it.
+    /// Saves the manifest, then the state: the manifest is never older than
+    /// the state a resumed run trusts.
     pub fn save(&self, dir: &Path) -> Result<(), String> {
         let mut text = serde_json::to_string_pretty(self).map_err(|e| e.to_string())?;
         text.push('\n');
-        write_atomic(&dir.join(STATE_FILE), text.as_bytes())?;
-        write_atomic(&dir.join("manifest.json"), self.manifest().as_bytes())
+        write_atomic(&dir.join("manifest.json"), self.manifest().as_bytes())?;
+        write_atomic(&dir.join(STATE_FILE), text.as_bytes())
     }
 
     /// The export manifest: `tenants` maps each tenant folder to its GUID
