@@ -372,7 +372,9 @@ fn client_assertion(
 /// A token from the Azure CLI (`az account get-access-token`), for a person already signed in with `az login`.
 fn azure_cli_token(scope: &str, tenant: Guid) -> Result<(String, Duration), String> {
     let tenant = tenant.to_string();
-    let out = std::process::Command::new("az")
+    // On Windows the Azure CLI is a batch file.
+    let program = if cfg!(windows) { "az.cmd" } else { "az" };
+    let out = std::process::Command::new(program)
         .args([
             "account",
             "get-access-token",
