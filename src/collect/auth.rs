@@ -9,11 +9,17 @@
 //! secrets live in memory only: never written, logged or reported.
 
 use std::collections::HashMap;
+
+use serde::Deserialize as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use oauth2::basic::BasicClient;
+use oauth2::basic::{
+    BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
+    BasicTokenType,
+};
+use oauth2::{AccessToken, StandardRevocableToken};
 use oauth2::{
     AuthType, ClientId, ClientSecret, DeviceAuthorizationUrl, RefreshToken, RequestTokenError,
     Scope, StandardDeviceAuthorizationResponse, TokenResponse, TokenUrl,
@@ -22,6 +28,62 @@ use oauth2::{
 use super::config::Api;
 use super::http::{Failure, Http, TokenSource};
 use crate::snapshot::Guid;
+
+/// A token response as the Microsoft identity platform sends it, read
+/// leniently: `expires_in` as a number (v2.0 endpoint) or a string (v1.0,
+/// and some proxies), and `token_type` optional (it is always `Bearer`).
+#[derive(Debug, serde::Deserialize, serde::Serialize)]
+pub struct EntraToken {
+    access_token: AccessToken,
+    #[serde(default = "bearer")]
+    token_type: BasicTokenType,
+    #[serde(default, deserialize_with = "seconds")]
+    expires_in: Option<u64>,
+    #[serde(default)]
+    refresh_token: Option<RefreshToken>,
+    #[serde(skip)]
+    scopes: Option<Vec<Scope>>,
+}
+
+fn bearer() -> BasicTokenType {
+    BasicTokenType::Bearer
+}
+
+fn seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    let v = Option::<serde_json::Value>::deserialize(d)?;
+    Ok(v.and_then(|v| {
+        v.as_u64()
+            .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+    }))
+}
+
+impl TokenResponse for EntraToken {
+    type TokenType = BasicTokenType;
+    fn access_token(&self) -> &AccessToken {
+        &self.access_token
+    }
+    fn token_type(&self) -> &BasicTokenType {
+        &self.token_type
+    }
+    fn expires_in(&self) -> Option<Duration> {
+        self.expires_in.map(Duration::from_secs)
+    }
+    fn refresh_token(&self) -> Option<&RefreshToken> {
+        self.refresh_token.as_ref()
+    }
+    fn scopes(&self) -> Option<&Vec<Scope>> {
+        self.scopes.as_ref()
+    }
+}
+
+/// The `oauth2` client with [`EntraToken`] responses.
+type EntraClient = oauth2::Client<
+    BasicErrorResponse,
+    EntraToken,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+>;
 
 /// How `collect` signs in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -179,7 +241,7 @@ impl<'h> Authority<'h> {
         let client = |req: oauth2::HttpRequest| self.call(req);
         let resp = match &self.credential {
             Credential::Secret { client_id, secret } => {
-                BasicClient::new(ClientId::new(client_id.clone()))
+                EntraClient::new(ClientId::new(client_id.clone()))
                     .set_client_secret(secret.clone())
                     .set_auth_type(AuthType::RequestBody)
                     .set_token_uri(token_url)
@@ -195,7 +257,7 @@ impl<'h> Authority<'h> {
                 x5t_s256,
             } => {
                 let assertion = client_assertion(client_id, &url, key, x5t, x5t_s256)?;
-                BasicClient::new(ClientId::new(client_id.clone()))
+                EntraClient::new(ClientId::new(client_id.clone()))
                     .set_auth_type(AuthType::RequestBody)
                     .set_token_uri(token_url)
                     .exchange_client_credentials()
@@ -209,7 +271,7 @@ impl<'h> Authority<'h> {
                     .map_err(token_error)?
             }
             Credential::DeviceCode { client_id } => {
-                let base = BasicClient::new(ClientId::new(client_id.clone()))
+                let base = EntraClient::new(ClientId::new(client_id.clone()))
                     .set_auth_type(AuthType::RequestBody);
                 let mut refresh = self.refresh.lock().unwrap_or_else(PoisonError::into_inner);
                 if refresh.is_none() {
@@ -242,7 +304,7 @@ impl<'h> Authority<'h> {
         let device_url = format!("{login}/{home}/oauth2/v2.0/devicecode");
         let token_url = format!("{login}/{home}/oauth2/v2.0/token");
         let client = |req: oauth2::HttpRequest| self.call(req);
-        let c = BasicClient::new(ClientId::new(client_id.to_owned()))
+        let c = EntraClient::new(ClientId::new(client_id.to_owned()))
             .set_auth_type(AuthType::RequestBody)
             .set_device_authorization_url(
                 DeviceAuthorizationUrl::new(device_url.clone())
@@ -450,5 +512,25 @@ pub fn describe(c: &Credential, cert_path: Option<&PathBuf>) -> String {
             format!("device code sign-in with app `{client_id}`")
         }
         Credential::AzureCli => "the Azure CLI's signed-in account".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_responses_are_read_leniently() {
+        let t: EntraToken =
+            serde_json::from_str(r#"{"access_token": "x", "expires_in": "3599"}"#).expect("token");
+        assert_eq!(t.expires_in(), Some(Duration::from_secs(3599)));
+        assert_eq!(t.token_type(), &BasicTokenType::Bearer);
+        let t: EntraToken = serde_json::from_str(
+            r#"{"access_token": "x", "token_type": "bearer", "expires_in": 60, "refresh_token": "r"}"#,
+        )
+        .expect("token");
+        assert_eq!(t.expires_in(), Some(Duration::from_secs(60)));
+        assert_eq!(t.refresh_token().map(|r| r.secret().as_str()), Some("r"));
+        assert!(serde_json::from_str::<EntraToken>(r#"{"expires_in": 60}"#).is_err());
     }
 }
