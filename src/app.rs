@@ -88,6 +88,7 @@ pub fn run(cli: Cli) -> Result<u8, AppError> {
     match cli.command {
         Command::Audit(a) => audit(&a),
         Command::Import(a) => import(&a),
+        Command::Collect(a) => crate::collect::command::run(&a).map_err(AppError::Usage),
         Command::Rules(r) => match r.action {
             None => {
                 let rules = catalog(&r.catalog)?;

@@ -41,6 +41,8 @@ pub enum Command {
         #[command(flatten)]
         catalog: CatalogArgs,
     },
+    /// Collect live from Graph, Azure Resource Manager and Partner Center into an export folder that `audit` reads.
+    Collect(Box<CollectArgs>),
     /// Read an export folder (Graph, az / ARM, Partner Center, Autopilot files in one folder per tenant) and write it as a canonical v1 snapshot.
     Import(ImportArgs),
     /// Write a deterministic synthetic snapshot (for benchmarks and experiments).
@@ -219,4 +221,106 @@ pub struct ImportArgs {
     /// Print no warnings, only the summary (errors are still printed).
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+/// Which Microsoft cloud to talk to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CloudArg {
+    Public,
+    /// Microsoft Cloud for US Government.
+    Usgov,
+    /// Azure operated by 21Vianet.
+    China,
+}
+
+/// How `collect` signs in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum AuthArg {
+    /// App registration with a client secret (`AZURE_CLIENT_SECRET` or `--client-secret-file`).
+    ClientSecret,
+    /// App registration with a certificate (`AZURE_CLIENT_CERTIFICATE_PATH`: PEM with the private key).
+    ClientCertificate,
+    /// A person signs in in a browser with a code (public client app `--client-id`).
+    DeviceCode,
+    /// The account signed in to the Azure CLI (`az login`).
+    AzureCli,
+}
+
+/// Whose view is collected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PerspectiveArg {
+    /// The partner tenant and every customer reached through GDAP.
+    Partner,
+    /// One tenant, without any partner API.
+    Customer,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CollectArgs {
+    /// Export folder to write (new or empty; with `--since-resume`, the folder of the interrupted run).
+    #[arg(long, value_name = "EXPORT_DIR")]
+    pub out: PathBuf,
+    /// The partner tenant (partner perspective) or the tenant to collect (customer perspective).
+    #[arg(long, alias = "tenant", env = "AZURE_TENANT_ID", value_name = "ID")]
+    pub partner_tenant: Option<String>,
+    /// Customers to collect: `all` (every customer the partner-side listings name) or comma-separated tenant ids.
+    #[arg(long, default_value = "all", value_name = "all|ID,...")]
+    pub customers: String,
+    /// `partner` (the partner tenant and its customers) or `customer` (one tenant, no partner API).
+    #[arg(long, value_enum, default_value_t = PerspectiveArg::Partner)]
+    pub perspective: PerspectiveArg,
+    /// Continue an interrupted collection in `--out`: complete tenants are kept, the others are collected again.
+    #[arg(long)]
+    pub since_resume: bool,
+    /// Sign-in method (default: client-secret when `AZURE_CLIENT_SECRET` is set, else client-certificate when `AZURE_CLIENT_CERTIFICATE_PATH` is set, else azure-cli).
+    #[arg(long, value_enum)]
+    pub auth: Option<AuthArg>,
+    /// Application (client) id of the app registration.
+    #[arg(long, env = "AZURE_CLIENT_ID", value_name = "ID")]
+    pub client_id: Option<String>,
+    /// Read the client secret from this file (`-` for stdin) instead of `AZURE_CLIENT_SECRET`.
+    #[arg(long, value_name = "PATH")]
+    pub client_secret_file: Option<PathBuf>,
+    /// Cloud whose endpoints and token scopes are used.
+    #[arg(long, value_enum, default_value_t = CloudArg::Public)]
+    pub cloud: CloudArg,
+    /// Sign-in endpoint (default: the cloud's, `https://login.microsoftonline.com`).
+    #[arg(long, env = "PARTNER_AUDIT_LOGIN_ENDPOINT", value_name = "URL")]
+    pub login_endpoint: Option<String>,
+    /// Microsoft Graph endpoint (default: the cloud's, `https://graph.microsoft.com`).
+    #[arg(long, env = "PARTNER_AUDIT_GRAPH_ENDPOINT", value_name = "URL")]
+    pub graph_endpoint: Option<String>,
+    /// Azure Resource Manager endpoint (default: the cloud's, `https://management.azure.com`).
+    #[arg(long, env = "PARTNER_AUDIT_ARM_ENDPOINT", value_name = "URL")]
+    pub arm_endpoint: Option<String>,
+    /// Partner Center endpoint (default: the cloud's, `https://api.partnercenter.microsoft.com`).
+    #[arg(
+        long,
+        env = "PARTNER_AUDIT_PARTNER_CENTER_ENDPOINT",
+        value_name = "URL"
+    )]
+    pub partner_center_endpoint: Option<String>,
+    /// Requests in flight over the whole run.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub max_requests: usize,
+    /// Requests in flight per tenant.
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    pub per_tenant: usize,
+    /// Per-request timeout in seconds.
+    #[arg(long, default_value_t = 60, value_name = "SECS")]
+    pub timeout: u64,
+    /// Attempts per request (throttling, 5xx, network errors) before the tenant is recorded as incomplete.
+    #[arg(long, default_value_t = 6, value_name = "N")]
+    pub max_attempts: u32,
+    /// First back-off step in milliseconds (doubles per attempt).
+    #[arg(
+        long,
+        hide = true,
+        env = "PARTNER_AUDIT_BACKOFF_BASE_MS",
+        default_value_t = 1000
+    )]
+    pub backoff_base_ms: u64,
+    /// Longest `Retry-After` wait honoured, in seconds.
+    #[arg(long, hide = true, default_value_t = 120)]
+    pub retry_after_cap: u64,
 }

@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod collect;
 pub mod engine;
 pub mod generate;
 pub mod graph;
