@@ -179,11 +179,20 @@ pub(crate) fn read_manifest(root: &Path, diags: &mut Vec<Diagnostic>) -> ExportM
             },
             "source" => out.manifest.source = v.as_str().map(str::to_owned),
             "tenants" => read_tenants(v, &display, &mut out, diags),
+            "incomplete" => {
+                let (items, problems) = crate::snapshot::json_in::incomplete_items(k, v);
+                for (t, r) in items {
+                    out.manifest.mark_incomplete(t, &r);
+                }
+                for (field, message, expected) in problems {
+                    diags.push(field_err(&field, message, expected));
+                }
+            }
             "provisioned_by" => read_provisioned(v, &display, &mut out, diags),
             _ => diags.push(
                 Diagnostic::warning(&display, format!("unknown manifest key `{k}`, ignored"))
                     .with_expected(
-                        "format_version, captured_at, perspective, source, tenants, provisioned_by",
+                        "format_version, captured_at, perspective, source, tenants, provisioned_by, incomplete",
                     ),
             ),
         }

@@ -291,6 +291,9 @@ struct Input<'a> {
     unresolved: &'a BTreeMap<&'static str, u64>,
     errors: Vec<&'a Diagnostic>,
     warnings: Vec<&'a Diagnostic>,
+    /// Present when the manifest lists incomplete tenants.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    incomplete_tenants: Vec<super::IncompleteTenant>,
 }
 
 /// Counts per severity and per rule.
@@ -360,6 +363,7 @@ pub fn write_outcome(o: &Outcome<'_>, w: &mut dyn Write) -> io::Result<()> {
                 .iter()
                 .filter(|d| d.level == Level::Warning)
                 .collect(),
+            incomplete_tenants: r.incomplete(),
         },
         summary: Summary {
             waived: o.waivers.as_ref().map(|_| o.waived.len()),
