@@ -275,3 +275,35 @@ fn a_clean_incomplete_customer_never_passes() {
         "role assignments: forbidden"
     );
 }
+
+/// Validates the export folder manifest's `incomplete`: a malformed item is
+/// an error naming the manifest and the field, and stops the run.
+#[test]
+fn export_manifest_incomplete_is_validated() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let export = dir.path().join("export");
+    let tenant = export.join(format!("contoso_{CUSTOMER}"));
+    std::fs::create_dir_all(&tenant).expect("mkdir");
+    std::fs::copy(
+        Path::new(EXPORT).join(format!("contoso_{CUSTOMER}/organization.json")),
+        tenant.join("organization.json"),
+    )
+    .expect("copy");
+    std::fs::write(
+        export.join("manifest.json"),
+        format!("{{\"format_version\": 1, \"captured_at\": \"2026-11-01\", \"tenants\": {{}}, \"incomplete\": [{{\"tenant_id\": \"{CUSTOMER}\", \"reason\": \"x\", \"tenant\": \"y\"}}]}}"),
+    )
+    .expect("write");
+    let l = partner_audit::import::load_export(&export);
+    let e: Vec<_> = l.errors().collect();
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(e[0].file.ends_with("manifest.json"), "{}", e[0].file);
+    assert_eq!(e[0].field.as_deref(), Some("incomplete[0].tenant"));
+    assert!(
+        e[0].message
+            .starts_with("unknown key `tenant` in an incomplete tenant"),
+        "{}",
+        e[0].message
+    );
+    assert!(l.snapshot.manifest.incomplete.is_empty());
+}
