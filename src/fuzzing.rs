@@ -202,6 +202,7 @@ pub fn csv_loader(data: &[u8]) {
     let dir = scratch("csv");
     write(&dir.join(format!("{table}.csv")), body);
     let l = snapshot::load(&dir);
+    let _ = fs::remove_dir_all(&dir);
     check(check_accounting(&l, true), "csv_loader");
     if strict_rows() {
         if let Some(n) = csv_records(body) {
@@ -227,6 +228,7 @@ pub fn json_loader(data: &[u8]) {
     };
     write(&path, body);
     let l = snapshot::load(if canonical_dir { &dir } else { &path });
+    let _ = fs::remove_dir_all(&dir);
     check(check_accounting(&l, true), "json_loader");
     if strict_rows() && selector % 4 == 0 {
         if let Some(n) = json_elements(body) {
@@ -260,6 +262,7 @@ pub fn export_detect(data: &[u8]) {
         panic!("export_detect: a tenant folder did not make an export folder");
     }
     let l = crate::import::load_export(&dir);
+    let _ = fs::remove_dir_all(&dir);
     check(check_accounting(&l, false), "export_detect");
 }
 

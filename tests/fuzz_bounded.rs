@@ -455,7 +455,7 @@ fn mutated_csv_files_keep_the_accounting() {
 #[test]
 fn mutated_csv_files_account_for_every_physical_row() {
     let files = files_under("fixtures", &["csv"]);
-    for_seeds("mutated_csv_rows", 300, |_, rng| {
+    for_seeds("mutated_csv_rows", 200, |_, rng| {
         let (f, b) = mutated(&files, rng);
         let table = snapshot::TABLES[usize::from(table_selector(&f))];
         let (_d, snap) = snapshot_dir(&[(&format!("{table}.csv"), &b)]);
@@ -477,7 +477,7 @@ fn mutated_json_files_keep_the_accounting() {
         .into_iter()
         .filter(|f| !f.to_string_lossy().contains("fixtures/exports/"))
         .collect();
-    for_seeds("mutated_json", 200, |_, rng| {
+    for_seeds("mutated_json", 150, |_, rng| {
         let (f, b) = mutated(&files, rng);
         let name = f.file_name().and_then(|s| s.to_str()).unwrap_or("");
         let selector = if name == "manifest.json" {
