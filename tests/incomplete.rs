@@ -166,6 +166,17 @@ fn every_report_marks_incomplete_tenants() {
     assert!(!text.contains("no open findings"), "{text}");
 
     let sarif: Value = serde_json::from_str(&read(&out.join("findings.sarif"))).expect("json");
+    let schema: Value =
+        serde_json::from_str(include_str!("data/sarif-schema-2.1.0.json")).expect("schema json");
+    let url = partner_audit::report::sarif::SCHEMA;
+    let mut schemas = boon::Schemas::new();
+    let mut compiler = boon::Compiler::new();
+    compiler.enable_format_assertions();
+    compiler.add_resource(url, schema).expect("add schema");
+    let idx = compiler.compile(url, &mut schemas).expect("compile schema");
+    if let Err(e) = schemas.validate(&sarif, idx) {
+        panic!("findings.sarif breaks the SARIF 2.1.0 schema: {e:#}");
+    }
     let notes = sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"]
         .as_array()
         .expect("notifications");
