@@ -654,7 +654,7 @@ fn page_number(path: &Path) -> u64 {
 
 /// What a listing lists, for an incomplete-listing reason: the members of
 /// a group or directory role, the access assignments of a relationship, or
-/// the format's name.
+/// the listing named after its files (`the `users` listing`).
 fn listing_name(f: &File) -> String {
     let parent = f
         .placed
