@@ -724,3 +724,56 @@ fn non_regular_table_files_are_errors() {
         );
     }
 }
+
+// ------------------------------------------------------ fuzzer regressions
+
+/// Runs a `fuzz/regressions/TARGET/FILE` input through its target.
+fn replay(target: &str, file: &Path) {
+    let data = fs::read(file).expect("read regression");
+    match target {
+        "csv_loader" => fuzzing::csv_loader(&data),
+        "json_loader" => fuzzing::json_loader(&data),
+        "export_detect" => fuzzing::export_detect(&data),
+        "rule_parser" => fuzzing::rule_parser(&data),
+        other => panic!("unknown fuzz target `{other}`"),
+    }
+}
+
+/// Validates that every input a fuzz target once crashed on (and that is
+/// fixed) still passes.
+#[test]
+fn fuzz_regressions_replay() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/regressions");
+    let mut replayed = 0;
+    for target in ["csv_loader", "json_loader", "export_detect", "rule_parser"] {
+        let Ok(entries) = fs::read_dir(root.join(target)) else {
+            continue;
+        };
+        let mut files: Vec<PathBuf> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
+        files.sort();
+        for f in files {
+            let pending = f
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("pending-"));
+            if !pending {
+                replay(target, &f);
+                replayed += 1;
+            }
+        }
+    }
+    eprintln!("replayed {replayed} fuzz regression(s)");
+}
+
+/// Validates that a CSV line cut by bare carriage returns has an error for
+/// every row it is counted as (found by `csv_loader`: 4 rows rejected, 3
+/// errors).
+#[test]
+#[ignore = "needs #11 item 1"]
+fn fuzz_regression_bare_cr_rows_outnumber_errors() {
+    replay(
+        "csv_loader",
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fuzz/regressions/csv_loader/pending-item1-bare-cr-rows-outnumber-errors"),
+    );
+}
