@@ -416,6 +416,25 @@ fn not_an_object(v: &Value, line: u32, display: &str) -> Diagnostic {
         .with_expected("a JSON object per exported item")
 }
 
+/// The 1-based line (of `text`) holding a carriage return outside quotes
+/// that no line feed follows. The CSV reader would end a record there, so
+/// that two records started on one line and their problems could not be
+/// told apart.
+fn bare_cr_line(text: &str) -> Option<u32> {
+    let b = text.as_bytes();
+    let mut quoted = false;
+    let mut line = 1u32;
+    for (i, &c) in b.iter().enumerate() {
+        match c {
+            b'"' => quoted = !quoted,
+            b'\n' => line = line.saturating_add(1),
+            b'\r' if !quoted && b.get(i + 1) != Some(&b'\n') => return Some(line),
+            _ => {}
+        }
+    }
+    None
+}
+
 /// Parses a CSV file: a header line, then one record per line (quoted
 /// fields may span lines). A `version:v1.0` first line (Entra bulk
 /// templates) is skipped.
@@ -428,6 +447,15 @@ pub(crate) fn parse_csv(text: &str, display: &str) -> Result<Body, Diagnostic> {
         }
     }
     let rest = &text[start..];
+    if let Some(line) = bare_cr_line(rest) {
+        let line = lines.line(start) + line - 1;
+        return Err(Diagnostic::error(
+            display,
+            "a carriage return without a line feed ends a line: line ends are LF or CRLF",
+        )
+        .at_line(line)
+        .with_expected("a CR only inside a quoted value (\"…\"), or no CR"));
+    }
     // Line of a byte offset of `rest`, after line ends the reader skipped.
     let line_at = |byte: u64| {
         let mut i = start + usize::try_from(byte).unwrap_or(usize::MAX).min(rest.len());
@@ -608,6 +636,21 @@ impl Skim<'_> {
 
 #[cfg(test)]
 mod tests {
+    /// Validates that a bare CR outside quotes refuses the file at its line
+    /// (found by the `export_detect` fuzz target: two records on one line,
+    /// two rejected rows, one deduplicated error), while CRLF line ends and
+    /// a CR inside a quoted value are read.
+    #[test]
+    fn bare_carriage_returns_are_refused() {
+        let e = parse_csv("a,b\n1,2\n3\r4,5\n", "x.csv").expect_err("bare CR");
+        assert_eq!(e.line, Some(3));
+        assert!(e
+            .message
+            .starts_with("a carriage return without a line feed"));
+        let ok = parse_csv("a,b\r\n1,\"x\ry\"\r\n", "x.csv").expect("crlf");
+        assert_eq!(ok.items.len(), 1);
+    }
+
     use super::*;
 
     fn lines_of(text: &str) -> Vec<u32> {
