@@ -711,6 +711,9 @@ fn listing_tenants(ctx: &Ctx, listing: &[&File]) -> BTreeSet<Guid> {
 /// item in the table its file feeds.
 fn item_problems(ctx: &mut Ctx, files: &[File]) {
     for f in files {
+        for d in &f.body.skipped {
+            ctx.sink.reject(detect::spec(f.format).table, d.clone());
+        }
         for d in &f.body.diagnostics {
             if d.is_error() {
                 ctx.sink.reject(detect::spec(f.format).table, d.clone());

@@ -192,6 +192,9 @@ pub(crate) struct Body {
     pub csv_header: Option<Vec<String>>,
     /// Problems with single items (not an object, ...); the file is still read.
     pub diagnostics: Vec<Diagnostic>,
+    /// Records skipped on purpose (empty CSV records), each with its
+    /// warning: counted as rejected rows of the file's table.
+    pub skipped: Vec<Diagnostic>,
     /// How the bytes were decoded when not plain UTF-8 (for a note).
     pub encoding: Option<&'static str>,
 }
@@ -482,6 +485,9 @@ pub(crate) fn parse_csv(text: &str, display: &str) -> Result<Body, Diagnostic> {
         let rec = rec.map_err(|e| csv_error(display, &e, &line_at))?;
         let line = rec.position().map_or(0, |p| line_at(p.byte()));
         if rec.iter().all(|c| c.trim().is_empty()) {
+            // Counted, not silently dropped.
+            body.skipped
+                .push(Diagnostic::warning(display, "empty record skipped").at_line(line));
             continue;
         }
         if rec.len() > header.len() {
@@ -649,6 +655,16 @@ mod tests {
             .starts_with("a carriage return without a line feed"));
         let ok = parse_csv("a,b\r\n1,\"x\ry\"\r\n", "x.csv").expect("crlf");
         assert_eq!(ok.items.len(), 1);
+    }
+
+    /// Validates that empty and whitespace-only records are counted with a
+    /// warning at their line, not dropped silently.
+    #[test]
+    fn empty_records_are_counted() {
+        let b = parse_csv("a,b\n1,2\n,\n \t, \n3,4\n", "x.csv").expect("csv");
+        assert_eq!(b.items.len(), 2);
+        let lines: Vec<Option<u32>> = b.skipped.iter().map(|d| d.line).collect();
+        assert_eq!(lines, [Some(3), Some(4)]);
     }
 
     use super::*;
