@@ -207,7 +207,7 @@ fn tenants_csv(rng: &mut ChaCha8Rng, rows: usize) -> GenCsv {
 /// change no name.
 #[test]
 fn csv_quoting_hazards_keep_every_row_and_value() {
-    for_seeds("csv_quoting_hazards", 150, |_, rng| {
+    for_seeds("csv_quoting_hazards", 400, |_, rng| {
         let rows = rng.random_range(0..12);
         let g = tenants_csv(rng, rows);
         let (_d, snap) = snapshot_dir(&[("tenants.csv", &g.bytes)]);
@@ -227,7 +227,7 @@ fn csv_quoting_hazards_keep_every_row_and_value() {
 /// reported at the line it starts on, and the others kept.
 #[test]
 fn csv_invalid_rows_are_rejected_at_their_line() {
-    for_seeds("csv_invalid_rows", 150, |_, rng| {
+    for_seeds("csv_invalid_rows", 300, |_, rng| {
         let rows = rng.random_range(1..10);
         let g = tenants_csv(rng, rows);
         let text = String::from_utf8(g.bytes).expect("utf-8");
@@ -442,7 +442,7 @@ fn table_selector(path: &Path) -> u8 {
 #[test]
 fn mutated_csv_files_keep_the_accounting() {
     let files = files_under("fixtures", &["csv"]);
-    for_seeds("mutated_csv", 200, |_, rng| {
+    for_seeds("mutated_csv", 600, |_, rng| {
         let (f, b) = mutated(&files, rng);
         let mut data = vec![table_selector(&f)];
         data.extend(b);
@@ -455,7 +455,7 @@ fn mutated_csv_files_keep_the_accounting() {
 #[test]
 fn mutated_csv_files_account_for_every_physical_row() {
     let files = files_under("fixtures", &["csv"]);
-    for_seeds("mutated_csv_rows", 200, |_, rng| {
+    for_seeds("mutated_csv_rows", 600, |_, rng| {
         let (f, b) = mutated(&files, rng);
         let table = snapshot::TABLES[usize::from(table_selector(&f))];
         let (_d, snap) = snapshot_dir(&[(&format!("{table}.csv"), &b)]);
@@ -477,7 +477,7 @@ fn mutated_json_files_keep_the_accounting() {
         .into_iter()
         .filter(|f| !f.to_string_lossy().contains("fixtures/exports/"))
         .collect();
-    for_seeds("mutated_json", 150, |_, rng| {
+    for_seeds("mutated_json", 400, |_, rng| {
         let (f, b) = mutated(&files, rng);
         let name = f.file_name().and_then(|s| s.to_str()).unwrap_or("");
         let selector = if name == "manifest.json" {
@@ -512,7 +512,7 @@ fn mutated_export_files_keep_the_accounting() {
         .into_iter()
         .filter(|f| f.file_name().is_some_and(|n| n != "manifest.json"))
         .collect();
-    for_seeds("mutated_exports", 150, |_, rng| {
+    for_seeds("mutated_exports", 400, |_, rng| {
         let (_, b) = mutated(&files, rng);
         let mut data = vec![rng.random::<u8>()];
         data.extend(b);
@@ -562,7 +562,7 @@ const TOKENS: &[&str] = &[
 #[test]
 fn mutated_rule_files_never_panic() {
     let files = files_under("rules", &["toml"]);
-    for_seeds("mutated_rules", 200, |_, rng| {
+    for_seeds("mutated_rules", 600, |_, rng| {
         let f = files.choose(rng).expect("rules");
         let src = fs::read_to_string(f).expect("read rule");
         if rng.random_bool(0.5) {
