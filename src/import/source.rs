@@ -425,15 +425,32 @@ fn not_an_object(v: &Value, line: u32, display: &str) -> Diagnostic {
 /// told apart.
 fn bare_cr_line(text: &str) -> Option<u32> {
     let b = text.as_bytes();
-    let mut quoted = false;
+    // As the CSV reader sees quotes: a quote opens a quoted value only at
+    // the start of a field, `""` inside one is a quote, elsewhere it is text.
+    let (mut quoted, mut field_start) = (false, true);
     let mut line = 1u32;
-    for (i, &c) in b.iter().enumerate() {
-        match c {
-            b'"' => quoted = !quoted,
-            b'\n' => line = line.saturating_add(1),
-            b'\r' if !quoted && b.get(i + 1) != Some(&b'\n') => return Some(line),
-            _ => {}
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        if c == b'\n' {
+            line = line.saturating_add(1);
         }
+        if quoted {
+            if c == b'"' {
+                if b.get(i + 1) == Some(&b'"') {
+                    i += 1;
+                } else {
+                    quoted = false;
+                }
+            }
+        } else {
+            match c {
+                b'"' if field_start => quoted = true,
+                b'\r' if b.get(i + 1) != Some(&b'\n') => return Some(line),
+                _ => {}
+            }
+            field_start = matches!(c, b',' | b'\n' | b'\r');
+        }
+        i += 1;
     }
     None
 }
@@ -653,7 +670,10 @@ mod tests {
         assert!(e
             .message
             .starts_with("a carriage return without a line feed"));
-        let ok = parse_csv("a,b\r\n1,\"x\ry\"\r\n", "x.csv").expect("crlf");
+        // A quote inside an unquoted value is text: it opens nothing.
+        let e = parse_csv("a,b\n1,x\"y\n2,z\r3\n", "x.csv").expect_err("bare CR");
+        assert_eq!(e.line, Some(3));
+        let ok = parse_csv("a,b\r\n1,\"x\ry\"\"\r\"\r\n", "x.csv").expect("crlf");
         assert_eq!(ok.items.len(), 1);
     }
 
