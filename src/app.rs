@@ -345,6 +345,7 @@ pub fn run_audit_reporting(
     timings.push(("rules_peak_mb".into(), peak_rss().unwrap_or(0) as f64 / 1e6));
     let mut diagnostics = loaded.diagnostics;
     diagnostics.extend(graph.warnings.iter().cloned());
+    diagnostics.extend(incomplete_warnings(path, &loaded.snapshot));
     diagnostics.sort();
     snapshot::diag::fold_alike_warnings(&mut diagnostics);
     Ok(Audit {
@@ -354,6 +355,29 @@ pub fn run_audit_reporting(
         diagnostics,
         as_of,
     })
+}
+
+/// One warning per tenant the manifest lists as incomplete: its findings may be missing.
+fn incomplete_warnings(path: &Path, s: &snapshot::Snapshot) -> Vec<Diagnostic> {
+    s.manifest
+        .incomplete
+        .iter()
+        .map(|x| {
+            let name = s
+                .tenants
+                .iter()
+                .find(|t| t.tenant_id == x.tenant_id)
+                .map_or_else(|| x.tenant_id.to_string(), |t| t.name.to_string());
+            Diagnostic::warning(
+                path.display().to_string(),
+                format!(
+                    "tenant `{name}` (`{}`) is incomplete, findings may be missing: {}",
+                    x.tenant_id, x.reason
+                ),
+            )
+            .with_field("incomplete")
+        })
+        .collect()
 }
 
 /// The catalog and settings an `audit` command line asks for: config file

@@ -8,6 +8,9 @@ pub mod app;
 pub mod cli;
 pub mod collect;
 pub mod engine;
+/// Entry points for the fuzz targets and the bounded fuzz test (not a stable API).
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod generate;
 pub mod graph;
 pub mod import;

@@ -118,17 +118,32 @@ fn every_bad_value_is_reported() {
     assert_eq!((acc.rows_read, acc.rows_used, acc.rows_rejected), (2, 1, 1));
 }
 
-/// Validates that a listing whose every page has a next link is reported as
-/// incomplete, a warning that does not stop the audit.
+/// Validates that a listing whose every page has a next link is an error
+/// naming the file and the tenant, and that the tenant is recorded as
+/// incomplete (for `--keep-going`) with the listing and the missing page.
 #[test]
-fn missing_last_page_is_a_warning() {
+fn missing_last_page_is_an_error_naming_the_tenant() {
     let l = load("incomplete-paging");
-    assert!(!l.has_errors());
-    assert!(l
-        .diagnostics
-        .iter()
-        .any(|d| d.message.contains("the last page is missing")));
+    let e = errors(&l);
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(e[0].file.ends_with("users.page1.json"), "{}", e[0].file);
+    assert!(
+        e[0].message
+            .contains("incomplete listing of tenant `83481388-1cc5-4e12-ac79-c998bb80deb8`"),
+        "{}",
+        e[0].message
+    );
     assert_eq!(l.snapshot.principals.len(), 1);
+    let m = &l.snapshot.manifest.incomplete;
+    assert_eq!(m.len(), 1, "{m:?}");
+    assert_eq!(
+        m[0].tenant_id.to_string(),
+        "83481388-1cc5-4e12-ac79-c998bb80deb8"
+    );
+    assert_eq!(
+        m[0].reason,
+        "the `users` listing: the page after `83481388-1cc5-4e12-ac79-c998bb80deb8/users.page1.json` is missing"
+    );
 }
 
 /// Validates exit status 2 and the located message for `audit` and `import`.

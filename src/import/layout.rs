@@ -57,9 +57,6 @@ pub(crate) struct ExportManifest {
     pub provisioned_by: BTreeMap<Guid, Guid>,
     /// Display path of the manifest, when present.
     pub display: Option<String>,
-    /// Tenants the export could not (fully) collect, with the reason
-    /// (`incomplete`, as `partner-audit collect` writes it).
-    pub incomplete: Vec<(Guid, String)>,
 }
 
 /// One data file of the export and where it sits.
@@ -197,8 +194,16 @@ pub(crate) fn read_manifest(root: &Path, diags: &mut Vec<Diagnostic>) -> ExportM
             },
             "source" => out.manifest.source = v.as_str().map(str::to_owned),
             "tenants" => read_tenants(v, &display, &mut out, diags),
+            "incomplete" => {
+                let (items, problems) = crate::snapshot::json_in::incomplete_items(k, v);
+                for (t, r) in items {
+                    out.manifest.mark_incomplete(t, &r);
+                }
+                for (field, message, expected) in problems {
+                    diags.push(field_err(&field, message, expected));
+                }
+            }
             "provisioned_by" => read_provisioned(v, &display, &mut out, diags),
-            "incomplete" => read_incomplete(v, &display, &mut out, diags),
             _ => diags.push(
                 Diagnostic::warning(&display, format!("unknown manifest key `{k}`, ignored"))
                     .with_expected(
@@ -288,54 +293,6 @@ fn read_provisioned(
                 Diagnostic::error(display, format!("invalid entry `{sub}`"))
                     .with_field(format!("provisioned_by.{sub}"))
                     .with_expected("a subscription GUID mapped to a partner tenant GUID"),
-            ),
-        }
-    }
-}
-
-/// `incomplete`: `[{"tenant_id": GUID, "reason": text}]`. Each entry is a
-/// warning: the tenant's data is missing or partial, so its findings may be
-/// too; the audit must not present it as a clean tenant.
-fn read_incomplete(
-    v: &Value,
-    display: &str,
-    out: &mut ExportManifest,
-    diags: &mut Vec<Diagnostic>,
-) {
-    let expected = "[{\"tenant_id\": \"tenant GUID\", \"reason\": \"text\"}]";
-    let Some(items) = v.as_array() else {
-        diags.push(
-            Diagnostic::error(display, "`incomplete` is not an array")
-                .with_field("incomplete")
-                .with_expected(expected),
-        );
-        return;
-    };
-    for (i, item) in items.iter().enumerate() {
-        let tenant = item
-            .get("tenant_id")
-            .and_then(Value::as_str)
-            .and_then(Guid::parse);
-        let reason = item
-            .get("reason")
-            .and_then(Value::as_str)
-            .unwrap_or("no reason given");
-        match tenant {
-            Some(t) => {
-                diags.push(
-                    Diagnostic::warning(
-                        display,
-                        format!("tenant `{t}` was not (fully) collected: {reason}"),
-                    )
-                    .with_field(format!("incomplete[{i}]"))
-                    .with_help("its findings may be missing: collect it again (`partner-audit collect --since-resume`) before relying on a clean result"),
-                );
-                out.incomplete.push((t, reason.to_owned()));
-            }
-            None => diags.push(
-                Diagnostic::error(display, format!("invalid entry `{item}`"))
-                    .with_field(format!("incomplete[{i}]"))
-                    .with_expected(expected),
             ),
         }
     }
@@ -513,33 +470,6 @@ mod tests {
         assert_eq!(p.tenant.map(|t| t.to_string()).as_deref(), Some(T));
         assert_eq!(p.parent, None);
         assert_eq!(p.tenant_folder.as_deref(), Some(&*format!("contoso_{T}")));
-    }
-
-    #[test]
-    fn incomplete_tenants_are_warnings() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        fs::write(
-            dir.path().join("manifest.json"),
-            format!(r#"{{"format_version": 1, "incomplete": [{{"tenant_id": "{T}", "reason": "graph 403"}}]}}"#),
-        )
-        .expect("write");
-        let mut diags = Vec::new();
-        let m = read_manifest(dir.path(), &mut diags);
-        assert_eq!(
-            m.incomplete,
-            vec![(Guid::parse(T).expect("guid"), "graph 403".to_owned())]
-        );
-        assert_eq!(diags.len(), 1, "{diags:?}");
-        assert_eq!(diags[0].level, crate::snapshot::Level::Warning);
-        assert!(diags[0].to_string().contains(T), "{}", diags[0]);
-        fs::write(
-            dir.path().join("manifest.json"),
-            r#"{"incomplete": [{"reason": "x"}]}"#,
-        )
-        .expect("write");
-        let mut diags = Vec::new();
-        read_manifest(dir.path(), &mut diags);
-        assert_eq!(diags[0].level, crate::snapshot::Level::Error);
     }
 
     #[test]

@@ -367,7 +367,6 @@ fn load_export_files(dir: &Path) -> Loaded {
         }
     }
 
-    check_paging(&mut ctx, &files);
     item_problems(&mut ctx, &files);
 
     // Map, lookups first, in the order of `detect::SPECS`.
@@ -416,6 +415,8 @@ fn load_export_files(dir: &Path) -> Loaded {
     }
 
     let mut m = manifest.manifest;
+    // After mapping, so that subscriptions name the tenants of ARM listings.
+    check_paging(&mut ctx, &files, dir, &mut m);
     if m.perspective.is_none() {
         let partner_side = files.iter().any(|f| {
             matches!(
@@ -580,40 +581,143 @@ fn unknown_format(display: &str, shape: &Shape, csv: bool) -> Diagnostic {
     d
 }
 
-/// Warns when every page of a listing carries a next link: the last page
-/// (and maybe more) was not saved. A listing is the page files of one
-/// folder sharing a name up to their page suffix (see [`page_stem`]).
-fn check_paging(ctx: &mut Ctx, files: &[File]) {
+/// Refuses a listing whose every page carries a next link: the last page
+/// (and maybe more) was not saved, so rows that would grant access may be
+/// missing. A listing is the page files of one folder sharing a name up to
+/// their page suffix (see [`page_stem`]). Each such listing is an error
+/// naming the file and the tenant (the run stops unless `--keep-going`), and
+/// its tenants are recorded as incomplete in `manifest` with the reason, so
+/// that every report marks them.
+fn check_paging(ctx: &mut Ctx, files: &[File], root: &Path, manifest: &mut snapshot::Manifest) {
     /// One listing: folder, page stem, format.
     type Listing = (Option<std::path::PathBuf>, String, Format);
-    // Pages, last pages, the listing's last file.
-    let mut groups: BTreeMap<Listing, (usize, usize, u16)> = BTreeMap::new();
+    // Pages, last pages, the files of the listing.
+    let mut groups: BTreeMap<Listing, (usize, usize, Vec<&File>)> = BTreeMap::new();
     for f in files {
         let (dir, stem) = page_stem(&f.placed.path);
-        let g = groups.entry((dir, stem, f.format)).or_insert((0, 0, f.idx));
+        let g = groups
+            .entry((dir, stem, f.format))
+            .or_insert((0, 0, Vec::new()));
         g.0 += f.body.pages;
         g.1 += f.body.last_pages;
-        g.2 = f.idx;
+        g.2.push(f);
     }
-    for ((_, _, format), (pages, last, idx)) in groups {
-        if pages > 0 && last == 0 {
-            let display = ctx
-                .sink
-                .snapshot
-                .files
-                .get(usize::from(idx))
-                .cloned()
-                .unwrap_or_default();
-            ctx.sink.note(
-                Diagnostic::warning(
-                    display,
-                    format!("every saved page of this {} listing has a next link: the last page is missing, the listing is incomplete", detect::spec(format).name),
-                )
-                .with_expected("all pages, the last one without `@odata.nextLink` / `nextLink`")
-                .with_help("follow the next links until none is returned (see docs/exporting.md)"),
-            );
+    for ((_, _, format), (pages, last, listing)) in groups {
+        if pages == 0 || last > 0 {
+            continue;
+        }
+        // The page saved last: the highest page number, else the last file.
+        let Some(f) = listing
+            .iter()
+            .copied()
+            .max_by_key(|f| (page_number(&f.placed.path), f.idx))
+        else {
+            continue;
+        };
+        let relative = f
+            .placed
+            .path
+            .strip_prefix(root)
+            .unwrap_or(&f.placed.path)
+            .to_string_lossy()
+            .replace('\\', "/");
+        let reason = format!(
+            "{}: the page after `{relative}` is missing",
+            listing_name(f)
+        );
+        let tenants = listing_tenants(ctx, &listing);
+        let named: Vec<String> = tenants.iter().map(|t| format!("`{t}`")).collect();
+        let whose = if named.is_empty() {
+            "of an unknown tenant".to_owned()
+        } else {
+            format!("of tenant {}", named.join(", "))
+        };
+        for &t in &tenants {
+            manifest.mark_incomplete(t, &reason);
+        }
+        ctx.sink.note(
+            Diagnostic::error(
+                f.display(),
+                format!("incomplete listing {whose}: {reason}"),
+            )
+            .with_expected(format!(
+                "every page of this {} listing, the last one without `@odata.nextLink` / `nextLink`",
+                detect::spec(format).name
+            ))
+            .with_help("follow the next links until none is returned (docs/exporting.md), or pass --keep-going to go on with the tenant marked incomplete in every report"),
+        );
+    }
+}
+
+/// The page number at the end of a file's stem (`users.page12.json` → 12).
+fn page_number(path: &Path) -> u64 {
+    let stem = path
+        .file_stem()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let digits: String = stem
+        .chars()
+        .rev()
+        .take_while(char::is_ascii_digit)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    digits.parse().unwrap_or(0)
+}
+
+/// What a listing lists, for an incomplete-listing reason: the members of
+/// a group or directory role, the access assignments of a relationship, or
+/// the listing named after its files (`the `users` listing`).
+fn listing_name(f: &File) -> String {
+    let parent = f
+        .placed
+        .parent
+        .clone()
+        .map(|p| (p, None))
+        .or_else(|| f.url_parent.clone().map(|(p, k)| (p, Some(k))));
+    match (f.format, parent) {
+        (Format::DirectoryObjects, Some((id, kind))) => {
+            let role = kind == Some(ParentKind::DirectoryRole)
+                || f.placed.hint.contains("directoryrole")
+                || f.placed.hint.starts_with("roles/");
+            let what = if role { "directory role" } else { "group" };
+            format!("members of {what} `{id}`")
+        }
+        (Format::GdapAccessAssignments, Some((id, _))) => {
+            format!("access assignments of relationship `{id}`")
+        }
+        _ => format!("the `{}` listing", page_stem(&f.placed.path).1),
+    }
+}
+
+/// The tenants a listing describes: its folder's tenant, else the tenants
+/// its items name (`tenantId`, `homeTenantId`, or a subscription in their
+/// `scope` whose tenant is known).
+fn listing_tenants(ctx: &Ctx, listing: &[&File]) -> BTreeSet<Guid> {
+    let mut out = BTreeSet::new();
+    for f in listing {
+        if let Some(t) = f.placed.tenant {
+            out.insert(t);
+            continue;
+        }
+        for item in &f.body.items {
+            for key in ["tenantId", "homeTenantId"] {
+                if let Some(t) = item.obj.str(key).and_then(Guid::parse) {
+                    out.insert(t);
+                }
+            }
+            if let Some(t) = item
+                .obj
+                .str("scope")
+                .and_then(|s| scope(s).subscription())
+                .and_then(|s| ctx.sink.subscription_tenant(s))
+            {
+                out.insert(t);
+            }
         }
     }
+    out
 }
 
 /// Records the problems found while unwrapping single items (an item that
@@ -621,6 +725,9 @@ fn check_paging(ctx: &mut Ctx, files: &[File]) {
 /// item in the table its file feeds.
 fn item_problems(ctx: &mut Ctx, files: &[File]) {
     for f in files {
+        for d in &f.body.skipped {
+            ctx.sink.reject(detect::spec(f.format).table, d.clone());
+        }
         for d in &f.body.diagnostics {
             if d.is_error() {
                 ctx.sink.reject(detect::spec(f.format).table, d.clone());

@@ -193,6 +193,9 @@ pub(crate) struct Body {
     pub csv_header: Option<Vec<String>>,
     /// Problems with single items (not an object, ...); the file is still read.
     pub diagnostics: Vec<Diagnostic>,
+    /// Records skipped on purpose (empty CSV records), each with its
+    /// warning: counted as rejected rows of the file's table.
+    pub skipped: Vec<Diagnostic>,
     /// How the bytes were decoded when not plain UTF-8 (for a note).
     pub encoding: Option<&'static str>,
 }
@@ -426,6 +429,42 @@ fn not_an_object(v: &Value, line: u32, display: &str) -> Diagnostic {
         .with_expected("a JSON object per exported item")
 }
 
+/// The 1-based line (of `text`) holding a carriage return outside quotes
+/// that no line feed follows. The CSV reader would end a record there, so
+/// that two records started on one line and their problems could not be
+/// told apart.
+fn bare_cr_line(text: &str) -> Option<u32> {
+    let b = text.as_bytes();
+    // As the CSV reader sees quotes: a quote opens a quoted value only at
+    // the start of a field, `""` inside one is a quote, elsewhere it is text.
+    let (mut quoted, mut field_start) = (false, true);
+    let mut line = 1u32;
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        if c == b'\n' {
+            line = line.saturating_add(1);
+        }
+        if quoted {
+            if c == b'"' {
+                if b.get(i + 1) == Some(&b'"') {
+                    i += 1;
+                } else {
+                    quoted = false;
+                }
+            }
+        } else {
+            match c {
+                b'"' if field_start => quoted = true,
+                b'\r' if b.get(i + 1) != Some(&b'\n') => return Some(line),
+                _ => {}
+            }
+            field_start = matches!(c, b',' | b'\n' | b'\r');
+        }
+        i += 1;
+    }
+    None
+}
+
 /// Parses a CSV file: a header line, then one record per line (quoted
 /// fields may span lines). A `version:v1.0` first line (Entra bulk
 /// templates) is skipped.
@@ -438,6 +477,15 @@ pub(crate) fn parse_csv(text: &str, display: &str) -> Result<Body, Diagnostic> {
         }
     }
     let rest = &text[start..];
+    if let Some(line) = bare_cr_line(rest) {
+        let line = lines.line(start) + line - 1;
+        return Err(Diagnostic::error(
+            display,
+            "a carriage return without a line feed ends a line: line ends are LF or CRLF",
+        )
+        .at_line(line)
+        .with_expected("a CR only inside a quoted value (\"…\"), or no CR"));
+    }
     // Line of a byte offset of `rest`, after line ends the reader skipped.
     let line_at = |byte: u64| {
         let mut i = start + usize::try_from(byte).unwrap_or(usize::MAX).min(rest.len());
@@ -464,6 +512,9 @@ pub(crate) fn parse_csv(text: &str, display: &str) -> Result<Body, Diagnostic> {
         let rec = rec.map_err(|e| csv_error(display, &e, &line_at))?;
         let line = rec.position().map_or(0, |p| line_at(p.byte()));
         if rec.iter().all(|c| c.trim().is_empty()) {
+            // Counted, not silently dropped.
+            body.skipped
+                .push(Diagnostic::warning(display, "empty record skipped").at_line(line));
             continue;
         }
         if rec.len() > header.len() {
@@ -618,6 +669,34 @@ impl Skim<'_> {
 
 #[cfg(test)]
 mod tests {
+    /// Validates that a bare CR outside quotes refuses the file at its line
+    /// (found by the `export_detect` fuzz target: two records on one line,
+    /// two rejected rows, one deduplicated error), while CRLF line ends and
+    /// a CR inside a quoted value are read.
+    #[test]
+    fn bare_carriage_returns_are_refused() {
+        let e = parse_csv("a,b\n1,2\n3\r4,5\n", "x.csv").expect_err("bare CR");
+        assert_eq!(e.line, Some(3));
+        assert!(e
+            .message
+            .starts_with("a carriage return without a line feed"));
+        // A quote inside an unquoted value is text: it opens nothing.
+        let e = parse_csv("a,b\n1,x\"y\n2,z\r3\n", "x.csv").expect_err("bare CR");
+        assert_eq!(e.line, Some(3));
+        let ok = parse_csv("a,b\r\n1,\"x\ry\"\"\r\"\r\n", "x.csv").expect("crlf");
+        assert_eq!(ok.items.len(), 1);
+    }
+
+    /// Validates that empty and whitespace-only records are counted with a
+    /// warning at their line, not dropped silently.
+    #[test]
+    fn empty_records_are_counted() {
+        let b = parse_csv("a,b\n1,2\n,\n \t, \n3,4\n", "x.csv").expect("csv");
+        assert_eq!(b.items.len(), 2);
+        let lines: Vec<Option<u32>> = b.skipped.iter().map(|d| d.line).collect();
+        assert_eq!(lines, [Some(3), Some(4)]);
+    }
+
     use super::*;
 
     fn lines_of(text: &str) -> Vec<u32> {

@@ -254,6 +254,8 @@ fn manifest_bytes(s: &Snapshot) -> Vec<u8> {
         perspective: Option<&'static str>,
         #[serde(skip_serializing_if = "Option::is_none")]
         source: Option<&'a str>,
+        #[serde(skip_serializing_if = "<[_]>::is_empty")]
+        incomplete: &'a [crate::snapshot::Incomplete],
     }
     let m = &s.manifest;
     let out = Out {
@@ -261,6 +263,7 @@ fn manifest_bytes(s: &Snapshot) -> Vec<u8> {
         captured_at: m.captured_at.map(|t| t.to_string()),
         perspective: m.perspective.map(|p| p.as_str()),
         source: m.source.as_deref(),
+        incomplete: &m.incomplete,
     };
     let mut bytes = serde_json::to_vec_pretty(&out).unwrap_or_default();
     bytes.push(b'\n');

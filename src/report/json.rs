@@ -291,6 +291,9 @@ struct Input<'a> {
     unresolved: &'a BTreeMap<&'static str, u64>,
     errors: Vec<Diagnostic>,
     warnings: Vec<Diagnostic>,
+    /// Present when the manifest lists incomplete tenants.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    incomplete_tenants: Vec<super::IncompleteTenant>,
 }
 
 /// Counts per severity and per rule.
@@ -374,6 +377,7 @@ pub fn write_outcome(o: &Outcome<'_>, w: &mut dyn Write) -> io::Result<()> {
                 .filter(|d| d.level == Level::Warning)
                 .map(|d| r.diagnostic(d))
                 .collect(),
+            incomplete_tenants: r.incomplete(),
         },
         summary: Summary {
             waived: o.waivers.as_ref().map(|_| o.waived.len()),

@@ -2,7 +2,8 @@
 //!
 //! A case fails when the rule has open findings for that customer, is
 //! skipped when all of them are waived, and passes otherwise. Findings tied
-//! to no known customer get a case of their own. Every interpolated value
+//! to no known customer get a case of their own. A tenant the snapshot lists
+//! as incomplete gets a failed case in the `input` suite. Every interpolated value
 //! goes through [`xml`]; no times are written, so the file is reproducible.
 
 use std::collections::BTreeMap;
@@ -129,6 +130,28 @@ pub fn render(o: &Outcome<'_>) -> String {
             cases.len(),
             xml(rule.severity.as_str()),
             xml(&rule.title)
+        );
+    }
+    // One failed case per incomplete tenant: a tenant whose findings may be
+    // missing never passes.
+    let incomplete = r.incomplete();
+    if !incomplete.is_empty() {
+        let mut body = String::new();
+        for x in &incomplete {
+            let _ = write!(
+                body,
+                "    <testcase classname=\"partner-audit.input\" name=\"{}\">\n      <failure type=\"incomplete\" message=\"{}\">{}</failure>\n    </testcase>\n",
+                xml(&format!("{} ({}) complete", x.name, x.tenant_id)),
+                xml(&format!("incomplete, findings may be missing: {}", x.reason)),
+                xml(&x.reason)
+            );
+        }
+        tests += incomplete.len();
+        failures += incomplete.len();
+        let _ = write!(
+            suites,
+            "  <testsuite name=\"input\" tests=\"{n}\" failures=\"{n}\" errors=\"0\" skipped=\"0\">\n{body}  </testsuite>\n",
+            n = incomplete.len()
         );
     }
     format!(

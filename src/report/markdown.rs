@@ -172,6 +172,22 @@ pub fn render(r: &Review) -> String {
     if r.waivers.is_some() {
         let _ = writeln!(out, "- waived: {}", t.waived);
     }
+    if !r.incomplete.is_empty() {
+        let _ = writeln!(
+            out,
+            "- **incomplete input, findings may be missing** for {}:",
+            plural(r.incomplete.len(), "tenant", "tenants")
+        );
+        for x in &r.incomplete {
+            let _ = writeln!(
+                out,
+                "  - {} ({}): {}",
+                md(&x.name),
+                code(&x.id),
+                md(&x.reason)
+            );
+        }
+    }
     let _ = writeln!(out);
     for (caption, rows) in [("Customer", &r.by_customer), ("Partner", &r.by_partner)] {
         let _ = writeln!(
@@ -194,6 +210,13 @@ pub fn render(r: &Review) -> String {
     }
     for c in &r.customers {
         let _ = writeln!(out, "## {} ({})\n", md(&c.name), code(&c.id));
+        if let Some(reason) = &c.incomplete {
+            let _ = writeln!(
+                out,
+                "> **incomplete:** {}, findings may be missing\n",
+                md(reason)
+            );
+        }
         let _ = writeln!(out, "### Partner relationships\n");
         if c.relationships.is_empty() {
             let _ = writeln!(out, "None in the snapshot.\n");

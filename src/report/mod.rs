@@ -81,6 +81,31 @@ pub fn shown_path(path: &Path) -> String {
     }
 }
 
+/// A tenant the snapshot's manifest lists as incomplete (`input.incomplete_tenants`).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct IncompleteTenant {
+    pub tenant_id: Guid,
+    pub name: String,
+    pub reason: String,
+}
+
+impl Report<'_> {
+    /// The tenants whose data is incomplete, sorted by tenant id: every
+    /// report marks them, so that one without findings never looks clean.
+    pub fn incomplete(&self) -> Vec<IncompleteTenant> {
+        self.snapshot
+            .manifest
+            .incomplete
+            .iter()
+            .map(|x| IncompleteTenant {
+                tenant_id: x.tenant_id,
+                name: self.tenant_name(x.tenant_id),
+                reason: x.reason.clone(),
+            })
+            .collect()
+    }
+}
+
 /// Whether a finding was already open in the baseline.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]

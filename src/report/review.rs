@@ -45,6 +45,18 @@ pub struct Review {
     pub other_findings: Vec<FindingView>,
     /// Input warnings (dangling references, placeholders, rejected rows).
     pub warnings: Vec<String>,
+    /// Tenants whose data is incomplete (findings may be missing), by tenant id.
+    pub incomplete: Vec<IncompleteView>,
+}
+
+/// A tenant the snapshot lists as incomplete.
+#[derive(Debug, Serialize)]
+pub struct IncompleteView {
+    pub name: String,
+    pub id: String,
+    pub reason: String,
+    /// The tenant's customer section, when it has one.
+    pub anchor: Option<String>,
 }
 
 /// Headline numbers.
@@ -251,6 +263,8 @@ pub struct CustomerView {
     pub consequences: Vec<FindingView>,
     /// The other open findings.
     pub findings: Vec<FindingView>,
+    /// Why the tenant's data is incomplete, when it is (findings may be missing).
+    pub incomplete: Option<String>,
 }
 
 fn date(t: Option<jiff::Timestamp>) -> Option<String> {
@@ -631,6 +645,7 @@ pub fn build(o: &Outcome<'_>) -> Review {
             lingering,
             consequences,
             findings,
+            incomplete: s.manifest.incomplete_reason(c).map(str::to_owned),
         });
     }
     let other_findings = o
@@ -705,6 +720,18 @@ pub fn build(o: &Outcome<'_>) -> Review {
             .diagnostics
             .iter()
             .map(|d| r.diagnostic(d).to_string())
+            .collect(),
+        incomplete: r
+            .incomplete()
+            .into_iter()
+            .map(|x| IncompleteView {
+                anchor: known_customers
+                    .contains(&x.tenant_id)
+                    .then(|| format!("c-{}", x.tenant_id)),
+                name: x.name,
+                id: x.tenant_id.to_string(),
+                reason: x.reason,
+            })
             .collect(),
     }
 }

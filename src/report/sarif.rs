@@ -59,6 +59,22 @@ struct Run<'a> {
 #[serde(rename_all = "camelCase")]
 struct Invocation {
     execution_successful: bool,
+    /// One warning per tenant the snapshot lists as incomplete.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tool_execution_notifications: Vec<Notification>,
+}
+
+#[derive(Serialize)]
+struct Notification {
+    level: &'static str,
+    message: Text,
+    properties: NotificationProps,
+}
+
+#[derive(Serialize)]
+struct NotificationProps {
+    incomplete_tenant_id: crate::snapshot::Guid,
+    tenant_name: String,
 }
 
 #[derive(Serialize)]
@@ -598,6 +614,24 @@ pub fn write(o: &Outcome<'_>, w: &mut dyn Write) -> io::Result<()> {
             },
             invocations: vec![Invocation {
                 execution_successful: true,
+                tool_execution_notifications: o
+                    .report
+                    .incomplete()
+                    .into_iter()
+                    .map(|x| Notification {
+                        level: "warning",
+                        message: Text {
+                            text: format!(
+                                "tenant {} ({}) is incomplete, findings may be missing: {}",
+                                x.name, x.tenant_id, x.reason
+                            ),
+                        },
+                        properties: NotificationProps {
+                            incomplete_tenant_id: x.tenant_id,
+                            tenant_name: x.name,
+                        },
+                    })
+                    .collect(),
             }],
             original_uri_base_ids: BTreeMap::from([(
                 ROOT,

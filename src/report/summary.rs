@@ -79,6 +79,20 @@ pub fn render(o: &Outcome<'_>) -> String {
             w.unmatched_ids().count()
         );
     }
+    let incomplete = r.incomplete();
+    if !incomplete.is_empty() {
+        let names: Vec<String> = incomplete
+            .iter()
+            .map(|x| format!("{} ({})", printable(&x.name), x.tenant_id))
+            .collect();
+        let _ = writeln!(
+            out,
+            "  {}  {} tenant(s), findings may be missing: {}",
+            paint(AnsiColor::Yellow.on_default().bold(), "incomplete:"),
+            incomplete.len(),
+            names.join(", ")
+        );
+    }
     let warnings = r.diagnostics.len();
     if warnings > 0 {
         let _ = writeln!(

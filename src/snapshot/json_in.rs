@@ -471,7 +471,115 @@ pub(crate) fn parse_manifest(buf: &[u8], file: &str) -> (Manifest, Vec<Diagnosti
 }
 
 /// The manifest keys SPEC §3 defines.
-const MANIFEST_KEYS: &[&str] = &["format_version", "captured_at", "perspective", "source"];
+const MANIFEST_KEYS: &[&str] = &[
+    "format_version",
+    "captured_at",
+    "perspective",
+    "source",
+    "incomplete",
+];
+
+/// What `incomplete` expects.
+pub(crate) const INCOMPLETE_EXPECTED: &str =
+    "an array of {\"tenant_id\": \"<tenant GUID>\", \"reason\": \"<text>\"}";
+
+/// One problem of a manifest's `incomplete` value: field path, message, expected.
+pub(crate) type IncompleteProblem = (String, String, &'static str);
+
+/// Reads a manifest's `incomplete` value (shared by the canonical snapshot
+/// manifest and the export folder's): every item names a tenant GUID and a
+/// reason, and nothing else. Items with a problem are left out and reported.
+pub(crate) fn incomplete_items(
+    key: &str,
+    value: &Value,
+) -> (Vec<(super::model::Guid, String)>, Vec<IncompleteProblem>) {
+    let mut out = Vec::new();
+    let mut problems = Vec::new();
+    let Some(items) = value.as_array() else {
+        problems.push((
+            key.to_owned(),
+            format!("invalid value: found {}", value_kind(value)),
+            INCOMPLETE_EXPECTED,
+        ));
+        return (out, problems);
+    };
+    for (i, item) in items.iter().enumerate() {
+        let at = format!("{key}[{i}]");
+        let Some(obj) = item.as_object() else {
+            problems.push((
+                at,
+                format!("invalid value: found {}", value_kind(item)),
+                "an object with `tenant_id` and `reason`",
+            ));
+            continue;
+        };
+        let mut ok = true;
+        for k in obj.keys() {
+            if !matches!(k.as_str(), "tenant_id" | "reason") {
+                let mut message = format!("unknown key {} in an incomplete tenant", quote(k));
+                suggest(
+                    &mut message,
+                    &k.to_ascii_lowercase(),
+                    ["tenant_id", "reason"],
+                );
+                problems.push((format!("{at}.{k}"), message, "`tenant_id` and `reason`"));
+                ok = false;
+            }
+        }
+        let tenant = match obj.get("tenant_id") {
+            Some(Value::String(t)) => match super::model::Guid::parse(t) {
+                Some(g) => Some(g),
+                None => {
+                    problems.push((
+                        format!("{at}.tenant_id"),
+                        format!("invalid GUID {}", quote(t)),
+                        "a tenant GUID",
+                    ));
+                    None
+                }
+            },
+            Some(other) => {
+                problems.push((
+                    format!("{at}.tenant_id"),
+                    format!("invalid value: found {}", value_kind(other)),
+                    "a tenant GUID",
+                ));
+                None
+            }
+            None => {
+                problems.push((
+                    format!("{at}.tenant_id"),
+                    "missing required value".to_owned(),
+                    "a tenant GUID",
+                ));
+                None
+            }
+        };
+        let reason = match obj.get("reason") {
+            Some(Value::String(r)) if !r.trim().is_empty() => Some(r.trim().to_owned()),
+            Some(other) => {
+                problems.push((
+                    format!("{at}.reason"),
+                    format!("invalid value: found {}", value_kind(other)),
+                    "a non-empty string saying what is missing",
+                ));
+                None
+            }
+            None => {
+                problems.push((
+                    format!("{at}.reason"),
+                    "missing required value".to_owned(),
+                    "a non-empty string saying what is missing",
+                ));
+                None
+            }
+        };
+        if let (true, Some(t), Some(r)) = (ok, tenant, reason) {
+            out.push((t, r));
+        }
+    }
+    (out, problems)
+}
 
 /// Reads the manifest object at `span` of a validated document; bad values
 /// are errors, unknown keys warnings.
@@ -536,6 +644,21 @@ fn manifest_at(
             _ => None,
         };
         let lower = key.trim().to_ascii_lowercase();
+        if lower == "incomplete" {
+            let (items, problems) = incomplete_items(key.trim(), &value);
+            for (t, r) in items {
+                m.mark_incomplete(t, &r);
+            }
+            for (field, message, expected) in problems {
+                diags.push(
+                    Diagnostic::error(file, message)
+                        .at_line(line)
+                        .with_field(field)
+                        .with_expected(expected),
+                );
+            }
+            continue;
+        }
         match (lower.as_str(), as_text) {
             ("format_version", Some(t)) if t == "1" => {}
             ("format_version", t) => diags.push(err(

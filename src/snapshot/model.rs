@@ -215,6 +215,54 @@ pub struct Manifest {
     pub captured_at: Option<Timestamp>,
     pub perspective: Option<Perspective>,
     pub source: Option<String>,
+    /// Tenants whose data is known to be incomplete (`incomplete`), sorted by
+    /// tenant id, one entry per tenant: findings about them may be missing.
+    pub incomplete: Vec<Incomplete>,
+}
+
+/// A tenant the export or collection could not read in full, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Incomplete {
+    pub tenant_id: Guid,
+    pub reason: String,
+}
+
+impl Manifest {
+    /// Records that `tenant_id` is incomplete. A tenant recorded again keeps
+    /// one entry whose reasons are joined with `; ` (a reason already given
+    /// is not repeated); entries stay sorted by tenant id.
+    pub fn mark_incomplete(&mut self, tenant_id: Guid, reason: &str) {
+        let reason = reason.trim();
+        match self
+            .incomplete
+            .binary_search_by_key(&tenant_id, |x| x.tenant_id)
+        {
+            Ok(i) => {
+                let known = &mut self.incomplete[i].reason;
+                if !known.split("; ").any(|r| r == reason) {
+                    if !known.is_empty() {
+                        known.push_str("; ");
+                    }
+                    known.push_str(reason);
+                }
+            }
+            Err(i) => self.incomplete.insert(
+                i,
+                Incomplete {
+                    tenant_id,
+                    reason: reason.to_owned(),
+                },
+            ),
+        }
+    }
+
+    /// The reason `tenant_id` is incomplete, when it is.
+    pub fn incomplete_reason(&self, tenant_id: Guid) -> Option<&str> {
+        self.incomplete
+            .binary_search_by_key(&tenant_id, |x| x.tenant_id)
+            .ok()
+            .map(|i| self.incomplete[i].reason.as_str())
+    }
 }
 
 #[derive(Clone, Debug)]
