@@ -2,6 +2,8 @@
 //! other integrity tests do not try: each test here is a defect found that
 //! way, kept so that it stays fixed.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use partner_audit::report::waivers::WaiverSet;
@@ -29,4 +31,31 @@ fn many_waivers_load_in_linear_time() {
         took < Duration::from_secs(8),
         "{n} waivers took {took:?} to load"
     );
+}
+
+/// Validates that waiver warnings (a waiver matching no finding, an expired
+/// one) obey the terminal's cap like every other warning: at most 20, then a
+/// count of the rest, and none with `--quiet`. A waivers file of 10,000
+/// stale entries used to print 10,000 lines.
+#[test]
+fn waiver_warnings_are_capped_on_the_terminal() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("waivers.toml");
+    let one = "[[waiver]]\nrule = \"ZZZ001\"\njustification = \"j\"\nowner = \"o\"\nexpires = \"2099-01-01\"\n";
+    std::fs::write(&path, one.repeat(30)).expect("write");
+    let waivers = path.to_str().expect("utf-8 path");
+    let stale = |stderr: &str| stderr.matches("matches no finding").count();
+
+    let (code, _, stderr) = common::run(&["audit", "fixtures/demo", "--waivers", waivers]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(stale(&stderr), 20, "{stderr}");
+    assert!(
+        stderr.contains("… and 10 more waiver warning(s)"),
+        "{stderr}"
+    );
+
+    let (code, _, stderr) =
+        common::run(&["audit", "fixtures/demo", "--waivers", waivers, "--quiet"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(stale(&stderr), 0, "{stderr}");
 }
