@@ -59,3 +59,41 @@ fn waiver_warnings_are_capped_on_the_terminal() {
     assert_eq!(code, 1, "{stderr}");
     assert_eq!(stale(&stderr), 0, "{stderr}");
 }
+
+/// Validates that a `--config` file's errors name its line and column, as
+/// every other input file's do: a TOML syntax error, a duplicate key and an
+/// unknown setting used to name the file alone (and the syntax error's
+/// message ran over two lines).
+#[test]
+fn config_errors_name_line_and_column() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cases = [
+        (
+            "select = [\"DAP\"]\nselect = [\"AZ\"]\n",
+            ":2:1: invalid TOML: duplicate key",
+        ),
+        (
+            "select = [\"DAP\"]\n  bogus = 1\n",
+            ":2:3: unknown setting `bogus`",
+        ),
+        (
+            "ignore = []\nautopilot_policy = 1\n",
+            ":2:1: `autopilot_policy` must be a string",
+        ),
+        (
+            "select = [1,\n  2",
+            ":2:4: invalid TOML: invalid array, expected `]`",
+        ),
+    ];
+    for (i, (text, want)) in cases.into_iter().enumerate() {
+        let path = dir.path().join(format!("c{i}.toml"));
+        std::fs::write(&path, text).expect("write");
+        let config = path.to_str().expect("utf-8 path");
+        let (code, _, stderr) = common::run(&["audit", "fixtures/demo", "--config", config]);
+        assert_eq!(code, 2, "{text:?}: {stderr}");
+        assert!(
+            stderr.contains(&format!("c{i}.toml{want}")),
+            "{text:?}: expected `{want}` in: {stderr}"
+        );
+    }
+}
