@@ -466,15 +466,20 @@ fn audit(a: &AuditArgs) -> Result<u8, AppError> {
         FailOn::High => Some(Severity::High),
     };
     let t = Instant::now();
-    let code =
-        report::emit::emit(&report, &rules, &a.report, a.out.as_deref(), fail_on).map_err(|e| {
-            match e {
-                report::emit::EmitError::Io { path, source } => AppError::Io { path, source },
-                report::emit::EmitError::Usage(m) => AppError::Usage(m),
-                report::emit::EmitError::Input(d) => AppError::Diagnostics(d),
-                e @ report::emit::EmitError::Unpublished { .. } => AppError::Unpublished(e),
-            }
-        })?;
+    let code = report::emit::emit(
+        &report,
+        &rules,
+        &a.report,
+        a.out.as_deref(),
+        fail_on,
+        a.quiet,
+    )
+    .map_err(|e| match e {
+        report::emit::EmitError::Io { path, source } => AppError::Io { path, source },
+        report::emit::EmitError::Usage(m) => AppError::Usage(m),
+        report::emit::EmitError::Input(d) => AppError::Diagnostics(d),
+        e @ report::emit::EmitError::Unpublished { .. } => AppError::Unpublished(e),
+    })?;
     phase(&mut timings, "report", t);
     if a.stats {
         let mut s = String::from("{");

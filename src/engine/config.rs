@@ -49,10 +49,17 @@ impl Config {
         let file = path.display().to_string();
         let src = crate::input_file::read_to_string(path)
             .map_err(|e| format!("cannot read config {file}: {e}"))?;
-        let doc = ImDocument::parse(src.as_str())
-            .map_err(|e| format!("{file}: invalid TOML: {}", e.message().trim()))?;
+        let doc = ImDocument::parse(src.as_str()).map_err(|e| {
+            let message = e.message().trim().replace('\n', ", ");
+            let at = e.span().map_or(0, |s| s.start);
+            format!("{}: invalid TOML: {message}", at_offset(&file, &src, at))
+        })?;
+        let root = doc.as_table();
         let mut c = Config::default();
-        for (k, item) in doc.as_table().iter() {
+        for (k, item) in root.iter() {
+            // Errors name the line and column of the setting's key.
+            let key_at = root.key(k).and_then(|k| k.span()).map_or(0, |s| s.start);
+            let file = at_offset(&file, &src, key_at);
             match k {
                 "select" => c.select = strings(item, k, &file)?,
                 "ignore" => c.ignore = strings(item, k, &file)?,
@@ -88,6 +95,18 @@ impl Config {
         }
         Ok(c)
     }
+}
+
+/// `file:line:column` of a byte offset in `src` (1-based).
+fn at_offset(file: &str, src: &str, offset: usize) -> String {
+    let mut end = offset.min(src.len());
+    while !src.is_char_boundary(end) {
+        end -= 1;
+    }
+    let before = &src[..end];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    format!("{file}:{line}:{column}")
 }
 
 /// Enables exactly the rules matched by `select` (all when empty) and not by

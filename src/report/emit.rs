@@ -146,13 +146,14 @@ pub fn write_format(
 /// Loads the baseline and waivers, writes the requested reports into `out`
 /// (when given), prints the terminal summary and returns the exit status:
 /// 1 when an open finding at or above `fail_on` exists (only new ones with
-/// `--fail-on-new`), else 0.
+/// `--fail-on-new`), else 0. `quiet` prints no waiver warnings.
 pub fn emit(
     report: &Report<'_>,
     rules: &[Rule],
     args: &ReportArgs,
     out: Option<&Path>,
     fail_on: Option<Severity>,
+    quiet: bool,
 ) -> Result<u8, EmitError> {
     let mut formats = args.format.clone().unwrap_or_else(|| vec![Format::Json]);
     formats.sort_unstable();
@@ -178,8 +179,17 @@ pub fn emit(
     }
     let outcome = Outcome::new(report, rules, baseline, waivers);
     if let Some(w) = &outcome.waivers {
-        for line in w.warnings() {
-            eprintln!("{}", summary::printable(&line));
+        // The terminal's cap on warnings holds for these too (none when quiet).
+        let lines = if quiet { Vec::new() } else { w.warnings() };
+        let cap = crate::app::MAX_TERMINAL_WARNINGS;
+        for line in lines.iter().take(cap) {
+            eprintln!("{}", summary::printable(line));
+        }
+        if lines.len() > cap {
+            eprintln!(
+                "… and {} more waiver warning(s) (findings.json lists them under `waivers`)",
+                crate::snapshot::diag::thousands(lines.len() - cap)
+            );
         }
     }
     let mut written: Vec<PathBuf> = Vec::new();

@@ -204,9 +204,16 @@ impl WaiverSet {
         };
         let mut diags = Vec::new();
         let mut waivers = Vec::new();
+        // Where each line starts, found once: counting the newlines before
+        // every waiver would cost time quadratic in the file's size.
+        let newlines: Vec<usize> = text.match_indices('\n').map(|(i, _)| i).collect();
         for e in &entries {
             match validate(&file, text, e) {
-                Ok(w) => waivers.push(w),
+                Ok(mut w) => {
+                    let line = newlines.partition_point(|&nl| nl < e.offset) + 1;
+                    w.line = u32::try_from(line).unwrap_or(u32::MAX);
+                    waivers.push(w);
+                }
                 Err(mut d) => diags.append(&mut d),
             }
         }
@@ -581,7 +588,8 @@ fn validate(file: &str, text: &str, e: &Entry) -> Result<Waiver, Vec<Diagnostic>
     };
     match expires_at {
         Some(expires_at) if diags.is_empty() => Ok(Waiver {
-            line: pos(text, e.offset).0,
+            // Set by the caller, from the line starts it finds once.
+            line: 0,
             id: id.map(|x| x.0),
             rule: rule.map(|x| x.0),
             customer_tenant_id,
