@@ -16,8 +16,6 @@
 //!
 //! Every case derives from a seed: a failure names it, and `FUZZ_SEED=N`
 //! runs that case alone (`FUZZ_CASES=N` changes the number of cases).
-//! Properties waiting for another item of issue #11 are `#[ignore]`d with
-//! the item they need.
 
 use std::fmt::Write as _;
 use std::fs;
@@ -266,7 +264,6 @@ fn csv_invalid_rows_are_rejected_at_their_line() {
 /// Validates that blank and whitespace-only rows (`,,,`) are counted: the
 /// file's rows are all accounted for, or the load fails.
 #[test]
-#[ignore = "needs #11 item 2"]
 fn csv_blank_rows_are_accounted_for() {
     for_seeds("csv_blank_rows", 100, |_, rng| {
         let rows = rng.random_range(1..8);
@@ -297,7 +294,6 @@ fn csv_blank_rows_are_accounted_for() {
 /// swallowed into one field with exit 0: an unbalanced quote, text after a
 /// closing quote, a lone trailing quote, an unclosed last field.
 #[test]
-#[ignore = "needs #11 item 1"]
 fn csv_malformed_quotes_fail_the_load() {
     for_seeds("csv_malformed_quotes", 100, |_, rng| {
         let rows = rng.random_range(2..8);
@@ -611,7 +607,6 @@ fn rule_with_where(expr: &str) -> String {
 /// clear error rather than overflowing the stack (which would abort the
 /// whole test binary: run it alone when un-ignoring).
 #[test]
-#[ignore = "needs #11 item 9"]
 fn deep_rule_expressions_are_errors() {
     let deep = [
         format!(
@@ -636,7 +631,6 @@ fn deep_rule_expressions_are_errors() {
 /// Validates one policy for duplicate ids: the first row wins, the
 /// duplicate is counted as rejected and named in a diagnostic.
 #[test]
-#[ignore = "needs #11 item 3"]
 fn duplicate_tenant_ids_keep_the_first_row() {
     for_seeds("duplicate_ids", 50, |_, rng| {
         let rows = rng.random_range(1..6);
@@ -664,7 +658,6 @@ fn duplicate_tenant_ids_keep_the_first_row() {
 /// Validates that a duplicate key in a manifest or a single-file snapshot
 /// is an error with its line and column, never "last wins".
 #[test]
-#[ignore = "needs #11 item 5"]
 fn duplicate_json_keys_are_errors() {
     let manifest = b"{\n  \"format_version\": 1,\n  \"captured_at\": \"2026-11-01\",\n  \"captured_at\": \"2030-01-01\"\n}\n";
     let (_d, snap) = snapshot_dir(&[("manifest.json", manifest)]);
@@ -684,7 +677,6 @@ fn duplicate_json_keys_are_errors() {
 
 /// Validates that a manifest value nested 128 deep is an error, not null.
 #[test]
-#[ignore = "needs #11 item 7"]
 fn deeply_nested_manifest_values_are_errors() {
     for depth in [128usize, 129, 4096] {
         let manifest = format!(
@@ -701,7 +693,6 @@ fn deeply_nested_manifest_values_are_errors() {
 /// Validates that a table file that is not a regular file (a directory, a
 /// dangling symlink) is an error naming it, not an absent table.
 #[test]
-#[ignore = "needs #11 item 4"]
 fn non_regular_table_files_are_errors() {
     let (_d, snap) = snapshot_dir(&[]);
     fs::create_dir(snap.join("tenants.csv")).expect("mkdir");
@@ -769,7 +760,6 @@ fn fuzz_regressions_replay() {
 /// every row it is counted as (found by `csv_loader`: 4 rows rejected, 3
 /// errors).
 #[test]
-#[ignore = "needs #11 item 1"]
 fn fuzz_regression_bare_cr_rows_outnumber_errors() {
     replay(
         "csv_loader",
@@ -783,7 +773,6 @@ fn fuzz_regression_bare_cr_rows_outnumber_errors() {
 /// lexer slicing inside the character (found by `rule_parser`; the panic
 /// is in src/engine/expr.rs `lex`).
 #[test]
-#[ignore = "needs a fix in src/engine/expr.rs (#11 item 9's file)"]
 fn fuzz_regression_expr_lexer_char_boundary() {
     replay(
         "rule_parser",
