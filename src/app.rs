@@ -454,6 +454,8 @@ fn audit(a: &AuditArgs) -> Result<u8, AppError> {
         a.quiet,
         if json_written {
             "all in findings.json"
+        } else if a.out.is_some() {
+            "add json to --format to list them all in findings.json"
         } else {
             "use --out DIR to list them all in findings.json"
         },

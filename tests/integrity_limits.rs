@@ -403,6 +403,20 @@ fn warning_floods_are_folded_and_capped() {
         err.contains("more warning(s) (use --out DIR to list them all in findings.json)"),
         "{err}"
     );
+    // With --out but no findings.json, the hint does not suggest --out again.
+    let csv_out = out.path().join("csv");
+    let (_, _, err) = run(&[
+        "audit",
+        &snap_s,
+        "--out",
+        &csv_out.to_string_lossy(),
+        "--format",
+        "csv",
+    ]);
+    assert!(
+        err.contains("more warning(s) (add json to --format to list them all in findings.json)"),
+        "{err}"
+    );
 }
 
 /// Validates `--quiet`: no warning reaches the terminal, the summary does,

@@ -191,3 +191,130 @@ fn bad_baseline_is_an_error_with_file_line_and_field() {
         "{err}"
     );
 }
+
+/// The finding lines of the terminal's top-findings list.
+fn top_findings(stdout: &str) -> Vec<&str> {
+    stdout
+        .lines()
+        .skip_while(|l| *l != "top findings:")
+        .skip(1)
+        .take_while(|l| l.starts_with("  ["))
+        .collect()
+}
+
+/// The summary's closing `… and N more` line.
+fn more_line(stdout: &str) -> &str {
+    stdout
+        .lines()
+        .find(|l| l.starts_with("  … and "))
+        .unwrap_or_else(|| panic!("no `… and N more` line:\n{stdout}"))
+}
+
+/// Validates issue #13 item 6: under `--baseline` the terminal's top
+/// findings list the new ones first, each marked `NEW`, then the
+/// unchanged ones; the closing hint says where the reports went when
+/// `--out` was given, and suggests `--out` only when it was not.
+#[test]
+fn terminal_lists_new_findings_first_and_marked() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (_, mut before, _) = audit_json(
+        &tmp.path().join("before"),
+        "fixtures/demo",
+        &["--fail-on", "never"],
+    );
+    // The baseline lacks the last three findings in report order (the
+    // least severe): today they are new, and without the new-first order
+    // they would not reach the top ten.
+    let findings = before["findings"].as_array_mut().expect("findings");
+    let total = findings.len();
+    assert!(total > 13, "the demo has {total} findings");
+    let dropped: Vec<String> = findings
+        .drain(total - 3..)
+        .map(|f| f["id"].as_str().expect("id").to_string())
+        .collect();
+    let baseline = tmp.path().join("baseline.json");
+    std::fs::write(&baseline, before.to_string()).expect("write baseline");
+    let base = baseline.to_string_lossy().into_owned();
+    let out = tmp.path().join("after");
+    let (code, after, _) = audit_json(
+        &out,
+        "fixtures/demo",
+        &["--baseline", &base, "--fail-on", "never"],
+    );
+    assert_eq!(code, 0);
+    let (_, stdout, _) = run(&[
+        "audit",
+        "fixtures/demo",
+        "--out",
+        &out.to_string_lossy(),
+        "--baseline",
+        &base,
+        "--fail-on",
+        "never",
+    ]);
+    let listed = top_findings(&stdout);
+    assert_eq!(listed.len(), 10, "{stdout}");
+    let marked: Vec<bool> = listed.iter().map(|l| l.contains("] NEW ")).collect();
+    let want: Vec<bool> = (0..10).map(|i| i < 3).collect();
+    assert_eq!(marked, want, "{stdout}");
+    // The marked lines are the new findings, in report order.
+    let message = |id: &str| {
+        after["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .find(|f| f["id"] == id)
+            .and_then(|f| f["message"].as_str())
+            .expect("message")
+            .to_string()
+    };
+    for (line, id) in listed.iter().zip(&dropped) {
+        assert!(line.ends_with(&message(id)), "{id}: {line}");
+    }
+    // The rule ids line up whether a line is marked or not.
+    let rule_at = |l: &str| {
+        let rest = &l[l.find(']').map_or(0, |i| i + 1)..];
+        l.len() - rest.trim_start_matches(" NEW").trim_start().len()
+    };
+    assert_eq!(rule_at(listed[9]), rule_at(listed[0]), "{stdout}");
+    let more = more_line(&stdout);
+    assert!(
+        more.contains(&format!("{} more, 0 new", total - 10)),
+        "{more}"
+    );
+    assert!(!more.contains("--out"), "{more}");
+    let json = out.join("findings.json").display().to_string();
+    assert!(more.contains(&format!("all in {json}")), "{more}");
+    // Only CSV asked for: the hint names the folder.
+    let csv_out = tmp.path().join("csv");
+    let (_, stdout, _) = run(&[
+        "audit",
+        "fixtures/demo",
+        "--out",
+        &csv_out.to_string_lossy(),
+        "--format",
+        "csv",
+        "--fail-on",
+        "never",
+    ]);
+    let more = more_line(&stdout);
+    assert!(!more.contains("--out"), "{more}");
+    assert!(
+        more.contains(&format!("see the reports in {}", csv_out.display())),
+        "{more}"
+    );
+    // Without --out the hint says how to get the rest.
+    let (_, stdout, _) = run(&[
+        "audit",
+        "fixtures/demo",
+        "--baseline",
+        &base,
+        "--fail-on",
+        "never",
+    ]);
+    assert!(
+        more_line(&stdout).contains("use --out DIR for findings.json"),
+        "{stdout}"
+    );
+    assert_eq!(top_findings(&stdout).len(), 10);
+}

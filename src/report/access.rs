@@ -12,7 +12,7 @@ use petgraph::graph::NodeIndex;
 
 use super::Report;
 use crate::graph::members::{Member, MemberKind};
-use crate::graph::{Grant, Node, Via};
+use crate::graph::{Grant, Hop, Node, Via};
 use crate::snapshot::roles::RoleId;
 use crate::snapshot::Guid;
 
@@ -45,6 +45,9 @@ pub struct AccessLine {
     pub justification: String,
     /// The explaining path, compact.
     pub path: String,
+    /// The groups of the path after the principal (the grant's holder
+    /// last), as `path` shows them: a long path's middle is elided.
+    pub groups: Vec<Hop>,
     pub member_node: NodeIndex,
 }
 
@@ -145,6 +148,11 @@ fn line(r: &Report<'_>, m: &Member, grant: &Grant, resource: NodeIndex) -> Optio
         return None;
     };
     let (principal_id, principal_kind, display_name, upn, home) = who(r, m);
+    // The path starts with the member itself.
+    let mut groups = r.graph.members_of(grant.holder).shown_path(m);
+    if !groups.is_empty() {
+        groups.remove(0);
+    }
     Some(AccessLine {
         principal_id,
         principal_kind,
@@ -163,6 +171,7 @@ fn line(r: &Report<'_>, m: &Member, grant: &Grant, resource: NodeIndex) -> Optio
         listed: false,
         justification: justification(r, grant),
         path: r.graph.render_path(r.snapshot, m, grant),
+        groups,
         member_node: m.node,
     })
 }

@@ -1,14 +1,24 @@
-//! `findings.csv` and `access.csv`, for spreadsheets.
+//! `findings.csv` and `access.csv`, for spreadsheets, SIEM and ticket
+//! systems.
 //!
 //! Written with the csv crate (quoting of commas, quotes and line breaks);
 //! every cell goes through [`escape::csv_cell`], so a snapshot string that
 //! starts like a formula (`=`, `+`, `-`, `@`, tab, CR) stays text.
+//!
+//! Every object id comes with the name (and UPN) it stands for in a column
+//! of its own, so that no consumer has to parse the prose columns (`paths`,
+//! `path`, `evidence`). A list cell holds one item a line, and its
+//! companion columns (`principals`, `principal_names`, `principal_upns`)
+//! hold as many lines in the same order: a line break inside a name is
+//! shown as U+FFFD there, so that it cannot shift the items.
 
 use std::io::{self, Write};
 
 use super::access;
 use super::escape::csv_cell;
-use super::Outcome;
+use super::{Outcome, Report};
+use crate::graph::{Hop, Node};
+use crate::snapshot::Guid;
 
 fn writer(w: &mut dyn Write) -> ::csv::Writer<&mut dyn Write> {
     ::csv::WriterBuilder::new()
@@ -19,6 +29,79 @@ fn writer(w: &mut dyn Write) -> ::csv::Writer<&mut dyn Write> {
 fn row<W: Write>(w: &mut ::csv::Writer<W>, cells: &[String]) -> io::Result<()> {
     w.write_record(cells.iter().map(|c| csv_cell(c).into_owned()))
         .map_err(io::Error::other)
+}
+
+/// One item of a list cell: a line break would split it in two, so CR and
+/// LF are shown as U+FFFD (like every other hidden character).
+fn item(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains(['\r', '\n']) {
+        std::borrow::Cow::Owned(s.replace(['\r', '\n'], "\u{fffd}"))
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
+/// A list cell: one item a line.
+fn list<'s>(items: impl Iterator<Item = &'s str>) -> String {
+    let mut out = String::new();
+    for (i, s) in items.enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push_str(&item(s));
+    }
+    out
+}
+
+/// The display name and UPN of a principal id, as the snapshot has them;
+/// empty for a principal the snapshot does not hold (an unresolved
+/// reference: its id is all there is).
+fn name_and_upn<'r>(r: &'r Report<'_>, id: Guid) -> (&'r str, &'r str) {
+    match r
+        .graph
+        .principal(r.snapshot, &id)
+        .map(|n| &r.graph.graph[n])
+    {
+        Some(Node::Principal(i)) => {
+            let p = &r.snapshot.principals[*i as usize];
+            (&*p.display_name, p.upn.as_deref().unwrap_or_default())
+        }
+        _ => ("", ""),
+    }
+}
+
+/// The groups of an explaining path after its member, as the `path`
+/// column shows them: ids and display names, one a line each; the groups
+/// left out of a long path are one line `… N more groups …` in both.
+fn path_groups(r: &Report<'_>, groups: &[Hop]) -> (String, String) {
+    let mut ids = Vec::with_capacity(groups.len());
+    let mut names = Vec::with_capacity(groups.len());
+    for hop in groups {
+        let (id, name) = match *hop {
+            Hop::Elided(k) => {
+                let gap = format!("… {k} more group{} …", if k == 1 { "" } else { "s" });
+                (gap.clone(), gap)
+            }
+            Hop::Node(n) => match &r.graph.graph[n] {
+                Node::Principal(i) => {
+                    let p = &r.snapshot.principals[*i as usize];
+                    (p.principal_id.to_string(), p.display_name.to_string())
+                }
+                Node::Unresolved { id } => (id.to_string(), String::new()),
+                Node::Placeholder { group, .. } => (
+                    String::new(),
+                    format!("{} (members unknown)", group.group_name()),
+                ),
+                Node::Resource { .. } => (String::new(), String::new()),
+            },
+        };
+        ids.push(id);
+        names.push(name);
+    }
+    (
+        list(ids.iter().map(String::as_str)),
+        list(names.iter().map(String::as_str)),
+    )
 }
 
 /// Columns of findings.csv.
@@ -37,10 +120,14 @@ pub const FINDINGS_HEADER: &[&str] = &[
     "resource",
     "role",
     "assignment_principal_id",
+    "assignment_principal_name",
+    "assignment_principal_upn",
     "assignment_scope",
     "assignment_role",
     "assignment_source",
     "principals",
+    "principal_names",
+    "principal_upns",
     "principals_known",
     "paths",
     "evidence",
@@ -49,7 +136,9 @@ pub const FINDINGS_HEADER: &[&str] = &[
 
 /// Writes findings.csv: one row per open finding (waived ones are left
 /// out); `status` is `new`/`unchanged` with a baseline, else empty. List
-/// cells join their items with a line break.
+/// cells join their items with a line break; `principal_names` and
+/// `principal_upns` have one line per id of `principals` (an empty line
+/// for a user without UPN).
 pub fn write_findings(o: &Outcome<'_>, w: &mut dyn Write) -> io::Result<()> {
     let r = o.report;
     let mut out = writer(w);
@@ -69,7 +158,9 @@ pub fn write_findings(o: &Outcome<'_>, w: &mut dyn Write) -> io::Result<()> {
             .map(|p| crate::engine::render_path(r.snapshot, r.graph, *p))
             .collect();
         let principals: Vec<String> = f.principals.iter().map(ToString::to_string).collect();
+        let named: Vec<(&str, &str)> = f.principals.iter().map(|&p| name_and_upn(r, p)).collect();
         let a = f.assignment.as_deref();
+        let a_named = a.map(|a| name_and_upn(r, a.principal_id));
         row(
             &mut out,
             &[
@@ -97,10 +188,14 @@ pub fn write_findings(o: &Outcome<'_>, w: &mut dyn Write) -> io::Result<()> {
                     .unwrap_or_default(),
                 f.role.as_deref().unwrap_or_default().to_owned(),
                 a.map(|a| a.principal_id.to_string()).unwrap_or_default(),
+                a_named.map(|n| n.0.to_owned()).unwrap_or_default(),
+                a_named.map(|n| n.1.to_owned()).unwrap_or_default(),
                 a.map(|a| a.scope.clone()).unwrap_or_default(),
                 a.map(|a| a.role.clone()).unwrap_or_default(),
                 a.map(|a| a.source.clone()).unwrap_or_default(),
                 principals.join("\n"),
+                list(named.iter().map(|n| n.0)),
+                list(named.iter().map(|n| n.1)),
                 f.principals_known.to_string(),
                 paths.join("\n"),
                 r.evidence(f).join("\n"),
@@ -127,10 +222,14 @@ pub const ACCESS_HEADER: &[&str] = &[
     "listed",
     "justifying_relationship",
     "path",
+    "path_group_ids",
+    "path_group_names",
 ];
 
 /// Writes access.csv: who can access what (every effective-access row,
-/// partner groups with unknown members included).
+/// partner groups with unknown members included). `path_group_ids` and
+/// `path_group_names` list the groups of `path` after the principal,
+/// member side first, one a line.
 pub fn write_access(o: &Outcome<'_>, w: &mut dyn Write) -> io::Result<()> {
     let mut out = writer(w);
     row(
@@ -141,6 +240,7 @@ pub fn write_access(o: &Outcome<'_>, w: &mut dyn Write) -> io::Result<()> {
             .collect::<Vec<_>>(),
     )?;
     for l in access::lines(o.report) {
+        let (group_ids, group_names) = path_groups(o.report, &l.groups);
         row(
             &mut out,
             &[
@@ -158,6 +258,8 @@ pub fn write_access(o: &Outcome<'_>, w: &mut dyn Write) -> io::Result<()> {
                 l.listed.to_string(),
                 l.justification,
                 l.path,
+                group_ids,
+                group_names,
             ],
         )?;
     }

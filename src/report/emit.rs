@@ -225,7 +225,7 @@ pub fn emit(
         progress.finish();
     }
     let mut stdout = anstream::stdout();
-    let _ = write!(stdout, "{}", summary::render(&outcome));
+    let _ = write!(stdout, "{}", summary::render(&outcome, &written));
     if !written.is_empty() {
         let _ = writeln!(stdout);
     }

@@ -6,11 +6,12 @@
 //! no control character from the data reaches the terminal.
 
 use std::fmt::Write as _;
+use std::path::PathBuf;
 
 use anstyle::{AnsiColor, Style};
 
 use super::json::Summary;
-use super::Outcome;
+use super::{Open, Outcome, Status};
 use crate::engine::rule::Severity;
 
 /// How many findings the summary lists in full.
@@ -29,9 +30,41 @@ fn paint(s: Style, text: &str) -> String {
     format!("{s}{text}{s:#}")
 }
 
+/// The open findings in the order the summary lists them: under a
+/// baseline the new ones first, then the unchanged ones, each part in
+/// report order; else report order.
+fn listed<'o, 'a>(o: &'o Outcome<'a>) -> Vec<&'o Open<'a>> {
+    let mut open: Vec<&Open<'a>> = o.open.iter().collect();
+    if o.baseline.is_some() {
+        // A stable sort keeps report order within each part.
+        open.sort_by_key(|x| x.status != Some(Status::New));
+    }
+    open
+}
+
+/// Where the findings the summary does not list can be read: the
+/// findings.json just written, else the `--out` folder of the reports
+/// written, else a hint to pass `--out`.
+fn rest_hint(written: &[PathBuf]) -> String {
+    let json = written
+        .iter()
+        .find(|p| p.file_name().is_some_and(|n| n == "findings.json"));
+    match (json, written.first().and_then(|p| p.parent())) {
+        (Some(p), _) => format!("all in {}", printable(&p.display().to_string())),
+        (None, Some(dir)) => format!(
+            "see the reports in {}",
+            printable(&dir.display().to_string())
+        ),
+        (None, None) => "use --out DIR for findings.json".to_string(),
+    }
+}
+
 /// Renders the summary: counts per severity and per rule, baseline and
-/// waiver counts, then the top open findings.
-pub fn render(o: &Outcome<'_>) -> String {
+/// waiver counts, then the top open findings (under a baseline the new
+/// ones first, marked `NEW`). `written` are the report files of the run
+/// (none without `--out`): the closing hint says where the findings not
+/// listed are.
+pub fn render(o: &Outcome<'_>, written: &[PathBuf]) -> String {
     let r = o.report;
     let s = Summary::of(o.open.iter().map(|x| x.finding));
     let bold = Style::new().bold();
@@ -102,11 +135,14 @@ pub fn render(o: &Outcome<'_>) -> String {
     }
     if !o.open.is_empty() {
         let _ = writeln!(out, "\ntop findings:");
-        for x in o.open.iter().take(TOP) {
+        let listed = listed(o);
+        for x in listed.iter().take(TOP) {
             let f = x.finding;
+            // Unmarked lines keep the rule ids in one column.
             let tag = match x.status {
-                Some(super::Status::New) => format!(" {}", paint(bold, "new")),
-                _ => String::new(),
+                Some(Status::New) => format!(" {}", paint(bold, "NEW")),
+                Some(Status::Unchanged) => "    ".to_string(),
+                None => String::new(),
             };
             let _ = writeln!(
                 out,
@@ -116,11 +152,22 @@ pub fn render(o: &Outcome<'_>) -> String {
                 printable(&f.message)
             );
         }
-        if o.open.len() > TOP {
+        if listed.len() > TOP {
+            let rest = &listed[TOP..];
+            let new = if o.baseline.is_some() {
+                let n = rest
+                    .iter()
+                    .filter(|x| x.status == Some(Status::New))
+                    .count();
+                format!(", {n} new")
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 out,
-                "  … and {} more (use --out DIR for findings.json)",
-                o.open.len() - TOP
+                "  … and {} more{new} ({})",
+                rest.len(),
+                rest_hint(written)
             );
         }
     }
