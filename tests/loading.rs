@@ -2,61 +2,19 @@
 //! normalisation rule and one per class of bad input, each asserting the
 //! exact diagnostic text a user would see.
 
-use std::path::Path;
+mod common;
+
+use common::snap::{guid, render, Snap};
 
 use partner_audit::snapshot::roles::{builtin, RolePlane};
 use partner_audit::snapshot::{
-    load, AgentGroup, Diagnostic, Guid, Level, Loaded, Perspective, PrincipalKind, RelKind,
-    RelState, TABLES,
+    load, AgentGroup, Level, Perspective, PrincipalKind, RelKind, RelState, TABLES,
 };
 
 const T1: &str = "00000000-0000-0000-0000-000000000001";
 const T2: &str = "00000000-0000-0000-0000-000000000002";
 const U1: &str = "00000000-0000-0000-0000-0000000000a1";
 const G1: &str = "00000000-0000-0000-0000-0000000000b1";
-
-/// A snapshot directory holding `files`, and the result of loading it.
-struct Snap {
-    dir: tempfile::TempDir,
-    loaded: Loaded,
-}
-
-impl Snap {
-    fn new(files: &[(&str, &[u8])]) -> Snap {
-        let dir = tempfile::tempdir().expect("tempdir");
-        for (name, content) in files {
-            std::fs::write(dir.path().join(name), content).expect("write");
-        }
-        let loaded = load(dir.path());
-        Snap { dir, loaded }
-    }
-
-    /// Every diagnostic as displayed, with the temporary directory shown as `snap`.
-    fn rendered(&self) -> Vec<String> {
-        render(&self.loaded.diagnostics, self.dir.path())
-    }
-
-    fn errors(&self) -> Vec<String> {
-        let errors: Vec<Diagnostic> = self.loaded.errors().cloned().collect();
-        render(&errors, self.dir.path())
-    }
-
-    fn assert_clean(&self) {
-        assert!(self.loaded.diagnostics.is_empty(), "{:#?}", self.rendered());
-    }
-}
-
-fn render(diags: &[Diagnostic], dir: &Path) -> Vec<String> {
-    let prefix = dir.display().to_string();
-    diags
-        .iter()
-        .map(|d| d.to_string().replace(&prefix, "snap"))
-        .collect()
-}
-
-fn guid(s: &str) -> Guid {
-    Guid::parse(s).expect("guid")
-}
 
 fn principals_header() -> String {
     "tenant_id,principal_id,kind,display_name,upn,enabled,agent_group\n".to_owned()

@@ -63,3 +63,5 @@ pub fn run(args: &[&str]) -> (i32, String, String) {
         String::from_utf8_lossy(&o.stderr).into_owned(),
     )
 }
+
+pub mod snap;
