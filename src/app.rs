@@ -144,8 +144,15 @@ pub fn run(cli: Cli) -> Result<u8, AppError> {
         }
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
-            let mut out = std::io::stdout().lock();
-            clap_complete::generate(shell, &mut cmd, "partner-audit", &mut out);
+            // Into memory first: the generator panics on a failed write.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "partner-audit", &mut script);
+            std::io::Write::write_all(&mut std::io::stdout().lock(), &script).map_err(
+                |source| AppError::Io {
+                    path: "standard output".into(),
+                    source,
+                },
+            )?;
             Ok(0)
         }
         Command::Man { out } => man(out.as_deref()),
@@ -162,11 +169,11 @@ fn man(out: Option<&Path>) -> Result<u8, AppError> {
     match out {
         None => {
             let mut page = Vec::new();
+            let stdout = Path::new("standard output");
             clap_mangen::Man::new(cmd)
                 .render(&mut page)
-                .map_err(io(Path::new("-")))?;
-            std::io::Write::write_all(&mut std::io::stdout().lock(), &page)
-                .map_err(io(Path::new("-")))?;
+                .map_err(io(stdout))?;
+            std::io::Write::write_all(&mut std::io::stdout().lock(), &page).map_err(io(stdout))?;
         }
         Some(dir) => {
             std::fs::create_dir_all(dir).map_err(io(dir))?;

@@ -72,14 +72,13 @@ fn readme_installs_the_command_before_using_it() {
 fn readme_completion_and_man_commands_run() {
     let home = tempfile::tempdir().expect("tempdir");
     let h = home.path();
-    for dir in [".zfunc", ".config/fish/completions"] {
-        std::fs::create_dir_all(h.join(dir)).expect("mkdir");
-    }
     let mut ran = 0;
     for cmd in readme_commands(&readme()) {
         let cmd = cmd.replace('~', &h.to_string_lossy());
-        if let Some(dir) = cmd.strip_prefix("mkdir -p ") {
-            std::fs::create_dir_all(dir).expect("mkdir");
+        if let Some(dirs) = cmd.strip_prefix("mkdir -p ") {
+            for dir in dirs.split_whitespace() {
+                std::fs::create_dir_all(dir).expect("mkdir");
+            }
             continue;
         }
         let Some(rest) = cmd.strip_prefix("partner-audit ") else {
