@@ -143,6 +143,41 @@ pub fn write_format(
     Ok(written)
 }
 
+/// Command-line mistakes that need no input: `--format` without `--out`,
+/// `--out` naming a file.
+fn check_args(args: &ReportArgs, out: Option<&Path>) -> Result<(), EmitError> {
+    if args.format.is_some() && out.is_none() {
+        return Err(EmitError::Usage(
+            "`--format` writes files: pass `--out DIR` as well".into(),
+        ));
+    }
+    if let Some(out) = out.filter(|o| o.exists() && !o.is_dir()) {
+        return Err(EmitError::Usage(format!(
+            "--out `{}` is a file: pass a directory for the reports",
+            out.display()
+        )));
+    }
+    Ok(())
+}
+
+/// What [`emit`] can check before the audit runs, so that a mistake does
+/// not wait for the snapshot to be read: the output options, and the
+/// waivers file (small: read, then read again by `emit`); the baseline, as
+/// large as a report, only exists and is a file.
+pub fn preflight(args: &ReportArgs, out: Option<&Path>, rules: &[Rule]) -> Result<(), EmitError> {
+    check_args(args, out)?;
+    if let Some(p) = &args.waivers {
+        WaiverSet::load_for(p, Some(rules)).map_err(EmitError::Input)?;
+    }
+    if let Some(p) = args.baseline.as_deref() {
+        if let Err(e) = crate::input_file::check(p) {
+            let d = e.diagnostic(&p.display().to_string());
+            return Err(EmitError::Input(vec![d.with_field("--baseline")]));
+        }
+    }
+    Ok(())
+}
+
 /// Loads the baseline and waivers, writes the requested reports into `out`
 /// (when given), prints the terminal summary and returns the exit status:
 /// 1 when an open finding at or above `fail_on` exists (only new ones with
@@ -158,18 +193,14 @@ pub fn emit(
     let mut formats = args.format.clone().unwrap_or_else(|| vec![Format::Json]);
     formats.sort_unstable();
     formats.dedup();
-    if args.format.is_some() && out.is_none() {
-        return Err(EmitError::Usage(
-            "`--format` writes files: pass `--out DIR` as well".into(),
-        ));
-    }
+    check_args(args, out)?;
     let mut diags = Vec::new();
     let baseline = match &args.baseline {
         Some(p) => Baseline::load(p).map_err(|mut d| diags.append(&mut d)).ok(),
         None => None,
     };
     let waivers = match &args.waivers {
-        Some(p) => WaiverSet::load(p)
+        Some(p) => WaiverSet::load_for(p, Some(rules))
             .map_err(|mut d| diags.append(&mut d))
             .ok(),
         None => None,

@@ -32,6 +32,7 @@ struct Doc<'a> {
     format_version: u32,
     tool: Tool,
     as_of: String,
+    as_of_origin: &'static str,
     snapshot: SnapshotInfo<'a>,
     input: Input<'a>,
     summary: Summary,
@@ -345,6 +346,7 @@ pub fn write_outcome(o: &Outcome<'_>, w: &mut dyn Write) -> io::Result<()> {
             version: env!("CARGO_PKG_VERSION"),
         },
         as_of: r.as_of.to_string(),
+        as_of_origin: r.as_of_origin.as_str(),
         snapshot: SnapshotInfo {
             captured_at: m.captured_at.map(|t| t.to_string()),
             perspective: m.perspective.map(|p| p.as_str()),

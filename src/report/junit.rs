@@ -46,6 +46,12 @@ pub fn render(o: &Outcome<'_>) -> String {
     let names: BTreeMap<Option<Guid>, &String> = customers.iter().map(|(n, c)| (*c, n)).collect();
     let mut suites = String::new();
     let (mut tests, mut failures, mut skipped) = (0usize, 0usize, 0usize);
+    // Every suite records the as-of date and its origin (not a clock time).
+    let as_of = format!(
+        "      <property name=\"as_of\" value=\"{}\"/>\n      <property name=\"as_of_origin\" value=\"{}\"/>\n",
+        xml(&r.as_of.to_string()),
+        xml(r.as_of_origin.as_str())
+    );
     let mut rules: Vec<_> = o.rules.iter().filter(|x| x.enabled).collect();
     rules.sort_by(|a, b| a.id.cmp(&b.id));
     for rule in rules {
@@ -125,7 +131,7 @@ pub fn render(o: &Outcome<'_>) -> String {
         skipped += s_skip;
         let _ = write!(
             suites,
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{s_fail}\" errors=\"0\" skipped=\"{s_skip}\">\n    <properties>\n      <property name=\"severity\" value=\"{}\"/>\n      <property name=\"title\" value=\"{}\"/>\n    </properties>\n{body}  </testsuite>\n",
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{s_fail}\" errors=\"0\" skipped=\"{s_skip}\">\n    <properties>\n      <property name=\"severity\" value=\"{}\"/>\n      <property name=\"title\" value=\"{}\"/>\n{as_of}    </properties>\n{body}  </testsuite>\n",
             xml(&rule.id),
             cases.len(),
             xml(rule.severity.as_str()),

@@ -124,7 +124,12 @@ fn finding(out: &mut String, f: &FindingView) {
 pub fn render(r: &Review) -> String {
     let mut out = String::with_capacity(64 * 1024);
     let _ = writeln!(out, "# {}\n", md(&r.title));
-    let _ = write!(out, "As of **{}**", md(&r.as_of));
+    let _ = write!(
+        out,
+        "As of **{}** (from {})",
+        md(&r.as_of),
+        md(r.as_of_origin)
+    );
     if let Some(c) = &r.captured_at {
         let _ = write!(out, " · snapshot captured {}", md(c));
     }

@@ -31,6 +31,8 @@ pub struct Review {
     pub title: String,
     pub tool: String,
     pub as_of: String,
+    /// Where `as_of` came from, in words.
+    pub as_of_origin: &'static str,
     pub captured_at: Option<String>,
     pub perspective: Option<&'static str>,
     pub source: Option<String>,
@@ -705,6 +707,7 @@ pub fn build(o: &Outcome<'_>) -> Review {
         title: "Partner access review".into(),
         tool: format!("{} {}", env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION")),
         as_of: r.as_of.to_string(),
+        as_of_origin: r.as_of_origin.describe(),
         captured_at: m.captured_at.map(|t| t.to_string()),
         perspective: m.perspective.map(|p| p.as_str()),
         source: m.source.clone(),

@@ -80,6 +80,7 @@ struct NotificationProps {
 #[derive(Serialize)]
 struct RunProps {
     as_of: String,
+    as_of_origin: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     baseline: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -646,6 +647,7 @@ pub fn write(o: &Outcome<'_>, w: &mut dyn Write) -> io::Result<()> {
             results,
             properties: RunProps {
                 as_of: o.report.as_of.to_string(),
+                as_of_origin: o.report.as_of_origin.as_str(),
                 baseline: o.baseline.as_ref().map(|d| d.file.clone()),
                 waivers: o.waivers.as_ref().map(|s| s.file.clone()),
             },

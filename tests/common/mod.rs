@@ -36,6 +36,7 @@ pub fn findings_json(a: &Audit) -> String {
         snapshot: &a.snapshot,
         graph: &a.graph,
         as_of: a.as_of,
+        as_of_origin: a.as_of_origin,
         findings: &a.findings,
         diagnostics: &a.diagnostics,
     };
@@ -56,7 +57,23 @@ pub fn bin(args: &[&str]) -> Output {
 
 /// Exit code, stdout and stderr of a binary run.
 pub fn run(args: &[&str]) -> (i32, String, String) {
-    let o = bin(args);
+    outcome(&bin(args))
+}
+
+/// Exit code, stdout and stderr of a binary run from `cwd` (a folder
+/// outside the repository, as a user's).
+pub fn run_in(cwd: &Path, args: &[&str]) -> (i32, String, String) {
+    outcome(
+        &Command::new(env!("CARGO_BIN_EXE_partner-audit"))
+            .args(args)
+            .current_dir(cwd)
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("run partner-audit"),
+    )
+}
+
+fn outcome(o: &Output) -> (i32, String, String) {
     (
         o.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&o.stdout).into_owned(),

@@ -18,6 +18,7 @@ pub fn report(a: &Audit) -> Report<'_> {
         snapshot: &a.snapshot,
         graph: &a.graph,
         as_of: a.as_of,
+        as_of_origin: a.as_of_origin,
         findings: &a.findings,
         diagnostics: &a.diagnostics,
     }
