@@ -2,9 +2,10 @@
 //! role and scope; snapshot values cannot add Markdown; an absent value
 //! leaves a visible `<name>`; an unknown placeholder is a load error.
 
-mod common;
+mod report;
 
 use partner_audit::engine::rule::{self, Rule};
+use report::common;
 
 /// A custom rule over `from` whose remediation is `remediation`.
 fn rule_with(from: &str, filter: &str, per: &str, remediation: &str) -> Rule {
@@ -78,6 +79,22 @@ fn snapshot_values_cannot_add_markdown() {
         f.remediation
     );
     assert!(!f.remediation.contains('\n'), "{}", f.remediation);
+
+    // The Markdown report embeds the remediation as Markdown, value and all.
+    let rules = common::catalog();
+    let a = common::audit_with(path, &rules);
+    let r = report::report(&a);
+    let o = partner_audit::report::Outcome::plain(&r, &rules);
+    let md = report::render(&o, "report.md");
+    let line = md
+        .lines()
+        .find(|l| l.starts_with("- **remediation:** Customer: in the Azure portal"))
+        .expect("AZ001's remediation in report.md");
+    assert!(line.contains(&format!(" ```{flat}``` ")), "{line}");
+    assert!(
+        !md.lines().any(|l| l.trim_start().starts_with("# h")),
+        "{md}"
+    );
 
     // In a command span: quoted for the shell, the span fenced around it.
     let r = rule_with(

@@ -3,7 +3,8 @@
 //!
 //! Every snapshot string goes through [`escape::markdown`] (or
 //! [`code`] for commands and ids), so names can neither format the page nor
-//! break a table.
+//! break a table. A finding's remediation is Markdown already, its snapshot
+//! values in code spans the engine fenced, and is written as it is.
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -117,7 +118,14 @@ fn finding(out: &mut String, f: &FindingView) {
             let _ = writeln!(out, "  - {}", md(e));
         }
     }
-    let _ = writeln!(out, "- **remediation:** {}\n", md(&f.remediation));
+    // The remediation is Markdown already: the rule's text, with every
+    // snapshot value in a code span of its own. Its lines are indented to
+    // stay inside this list item.
+    let _ = writeln!(
+        out,
+        "- **remediation:** {}\n",
+        escape::visible(&f.remediation, |c| c == '\n').replace('\n', "\n  ")
+    );
 }
 
 /// Renders the review as Markdown.
