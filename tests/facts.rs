@@ -207,6 +207,15 @@ fn generated_help_and_reports_are_self_contained() {
     let o = partner_audit::report::Outcome::plain(&r, &rules);
     for (name, text) in report::render_all(&o) {
         problems.extend(dangling(name, &text, &known));
+        // A report travels without the repository: a fact it cites must
+        // say where it is stated.
+        for line in text.lines().filter(|l| !fact_refs(l).is_empty()) {
+            if !line.contains("docs/facts.md") {
+                problems.push(format!(
+                    "{name}: cites a fact without docs/facts.md: {line}"
+                ));
+            }
+        }
     }
     // SARIF help is where code-scanning users read a rule: check it is there.
     let sarif = report::render(&o, "findings.sarif");

@@ -254,7 +254,7 @@ pub fn render(r: &Review) -> String {
         } else {
             let _ = writeln!(
                 out,
-                "*Listed* is what the customer's own role listing shows; *can act* counts everyone who can use the role, partner users holding it implicitly through DAP or GDAP included (F5, F6).\n"
+                "*Listed* is what the customer's own role listing shows; *can act* counts everyone who can use the role, partner users holding it implicitly through DAP or GDAP included (facts F5, F6 of partner-audit's docs/facts.md).\n"
             );
             let _ = writeln!(
                 out,
@@ -300,7 +300,7 @@ pub fn render(r: &Review) -> String {
         } else {
             let _ = writeln!(
                 out,
-                "Removing DAP does not remove Azure role assignments (F10). Each row is the exact assignment to remove.\n"
+                "Removing DAP does not remove Azure role assignments (fact F10 of partner-audit's docs/facts.md). Each row is the exact assignment to remove.\n"
             );
             let _ = writeln!(
                 out,
