@@ -899,7 +899,7 @@ fn a_role_assignment_listed_twice_is_one_finding_that_names_it() {
                 &[U1],
                 true,
             ),
-            about("AZ002", (P, C1, S1), &[U1], true, &[]),
+            // DAP was removed: AZ001 reports the Owner role, AZ002 does not.
         ],
     );
 }
@@ -1017,7 +1017,7 @@ fn az001_covers_a_partner_that_is_another_partners_customer() {
                 &[U1],
                 true,
             ),
-            about("AZ002", (P, P2, S1), &[U1], true, &[]),
+            // DAP was removed: AZ001 reports the Owner role, AZ002 does not.
         ],
     );
 }

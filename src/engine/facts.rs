@@ -427,7 +427,7 @@ fact_table!(RoleAssignments, "role_assignment", u32,
         "role": Str = c.role_name(ra(c, *a).role); "role name"
         "role_plane": Str = Value::Str(match c.s.roles.info(ra(c, *a).role).plane { RolePlane::Directory => "directory", RolePlane::Azure => "azure", RolePlane::Autopilot => "autopilot", RolePlane::Custom => "custom" }); "`directory`, `azure` or `custom`"
         "principal_id": Id = Value::Id(ra(c, *a).principal_id); "assigned principal"
-        "principal_tenant_id": Id = Value::Id(home(c, *a)); "its home tenant (resolved per SPEC §3)"
+        "principal_tenant_id": Id = Value::Id(home(c, *a)); "its home tenant: the row's `principal_tenant_id`, else the tenant listing the principal, else the home another row states or implies, else the scope's tenant"
         "principal_tenant_known": Bool = Value::Bool(c.g.tenant_index.contains_key(&home(c, *a))); "the home tenant is in the tenants table"
         "principal_kind": Str = Value::Str(principal_kind(c, *a)); "`user`, `group`, `service_principal` or `unresolved`"
         "principal_name": Str = principal(c, *a).map_or(Value::Null, |p| Value::Str(&p.display_name)); "display name (null when unresolved)"
