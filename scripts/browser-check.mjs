@@ -133,6 +133,40 @@ try {
   const rows = await query("#customers-table tbody tr");
   const findings = await query("details.finding");
   if (loadMs > maxMs) problems.push(`loading took ${loadMs} ms, over the limit of ${maxMs} ms`);
+  let printed = "";
+  if (!expectErrors && findings > 0) {
+    // As printed: every finding's content shows although the script
+    // collapsed them, and no diagram label leaves its box (measured with
+    // the fonts the browser really uses).
+    await send("Emulation.setEmulatedMedia", { media: "print" }, sessionId);
+    const check = await send("Runtime.evaluate", {
+      returnByValue: true,
+      expression: `(() => {
+        const out = { collapsed: 0, shown: 0, cut: [] };
+        for (const d of document.querySelectorAll("details.finding")) {
+          if (!d.open) out.collapsed++;
+          const body = d.querySelector(".remediation");
+          if (body && body.checkVisibility() && body.getBoundingClientRect().height > 0) out.shown++;
+        }
+        for (const g of document.querySelectorAll("svg.path-svg g.node")) {
+          const box = g.querySelector("rect").getBBox();
+          for (const t of g.querySelectorAll("text")) {
+            const b = t.getBBox();
+            if (b.x < box.x || b.x + b.width > box.x + box.width) out.cut.push(t.textContent);
+          }
+        }
+        return out;
+      })()`,
+    }, sessionId);
+    const p = check.result.value;
+    if (p.shown !== findings) problems.push(`printed, ${findings - p.shown} of ${findings} finding(s) show no content`);
+    for (const t of p.cut.slice(0, 5)) problems.push(`a diagram label leaves its box: ${t}`);
+    if (p.cut.length > 5) problems.push(`… and ${p.cut.length - 5} more labels leave their box`);
+    const pdf = await send("Page.printToPDF", { printBackground: true }, sessionId);
+    writeFileSync(shot.replace(/\.png$/, "") + ".pdf", Buffer.from(pdf.data, "base64"));
+    await send("Emulation.setEmulatedMedia", { media: "" }, sessionId);
+    printed = `, printed with ${p.shown} finding(s) shown (${p.collapsed} collapsed on screen)`;
+  }
   const svgs = await query("svg.path-svg");
   const metrics = await send("Page.getLayoutMetrics", {}, sessionId);
   const size = metrics.cssContentSize || metrics.contentSize;
@@ -142,7 +176,7 @@ try {
     clip: { x: 0, y: 0, width: 1366, height, scale: 1 },
   }, sessionId);
   writeFileSync(shot, Buffer.from(shotData.data, "base64"));
-  console.log(`browser-check: ${url}: loaded in ${loadMs} ms (load event ${wall} ms wall, first frame ${drawn} ms), ${Math.ceil(size.height)}px tall, ${rows} customer row(s), ${findings} finding(s), ${svgs} path diagram(s), screenshot ${shot}`);
+  console.log(`browser-check: ${url}: loaded in ${loadMs} ms (load event ${wall} ms wall, first frame ${drawn} ms), ${Math.ceil(size.height)}px tall, ${rows} customer row(s), ${findings} finding(s), ${svgs} path diagram(s)${printed}, screenshot ${shot}`);
   await send("Browser.close").catch(() => {});
 } catch (e) {
   problems.push(`check failed: ${e.message}`);

@@ -5,8 +5,10 @@
 //!   relationships, listed vs effective administrators, lingering roles and
 //!   findings, each finding a collapsed `<details>`); file names come from
 //!   the tenant GUID alone, never from a name in the snapshot;
-//! - `html/customers.html`: every customer in one table, for reading and
-//!   printing without the script;
+//! - `html/customers-1.html`, `-2`, …: every customer in tables of
+//!   [`LIST_ROWS`] rows, for reading and printing without the script;
+//! - `html/partners.html`: every partner, when the overview shows only
+//!   the first [`PARTNER_ROWS`];
 //! - `html/other.html`, `waivers.html`, `changes.html`, `warnings.html`:
 //!   findings tied to no customer, the waivers file, the baseline
 //!   comparison and the input warnings, when there are any.
@@ -55,6 +57,12 @@ pub const OVERVIEW: &str = "report.html";
 pub const DIR: &str = "html";
 /// Customers the overview shows as rows without the script, and per page with it.
 pub const FIRST_ROWS: usize = 100;
+/// Customers per page of the full customer list (a table of 10,000 rows
+/// takes a browser seconds to lay out; 1,000 a fraction of one).
+pub const LIST_ROWS: usize = 1000;
+/// Partners the overview's table shows, most severe first; all of them are
+/// on `html/partners.html` when there are more.
+pub const PARTNER_ROWS: usize = 50;
 /// Incomplete tenants the overview names; the others are marked in the customer table.
 pub const MAX_INCOMPLETE_LISTED: usize = 50;
 
@@ -395,13 +403,21 @@ impl Pages {
             context! { new => b.new, unchanged => b.unchanged, resolved_count => b.resolved.len() }
         });
         let incomplete = &review.incomplete[..review.incomplete.len().min(MAX_INCOMPLETE_LISTED)];
+        let mut partners: Vec<&super::review::CountRow> = review.by_partner.iter().collect();
+        partners.sort_by(|a, b| {
+            (b.high, b.medium, b.low, b.info)
+                .cmp(&(a.high, a.medium, a.low, a.info))
+                .then_with(|| (&a.name, &a.id).cmp(&(&b.name, &b.id)))
+        });
+        partners.truncate(PARTNER_ROWS);
         self.render(
             "overview.html",
             context! {
                 root => "",
                 totals => Value::from(Serde(&review.totals)),
                 severities => Value::from(Serde(&review.severities)),
-                by_partner => Value::from(Serde(&review.by_partner)),
+                by_partner => Value::from(Serde(&partners)),
+                partners_total => review.by_partner.len(),
                 baseline => baseline,
                 waivers => review.waivers.is_some(),
                 affected => rows.iter().filter(|r| r.total > 0).count(),
@@ -423,12 +439,24 @@ impl Pages {
         )
     }
 
-    fn customers(&self, review: &Review) -> Result<String, minijinja::Error> {
+    /// Page `page` (from 1) of `pages` of the full customer list.
+    fn customers(
+        &self,
+        review: &Review,
+        rows: &[CustomerRow<'_>],
+        page: usize,
+        pages: usize,
+    ) -> Result<String, minijinja::Error> {
+        let from = (page - 1) * LIST_ROWS;
         self.render(
             "customers.html",
             context! {
                 root => "../",
-                rows => Value::from(Serde(&customer_rows(review))),
+                rows => Value::from(Serde(rows)),
+                from => from + 1,
+                total => review.customers.len(),
+                page => page,
+                pages => pages,
                 baseline => review.baseline.is_some(),
                 ..self.frame.clone()
             },
@@ -456,10 +484,20 @@ fn each_page(
     let err = |e: minijinja::Error| io::Error::other(format!("report.html: {e:#}"));
     let pages = Pages::new(review).map_err(err)?;
     put(OVERVIEW, pages.overview(review).map_err(err)?)?;
-    put(
-        &format!("{DIR}/customers.html"),
-        pages.customers(review).map_err(err)?,
-    )?;
+    let rows = customer_rows(review);
+    let lists = rows.len().div_ceil(LIST_ROWS).max(1);
+    for page in 1..=lists {
+        let chunk = rows.chunks(LIST_ROWS).nth(page - 1).unwrap_or(&[]);
+        let html = pages.customers(review, chunk, page, lists).map_err(err)?;
+        put(&format!("{DIR}/customers-{page}.html"), html)?;
+    }
+    if review.by_partner.len() > PARTNER_ROWS {
+        let ctx = context! { by_partner => Value::from(Serde(&review.by_partner)) };
+        put(
+            &format!("{DIR}/partners.html"),
+            pages.extra("partners", "Partners", ctx).map_err(err)?,
+        )?;
+    }
     review.customers.par_iter().try_for_each(|c| {
         let name = page_name(&c.id)?;
         put(
