@@ -7,9 +7,11 @@
 // navigation to the first frame drawn after the load event, and saves a
 // screenshot of the top of the page.
 //
-// usage: node browser-check.mjs CHROMIUM PAGE.html SHOT.png [--expect-errors] [--max-ms N]
+// usage: node browser-check.mjs CHROMIUM PAGE.html SHOT.png [--expect-errors] [--max-ms N] [--no-script]
 // With --expect-errors the check must find an error (a self-test of the check).
 // With --max-ms N the page fails when it takes longer than N ms to load.
+// With --no-script the page is opened with scripts disabled and must show
+// every finding open and no filter control (which would do nothing).
 import { spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -24,6 +26,7 @@ if (!chromium || !page || !shot) {
 const expectErrors = flags.includes("--expect-errors");
 const maxAt = flags.indexOf("--max-ms");
 const maxMs = maxAt >= 0 ? Number(flags[maxAt + 1]) : Infinity;
+const noScript = flags.includes("--no-script");
 const url = pathToFileURL(resolve(page)).href;
 const profile = mkdtempSync(join(tmpdir(), "browser-check-"));
 const child = spawn(
@@ -104,13 +107,15 @@ try {
   for (const domain of ["Runtime", "Log", "Page", "Network", "DOM"]) {
     await send(`${domain}.enable`, {}, sessionId);
   }
+  if (noScript) await send("Emulation.setScriptExecutionDisabled", { value: true }, sessionId);
   const loaded = waitFor("Page.loadEventFired", 30000);
   const started = Date.now();
   const nav = await send("Page.navigate", { url }, sessionId);
   if (nav.errorText) throw new Error(`navigation failed: ${nav.errorText}`);
   await loaded;
   // The first frame drawn after the load event, in ms since navigation start.
-  const frame = await send("Runtime.evaluate", {
+  // (DevTools evaluates nothing in a page whose scripts are disabled.)
+  const frame = noScript ? {} : await send("Runtime.evaluate", {
     expression: "new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => r(performance.now()))))",
     awaitPromise: true, returnByValue: true,
   }, sessionId);
@@ -124,7 +129,16 @@ try {
     const foreign = await query('script:not(#pa-script):not([type="application/json"])');
     if (foreign > 0) problems.push(`${foreign} <script> element(s) besides the report's own`);
     if ((await query("script#pa-script")) !== 1) problems.push("the report's script is missing or repeated");
-    if ((await query('html[data-ready="1"]')) !== 1) problems.push("the report's script did not run (refused by the page's policy?)");
+    if (noScript) {
+      if ((await query('html[data-ready="1"]')) !== 0) problems.push("the script ran although scripts are disabled");
+      const closed = await query("details:not([open])");
+      if (closed > 0) problems.push(`without the script, ${closed} section(s) are collapsed`);
+      // The stylesheet hides every [hidden] element.
+      const controls = await query(".filters:not([hidden]), .pager:not([hidden])");
+      if (controls > 0) problems.push(`without the script, ${controls} filter or pager control(s) show`);
+    } else if ((await query('html[data-ready="1"]')) !== 1) {
+      problems.push("the report's script did not run (refused by the page's policy?)");
+    }
     for (const tag of ["iframe", "img", "object", "embed"]) {
       const n = await query(tag);
       if (n > 0) problems.push(`${n} <${tag}> element(s) in the page`);
@@ -134,7 +148,7 @@ try {
   const findings = await query("details.finding");
   if (loadMs > maxMs) problems.push(`loading took ${loadMs} ms, over the limit of ${maxMs} ms`);
   let printed = "";
-  if (!expectErrors && findings > 0) {
+  if (!expectErrors && !noScript && findings > 0) {
     // As printed: every finding's content shows although the script
     // collapsed them, and no diagram label leaves its box (measured with
     // the fonts the browser really uses).

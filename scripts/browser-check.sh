@@ -5,8 +5,9 @@
 # (default 10,000), which must load within 3 s, and one of its customer
 # pages. Fails on any console error, uncaught exception, error log entry,
 # network request, foreign <script>, script that did not run, finding whose
-# content would not print or diagram label that leaves its box (see
-# browser-check.mjs); prints the load times and saves screenshots (and
+# content would not print or diagram label that leaves its box, and opens
+# the pages once more with scripts disabled, where every section must be
+# open (see browser-check.mjs); prints the load times and saves screenshots (and
 # PDFs of pages with findings) into target/browser-check/. Installs
 # Debian's chromium (and node) when missing; needs no other download.
 #
@@ -51,6 +52,9 @@ for snap in fixtures/demo fixtures/report/hostile.json; do
   "$bin" audit "$snap" --out "$out/$name" --format html --fail-on never >/dev/null 2>&1
   check "$out/$name/report.html" "$out/$name.png" --max-ms "$MAX_MS"
   check "$out/$name/$(first_customer "$out/$name")" "$out/$name-customer.png"
+  # Without the script: everything shown, no control that would do nothing.
+  check "$out/$name/report.html" "$out/$name-noscript.png" --no-script
+  check "$out/$name/$(first_customer "$out/$name")" "$out/$name-customer-noscript.png" --no-script
   check "$out/$name/html/customers-1.html" "$out/$name-customers.png"
 done
 
