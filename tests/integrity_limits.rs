@@ -312,7 +312,7 @@ fn long_paths_show_their_ends() {
     let snap = dir.path().to_string_lossy().into_owned();
     let (code, _, err) = run(&["audit", &snap, "--out", &out_s, "--format", "html,csv"]);
     assert_eq!(code, 1, "{err}");
-    let html = std::fs::read_to_string(out.path().join("report.html")).expect("report.html");
+    let html = String::from_utf8(common::read_report(&out.path().join("html"))).expect("utf-8");
     assert!(html.contains("… 26 more groups …"), "diagram elides");
     assert!(!html.contains("Group 20<"), "a middle group is not drawn");
     let access = std::fs::read_to_string(out.path().join("access.csv")).expect("access.csv");

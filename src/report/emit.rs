@@ -39,7 +39,7 @@ pub enum Format {
     Json,
     /// report.md: the review report as Markdown.
     Md,
-    /// report.html: the review report as one self-contained page.
+    /// report.html (overview) and html/ (a page per customer): the review report.
     Html,
     /// findings.csv and access.csv.
     Csv,
@@ -50,12 +50,13 @@ pub enum Format {
 }
 
 impl Format {
-    /// The files the format writes.
+    /// The files the format writes, and the folder `html` of the HTML
+    /// review's detail pages ([`REPORT_DIRS`]).
     pub fn files(self) -> &'static [&'static str] {
         match self {
             Format::Json => &["findings.json"],
             Format::Md => &["report.md"],
-            Format::Html => &["report.html"],
+            Format::Html => &[html::OVERVIEW, html::DIR],
             Format::Csv => &["findings.csv", "access.csv"],
             Format::Sarif => &["findings.sarif"],
             Format::Junit => &["junit.xml"],
@@ -128,14 +129,16 @@ pub fn write_format(
         let result = match (format, review.as_ref()) {
             (Format::Json, _) => write_atomic(&path, |w| json::write_outcome(o, w)),
             (Format::Md, Some(rv)) => write_atomic(&path, |w| markdown::write(rv, w)),
-            (Format::Html, Some(rv)) => write_atomic(&path, |w| html::write(rv, w)),
+            // report.html and the folder html/ are written together.
+            (Format::Html, Some(rv)) if *name == html::OVERVIEW => html::write(rv, out),
+            (Format::Html, _) => Ok(()),
             (Format::Csv, _) if *name == "access.csv" => {
                 write_atomic(&path, |w| csv::write_access(o, w))
             }
             (Format::Csv, _) => write_atomic(&path, |w| csv::write_findings(o, w)),
             (Format::Sarif, _) => write_atomic(&path, |w| sarif::write(o, w)),
             (Format::Junit, _) => write_atomic(&path, |w| junit::write(o, w)),
-            (Format::Md | Format::Html, None) => Ok(()),
+            (Format::Md, None) => Ok(()),
         };
         result.map_err(io_err(&path))?;
         written.push(path);
@@ -288,6 +291,9 @@ const STALE_AFTER: Duration = Duration::from_secs(24 * 3600);
 /// Where the previous files wait, inside the staging folder, until the new
 /// set is in place.
 const PREVIOUS: &str = ".previous";
+/// Folders a run writes into `--out` (published, set aside and restored
+/// whole, like a file).
+pub const REPORT_DIRS: [&str; 1] = [html::DIR];
 
 /// The files of one run, written into `OUT/.partner-audit-staging-PID/`
 /// and published together ([`Staging::publish`]). Dropped unpublished, the
@@ -362,10 +368,13 @@ impl Staging {
             // Put the previous set back (the marker last: it is first in `moved`).
             for (name, had) in moved.iter().rev() {
                 let target = self.out.join(name);
+                if REPORT_DIRS.contains(&name.as_str()) {
+                    let _ = std::fs::remove_dir_all(&target);
+                } else if !*had {
+                    let _ = std::fs::remove_file(&target);
+                }
                 if *had {
                     let _ = std::fs::rename(previous.join(name), &target);
-                } else {
-                    let _ = std::fs::remove_file(&target);
                 }
             }
             return Err(e);
@@ -380,11 +389,15 @@ impl Drop for Staging {
     }
 }
 
-/// Moves an existing file at `path` to `aside`; false when there is none.
-/// A folder in the way is an error: it is nothing a run wrote.
+/// Moves an existing file (or report folder, [`REPORT_DIRS`]) at `path`
+/// to `aside`; false when there is none. Any other folder in the way is an
+/// error: it is nothing a run wrote.
 fn set_aside(path: &Path, aside: &Path) -> io::Result<bool> {
+    let report_dir = path
+        .file_name()
+        .is_some_and(|n| REPORT_DIRS.iter().any(|d| n == *d));
     match std::fs::symlink_metadata(path) {
-        Ok(m) if m.is_dir() => Err(io::Error::other("a folder is in the way")),
+        Ok(m) if m.is_dir() && !report_dir => Err(io::Error::other("a folder is in the way")),
         Ok(_) => std::fs::rename(path, aside).map(|()| true),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
         Err(e) => Err(e),
@@ -549,6 +562,35 @@ mod tests {
             [COMPLETE, "access.csv", "findings.json", "report.md"],
             "new files, staging folder or temporaries remain"
         );
+    }
+
+    /// Validates that the HTML review's folder is published whole: the
+    /// previous folder is replaced (no page of it remains), and on a
+    /// failure it is put back as it was.
+    #[test]
+    fn the_html_folder_is_replaced_whole_or_restored() {
+        let out = tempfile::tempdir().expect("tempdir");
+        let o = out.path();
+        std::fs::create_dir_all(o.join("html/customers")).expect("mkdir");
+        set(&o.join("html/customers"), &["old.html"], "old");
+        let st = Staging::create(o).expect("staging");
+        std::fs::create_dir_all(st.dir().join("html/customers")).expect("mkdir");
+        set(&st.dir().join("html/customers"), &["new.html"], "new");
+        set(st.dir(), &["report.html"], "new");
+        st.publish().expect("publish");
+        assert_eq!(list(&o.join("html/customers")), ["new.html"]);
+        assert_eq!(list(o), [COMPLETE, "html", "report.html"]);
+
+        // A failure after the folder moved in (a folder where report.md goes).
+        std::fs::create_dir(o.join("report.md")).expect("folder in the way");
+        let st = Staging::create(o).expect("staging");
+        std::fs::create_dir_all(st.dir().join("html/customers")).expect("mkdir");
+        set(&st.dir().join("html/customers"), &["newer.html"], "newer");
+        set(st.dir(), &["report.md"], "newer");
+        st.publish().expect_err("report.md is a folder");
+        assert_eq!(list(&o.join("html/customers")), ["new.html"]);
+        assert_eq!(read(&o.join("html/customers"), "new.html"), "new new.html");
+        assert_eq!(list(o), [COMPLETE, "html", "report.html", "report.md"]);
     }
 
     /// Validates that leftovers of dead runs are removed and those of a

@@ -82,3 +82,32 @@ fn outcome(o: &Output) -> (i32, String, String) {
 }
 
 pub mod snap;
+
+/// A report as bytes: a file's content, or for a folder (the HTML review's
+/// `html/`) every file under it in path order, each after a `==> path <==`
+/// line, so that two folders compare as two files do.
+pub fn read_report(path: &Path) -> Vec<u8> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) {
+        for e in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+            let p = e.expect("entry").path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else {
+                let rel = p.strip_prefix(root).unwrap_or(&p).display().to_string();
+                out.push((rel, p));
+            }
+        }
+    }
+    if !path.is_dir() {
+        return std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    }
+    let mut files = Vec::new();
+    walk(path, path, &mut files);
+    files.sort();
+    let mut out = Vec::new();
+    for (rel, p) in files {
+        out.extend_from_slice(format!("==> {rel} <==\n").as_bytes());
+        out.extend(std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())));
+    }
+    out
+}
