@@ -206,7 +206,7 @@ fn generated_help_and_reports_are_self_contained() {
     let r = report::report(&a);
     let o = partner_audit::report::Outcome::plain(&r, &rules);
     for (name, text) in report::render_all(&o) {
-        problems.extend(dangling(name, &text, &known));
+        problems.extend(dangling(&name, &text, &known));
         // A report travels without the repository: a fact it cites must
         // say where it is stated.
         for line in text.lines().filter(|l| !fact_refs(l).is_empty()) {
