@@ -784,7 +784,7 @@ fn every_bad_row_is_reported() {
 fn unknown_table_file_suggests() {
     let s = Snap::new(&[("principal.csv", b"x\n"), ("notes.json", b"{}")]);
     assert!(!s.loaded.has_errors());
-    let all = "tenants, relationships, principals, memberships, role_assignments, subscriptions, devices, autopilot_profiles, invitations, gdap_access_assignments";
+    let all = partner_audit::snapshot::TABLES.join(", ");
     assert_eq!(
         s.rendered(),
         [
@@ -824,8 +824,8 @@ fn single_file_problems() {
     assert_eq!(
         render(&l.diagnostics, dir.path()),
         [
-            "warning: snap/s.json:2: field `tenant`: unknown table `tenant` ignored; did you mean `tenants`? (expected a table name: tenants, relationships, principals, memberships, role_assignments, subscriptions, devices, autopilot_profiles, invitations, gdap_access_assignments)",
-            "error: snap/s.json:3: table `devices` is a number (expected an array of objects, or an object with a `value` array)",
+            format!("warning: snap/s.json:2: field `tenant`: unknown table `tenant` ignored; did you mean `tenants`? (expected a table name: {})", partner_audit::snapshot::TABLES.join(", ")),
+            "error: snap/s.json:3: table `devices` is a number (expected an array of objects, or an object with a `value` array)".to_string(),
         ]
     );
     assert_eq!(

@@ -100,10 +100,18 @@ pub fn justification(r: &Report<'_>, grant: &Grant) -> String {
             authorization,
         } => {
             let d = &s.lighthouse_delegations[delegation as usize];
+            // A managing tenant the tenants table lacks: the name the definition gives.
+            let managing = match (
+                r.graph.tenant_index.contains_key(&d.managing_tenant_id),
+                &d.managing_tenant_name,
+            ) {
+                (false, Some(name)) => name.to_string(),
+                _ => r.tenant_name(d.managing_tenant_id),
+            };
             format!(
                 "Lighthouse {} {} → {} (authorization {})",
                 grant.via.kind(s).name().trim_start_matches("lighthouse_"),
-                r.tenant_name(d.managing_tenant_id),
+                managing,
                 r.tenant_name(d.tenant_id),
                 s.cite(s.lighthouse_authorizations[authorization as usize].loc)
             )

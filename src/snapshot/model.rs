@@ -537,8 +537,10 @@ impl AppPermission {
     /// Holds in the whole tenant: an application permission, or a delegated
     /// one consented for all users.
     pub fn tenant_wide(&self) -> bool {
-        self.kind == PermissionKind::Application
-            || self.consent_type == Some(ConsentType::AllPrincipals)
+        match self.kind {
+            PermissionKind::Application => true,
+            PermissionKind::Delegated => self.consent_type == Some(ConsentType::AllPrincipals),
+        }
     }
 }
 

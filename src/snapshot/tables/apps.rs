@@ -3,6 +3,10 @@
 //! (application and delegated permissions those service principals hold).
 
 use super::super::model::{AppPermission, ConsentType, PermissionKind, ServicePrincipal};
+
+// A consent type on an application permission is irrelevant (only
+// delegated grants have one) and kept as given; `tenant_wide` reads it
+// for delegated permissions only.
 use super::{Column, LocalRoles, Row};
 
 pub(crate) mod service_principals {
@@ -72,28 +76,13 @@ pub(super) fn app_permission(r: &mut Row<'_>, roles: &mut LocalRoles) -> Option<
     let consent = r.vocab(CONSENT_TYPE, consent_type, ConsentType::ALL);
     let principal_id = r.guid(PRINCIPAL_ID);
     let granted_at = r.timestamp(GRANTED_AT);
-    let kind = kind?;
-    if kind == PermissionKind::Application && consent.is_some() {
-        r.error(
-            CONSENT_TYPE,
-            "an application permission has no consent type",
-            Some("empty for kind `application`".into()),
-        );
-    }
-    if consent == Some(ConsentType::Principal) && principal_id.is_none() {
-        r.error(
-            PRINCIPAL_ID,
-            "a `principal` consent names the user it is for",
-            Some("the consenting user's object id".into()),
-        );
-    }
     Some(AppPermission {
         loc: r.loc,
         tenant_id: tenant_id?,
         client_id: client_id?,
         permission: permission?,
         role: role?,
-        kind,
+        kind: kind?,
         resource_id,
         resource_name,
         consent_type: consent,
