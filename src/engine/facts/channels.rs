@@ -193,8 +193,11 @@ fact_table!(AppPermissions, "app_permission", AppRow,
     }
 );
 
+/// Rows of the Lighthouse and app-permission tables.
+type ChannelRows = (Vec<(Core, LhRow)>, Vec<(Core, AppRow)>);
+
 /// Lighthouse and app-permission rows, one per grant of those channels.
-pub(super) fn rows(c: &Ctx<'_>) -> (Vec<(Core, LhRow)>, Vec<(Core, AppRow)>) {
+pub(super) fn rows(c: &Ctx<'_>) -> ChannelRows {
     let app_index: rustc_hash::FxHashMap<Guid, u32> =
         c.s.service_principals
             .iter()
