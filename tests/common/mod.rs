@@ -30,7 +30,9 @@ pub fn audit(path: &str) -> Audit {
     audit_with(path, &catalog())
 }
 
-/// findings.json of an audit, as text.
+/// findings.json of an audit in format_version 1, as text: every finding
+/// self-contained (title, remediation, principals and paths inline), the
+/// view the rule and import snapshots are reviewed in.
 pub fn findings_json(a: &Audit) -> String {
     let r = Report {
         snapshot: &a.snapshot,
@@ -40,7 +42,22 @@ pub fn findings_json(a: &Audit) -> String {
         diagnostics: &a.diagnostics,
     };
     let mut buf = Vec::new();
-    report::json::write(&r, &mut buf).expect("write findings.json");
+    report::json::write_v1(&r, &mut buf).expect("write findings.json");
+    String::from_utf8(buf).expect("utf-8")
+}
+
+/// findings.json of an audit in the default layout (format_version 2), as
+/// text; `rules` is the catalog the audit ran with.
+pub fn findings_json_v2(a: &Audit, rules: &[Rule]) -> String {
+    let r = Report {
+        snapshot: &a.snapshot,
+        graph: &a.graph,
+        as_of: a.as_of,
+        findings: &a.findings,
+        diagnostics: &a.diagnostics,
+    };
+    let mut buf = Vec::new();
+    report::json::write(&r, rules, &mut buf).expect("write findings.json");
     String::from_utf8(buf).expect("utf-8")
 }
 
