@@ -145,7 +145,10 @@ fn read(file: &str, text: &str) -> Result<Vec<Prior>, Vec<Diagnostic>> {
         })?;
     let mut diags = Vec::new();
     let at_start = text.len() - trimmed.len();
-    let supported = [super::json::v1::FORMAT_VERSION, super::json::v2::FORMAT_VERSION];
+    let supported = [
+        super::json::v1::FORMAT_VERSION,
+        super::json::v2::FORMAT_VERSION,
+    ];
     let mut version = None;
     match top.format_version {
         None => diags.push(expected(err_at(
@@ -314,14 +317,8 @@ fn rule_titles(
     let what = "an object of rules by id, each with a `title`";
     if !raw.get().starts_with('{') {
         diags.push(
-            err_at(
-                file,
-                text,
-                at,
-                "rules",
-                format!("`rules` is {}", kind(raw)),
-            )
-            .with_expected(what),
+            err_at(file, text, at, "rules", format!("`rules` is {}", kind(raw)))
+                .with_expected(what),
         );
         return titles;
     }

@@ -224,19 +224,18 @@ pub fn emit(
                 args.findings_format,
                 staging.dir(),
                 &progress,
-            ).map_err(
-                |e| match e {
-                    EmitError::Io { path, source } => EmitError::Unpublished {
-                        path: out
-                            .join(Path::new(&path).file_name().unwrap_or_default())
-                            .display()
-                            .to_string(),
-                        out: out.display().to_string(),
-                        source,
-                    },
-                    other => other,
+            )
+            .map_err(|e| match e {
+                EmitError::Io { path, source } => EmitError::Unpublished {
+                    path: out
+                        .join(Path::new(&path).file_name().unwrap_or_default())
+                        .display()
+                        .to_string(),
+                    out: out.display().to_string(),
+                    source,
                 },
-            )?;
+                other => other,
+            })?;
         }
         progress.set("publishing the reports".to_string());
         written = staging

@@ -80,3 +80,134 @@ pub fn run(args: &[&str]) -> (i32, String, String) {
         String::from_utf8_lossy(&o.stderr).into_owned(),
     )
 }
+
+/// The findings of a findings.json document as format_version 1 shows them:
+/// a format_version 2 document's references joined back into each finding
+/// (title and remediation from `rules`, principal ids from
+/// `principal_sets`, path texts from `chains`, `chain_sets`, `principals`
+/// and `tenants`; docs/findings-v2.md describes the texts), without the
+/// names v2 adds; a format_version 1 document's findings as they are.
+/// Paths come in v2's order (grouped by grant).
+pub fn joined_findings(doc: &serde_json::Value) -> Vec<serde_json::Value> {
+    use serde_json::{json, Value};
+    let findings = doc["findings"].as_array().expect("findings array");
+    if doc["format_version"] == 1 {
+        return findings.clone();
+    }
+    assert_eq!(doc["format_version"], 2, "unknown format_version");
+    let get = |table: &str, key: &Value| -> Value {
+        let key = key
+            .as_str()
+            .unwrap_or_else(|| panic!("`{table}` key {key} is not a string"));
+        doc[table]
+            .get(key)
+            .unwrap_or_else(|| panic!("`{table}` has no `{key}`"))
+            .clone()
+    };
+    let tenant = |id: &Value| -> String {
+        let id = id.as_str().expect("tenant id");
+        match doc["tenants"][id]["name"].as_str() {
+            Some(name) => name.to_owned(),
+            None => format!("tenant {id}"),
+        }
+    };
+    let hop = |h: &Value, last: bool| -> String {
+        if let Some(k) = h.as_u64() {
+            return format!("… {k} more group{} …", if k == 1 { "" } else { "s" });
+        }
+        let key = h.as_str().expect("hop");
+        let p = get("principals", h);
+        match p["type"].as_str().expect("type") {
+            "unresolved" => match p["tenant_id"].is_null() {
+                true => format!("unresolved principal {key}"),
+                false => format!(
+                    "unresolved principal {key} (home {})",
+                    tenant(&p["tenant_id"])
+                ),
+            },
+            "placeholder" => format!(
+                "{} of {} (members unknown)",
+                p["name"].as_str().expect("name"),
+                tenant(&p["tenant_id"])
+            ),
+            _ if last => format!(
+                "{} ({})",
+                p["name"].as_str().expect("name"),
+                tenant(&p["tenant_id"])
+            ),
+            _ => p["name"].as_str().expect("name").to_owned(),
+        }
+    };
+    findings
+        .iter()
+        .map(|f| {
+            let rule = get("rules", &f["rule"]);
+            let mut paths = Vec::new();
+            for group in f["paths"].as_array().expect("paths") {
+                let tenant_id = match &group["tenant_id"] {
+                    Value::Null => &f["customer_tenant_id"],
+                    t => t,
+                };
+                let mut tail = format!(" ⇒ {}", group["role"].as_str().expect("role"));
+                match group["scope"].as_str() {
+                    Some("/") => tail += &format!(" in {}", tenant(tenant_id)),
+                    Some(scope) => tail += &format!(" on {scope}"),
+                    None => {}
+                }
+                tail += &match group["via"].as_str().expect("via") {
+                    "assigned" => " (assigned)".to_owned(),
+                    "dap" => " (DAP)".to_owned(),
+                    "autopilot" => " (Autopilot, partner relationship)".to_owned(),
+                    "gdap" => format!(
+                        " (GDAP {})",
+                        group["relationship_id"].as_str().unwrap_or("?")
+                    ),
+                    other => panic!("unknown via `{other}`"),
+                };
+                for chain in get("chain_sets", &group["chains"])
+                    .as_array()
+                    .expect("chain set")
+                {
+                    let hops = get("chains", chain);
+                    let hops = hops.as_array().expect("chain");
+                    let text: Vec<String> = hops
+                        .iter()
+                        .enumerate()
+                        .map(|(i, h)| hop(h, i + 1 == hops.len()))
+                        .collect();
+                    paths.push(Value::String(text.join(" → ") + &tail));
+                }
+            }
+            let mut out = json!({
+                "id": f["id"],
+                "rule": f["rule"],
+                "severity": f["severity"],
+                "title": f.get("title").unwrap_or(&rule["title"]),
+                "message": f["message"],
+                "partner_tenant_id": f["partner_tenant_id"],
+                "customer_tenant_id": f["customer_tenant_id"],
+                "resource": f["resource"],
+                "role": f["role"],
+                "principals": get("principal_sets", &f["principals"]),
+                "principals_known": f["principals_known"],
+                "paths": paths,
+                "evidence": f["evidence"],
+                "remediation": f.get("remediation").unwrap_or(&rule["remediation"]),
+            });
+            for optional in ["status", "assignment", "reopened_by"] {
+                if let Some(v) = f.get(optional) {
+                    out[optional] = v.clone();
+                }
+            }
+            out
+        })
+        .collect()
+}
+
+/// findings.json of an `--out` folder, parsed.
+pub fn read_findings_json(out: &Path) -> serde_json::Value {
+    let path = out.join("findings.json");
+    let text =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}

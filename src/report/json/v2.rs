@@ -100,9 +100,7 @@ impl Serialize for Ref {
 /// members the snapshot does not hold.
 fn node_key(r: &Report<'_>, n: NodeIndex) -> String {
     match &r.graph.graph[n] {
-        Node::Principal(i) => r.snapshot.principals[*i as usize]
-            .principal_id
-            .to_string(),
+        Node::Principal(i) => r.snapshot.principals[*i as usize].principal_id.to_string(),
         Node::Unresolved { id } => id.to_string(),
         Node::Placeholder { partner, group } => {
             format!("placeholder:{}:{partner}", group.as_str())
@@ -631,12 +629,7 @@ fn name_of<'r>(r: &Report<'r>, t: Option<Guid>) -> Option<&'r str> {
 }
 
 /// One finding as one line of compact JSON, indented to sit in `findings`.
-fn render_finding(
-    o: &Outcome<'_>,
-    t: &Tables<'_>,
-    i: usize,
-    x: &Open<'_>,
-) -> io::Result<Vec<u8>> {
+fn render_finding(o: &Outcome<'_>, t: &Tables<'_>, i: usize, x: &Open<'_>) -> io::Result<Vec<u8>> {
     let r = o.report;
     let f: &Finding = x.finding;
     let refs = t
