@@ -172,6 +172,32 @@ fn generated_v2_reproduces_v1() {
     assert_v2_reproduces_v1(&generated(60, tmp.path()));
 }
 
+/// The same on a chain of 30 nested groups, which v1 and v2 both show as
+/// the first and last 8 principals and the count of the groups between
+/// (in v2 a number among the chain's hops).
+#[test]
+fn long_chain_v2_reproduces_v1() {
+    let dir = common::nested_groups_snapshot(30);
+    let a = common::audit(&dir.path().display().to_string());
+    assert_v2_reproduces_v1(&a);
+    let (v1, v2) = both(&a);
+    let elided: Vec<&Value> = v2["chains"]
+        .as_object()
+        .expect("chains")
+        .values()
+        .flat_map(|hops| hops.as_array().expect("hops"))
+        .filter(|h| h.is_u64())
+        .collect();
+    // Deep Dana, 31 groups (30 down to AdminAgents): 32 principals, 8 shown at each end.
+    assert_eq!(
+        elided,
+        [&serde_json::json!(32 - 16)],
+        "one chain of 8 + 16 + 8"
+    );
+    assert!(v1.to_string().contains("… 16 more groups …"));
+    validate(&v2).unwrap_or_else(|e| panic!("{e}"));
+}
+
 /// The first 16 hex digits of the SHA-256 of `parts` joined by U+001F.
 fn key(prefix: &str, parts: &[String]) -> String {
     let mut h = Sha256::new();

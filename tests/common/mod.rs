@@ -211,3 +211,67 @@ pub fn read_findings_json(out: &Path) -> serde_json::Value {
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
+
+/// The partner tenant of [`nested_groups_snapshot`].
+pub const NESTED_PARTNER: &str = "11111111-0000-0000-0000-000000000001";
+/// Its one customer.
+pub const NESTED_CUSTOMER: &str = "22222222-0000-0000-0000-000000000002";
+
+/// The object id of group `n` of [`nested_groups_snapshot`].
+pub fn nested_group_id(n: u32) -> String {
+    format!("aaaaaaaa-0000-0000-0000-{n:012}")
+}
+
+/// A snapshot where the partner's AdminAgents (group 0, DAP with one
+/// customer) contains group 1, which contains group 2, … down to group
+/// `depth`, which contains the user `Deep Dana` (id 999999999999).
+pub fn nested_groups_snapshot(depth: u32) -> tempfile::TempDir {
+    use std::fmt::Write as _;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let w = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).expect("write");
+    w(
+        "manifest.json",
+        r#"{"format_version": 1, "captured_at": "2026-11-01T00:00:00Z"}"#,
+    );
+    w(
+        "tenants.csv",
+        &format!("tenant_id,name,kind\n{NESTED_PARTNER},Partner,partner\n{NESTED_CUSTOMER},Customer,customer\n"),
+    );
+    w(
+        "relationships.csv",
+        &format!(
+            "partner_tenant_id,customer_tenant_id,kind,state\n{NESTED_PARTNER},{NESTED_CUSTOMER},dap,active\n"
+        ),
+    );
+    let user = 999_999_999_999_u64;
+    let mut principals = String::from("tenant_id,principal_id,kind,display_name,agent_group\n");
+    let mut memberships = String::from("tenant_id,group_id,member_id\n");
+    for g in 0..=depth {
+        let agent = if g == 0 { "admin_agents" } else { "" };
+        let _ = writeln!(
+            principals,
+            "{NESTED_PARTNER},{},group,Group {g},{agent}",
+            nested_group_id(g)
+        );
+        if g > 0 {
+            let _ = writeln!(
+                memberships,
+                "{NESTED_PARTNER},{},{}",
+                nested_group_id(g - 1),
+                nested_group_id(g)
+            );
+        }
+    }
+    let _ = writeln!(
+        principals,
+        "{NESTED_PARTNER},aaaaaaaa-0000-0000-0000-{user:012},user,Deep Dana,"
+    );
+    let _ = writeln!(
+        memberships,
+        "{NESTED_PARTNER},{},aaaaaaaa-0000-0000-0000-{user:012}",
+        nested_group_id(depth)
+    );
+    w("principals.csv", &principals);
+    w("memberships.csv", &memberships);
+    dir
+}
