@@ -71,7 +71,10 @@ fn as_of_is_reported() {
         serde_json::from_slice(&std::fs::read(dir.path().join("findings.json")).expect("read"))
             .expect("json");
     assert_eq!(doc["as_of"], "2027-01-15T00:00:00Z");
-    assert_eq!(doc["format_version"], 1);
+    assert_eq!(
+        doc["format_version"],
+        partner_audit::report::json::FORMAT_VERSION
+    );
     assert!(
         doc["input"]["tables"]["principals"]["rows_read"]
             .as_u64()

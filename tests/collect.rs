@@ -468,9 +468,7 @@ fn findings(dir: &Path, as_of: &str) -> BTreeSet<String> {
         &std::fs::read_to_string(out.path().join("findings.json")).expect("findings.json"),
     )
     .expect("json");
-    doc["findings"]
-        .as_array()
-        .expect("findings")
+    common::joined_findings(&doc)
         .iter()
         .map(|f| {
             serde_json::json!({

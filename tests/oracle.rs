@@ -14,6 +14,7 @@
 //! in `target/tmp/oracle/seed-S` (`access-seed-S` for access.csv) and named
 //! in the failure message.
 
+mod common;
 #[path = "oracle/expect.rs"]
 mod expect;
 #[path = "oracle/generate.rs"]
@@ -165,8 +166,7 @@ fn unused_roles(f: &serde_json::Value) -> Vec<String> {
 /// error of its own.
 fn actual(json: &serde_json::Value, problems: &mut Vec<String>) -> Vec<(Key, Value)> {
     let mut out = Vec::new();
-    let findings = json["findings"].as_array().expect("findings array");
-    for f in findings {
+    for f in &common::joined_findings(json) {
         let rule = s(f, &["rule"]);
         let az = per_assignment(&rule);
         let has_assignment = f["assignment"].is_object();

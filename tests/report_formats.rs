@@ -88,7 +88,7 @@ fn json_is_unchanged_without_baseline_or_waivers() {
     let o = partner_audit::report::Outcome::plain(&r, &rules);
     assert_eq!(
         report::render(&o, "findings.json"),
-        common::findings_json(&a)
+        common::findings_json_v2(&a, &rules)
     );
 }
 

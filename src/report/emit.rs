@@ -80,7 +80,13 @@ pub struct ReportArgs {
     /// Waivers file (TOML, or JSON by extension): accepted findings with justification, owner and expiry.
     #[arg(long, value_name = "FILE", value_parser = clap::builder::PathBufValueParser::new().map(Box::new))]
     pub waivers: Option<Box<PathBuf>>,
+    /// Layout of findings.json: v2 (shared tables, the default) or v1 (deprecated: removed in the next release).
+    #[arg(long, value_enum, value_name = "VERSION", default_value_t = json::FindingsFormat::V2)]
+    pub findings_format: json::FindingsFormat,
 }
+
+/// The warning `--findings-format v1` prints.
+pub const V1_DEPRECATED: &str = "warning: `--findings-format v1` is deprecated and will be removed in the next release; findings.json format_version 2 (the default) defines rules, principals and explaining chains once, see docs/findings-v2.md to migrate";
 
 /// A report could not be produced.
 #[derive(Debug, Error)]
@@ -115,6 +121,7 @@ pub fn write_format(
     o: &Outcome<'_>,
     review: &mut Option<review::Review>,
     format: Format,
+    findings_format: json::FindingsFormat,
     out: &Path,
     progress: &Progress,
 ) -> Result<Vec<PathBuf>, EmitError> {
@@ -127,7 +134,9 @@ pub fn write_format(
             *review = Some(review::build(o));
         }
         let result = match (format, review.as_ref()) {
-            (Format::Json, _) => write_atomic(&path, |w| json::write_outcome(o, w)),
+            (Format::Json, _) => {
+                write_atomic(&path, |w| json::write_outcome_as(o, findings_format, w))
+            }
             (Format::Md, Some(rv)) => write_atomic(&path, |w| markdown::write(rv, w)),
             // report.html and the folder html/ are written together.
             (Format::Html, Some(rv)) if *name == html::OVERVIEW => html::write(rv, out),
@@ -197,6 +206,10 @@ pub fn emit(
     formats.sort_unstable();
     formats.dedup();
     check_args(args, out)?;
+    if args.findings_format == json::FindingsFormat::V1 {
+        // Once per run, --quiet or not: the layout goes away in the next release.
+        eprintln!("{}", V1_DEPRECATED);
+    }
     let mut diags = Vec::new();
     let baseline = match &args.baseline {
         Some(p) => Baseline::load(p).map_err(|mut d| diags.append(&mut d)).ok(),
@@ -238,19 +251,25 @@ pub fn emit(
         let staging = Staging::create(out).map_err(|e| unpublished(out, e))?;
         let mut review = None;
         for f in formats {
-            write_format(&outcome, &mut review, f, staging.dir(), &progress).map_err(
-                |e| match e {
-                    EmitError::Io { path, source } => EmitError::Unpublished {
-                        path: out
-                            .join(Path::new(&path).file_name().unwrap_or_default())
-                            .display()
-                            .to_string(),
-                        out: out.display().to_string(),
-                        source,
-                    },
-                    other => other,
+            write_format(
+                &outcome,
+                &mut review,
+                f,
+                args.findings_format,
+                staging.dir(),
+                &progress,
+            )
+            .map_err(|e| match e {
+                EmitError::Io { path, source } => EmitError::Unpublished {
+                    path: out
+                        .join(Path::new(&path).file_name().unwrap_or_default())
+                        .display()
+                        .to_string(),
+                    out: out.display().to_string(),
+                    source,
                 },
-            )?;
+                other => other,
+            })?;
         }
         progress.set("publishing the reports".to_string());
         written = staging
