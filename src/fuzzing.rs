@@ -98,6 +98,7 @@ pub fn table_len(s: &Snapshot, table: &str) -> usize {
         "autopilot_profiles" => s.autopilot_profiles.len(),
         "invitations" => s.invitations.len(),
         "gdap_access_assignments" => s.gdap_access_assignments.len(),
+        "cross_tenant_access" => s.cross_tenant_access.len(),
         _ => 0,
     }
 }

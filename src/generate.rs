@@ -811,6 +811,8 @@ impl Gen {
                 "",
                 "",
                 "",
+                "",
+                "",
             ])?;
 
             let dice: f64 = self.rng.random();
@@ -832,6 +834,8 @@ impl Gen {
                     "",
                     "",
                     &activity,
+                    "",
+                    "",
                 ])?;
             } else if dice < 0.9 {
                 let end = self.instant(started + DAY, AS_OF);
@@ -851,6 +855,8 @@ impl Gen {
                     "",
                     "",
                     &activity,
+                    "",
+                    "",
                 ])?;
             }
 
@@ -911,6 +917,8 @@ impl Gen {
             &roles.join(";"),
             auto_extend,
             "",
+            "",
+            &format!("P{days}D"),
         ])?;
 
         let n = self.rng.random_range(1..=3).min(partner.gdap_groups.len());
@@ -1298,6 +1306,8 @@ mod tests {
         "roles",
         "auto_extend",
         "last_activity_at",
+        "display_name",
+        "duration",
     ];
     const PRINCIPALS: &[&str] = &[
         "tenant_id",

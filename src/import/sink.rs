@@ -206,6 +206,8 @@ impl Sink {
                 hi.ended_at = hi.ended_at.or(lo.ended_at);
                 hi.last_activity_at = hi.last_activity_at.or(lo.last_activity_at);
                 hi.auto_extend = hi.auto_extend.or(lo.auto_extend);
+                hi.display_name = hi.display_name.or(lo.display_name);
+                hi.duration = hi.duration.or(lo.duration);
                 if hi.roles.is_empty() {
                     hi.roles = lo.roles;
                 }
@@ -511,6 +513,8 @@ pub(crate) fn simple_relationship(
         roles: Vec::new(),
         auto_extend: None,
         last_activity_at: None,
+        display_name: None,
+        duration: None,
     }
 }
 

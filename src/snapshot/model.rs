@@ -169,6 +169,11 @@ vocabulary!(
     }
 );
 vocabulary!(
+    /// `cross_tenant_access.b2b_*_inbound`: allowed for all users and
+    /// applications, for some only, or blocked for all.
+    InboundAccess { Allowed = "allowed", Limited = "limited", Blocked = "blocked" }
+);
+vocabulary!(
     /// `manifest.perspective`.
     Perspective { Partner = "partner", Customer = "customer" }
 );
@@ -288,6 +293,10 @@ pub struct Relationship {
     pub roles: Vec<RoleId>,
     pub auto_extend: Option<IsoDuration>,
     pub last_activity_at: Option<Timestamp>,
+    /// GDAP display name (`MLT_…` for a Microsoft-led transition relationship).
+    pub display_name: Option<Box<str>>,
+    /// GDAP `duration` as requested (at most P730D: longer is rejected on load).
+    pub duration: Option<IsoDuration>,
 }
 
 impl Relationship {
@@ -461,6 +470,7 @@ pub const TABLES: &[&str] = &[
     "autopilot_profiles",
     "invitations",
     "gdap_access_assignments",
+    "cross_tenant_access",
 ];
 
 /// A loaded, validated snapshot.
@@ -486,6 +496,7 @@ pub struct Snapshot {
     pub autopilot_profiles: Vec<AutopilotProfile>,
     pub invitations: Vec<Invitation>,
     pub gdap_access_assignments: Vec<GdapAccessAssignment>,
+    pub cross_tenant_access: Vec<super::cross_tenant::CrossTenantAccess>,
     /// Per table (keyed by table name, every table of [`TABLES`] present).
     pub accounting: std::collections::BTreeMap<String, TableAccount>,
 }

@@ -12,6 +12,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
+use super::cross_tenant::CrossTenantAccess;
 use super::diag::{quote, Diagnostic};
 use super::fields::{
     self, Invalid, BOOL_EXPECTED, DATE_EXPECTED, DURATION_EXPECTED, GUID_EXPECTED, TEXT_EXPECTED,
@@ -36,6 +37,7 @@ pub(crate) enum Table {
     AutopilotProfiles,
     Invitations,
     GdapAccessAssignments,
+    CrossTenantAccess,
 }
 
 /// One schema column.
@@ -65,7 +67,7 @@ macro_rules! columns {
 }
 
 /// The most columns any table has (sizes [`Row`]'s cell array).
-pub(crate) const MAX_COLUMNS: usize = 10;
+pub(crate) const MAX_COLUMNS: usize = 12;
 
 pub(crate) mod tenants {
     columns!(TENANT_ID = "tenant_id" required, NAME = "name" required, KIND = "kind" required, DOMAIN = "domain");
@@ -82,6 +84,8 @@ pub(crate) mod relationships {
         ROLES = "roles",
         AUTO_EXTEND = "auto_extend",
         LAST_ACTIVITY_AT = "last_activity_at",
+        DISPLAY_NAME = "display_name",
+        DURATION = "duration",
     );
 }
 pub(crate) mod principals {
@@ -154,10 +158,24 @@ pub(crate) mod gdap_access_assignments {
         STATE = "state",
     );
 }
+pub(crate) mod cross_tenant_access {
+    columns!(
+        TENANT_ID = "tenant_id" required,
+        PARTNER_TENANT_ID = "partner_tenant_id",
+        IS_SERVICE_PROVIDER = "is_service_provider",
+        INBOUND_MFA_ACCEPTED = "inbound_mfa_accepted",
+        INBOUND_COMPLIANT_DEVICE_ACCEPTED = "inbound_compliant_device_accepted",
+        INBOUND_HYBRID_JOINED_DEVICE_ACCEPTED = "inbound_hybrid_joined_device_accepted",
+        AUTOMATIC_REDEMPTION_INBOUND = "automatic_redemption_inbound",
+        B2B_COLLABORATION_INBOUND = "b2b_collaboration_inbound",
+        B2B_DIRECT_CONNECT_INBOUND = "b2b_direct_connect_inbound",
+        USER_SYNC_INBOUND = "user_sync_inbound",
+    );
+}
 
 impl Table {
     /// Every table, in canonical order.
-    pub const ALL: [Table; 10] = [
+    pub const ALL: [Table; 11] = [
         Table::Tenants,
         Table::Relationships,
         Table::Principals,
@@ -168,6 +186,7 @@ impl Table {
         Table::AutopilotProfiles,
         Table::Invitations,
         Table::GdapAccessAssignments,
+        Table::CrossTenantAccess,
     ];
 
     /// The table's name as in SPEC §3 and [`TABLES`].
@@ -196,6 +215,7 @@ impl Table {
             Table::AutopilotProfiles => autopilot_profiles::COLUMNS,
             Table::Invitations => invitations::COLUMNS,
             Table::GdapAccessAssignments => gdap_access_assignments::COLUMNS,
+            Table::CrossTenantAccess => cross_tenant_access::COLUMNS,
         }
     }
 
@@ -480,6 +500,7 @@ pub(crate) struct Rows {
     pub autopilot_profiles: Vec<AutopilotProfile>,
     pub invitations: Vec<Invitation>,
     pub gdap_access_assignments: Vec<GdapAccessAssignment>,
+    pub cross_tenant_access: Vec<CrossTenantAccess>,
 }
 
 /// Evaluates `$body` with `$v` bound to the row vector of `$table` in
@@ -525,6 +546,10 @@ macro_rules! per_table {
             }
             Table::GdapAccessAssignments => {
                 let $v = $($rows)+.gdap_access_assignments;
+                $body
+            }
+            Table::CrossTenantAccess => {
+                let $v = $($rows)+.cross_tenant_access;
                 $body
             }
         }
@@ -584,7 +609,8 @@ impl Rows {
             devices,
             autopilot_profiles,
             invitations,
-            gdap_access_assignments
+            gdap_access_assignments,
+            cross_tenant_access
         );
     }
 
@@ -610,6 +636,10 @@ impl Rows {
         take(
             &mut self.gdap_access_assignments,
             &mut other.gdap_access_assignments,
+        );
+        take(
+            &mut self.cross_tenant_access,
+            &mut other.cross_tenant_access,
         );
     }
 }
@@ -683,6 +713,9 @@ fn build(table: Table, row: &mut Row<'_>, roles: &mut LocalRoles, out: &mut Rows
         Table::GdapAccessAssignments => {
             build!(gdap_access_assignments, gdap_access_assignment(row, roles))
         }
+        Table::CrossTenantAccess => {
+            build!(cross_tenant_access, super::cross_tenant::build(row))
+        }
     }
 }
 
@@ -716,6 +749,8 @@ fn relationship(r: &mut Row<'_>, roles: &mut LocalRoles) -> Option<Relationship>
     let roles = r.roles(ROLES, roles);
     let auto_extend = r.duration(AUTO_EXTEND);
     let last_activity_at = r.timestamp(LAST_ACTIVITY_AT);
+    let display_name = r.text(DISPLAY_NAME);
+    let duration = r.parsed(DURATION, DURATION_EXPECTED, fields::gdap_duration);
     Some(Relationship {
         loc: r.loc,
         partner_tenant_id: partner_tenant_id?,
@@ -728,6 +763,8 @@ fn relationship(r: &mut Row<'_>, roles: &mut LocalRoles) -> Option<Relationship>
         roles: roles.unwrap_or_default(),
         auto_extend,
         last_activity_at,
+        display_name,
+        duration,
     })
 }
 
