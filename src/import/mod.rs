@@ -18,6 +18,7 @@ pub mod write;
 
 mod arm;
 mod autopilot;
+mod cross_tenant;
 mod detect;
 mod graph_directory;
 mod graph_partner;
@@ -407,6 +408,7 @@ fn load_export_files(dir: &Path) -> Loaded {
                 | Format::AutopilotProfiles
                 | Format::PcDevices
                 | Format::AutopilotCsv => autopilot::read(&mut ctx, f),
+                Format::CrossTenantAccess => cross_tenant::read(&mut ctx, f),
             }
         }
         if phase == 1 {
@@ -466,7 +468,9 @@ fn phase_of(f: Format) -> u8 {
         | Format::GraphDelegatedAdminCustomers
         | Format::GdapRelationships
         | Format::GdapAccessAssignments => 2,
-        Format::DirectoryRoleAssignments | Format::ArmRoleAssignments => 3,
+        Format::DirectoryRoleAssignments
+        | Format::ArmRoleAssignments
+        | Format::CrossTenantAccess => 3,
         Format::AutopilotDevices
         | Format::AutopilotProfiles
         | Format::PcDevices

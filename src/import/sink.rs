@@ -55,6 +55,7 @@ pub(crate) struct Sink {
     device_index: HashMap<(Guid, String), (usize, Rank)>,
     profile_index: HashMap<(Guid, String), usize>,
     aa_index: HashMap<(Box<str>, String), usize>,
+    xt_index: HashMap<(Guid, Option<Guid>), usize>,
     /// UPN (lower-case) → principal id.
     pub upn_index: HashMap<String, Guid>,
     /// Object ids seen as group members, member parents or GDAP access
@@ -408,6 +409,40 @@ impl Sink {
         if let std::collections::hash_map::Entry::Vacant(e) = self.aa_index.entry(key) {
             e.insert(self.snapshot.gdap_access_assignments.len());
             self.snapshot.gdap_access_assignments.push(a);
+        }
+    }
+
+    /// Adds a cross-tenant access settings entry; a second item for the same
+    /// customer and partner (an identity synchronisation listing next to
+    /// the partners listing) fills the values the first left empty.
+    pub fn cross_tenant(&mut self, x: crate::snapshot::CrossTenantAccess) {
+        self.used("cross_tenant_access", x.loc);
+        match self.xt_index.entry((x.tenant_id, x.partner_tenant_id)) {
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(self.snapshot.cross_tenant_access.len());
+                self.snapshot.cross_tenant_access.push(x);
+            }
+            std::collections::hash_map::Entry::Occupied(e) => {
+                let old = &mut self.snapshot.cross_tenant_access[*e.get()];
+                old.is_service_provider = old.is_service_provider.or(x.is_service_provider);
+                old.inbound_mfa_accepted = old.inbound_mfa_accepted.or(x.inbound_mfa_accepted);
+                old.inbound_compliant_device_accepted = old
+                    .inbound_compliant_device_accepted
+                    .or(x.inbound_compliant_device_accepted);
+                old.inbound_hybrid_joined_device_accepted = old
+                    .inbound_hybrid_joined_device_accepted
+                    .or(x.inbound_hybrid_joined_device_accepted);
+                old.automatic_redemption_inbound = old
+                    .automatic_redemption_inbound
+                    .or(x.automatic_redemption_inbound);
+                old.b2b_collaboration_inbound = old
+                    .b2b_collaboration_inbound
+                    .or(x.b2b_collaboration_inbound);
+                old.b2b_direct_connect_inbound = old
+                    .b2b_direct_connect_inbound
+                    .or(x.b2b_direct_connect_inbound);
+                old.user_sync_inbound = old.user_sync_inbound.or(x.user_sync_inbound);
+            }
         }
     }
 
