@@ -784,7 +784,7 @@ fn every_bad_row_is_reported() {
 fn unknown_table_file_suggests() {
     let s = Snap::new(&[("principal.csv", b"x\n"), ("notes.json", b"{}")]);
     assert!(!s.loaded.has_errors());
-    let all = "tenants, relationships, principals, memberships, role_assignments, subscriptions, devices, autopilot_profiles, invitations, gdap_access_assignments";
+    let all = "tenants, relationships, principals, memberships, role_assignments, subscriptions, devices, autopilot_profiles, invitations, gdap_access_assignments, cross_tenant_access";
     assert_eq!(
         s.rendered(),
         [
@@ -824,7 +824,7 @@ fn single_file_problems() {
     assert_eq!(
         render(&l.diagnostics, dir.path()),
         [
-            "warning: snap/s.json:2: field `tenant`: unknown table `tenant` ignored; did you mean `tenants`? (expected a table name: tenants, relationships, principals, memberships, role_assignments, subscriptions, devices, autopilot_profiles, invitations, gdap_access_assignments)",
+            "warning: snap/s.json:2: field `tenant`: unknown table `tenant` ignored; did you mean `tenants`? (expected a table name: tenants, relationships, principals, memberships, role_assignments, subscriptions, devices, autopilot_profiles, invitations, gdap_access_assignments, cross_tenant_access)",
             "error: snap/s.json:3: table `devices` is a number (expected an array of objects, or an object with a `value` array)",
         ]
     );
