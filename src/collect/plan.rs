@@ -10,14 +10,17 @@
 //! organization, `roleManagement/directory/roleAssignments` with
 //! `$expand=principal`, role definitions, directory roles and their members,
 //! ARM subscriptions with their role assignments (every scope) and classic
-//! administrators, Autopilot profiles and device identities.
+//! administrators, Autopilot profiles and device identities, and the
+//! cross-tenant access settings (`policies/crossTenantAccessPolicy/default`
+//! and `/partners` with their identity synchronisation).
 //!
 //! A listing is written only once all its pages are in, one file per page
 //! (`name.json`, or `name.page1.json`, `name.page2.json`, …) exactly as the
 //! service returned it. Listings that the service does not offer (400,
 //! 404, 410) are skipped with a note when they are optional (role
 //! definitions, classic administrators, Partner Center by-id and Autopilot,
-//! Graph Autopilot); any other failure makes the tenant incomplete.
+//! Graph Autopilot, cross-tenant access settings); any other failure makes
+//! the tenant incomplete.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -541,7 +544,7 @@ pub fn customer(run: &TenantRun<'_>) {
         return;
     }
     type Job = (Api, &'static str, &'static str, bool);
-    let jobs: [Job; 5] = [
+    let jobs: [Job; 6] = [
         (
             Api::Graph,
             "/v1.0/roleManagement/directory/roleAssignments?$expand=principal",
@@ -567,6 +570,12 @@ pub fn customer(run: &TenantRun<'_>) {
             "autopilot/windowsAutopilotDeviceIdentities",
             true,
         ),
+        (
+            Api::Graph,
+            "/v1.0/policies/crossTenantAccessPolicy/default",
+            "policies/crossTenantAccessPolicy-default",
+            true,
+        ),
     ];
     let results: Mutex<BTreeMap<&str, Vec<Value>>> = Mutex::new(BTreeMap::new());
     let profiles = [
@@ -579,8 +588,21 @@ pub fn customer(run: &TenantRun<'_>) {
             "autopilot/profiles",
         ),
     ];
+    // Partner entries with their identity synchronisation settings, or
+    // without them where the service does not expand them.
+    let partners = [
+        (
+            "/v1.0/policies/crossTenantAccessPolicy/partners?$expand=identitySynchronization",
+            "policies/crossTenantAccessPolicy-partners",
+        ),
+        (
+            "/v1.0/policies/crossTenantAccessPolicy/partners",
+            "policies/crossTenantAccessPolicy-partners",
+        ),
+    ];
     std::thread::scope(|s| {
         s.spawn(|| run.listing_of_first(Api::Graph, &profiles, true));
+        s.spawn(|| run.listing_of_first(Api::Graph, &partners, true));
         par_each(&jobs, run.parallel, |(api, path, file, optional)| {
             if let Some(pages) = run.listing(*api, path, file, *optional) {
                 lock(&results).insert(file, pages);
