@@ -99,6 +99,10 @@ pub fn table_len(s: &Snapshot, table: &str) -> usize {
         "invitations" => s.invitations.len(),
         "gdap_access_assignments" => s.gdap_access_assignments.len(),
         "cross_tenant_access" => s.cross_tenant_access.len(),
+        "lighthouse_delegations" => s.lighthouse_delegations.len(),
+        "lighthouse_authorizations" => s.lighthouse_authorizations.len(),
+        "service_principals" => s.service_principals.len(),
+        "app_permissions" => s.app_permissions.len(),
         _ => 0,
     }
 }

@@ -586,6 +586,9 @@ fn collect_then_audit_matches_the_canonical_snapshot() {
         format!("{CUSTOMER_A}/directoryRoles/9a000000-0000-4000-8000-0000000000a9.members.json"),
         format!("{CUSTOMER_A}/policies/crossTenantAccessPolicy-default.json"),
         format!("{CUSTOMER_A}/policies/crossTenantAccessPolicy-partners.json"),
+        format!("{CUSTOMER_A}/lighthouse/registrationAssignments-5b000000-0000-4000-8000-0000000000a1.json"),
+        format!("{CUSTOMER_A}/servicePrincipals/5a000000-6666-4000-8000-000000000006.appRoleAssignments.json"),
+        format!("{CUSTOMER_A}/oauth2PermissionGrants.json"),
     ] {
         assert!(out.join(&rel).is_file(), "missing {rel}");
     }
@@ -641,7 +644,7 @@ fn collect_then_audit_matches_the_canonical_snapshot() {
         .collect();
     for r in [
         "DAP001", "DAP003", "GDAP001", "AZ005", "AP003", "GDAP004", "GDAP005", "XT001", "XT002",
-        "XT003",
+        "XT003", "LH003", "APP002",
     ] {
         assert!(
             rules.contains(r),

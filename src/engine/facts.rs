@@ -337,8 +337,10 @@ macro_rules! fact_table {
 }
 
 // Channel fact tables, each in its own module (they use `fact_table!`).
+mod channels;
 mod cross_tenant;
 mod gdap_lifecycle;
+use channels::{AppPermissions, LighthouseGrants};
 
 fn members_of_row<'a>(c: &'a Ctx<'a>, core: &Core) -> Option<&'a members::Members> {
     core.grants
@@ -375,6 +377,7 @@ fn holder_group(c: &Ctx<'_>, grant: u32) -> Option<(Guid, &'static str)> {
             Some((p.principal_id, p.agent_group.map_or("", |a| a.as_str())))
         }
         Node::Unresolved { id, .. } => Some((*id, "")),
+        Node::App(i) => Some((c.s.service_principals[*i as usize].principal_id, "")),
         Node::Placeholder { .. } | Node::Resource { .. } => None,
     }
 }
@@ -384,7 +387,7 @@ fn via_rel<'a>(c: &'a Ctx<'a>, grant: u32) -> Option<&'a crate::snapshot::Relati
         Via::Dap { relationship, .. }
         | Via::Gdap { relationship, .. }
         | Via::Autopilot { relationship } => Some(&c.s.relationships[relationship as usize]),
-        Via::Explicit(_) => None,
+        Via::Explicit(_) | Via::Lighthouse { .. } | Via::App { .. } => None,
     }
 }
 
@@ -803,6 +806,8 @@ impl<'a> Facts<'a> {
                         gi,
                     ));
                 }
+                // Rows of their own tables (`channels::rows`).
+                Via::Lighthouse { .. } | Via::App { .. } => {}
                 Via::Autopilot { relationship } => {
                     let rel = &c.s.relationships[relationship as usize];
                     ap_grants
@@ -891,7 +896,24 @@ impl<'a> Facts<'a> {
         .chain(cross_tenant::tables(c, want))
         .chain(gdap_lifecycle::tables(c, want))
         .collect();
-        Facts { tables }
+        let mut facts = Facts { tables };
+        facts.add_channels(c, want);
+        facts
+    }
+
+    /// The Azure Lighthouse and partner-app tables, when wanted.
+    fn add_channels(&mut self, c: &'a Ctx<'a>, want: &dyn Fn(&str) -> bool) {
+        let (want_lh, want_app) = (want(LighthouseGrants::NAME), want(AppPermissions::NAME));
+        if !want_lh && !want_app {
+            return;
+        }
+        let (lighthouse, apps) = channels::rows(c);
+        if want_lh {
+            self.tables.push(LighthouseGrants::boxed(c, lighthouse));
+        }
+        if want_app {
+            self.tables.push(AppPermissions::boxed(c, apps));
+        }
     }
 
     /// The table named `name`.
@@ -936,6 +958,16 @@ pub fn schemas() -> Vec<(&'static str, &'static str, &'static [FieldDef])> {
             GdapRelationships::NAME,
             GdapRelationships::DOC,
             GdapRelationships::FIELDS,
+        ),
+        (
+            LighthouseGrants::NAME,
+            LighthouseGrants::DOC,
+            LighthouseGrants::FIELDS,
+        ),
+        (
+            AppPermissions::NAME,
+            AppPermissions::DOC,
+            AppPermissions::FIELDS,
         ),
     ]
     .into_iter()
@@ -1075,6 +1107,10 @@ fn directory_roles(c: &Ctx<'_>) -> Vec<(Core, DirRow)> {
         let Node::Resource { tenant, scope } = &c.g.graph[g.resource] else {
             continue;
         };
+        // An app's permissions are no directory role.
+        if matches!(g.via, Via::App { .. }) {
+            continue;
+        }
         if !scope.is_directory() || c.tenant_kind(*tenant) == Some(TenantKind::Partner) {
             continue;
         }

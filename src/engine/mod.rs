@@ -251,6 +251,8 @@ fn alike_key(g: &crate::graph::Grant) -> (usize, RoleId, u8, u32) {
         Via::Dap { relationship, .. } => (1, relationship),
         Via::Gdap { relationship, .. } => (2, relationship),
         Via::Autopilot { relationship } => (3, relationship),
+        Via::Lighthouse { authorization, .. } => (4, authorization),
+        Via::App { permission } => (5, permission),
     };
     (g.holder.index(), g.role, kind, rel)
 }

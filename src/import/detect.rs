@@ -51,6 +51,14 @@ pub(crate) enum Format {
     /// Graph `GET /policies/crossTenantAccessPolicy/default`, `…/partners`
     /// and `…/partners/{id}/identitySynchronization`.
     CrossTenantAccess,
+    /// ARM `Microsoft.ManagedServices/registrationDefinitions`.
+    LighthouseDefinitions,
+    /// ARM `Microsoft.ManagedServices/registrationAssignments`.
+    LighthouseAssignments,
+    /// Graph `servicePrincipals/{id}/appRoleAssignments` or `appRoleAssignedTo`.
+    AppRoleAssignments,
+    /// Graph `oauth2PermissionGrants`.
+    PermissionGrants,
 }
 
 /// What the importer documents about a format.
@@ -175,6 +183,30 @@ pub(crate) const SPECS: &[Spec] = &[
         table: "cross_tenant_access",
         keys: &["id", "tenantId", "displayName", "isServiceDefault", "isServiceProvider", "isInMultiTenantOrganization", "inboundTrust", "automaticUserConsentSettings", "b2bCollaborationInbound", "b2bCollaborationOutbound", "b2bDirectConnectInbound", "b2bDirectConnectOutbound", "tenantRestrictions", "invitationRedemptionIdentityProviderConfiguration", "identitySynchronization", "userSyncInbound"],
     },
+    Spec {
+        format: Format::LighthouseDefinitions,
+        name: "ARM Lighthouse `registrationDefinitions`",
+        table: "lighthouse_authorizations",
+        keys: &["id", "name", "type", "plan", "systemData", "description", "registrationDefinitionName", "managedByTenantId", "managedByTenantName", "manageeTenantId", "manageeTenantName", "provisioningState", "authorizations", "eligibleAuthorizations"],
+    },
+    Spec {
+        format: Format::LighthouseAssignments,
+        name: "ARM Lighthouse `registrationAssignments`",
+        table: "lighthouse_delegations",
+        keys: &["id", "name", "type", "systemData", "registrationDefinitionId", "provisioningState", "registrationDefinition"],
+    },
+    Spec {
+        format: Format::AppRoleAssignments,
+        name: "Graph `appRoleAssignments`",
+        table: "app_permissions",
+        keys: &["id", "appRoleId", "createdDateTime", "deletedDateTime", "principalDisplayName", "principalId", "principalType", "resourceDisplayName", "resourceId"],
+    },
+    Spec {
+        format: Format::PermissionGrants,
+        name: "Graph `oauth2PermissionGrants`",
+        table: "app_permissions",
+        keys: &["id", "clientId", "consentType", "principalId", "resourceId", "scope", "startTime", "expiryTime"],
+    },
 ];
 
 /// The spec of `f`.
@@ -280,6 +312,8 @@ fn by_type(s: &Shape) -> Option<Format> {
             "crosstenantaccesspolicyconfigurationdefault"
             | "crosstenantaccesspolicyconfigurationpartner"
             | "crosstenantidentitysyncpolicypartner" => Format::CrossTenantAccess,
+            "approleassignment" => Format::AppRoleAssignments,
+            "oauth2permissiongrant" => Format::PermissionGrants,
             t if t.contains("autopilotdeploymentprofile") => Format::AutopilotProfiles,
             t if DIRECTORY_TYPES.contains(&t) => Format::DirectoryObjects,
             _ => return None,
@@ -294,6 +328,13 @@ fn by_type(s: &Shape) -> Option<Format> {
 
 fn by_context(s: &Shape) -> Option<Format> {
     let c = s.context.as_deref()?;
+    // `servicePrincipals('id')/appRoleAssignments`: the navigation, not the entity set.
+    if c.contains("/approleassign") {
+        return Some(Format::AppRoleAssignments);
+    }
+    if c.contains("oauth2permissiongrants") {
+        return Some(Format::PermissionGrants);
+    }
     // `users(displayName,accountEnabled)`, `users/$entity`, `groups('id')/members`.
     let c = c
         .split('(')
@@ -318,12 +359,22 @@ fn by_context(s: &Shape) -> Option<Format> {
         "organization" => Format::Organization,
         "windowsautopilotdeviceidentities" => Format::AutopilotDevices,
         "windowsautopilotdeploymentprofiles" => Format::AutopilotProfiles,
+        "approleassignments" | "approleassignedto" => Format::AppRoleAssignments,
+        "oauth2permissiongrants" => Format::PermissionGrants,
         _ => return None,
     })
 }
 
 fn by_keys(s: &Shape) -> Option<Format> {
-    let f = if s.has("accesscontainer") {
+    let f = if s.has("managedbytenantid") && s.any(&["authorizations", "eligibleauthorizations"]) {
+        Format::LighthouseDefinitions
+    } else if s.has("registrationdefinitionid") {
+        Format::LighthouseAssignments
+    } else if s.has("approleid") && s.has("resourceid") {
+        Format::AppRoleAssignments
+    } else if s.has("clientid") && s.has("consenttype") {
+        Format::PermissionGrants
+    } else if s.has("accesscontainer") {
         Format::GdapAccessAssignments
     } else if s.any(&[
         "inboundtrust",

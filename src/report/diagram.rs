@@ -113,6 +113,14 @@ pub fn steps(r: &Report<'_>, p: PathRef) -> Vec<Step> {
                 ),
                 label: id.to_string(),
             },
+            Node::App(i) => {
+                let p = &s.service_principals[*i as usize];
+                Step {
+                    kind: "service",
+                    caption: format!("app · {}", r.tenant_name(p.tenant_id)),
+                    label: p.display_name.to_string(),
+                }
+            }
             Node::Placeholder { partner, group } => Step {
                 kind: "placeholder",
                 caption: format!("members unknown · {}", r.tenant_name(*partner)),
@@ -154,6 +162,22 @@ pub fn steps(r: &Report<'_>, p: PathRef) -> Vec<Step> {
                 kind: "gdap",
                 caption: "GDAP relationship".into(),
                 label: rel.relationship_id.as_deref().unwrap_or("?").to_string(),
+            }
+        }
+        Via::Lighthouse { delegation, .. } => {
+            let d = &s.lighthouse_delegations[delegation as usize];
+            Step {
+                kind: "gdap",
+                caption: format!("Azure Lighthouse · {}", r.tenant_name(d.managing_tenant_id)),
+                label: grant.via.kind(s).name().to_string(),
+            }
+        }
+        Via::App { permission } => {
+            let p = &s.app_permissions[permission as usize];
+            Step {
+                kind: "assignment",
+                caption: format!("{} permission", p.kind),
+                label: s.cite(p.loc),
             }
         }
     });

@@ -362,10 +362,13 @@ fn finding_view(o: &Outcome<'_>, open: &Open<'_>) -> FindingView {
     }
 }
 
-/// True for the Autopilot (`AP…`) and service-request (`SR…`) rules.
+/// True for the Autopilot (`AP` + digits) and service-request (`SR…`)
+/// rules (not the partner-app rules, `APP…`).
 pub fn is_consequence(rule: &str) -> bool {
     let r = rule.to_ascii_uppercase();
-    r.starts_with("AP") || r.starts_with("SR")
+    r.strip_prefix("AP")
+        .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+        || r.starts_with("SR")
 }
 
 /// Tenants named as partners (by kind or in a relationship).

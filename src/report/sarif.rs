@@ -25,7 +25,6 @@ use super::escape::uri;
 use super::{Outcome, Report};
 use crate::engine::rule::{Rule, Severity};
 use crate::engine::Finding;
-use crate::graph::Via;
 use crate::snapshot::{Guid, Loc, RelState};
 
 /// The `$schema` written into the log (OASIS SARIF 2.1.0, errata 01).
@@ -407,14 +406,7 @@ impl<'a> Locator<'a> {
         }
         let path_row = f.paths.first().and_then(|p| {
             let grant = r.graph.grants.get(p.grant as usize)?;
-            Some(match grant.via {
-                Via::Explicit(i) => r.snapshot.role_assignments.get(i as usize)?.loc,
-                Via::Dap { relationship, .. }
-                | Via::Gdap { relationship, .. }
-                | Via::Autopilot { relationship } => {
-                    r.snapshot.relationships.get(relationship as usize)?.loc
-                }
-            })
+            Some(grant.via.row(r.snapshot))
         });
         let resource_row = || {
             let x = f.resource.as_deref()?;

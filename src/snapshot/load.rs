@@ -299,6 +299,13 @@ impl Builder {
         append_vec(&mut s.invitations, rows.invitations);
         append_vec(&mut s.gdap_access_assignments, rows.gdap_access_assignments);
         append_vec(&mut s.cross_tenant_access, rows.cross_tenant_access);
+        append_vec(&mut s.lighthouse_delegations, rows.lighthouse_delegations);
+        append_vec(
+            &mut s.lighthouse_authorizations,
+            rows.lighthouse_authorizations,
+        );
+        append_vec(&mut s.service_principals, rows.service_principals);
+        append_vec(&mut s.app_permissions, rows.app_permissions);
     }
 
     fn finish(mut self) -> Loaded {

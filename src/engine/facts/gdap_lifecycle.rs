@@ -188,7 +188,7 @@ fn partner_group_rows(c: &Ctx<'_>, by_id: &HashMap<&str, u32>) -> Vec<(Core, PgR
         let is_group = match &c.g.graph[g.holder] {
             Node::Principal(p) => s.principals[*p as usize].kind == PrincipalKind::Group,
             Node::Unresolved { .. } => named.is_some() || c.is_partner(home),
-            Node::Placeholder { .. } | Node::Resource { .. } => false,
+            Node::Placeholder { .. } | Node::Resource { .. } | Node::App(_) => false,
         };
         if home == a.tenant_id || !is_group || !(c.is_partner(home) || named.is_some()) {
             continue;
