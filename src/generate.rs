@@ -185,6 +185,7 @@ struct Tables {
     autopilot_profiles: Table,
     invitations: Table,
     gdap_access_assignments: Table,
+    cross_tenant_access: Table,
 }
 
 impl Tables {
@@ -200,10 +201,11 @@ impl Tables {
             autopilot_profiles: Table::create(dir, "autopilot_profiles")?,
             invitations: Table::create(dir, "invitations")?,
             gdap_access_assignments: Table::create(dir, "gdap_access_assignments")?,
+            cross_tenant_access: Table::create(dir, "cross_tenant_access")?,
         })
     }
 
-    fn into_array(self) -> [Table; 10] {
+    fn into_array(self) -> [Table; 11] {
         [
             self.tenants,
             self.relationships,
@@ -215,6 +217,7 @@ impl Tables {
             self.autopilot_profiles,
             self.invitations,
             self.gdap_access_assignments,
+            self.cross_tenant_access,
         ]
     }
 }
@@ -718,6 +721,42 @@ impl Gen {
         self.subscriptions(&id, &users, &groups, &links)?;
         self.autopilot(&id, &links)?;
         self.invitation(&id, &links)?;
+        self.cross_tenant(&id, &links)?;
+        Ok(())
+    }
+
+    /// Cross-tenant access settings for some customers, chosen from the
+    /// customer's id (no draw, so every other table stays as it was): a
+    /// quarter have a default entry that trusts inbound MFA, an eighth an
+    /// entry for their first partner with automatic redemption and inbound
+    /// user synchronisation.
+    fn cross_tenant(&mut self, customer: &str, links: &[Link<'_>]) -> io::Result<()> {
+        let nibble = |i: usize| {
+            customer
+                .as_bytes()
+                .get(i)
+                .and_then(|b| (*b as char).to_digit(16))
+                .unwrap_or(15)
+        };
+        if nibble(0) < 4 {
+            self.t.cross_tenant_access.row(&[
+                customer, "", "", "true", "false", "false", "", "allowed", "blocked", "",
+            ])?;
+        }
+        if let Some(link) = links.first().filter(|_| nibble(1) < 2) {
+            self.t.cross_tenant_access.row(&[
+                customer,
+                &link.partner.id,
+                "true",
+                "",
+                "",
+                "",
+                "true",
+                "limited",
+                "",
+                "true",
+            ])?;
+        }
         Ok(())
     }
 
@@ -811,6 +850,8 @@ impl Gen {
                 "",
                 "",
                 "",
+                "",
+                "",
             ])?;
 
             let dice: f64 = self.rng.random();
@@ -832,6 +873,8 @@ impl Gen {
                     "",
                     "",
                     &activity,
+                    "",
+                    "",
                 ])?;
             } else if dice < 0.9 {
                 let end = self.instant(started + DAY, AS_OF);
@@ -851,6 +894,8 @@ impl Gen {
                     "",
                     "",
                     &activity,
+                    "",
+                    "",
                 ])?;
             }
 
@@ -911,6 +956,8 @@ impl Gen {
             &roles.join(";"),
             auto_extend,
             "",
+            "",
+            &format!("P{days}D"),
         ])?;
 
         let n = self.rng.random_range(1..=3).min(partner.gdap_groups.len());
@@ -1240,7 +1287,7 @@ mod tests {
         let sb = generate(&opts, b.path()).expect("generate b");
         assert_eq!(sa, sb);
         let fa = read_all(a.path());
-        assert_eq!(fa.len(), 11);
+        assert_eq!(fa.len(), 12);
         assert_eq!(fa, read_all(b.path()));
 
         let c = tempfile::tempdir().expect("tempdir");
@@ -1298,6 +1345,8 @@ mod tests {
         "roles",
         "auto_extend",
         "last_activity_at",
+        "display_name",
+        "duration",
     ];
     const PRINCIPALS: &[&str] = &[
         "tenant_id",
@@ -1344,12 +1393,24 @@ mod tests {
         "includes_dap",
     ];
     const GDAP_ACCESS_ASSIGNMENTS: &[&str] = &["relationship_id", "group_id", "roles", "state"];
+    const CROSS_TENANT_ACCESS: &[&str] = &[
+        "tenant_id",
+        "partner_tenant_id",
+        "is_service_provider",
+        "inbound_mfa_accepted",
+        "inbound_compliant_device_accepted",
+        "inbound_hybrid_joined_device_accepted",
+        "automatic_redemption_inbound",
+        "b2b_collaboration_inbound",
+        "b2b_direct_connect_inbound",
+        "user_sync_inbound",
+    ];
 
     #[test]
     fn headers_match_spec() {
         let dir = tempfile::tempdir().expect("tempdir");
         generate(&GenerateOptions::new(3, 1), dir.path()).expect("generate");
-        let expected: [(&str, &[&str]); 10] = [
+        let expected: [(&str, &[&str]); 11] = [
             ("tenants", TENANTS),
             ("relationships", RELATIONSHIPS),
             ("principals", PRINCIPALS),
@@ -1360,6 +1421,7 @@ mod tests {
             ("autopilot_profiles", AUTOPILOT_PROFILES),
             ("invitations", INVITATIONS),
             ("gdap_access_assignments", GDAP_ACCESS_ASSIGNMENTS),
+            ("cross_tenant_access", CROSS_TENANT_ACCESS),
         ];
         for (table, header) in expected {
             let mut reader =

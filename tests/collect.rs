@@ -582,12 +582,31 @@ fn collect_then_audit_matches_the_canonical_snapshot() {
         format!("{PARTNER}/autopilot/{CUSTOMER_A}.Batch_1.devices.json"),
         format!("{CUSTOMER_A}/arm/roleAssignments-5b000000-0000-4000-8000-0000000000a1.page2.json"),
         format!("{CUSTOMER_A}/directoryRoles/9a000000-0000-4000-8000-0000000000a9.members.json"),
+        format!("{CUSTOMER_A}/policies/crossTenantAccessPolicy-default.json"),
+        format!("{CUSTOMER_A}/policies/crossTenantAccessPolicy-partners.json"),
         format!("{CUSTOMER_A}/lighthouse/registrationAssignments-5b000000-0000-4000-8000-0000000000a1.json"),
         format!("{CUSTOMER_A}/servicePrincipals/5a000000-6666-4000-8000-000000000006.appRoleAssignments.json"),
         format!("{CUSTOMER_A}/oauth2PermissionGrants.json"),
     ] {
         assert!(out.join(&rel).is_file(), "missing {rel}");
     }
+    // The cross-tenant partner entries are asked for; a customer whose
+    // service has no settings to give (404) is skipped, not incomplete.
+    assert!(
+        fake.state
+            .lock()
+            .expect("state")
+            .tenant_hits
+            .keys()
+            .any(|(t, p)| t == CUSTOMER_A
+                && p == "GET /v1.0/policies/crossTenantAccessPolicy/partners"),
+        "the partners listing was asked"
+    );
+    assert!(!out
+        .join(format!(
+            "{CUSTOMER_B}/policies/crossTenantAccessPolicy-default.json"
+        ))
+        .exists());
     for f in files_under(&out) {
         let text = std::fs::read_to_string(&f).expect("text");
         assert!(!text.contains(SECRET), "{} holds the secret", f.display());
@@ -622,7 +641,8 @@ fn collect_then_audit_matches_the_canonical_snapshot() {
         })
         .collect();
     for r in [
-        "DAP001", "DAP003", "GDAP001", "AZ005", "AP003", "LH003", "APP002",
+        "DAP001", "DAP003", "GDAP001", "AZ005", "AP003", "GDAP004", "GDAP005", "XT001", "XT002",
+        "XT003", "LH003", "APP002",
     ] {
         assert!(
             rules.contains(r),

@@ -27,6 +27,21 @@ fn demo_exercises_every_core_rule() {
     }
 }
 
+/// Validates that the demo shows each cross-tenant and GDAP lifecycle rule
+/// with a finding (fixtures/demo/NOTES.md says which row causes each).
+#[test]
+fn demo_shows_cross_tenant_settings_and_gdap_lifecycle() {
+    let a = common::audit("fixtures/demo");
+    for id in [
+        "XT001", "XT002", "XT003", "GDAP004", "GDAP005", "GDAP006", "GDAP007", "GDAP008",
+    ] {
+        assert!(
+            a.findings.iter().any(|f| &*f.rule == id),
+            "{id} does not fire on the demo"
+        );
+    }
+}
+
 fn outputs_for_threads(snapshot: &str) -> Vec<Vec<u8>> {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut outputs = Vec::new();

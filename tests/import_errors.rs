@@ -175,3 +175,56 @@ fn malformed_exports_exit_2() {
     assert_eq!(code, 2);
     assert!(err.contains("is not an export folder"), "{err}");
 }
+
+/// Validates that a GDAP `duration` beyond P730D and malformed cross-tenant
+/// settings are bad input naming file, line and field (not findings), and
+/// that the valid rows next to them are kept.
+#[test]
+fn gdap_duration_and_cross_tenant_values_are_checked() {
+    let l = load("gdap-lifecycle-values");
+    let found: Vec<(String, Option<u32>, Option<&str>)> = errors(&l)
+        .iter()
+        .map(|d| {
+            let file = d.file.rsplit('/').next().unwrap_or("").to_owned();
+            (file, d.line, d.field.as_deref())
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (
+                "crossTenantAccessPolicy-partners.json".to_owned(),
+                Some(4),
+                Some("inboundTrust.isMfaAccepted")
+            ),
+            (
+                "crossTenantAccessPolicy-partners.json".to_owned(),
+                Some(9),
+                Some("b2bCollaborationInbound.usersAndGroups.accessType")
+            ),
+            (
+                "delegatedAdminRelationships.json".to_owned(),
+                Some(4),
+                Some("duration")
+            ),
+        ]
+    );
+    let long = errors(&l)
+        .into_iter()
+        .find(|d| d.field.as_deref() == Some("duration"))
+        .expect("duration error");
+    assert!(long.message.contains("`P1095D`"), "{}", long.message);
+    assert!(long.message.contains("730 days"), "{}", long.message);
+    let rel = &l.snapshot.relationships;
+    assert_eq!(rel.len(), 1, "{rel:?}");
+    assert_eq!(
+        rel[0].display_name.as_deref(),
+        Some("MLT_5c6d7e8f-0000-4000-8000-000000000002")
+    );
+    assert_eq!(rel[0].duration.as_ref().map(|d| &*d.text), Some("P730D"));
+    let xt = &l.snapshot.cross_tenant_access;
+    assert_eq!(xt.len(), 1);
+    assert_eq!(xt[0].automatic_redemption_inbound, Some(true));
+    let acc = &l.snapshot.accounting["cross_tenant_access"];
+    assert_eq!((acc.rows_read, acc.rows_used, acc.rows_rejected), (3, 1, 2));
+}

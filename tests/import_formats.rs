@@ -7,7 +7,8 @@ use std::path::Path;
 
 use partner_audit::import;
 use partner_audit::snapshot::{
-    AddedVia, Diagnostic, Guid, Level, Loaded, PrincipalKind, RelKind, RelState, TenantKind,
+    AddedVia, Diagnostic, Guid, InboundAccess, Level, Loaded, PrincipalKind, RelKind, RelState,
+    TenantKind,
 };
 
 const PARTNER: &str = "f408df09-d465-436f-a6fe-bf88ee3f43ea"; // Woodgrove Cloud Partners
@@ -134,6 +135,59 @@ fn graph_gdap_relationships() {
         .relationship_id
         .as_deref()
         .is_some_and(|id| id.len() == 73));
+    assert_eq!(
+        helpdesk.display_name.as_deref(),
+        Some("Tailspin Toys - helpdesk")
+    );
+    assert_eq!(helpdesk.duration.as_ref().map(|d| &*d.text), Some("P730D"));
+}
+
+/// Validates a customer's cross-tenant access settings: the default entry
+/// (no `tenantId`), partner entries whose nulls stay empty (inherited on
+/// audit) and whose B2B settings are summarised, identity synchronisation
+/// expanded in the partners listing and from its own listing, merged.
+#[test]
+fn graph_cross_tenant_access() {
+    let l = imported("graph-cross-tenant-access");
+    let x = &l.snapshot.cross_tenant_access;
+    assert_eq!(x.len(), 3, "{x:?}");
+    let entry = |p: Option<&str>| {
+        x.iter()
+            .find(|e| e.partner_tenant_id == p.map(g))
+            .expect("entry")
+    };
+    let default = entry(None);
+    assert_eq!(default.tenant_id, g(LAMNA));
+    assert_eq!(default.inbound_mfa_accepted, Some(true));
+    assert_eq!(
+        default.b2b_collaboration_inbound,
+        Some(InboundAccess::Allowed)
+    );
+    assert_eq!(
+        default.b2b_direct_connect_inbound,
+        Some(InboundAccess::Blocked)
+    );
+    let woodgrove = entry(Some(PARTNER));
+    assert_eq!(woodgrove.inbound_mfa_accepted, None, "null inherits");
+    assert_eq!(woodgrove.is_service_provider, Some(true));
+    assert_eq!(woodgrove.automatic_redemption_inbound, Some(true));
+    assert_eq!(
+        woodgrove.b2b_collaboration_inbound,
+        Some(InboundAccess::Limited)
+    );
+    assert_eq!(woodgrove.user_sync_inbound, Some(true));
+    let tailspin = entry(Some(TAILSPIN));
+    assert_eq!(tailspin.inbound_mfa_accepted, Some(false));
+    assert_eq!(tailspin.automatic_redemption_inbound, None);
+    assert_eq!(
+        tailspin.b2b_collaboration_inbound,
+        Some(InboundAccess::Blocked)
+    );
+    assert_eq!(
+        tailspin.user_sync_inbound,
+        Some(false),
+        "from identitySynchronization.json"
+    );
 }
 
 /// Validates access assignments whose relationship comes from the folder,

@@ -107,6 +107,7 @@ const REL_KINDS: &[&str] = &["reseller", "dap", "gdap"];
 const REL_STATES: &[&str] = &["pending", "active", "removed", "expired", "terminated"];
 const PRINCIPAL_KINDS: &[&str] = &["user", "group", "service_principal"];
 const AGENT_GROUPS: &[&str] = &["admin_agents", "helpdesk_agents", "sales_agents"];
+const INBOUND_ACCESS: &[&str] = &["allowed", "limited", "blocked"];
 const ADDED_VIA: &[&str] = &[
     "partner_center",
     "store_for_business",
@@ -140,6 +141,8 @@ const SCHEMA: &[(&str, &[Col])] = &[
             opt("roles", Kind::Roles),
             opt("auto_extend", Kind::Duration),
             opt("last_activity_at", Kind::Date),
+            opt("display_name", Kind::Text),
+            opt("duration", Kind::Duration),
         ],
     ),
     (
@@ -222,6 +225,21 @@ const SCHEMA: &[(&str, &[Col])] = &[
             req("group_id", Kind::Guid),
             req("roles", Kind::Roles),
             opt("state", Kind::Text),
+        ],
+    ),
+    (
+        "cross_tenant_access",
+        &[
+            req("tenant_id", Kind::Guid),
+            opt("partner_tenant_id", Kind::Guid),
+            opt("is_service_provider", Kind::Bool),
+            opt("inbound_mfa_accepted", Kind::Bool),
+            opt("inbound_compliant_device_accepted", Kind::Bool),
+            opt("inbound_hybrid_joined_device_accepted", Kind::Bool),
+            opt("automatic_redemption_inbound", Kind::Bool),
+            opt("b2b_collaboration_inbound", Kind::Enum(INBOUND_ACCESS)),
+            opt("b2b_direct_connect_inbound", Kind::Enum(INBOUND_ACCESS)),
+            opt("user_sync_inbound", Kind::Bool),
         ],
     ),
     (
@@ -2451,6 +2469,12 @@ impl<'c> Checker<'c> {
                 } else if line == o.header_line && o.header_quote && d.field.is_none() {
                     // A header whose quoting is broken has no names to give.
                     None
+                } else if line == o.header_line
+                    && d.field.is_none()
+                    && header.is_some_and(|h| h.contains('\u{fffd}'))
+                {
+                    // A header cell that is not UTF-8 has no name to give.
+                    None
                 } else if let Some(h) = header.filter(|h| {
                     !d.field
                         .as_deref()
@@ -2961,6 +2985,7 @@ fn row_locs(s: &Snapshot, table: &str) -> Vec<Loc> {
         "autopilot_profiles" => locs!(s.autopilot_profiles),
         "invitations" => locs!(s.invitations),
         "gdap_access_assignments" => locs!(s.gdap_access_assignments),
+        "cross_tenant_access" => locs!(s.cross_tenant_access),
         "lighthouse_delegations" => locs!(s.lighthouse_delegations),
         "lighthouse_authorizations" => locs!(s.lighthouse_authorizations),
         "service_principals" => locs!(s.service_principals),
@@ -2987,6 +3012,7 @@ fn stored_text(s: &Snapshot, table: &str, column: &str, loc: Loc) -> Option<Opti
         ("relationships", "relationship_id") => {
             find!(s.relationships, |r| r.relationship_id.as_deref())
         }
+        ("relationships", "display_name") => find!(s.relationships, |r| r.display_name.as_deref()),
         ("gdap_access_assignments", "relationship_id") => {
             find!(s.gdap_access_assignments, |r| Some(&*r.relationship_id))
         }

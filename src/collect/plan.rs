@@ -13,15 +13,17 @@
 //! administrators and Azure Lighthouse registration assignments (with their
 //! definitions expanded), service principals with the app-role assignments
 //! of those another tenant owns, OAuth2 permission grants, Autopilot
-//! profiles and device identities.
+//! profiles and device identities, and the cross-tenant access settings
+//! (`policies/crossTenantAccessPolicy/default` and `/partners` with their
+//! identity synchronisation).
 //!
 //! A listing is written only once all its pages are in, one file per page
 //! (`name.json`, or `name.page1.json`, `name.page2.json`, …) exactly as the
 //! service returned it. Listings that the service does not offer (400,
 //! 404, 410) are skipped with a note when they are optional (role
 //! definitions, classic administrators, Partner Center by-id and Autopilot,
-//! Graph Autopilot, Lighthouse and partner-app listings); any other failure
-//! makes the tenant incomplete.
+//! Graph Autopilot, cross-tenant access settings, Lighthouse and partner-app
+//! listings); any other failure makes the tenant incomplete.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -545,7 +547,7 @@ pub fn customer(run: &TenantRun<'_>) {
         return;
     }
     type Job = (Api, &'static str, &'static str, bool);
-    let jobs: [Job; 7] = [
+    let jobs: [Job; 8] = [
         (
             Api::Graph,
             "/v1.0/roleManagement/directory/roleAssignments?$expand=principal",
@@ -569,6 +571,12 @@ pub fn customer(run: &TenantRun<'_>) {
             Api::Graph,
             "/v1.0/deviceManagement/windowsAutopilotDeviceIdentities",
             "autopilot/windowsAutopilotDeviceIdentities",
+            true,
+        ),
+        (
+            Api::Graph,
+            "/v1.0/policies/crossTenantAccessPolicy/default",
+            "policies/crossTenantAccessPolicy-default",
             true,
         ),
         // Partner apps: who owns each app, and the permissions granted.
@@ -596,8 +604,21 @@ pub fn customer(run: &TenantRun<'_>) {
             "autopilot/profiles",
         ),
     ];
+    // Partner entries with their identity synchronisation settings, or
+    // without them where the service does not expand them.
+    let partners = [
+        (
+            "/v1.0/policies/crossTenantAccessPolicy/partners?$expand=identitySynchronization",
+            "policies/crossTenantAccessPolicy-partners",
+        ),
+        (
+            "/v1.0/policies/crossTenantAccessPolicy/partners",
+            "policies/crossTenantAccessPolicy-partners",
+        ),
+    ];
     std::thread::scope(|s| {
         s.spawn(|| run.listing_of_first(Api::Graph, &profiles, true));
+        s.spawn(|| run.listing_of_first(Api::Graph, &partners, true));
         par_each(&jobs, run.parallel, |(api, path, file, optional)| {
             if let Some(pages) = run.listing(*api, path, file, *optional) {
                 lock(&results).insert(file, pages);

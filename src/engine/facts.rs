@@ -336,7 +336,10 @@ macro_rules! fact_table {
     };
 }
 
+// Channel fact tables, each in its own module (they use `fact_table!`).
 mod channels;
+mod cross_tenant;
+mod gdap_lifecycle;
 use channels::{AppPermissions, LighthouseGrants};
 
 fn members_of_row<'a>(c: &'a Ctx<'a>, core: &Core) -> Option<&'a members::Members> {
@@ -611,8 +614,17 @@ fact_table!(GdapRelationships, "gdap_relationship", GdapRow,
         "unused_role_count": Int = int(r.unused.len()); "their number"
         "access_assignment_count": Int = int(r.assignments); "active access assignments of the relationship"
         "principal_count": Int = principal_count(c, core); "enabled users holding roles through the relationship"
+        "display_name": Str = rel(c, r).display_name.as_deref().map_or(Value::Null, Value::Str); "display name (null when not exported)"
+        "microsoft_led": Bool = Value::Bool(rel(c, r).display_name.as_deref().is_some_and(is_microsoft_led)); "a Microsoft-led transition relationship: display name starting `MLT_`"
+        "duration": Str = rel(c, r).duration.as_ref().map_or(Value::Null, |d| Value::Str(&d.text)); "requested duration as written (`P730D`; longer is rejected on load)"
     }
 );
+
+/// Microsoft-led DAP-to-GDAP transition relationships are named `MLT_<id>`.
+fn is_microsoft_led(name: &str) -> bool {
+    name.get(..4)
+        .is_some_and(|p| p.eq_ignore_ascii_case("MLT_"))
+}
 
 fn scope_level(s: &crate::snapshot::Scope) -> &'static str {
     const MG: &str = "/providers/microsoft.management/managementgroups/";
@@ -881,6 +893,8 @@ impl<'a> Facts<'a> {
         ]
         .into_iter()
         .flatten()
+        .chain(cross_tenant::tables(c, want))
+        .chain(gdap_lifecycle::tables(c, want))
         .collect();
         let mut facts = Facts { tables };
         facts.add_channels(c, want);
@@ -956,6 +970,10 @@ pub fn schemas() -> Vec<(&'static str, &'static str, &'static [FieldDef])> {
             AppPermissions::FIELDS,
         ),
     ]
+    .into_iter()
+    .chain(cross_tenant::schemas())
+    .chain(gdap_lifecycle::schemas())
+    .collect()
 }
 
 /// Autopilot rows: every pair with an active reseller or DAP relationship.

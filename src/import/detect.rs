@@ -48,6 +48,9 @@ pub(crate) enum Format {
     PcDevices,
     /// The Intune / Partner Center Autopilot device CSV.
     AutopilotCsv,
+    /// Graph `GET /policies/crossTenantAccessPolicy/default`, `…/partners`
+    /// and `…/partners/{id}/identitySynchronization`.
+    CrossTenantAccess,
     /// ARM `Microsoft.ManagedServices/registrationDefinitions`.
     LighthouseDefinitions,
     /// ARM `Microsoft.ManagedServices/registrationAssignments`.
@@ -175,6 +178,12 @@ pub(crate) const SPECS: &[Spec] = &[
         keys: &["Device Serial Number", "Windows Product ID", "Hardware Hash", "Group Tag", "Assigned User", "Manufacturer name", "Device model"],
     },
     Spec {
+        format: Format::CrossTenantAccess,
+        name: "Graph `policies/crossTenantAccessPolicy` (`default`, `partners`, `identitySynchronization`)",
+        table: "cross_tenant_access",
+        keys: &["id", "tenantId", "displayName", "isServiceDefault", "isServiceProvider", "isInMultiTenantOrganization", "inboundTrust", "automaticUserConsentSettings", "b2bCollaborationInbound", "b2bCollaborationOutbound", "b2bDirectConnectInbound", "b2bDirectConnectOutbound", "tenantRestrictions", "invitationRedemptionIdentityProviderConfiguration", "identitySynchronization", "userSyncInbound"],
+    },
+    Spec {
         format: Format::LighthouseDefinitions,
         name: "ARM Lighthouse `registrationDefinitions`",
         table: "lighthouse_authorizations",
@@ -300,6 +309,9 @@ fn by_type(s: &Shape) -> Option<Format> {
             "unifiedroleassignment" => Format::DirectoryRoleAssignments,
             "unifiedroledefinition" => Format::RoleDefinitions,
             "organization" => Format::Organization,
+            "crosstenantaccesspolicyconfigurationdefault"
+            | "crosstenantaccesspolicyconfigurationpartner"
+            | "crosstenantidentitysyncpolicypartner" => Format::CrossTenantAccess,
             "approleassignment" => Format::AppRoleAssignments,
             "oauth2permissiongrant" => Format::PermissionGrants,
             t if t.contains("autopilotdeploymentprofile") => Format::AutopilotProfiles,
@@ -332,6 +344,7 @@ fn by_context(s: &Shape) -> Option<Format> {
     let last = c.rsplit('/').next().unwrap_or(c);
     Some(match last {
         _ if c.contains("accessassignments") => Format::GdapAccessAssignments,
+        _ if c.contains("crosstenantaccesspolicy") => Format::CrossTenantAccess,
         "delegatedadminrelationships" => Format::GdapRelationships,
         "delegatedadmincustomers" if s.any(&["dapenabled", "customertenantid"]) => {
             Format::PcDelegatedAdminCustomers
@@ -363,6 +376,14 @@ fn by_keys(s: &Shape) -> Option<Format> {
         Format::PermissionGrants
     } else if s.has("accesscontainer") {
         Format::GdapAccessAssignments
+    } else if s.any(&[
+        "inboundtrust",
+        "automaticuserconsentsettings",
+        "b2bcollaborationinbound",
+        "b2bdirectconnectinbound",
+        "usersyncinbound",
+    ]) {
+        Format::CrossTenantAccess
     } else if s.has("accessdetails") && s.any(&["customer", "duration", "autoextendduration"]) {
         Format::GdapRelationships
     } else if s.has("contracttype") && s.has("customerid") {

@@ -217,9 +217,20 @@ fn relationship(ctx: &mut Ctx, f: &File, item: &Item) -> Result<(), Diagnostic> 
     let auto_extend = problems
         .take(opt_duration(f, item, "autoExtendDuration"))
         .flatten();
-    // `duration` is validated but has no canonical column: `endDateTime`
-    // already is activation + duration.
-    problems.take(opt_duration(f, item, "duration"));
+    // `duration` above P730D is bad input (Microsoft refuses it), not a finding.
+    let duration = problems
+        .take(opt_duration(f, item, "duration").and_then(|d| {
+            match d {
+                Some(d) => crate::snapshot::fields::gdap_duration(&d.text)
+                    .map(Some)
+                    .map_err(|e| {
+                        f.error(item, "duration", e.message)
+                            .with_expected(e.expected)
+                    }),
+                None => Ok(None),
+            }
+        }))
+        .flatten();
     problems.check(ctx)?;
     let (Some(status), Some(roles)) = (status, roles) else {
         return Ok(());
@@ -240,6 +251,8 @@ fn relationship(ctx: &mut Ctx, f: &File, item: &Item) -> Result<(), Diagnostic> 
         roles,
         auto_extend,
         last_activity_at: None,
+        display_name: item.obj.str("displayName").map(Into::into),
+        duration,
     };
     ctx.sink.relationship(r, rank::GDAP);
     Ok(())

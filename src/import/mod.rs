@@ -19,6 +19,7 @@ pub mod write;
 mod arm;
 mod autopilot;
 mod channels;
+mod cross_tenant;
 mod detect;
 mod graph_directory;
 mod graph_partner;
@@ -416,6 +417,7 @@ fn load_export_files(dir: &Path) -> Loaded {
                 | Format::AutopilotProfiles
                 | Format::PcDevices
                 | Format::AutopilotCsv => autopilot::read(&mut ctx, f),
+                Format::CrossTenantAccess => cross_tenant::read(&mut ctx, f),
                 Format::LighthouseDefinitions
                 | Format::LighthouseAssignments
                 | Format::AppRoleAssignments
@@ -482,7 +484,9 @@ fn phase_of(f: Format) -> u8 {
         | Format::GraphDelegatedAdminCustomers
         | Format::GdapRelationships
         | Format::GdapAccessAssignments => 2,
-        Format::DirectoryRoleAssignments | Format::ArmRoleAssignments => 3,
+        Format::DirectoryRoleAssignments
+        | Format::ArmRoleAssignments
+        | Format::CrossTenantAccess => 3,
         Format::AutopilotDevices
         | Format::AutopilotProfiles
         | Format::PcDevices

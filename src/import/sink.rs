@@ -58,6 +58,7 @@ pub(crate) struct Sink {
     device_index: HashMap<(Guid, String), (usize, Rank)>,
     profile_index: HashMap<(Guid, String), usize>,
     aa_index: HashMap<(Box<str>, String), usize>,
+    xt_index: HashMap<(Guid, Option<Guid>), usize>,
     /// Keys of the Lighthouse and partner-app rows already added.
     channel_keys: HashSet<String>,
     /// UPN (lower-case) → principal id.
@@ -211,6 +212,8 @@ impl Sink {
                 hi.ended_at = hi.ended_at.or(lo.ended_at);
                 hi.last_activity_at = hi.last_activity_at.or(lo.last_activity_at);
                 hi.auto_extend = hi.auto_extend.or(lo.auto_extend);
+                hi.display_name = hi.display_name.or(lo.display_name);
+                hi.duration = hi.duration.or(lo.duration);
                 if hi.roles.is_empty() {
                     hi.roles = lo.roles;
                 }
@@ -414,6 +417,40 @@ impl Sink {
         }
     }
 
+    /// Adds a cross-tenant access settings entry; a second item for the same
+    /// customer and partner (an identity synchronisation listing next to
+    /// the partners listing) fills the values the first left empty.
+    pub fn cross_tenant(&mut self, x: crate::snapshot::CrossTenantAccess) {
+        self.used("cross_tenant_access", x.loc);
+        match self.xt_index.entry((x.tenant_id, x.partner_tenant_id)) {
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(self.snapshot.cross_tenant_access.len());
+                self.snapshot.cross_tenant_access.push(x);
+            }
+            std::collections::hash_map::Entry::Occupied(e) => {
+                let old = &mut self.snapshot.cross_tenant_access[*e.get()];
+                old.is_service_provider = old.is_service_provider.or(x.is_service_provider);
+                old.inbound_mfa_accepted = old.inbound_mfa_accepted.or(x.inbound_mfa_accepted);
+                old.inbound_compliant_device_accepted = old
+                    .inbound_compliant_device_accepted
+                    .or(x.inbound_compliant_device_accepted);
+                old.inbound_hybrid_joined_device_accepted = old
+                    .inbound_hybrid_joined_device_accepted
+                    .or(x.inbound_hybrid_joined_device_accepted);
+                old.automatic_redemption_inbound = old
+                    .automatic_redemption_inbound
+                    .or(x.automatic_redemption_inbound);
+                old.b2b_collaboration_inbound = old
+                    .b2b_collaboration_inbound
+                    .or(x.b2b_collaboration_inbound);
+                old.b2b_direct_connect_inbound = old
+                    .b2b_direct_connect_inbound
+                    .or(x.b2b_direct_connect_inbound);
+                old.user_sync_inbound = old.user_sync_inbound.or(x.user_sync_inbound);
+            }
+        }
+    }
+
     /// Adds a Lighthouse delegation (by tenant, scope and definition).
     pub fn lighthouse_delegation(&mut self, d: LighthouseDelegation) {
         let key = format!(
@@ -576,6 +613,8 @@ pub(crate) fn simple_relationship(
         roles: Vec::new(),
         auto_extend: None,
         last_activity_at: None,
+        display_name: None,
+        duration: None,
     }
 }
 

@@ -91,6 +91,11 @@ pub fn render(s: &Snapshot) -> Vec<(String, Vec<u8>)> {
                         .map(|d| d.text.to_string())
                         .unwrap_or_default(),
                     ot(x.last_activity_at),
+                    os(&x.display_name),
+                    x.duration
+                        .as_ref()
+                        .map(|d| d.text.to_string())
+                        .unwrap_or_default(),
                 ]
             })
             .collect(),
@@ -207,6 +212,29 @@ pub fn render(s: &Snapshot) -> Vec<(String, Vec<u8>)> {
                     g(a.group_id),
                     roles(r, &a.roles),
                     os(&a.state),
+                ]
+            })
+            .collect(),
+    );
+    let ov = |x: Option<crate::snapshot::InboundAccess>| {
+        x.map(|v| v.as_str().to_owned()).unwrap_or_default()
+    };
+    table(
+        "cross_tenant_access",
+        s.cross_tenant_access
+            .iter()
+            .map(|x| {
+                vec![
+                    g(x.tenant_id),
+                    og(x.partner_tenant_id),
+                    ob(x.is_service_provider),
+                    ob(x.inbound_mfa_accepted),
+                    ob(x.inbound_compliant_device_accepted),
+                    ob(x.inbound_hybrid_joined_device_accepted),
+                    ob(x.automatic_redemption_inbound),
+                    ov(x.b2b_collaboration_inbound),
+                    ov(x.b2b_direct_connect_inbound),
+                    ob(x.user_sync_inbound),
                 ]
             })
             .collect(),
@@ -375,6 +403,7 @@ pub fn summary(s: &Snapshot, out: &Path) -> String {
                 "devices" => s.devices.len(),
                 "autopilot_profiles" => s.autopilot_profiles.len(),
                 "invitations" => s.invitations.len(),
+                "cross_tenant_access" => s.cross_tenant_access.len(),
                 "gdap_access_assignments" => s.gdap_access_assignments.len(),
                 "lighthouse_delegations" => s.lighthouse_delegations.len(),
                 "lighthouse_authorizations" => s.lighthouse_authorizations.len(),

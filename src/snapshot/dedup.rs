@@ -231,6 +231,8 @@ impl Keyed for Relationship {
             ROLES => roles,
             AUTO_EXTEND => auto_extend,
             LAST_ACTIVITY_AT => last_activity_at,
+            DISPLAY_NAME => display_name,
+            DURATION => duration,
         )
     }
 }
@@ -413,6 +415,35 @@ impl Keyed for GdapAccessAssignment {
     }
 }
 
+impl Keyed for super::cross_tenant::CrossTenantAccess {
+    const TABLE: Table = Table::CrossTenantAccess;
+    const FIELD: usize = tables::cross_tenant_access::PARTNER_TENANT_ID;
+    fn loc(&self) -> Loc {
+        self.loc
+    }
+    /// The customer and the entry's partner (none: the default entry).
+    fn key(&self) -> Key<'_> {
+        use tables::cross_tenant_access::*;
+        Key::of(&[
+            (TENANT_ID, K::Guid(self.tenant_id)),
+            (PARTNER_TENANT_ID, K::opt_guid(self.partner_tenant_id)),
+        ])
+    }
+    fn differs(&self, o: &Self) -> Option<usize> {
+        use tables::cross_tenant_access::*;
+        first_difference!(self, o,
+            IS_SERVICE_PROVIDER => is_service_provider,
+            INBOUND_MFA_ACCEPTED => inbound_mfa_accepted,
+            INBOUND_COMPLIANT_DEVICE_ACCEPTED => inbound_compliant_device_accepted,
+            INBOUND_HYBRID_JOINED_DEVICE_ACCEPTED => inbound_hybrid_joined_device_accepted,
+            AUTOMATIC_REDEMPTION_INBOUND => automatic_redemption_inbound,
+            B2B_COLLABORATION_INBOUND => b2b_collaboration_inbound,
+            B2B_DIRECT_CONNECT_INBOUND => b2b_direct_connect_inbound,
+            USER_SYNC_INBOUND => user_sync_inbound,
+        )
+    }
+}
+
 impl Keyed for LighthouseDelegation {
     const TABLE: Table = Table::LighthouseDelegations;
     const FIELD: usize = tables::lighthouse_delegations::DEFINITION_ID;
@@ -558,6 +589,7 @@ pub(crate) fn reject_duplicates(
     dedup(&mut s.autopilot_profiles, &cx, acc, diagnostics);
     dedup(&mut s.invitations, &cx, acc, diagnostics);
     dedup(&mut s.gdap_access_assignments, &cx, acc, diagnostics);
+    dedup(&mut s.cross_tenant_access, &cx, acc, diagnostics);
     dedup(&mut s.lighthouse_delegations, &cx, acc, diagnostics);
     dedup(&mut s.lighthouse_authorizations, &cx, acc, diagnostics);
     dedup(&mut s.service_principals, &cx, acc, diagnostics);

@@ -180,6 +180,35 @@ pub(crate) fn duration(cell: &str) -> Result<IsoDuration, Invalid> {
         .map_err(|_| Invalid::new("duration", cell, DURATION_EXPECTED))
 }
 
+/// Longest GDAP relationship `duration` Microsoft accepts, in days.
+pub(crate) const GDAP_MAX_DAYS: i64 = 730;
+/// What a GDAP `duration` accepts.
+pub(crate) const GDAP_DURATION_EXPECTED: &str = "an ISO 8601 duration from P1D to P730D";
+
+/// A GDAP relationship `duration`: an ISO 8601 duration of at most
+/// [`GDAP_MAX_DAYS`] days (Graph `delegatedAdminRelationship`). Years and
+/// months count from 2001-01-01, so `P2Y` is 730 days.
+pub(crate) fn gdap_duration(cell: &str) -> Result<IsoDuration, Invalid> {
+    let d = duration(cell).map_err(|mut e| {
+        e.expected = GDAP_DURATION_EXPECTED.into();
+        e
+    })?;
+    let days = d
+        .span
+        .total((jiff::Unit::Day, jiff::civil::date(2001, 1, 1)))
+        .unwrap_or(f64::INFINITY);
+    if days > GDAP_MAX_DAYS as f64 {
+        return Err(Invalid {
+            message: format!(
+                "GDAP duration {} is longer than the {GDAP_MAX_DAYS} days Microsoft allows",
+                quote(cell)
+            ),
+            expected: GDAP_DURATION_EXPECTED.into(),
+        });
+    }
+    Ok(d)
+}
+
 /// A value of a closed vocabulary (the `vocabulary!` types of the model):
 /// `parse` is the type's case-insensitive parser, `all` its spellings.
 pub(crate) fn vocab<T>(
@@ -349,6 +378,21 @@ mod tests {
         let t = parse_timestamp(" 2026-11-01 ").expect("date");
         assert_eq!(t.to_string(), "2026-11-01T00:00:00Z");
         assert!(parse_timestamp("soon").is_none());
+    }
+
+    #[test]
+    fn gdap_durations_stop_at_730_days() {
+        assert_eq!(
+            gdap_duration("P730D").expect("P730D").text.as_ref(),
+            "P730D"
+        );
+        assert!(gdap_duration("P2Y").is_ok());
+        let e = gdap_duration("P731D").expect_err("too long");
+        assert!(e.message.contains("`P731D`"), "{}", e.message);
+        assert_eq!(e.expected, GDAP_DURATION_EXPECTED);
+        assert!(gdap_duration("P3Y").is_err());
+        assert!(gdap_duration("PT17521H").is_err());
+        assert!(gdap_duration("two years").is_err());
     }
 
     #[test]

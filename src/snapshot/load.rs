@@ -323,6 +323,7 @@ impl Builder {
         append_vec(&mut s.autopilot_profiles, rows.autopilot_profiles);
         append_vec(&mut s.invitations, rows.invitations);
         append_vec(&mut s.gdap_access_assignments, rows.gdap_access_assignments);
+        append_vec(&mut s.cross_tenant_access, rows.cross_tenant_access);
         append_vec(&mut s.lighthouse_delegations, rows.lighthouse_delegations);
         append_vec(
             &mut s.lighthouse_authorizations,

@@ -7,12 +7,14 @@ pub mod load;
 pub mod model;
 pub mod roles;
 
+mod cross_tenant;
 mod csv_in;
 pub(crate) mod dedup;
 pub(crate) mod json_in;
 mod json_walk;
 mod tables;
 
+pub use cross_tenant::{CrossTenantAccess, Effective, Resolved, Source as SettingSource};
 pub use diag::{Diagnostic, Level};
 pub use load::{load, Loaded};
 pub use model::*;

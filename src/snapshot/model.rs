@@ -169,6 +169,11 @@ vocabulary!(
     }
 );
 vocabulary!(
+    /// `cross_tenant_access.b2b_*_inbound`: allowed for all users and
+    /// applications, for some only, or blocked for all.
+    InboundAccess { Allowed = "allowed", Limited = "limited", Blocked = "blocked" }
+);
+vocabulary!(
     /// `lighthouse_authorizations.access`: a standing authorization, or a
     /// just-in-time one the principal must activate.
     LighthouseAccess { Standing = "standing", Eligible = "eligible" }
@@ -302,6 +307,10 @@ pub struct Relationship {
     pub roles: Vec<RoleId>,
     pub auto_extend: Option<IsoDuration>,
     pub last_activity_at: Option<Timestamp>,
+    /// GDAP display name (`MLT_…` for a Microsoft-led transition relationship).
+    pub display_name: Option<Box<str>>,
+    /// GDAP `duration` as requested (at most P730D: longer is rejected on load).
+    pub duration: Option<IsoDuration>,
 }
 
 impl Relationship {
@@ -585,6 +594,7 @@ pub const TABLES: &[&str] = &[
     "autopilot_profiles",
     "invitations",
     "gdap_access_assignments",
+    "cross_tenant_access",
     // Azure Lighthouse and partner apps.
     "lighthouse_delegations",
     "lighthouse_authorizations",
@@ -615,6 +625,7 @@ pub struct Snapshot {
     pub autopilot_profiles: Vec<AutopilotProfile>,
     pub invitations: Vec<Invitation>,
     pub gdap_access_assignments: Vec<GdapAccessAssignment>,
+    pub cross_tenant_access: Vec<super::cross_tenant::CrossTenantAccess>,
     // Azure Lighthouse and partner apps.
     pub lighthouse_delegations: Vec<LighthouseDelegation>,
     pub lighthouse_authorizations: Vec<LighthouseAuthorization>,

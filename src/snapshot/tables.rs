@@ -12,6 +12,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
+use super::cross_tenant::CrossTenantAccess;
 use super::diag::{quote, Diagnostic};
 use super::fields::{
     self, Invalid, BOOL_EXPECTED, DATE_EXPECTED, DURATION_EXPECTED, GUID_EXPECTED, TEXT_EXPECTED,
@@ -39,6 +40,7 @@ pub(crate) enum Table {
     AutopilotProfiles,
     Invitations,
     GdapAccessAssignments,
+    CrossTenantAccess,
     // Azure Lighthouse and partner apps.
     LighthouseDelegations,
     LighthouseAuthorizations,
@@ -73,7 +75,7 @@ macro_rules! columns {
 }
 
 /// The most columns any table has (sizes [`Row`]'s cell array).
-pub(crate) const MAX_COLUMNS: usize = 10;
+pub(crate) const MAX_COLUMNS: usize = 12;
 
 pub(crate) mod tenants {
     columns!(TENANT_ID = "tenant_id" required, NAME = "name" required, KIND = "kind" required, DOMAIN = "domain");
@@ -90,6 +92,8 @@ pub(crate) mod relationships {
         ROLES = "roles",
         AUTO_EXTEND = "auto_extend",
         LAST_ACTIVITY_AT = "last_activity_at",
+        DISPLAY_NAME = "display_name",
+        DURATION = "duration",
     );
 }
 pub(crate) mod principals {
@@ -162,6 +166,20 @@ pub(crate) mod gdap_access_assignments {
         STATE = "state",
     );
 }
+pub(crate) mod cross_tenant_access {
+    columns!(
+        TENANT_ID = "tenant_id" required,
+        PARTNER_TENANT_ID = "partner_tenant_id",
+        IS_SERVICE_PROVIDER = "is_service_provider",
+        INBOUND_MFA_ACCEPTED = "inbound_mfa_accepted",
+        INBOUND_COMPLIANT_DEVICE_ACCEPTED = "inbound_compliant_device_accepted",
+        INBOUND_HYBRID_JOINED_DEVICE_ACCEPTED = "inbound_hybrid_joined_device_accepted",
+        AUTOMATIC_REDEMPTION_INBOUND = "automatic_redemption_inbound",
+        B2B_COLLABORATION_INBOUND = "b2b_collaboration_inbound",
+        B2B_DIRECT_CONNECT_INBOUND = "b2b_direct_connect_inbound",
+        USER_SYNC_INBOUND = "user_sync_inbound",
+    );
+}
 
 mod apps;
 mod lighthouse;
@@ -170,7 +188,7 @@ pub(crate) use lighthouse::{lighthouse_authorizations, lighthouse_delegations};
 
 impl Table {
     /// Every table, in canonical order.
-    pub const ALL: [Table; 14] = [
+    pub const ALL: [Table; 15] = [
         Table::Tenants,
         Table::Relationships,
         Table::Principals,
@@ -181,6 +199,7 @@ impl Table {
         Table::AutopilotProfiles,
         Table::Invitations,
         Table::GdapAccessAssignments,
+        Table::CrossTenantAccess,
         Table::LighthouseDelegations,
         Table::LighthouseAuthorizations,
         Table::ServicePrincipals,
@@ -213,6 +232,7 @@ impl Table {
             Table::AutopilotProfiles => autopilot_profiles::COLUMNS,
             Table::Invitations => invitations::COLUMNS,
             Table::GdapAccessAssignments => gdap_access_assignments::COLUMNS,
+            Table::CrossTenantAccess => cross_tenant_access::COLUMNS,
             Table::LighthouseDelegations => lighthouse_delegations::COLUMNS,
             Table::LighthouseAuthorizations => lighthouse_authorizations::COLUMNS,
             Table::ServicePrincipals => service_principals::COLUMNS,
@@ -501,6 +521,7 @@ pub(crate) struct Rows {
     pub autopilot_profiles: Vec<AutopilotProfile>,
     pub invitations: Vec<Invitation>,
     pub gdap_access_assignments: Vec<GdapAccessAssignment>,
+    pub cross_tenant_access: Vec<CrossTenantAccess>,
     pub lighthouse_delegations: Vec<LighthouseDelegation>,
     pub lighthouse_authorizations: Vec<LighthouseAuthorization>,
     pub service_principals: Vec<ServicePrincipal>,
@@ -550,6 +571,10 @@ macro_rules! per_table {
             }
             Table::GdapAccessAssignments => {
                 let $v = $($rows)+.gdap_access_assignments;
+                $body
+            }
+            Table::CrossTenantAccess => {
+                let $v = $($rows)+.cross_tenant_access;
                 $body
             }
             Table::LighthouseDelegations => {
@@ -628,6 +653,7 @@ impl Rows {
             autopilot_profiles,
             invitations,
             gdap_access_assignments,
+            cross_tenant_access,
             lighthouse_delegations,
             lighthouse_authorizations,
             service_principals,
@@ -657,6 +683,10 @@ impl Rows {
         take(
             &mut self.gdap_access_assignments,
             &mut other.gdap_access_assignments,
+        );
+        take(
+            &mut self.cross_tenant_access,
+            &mut other.cross_tenant_access,
         );
         take(
             &mut self.lighthouse_delegations,
@@ -740,6 +770,9 @@ fn build(table: Table, row: &mut Row<'_>, roles: &mut LocalRoles, out: &mut Rows
         Table::GdapAccessAssignments => {
             build!(gdap_access_assignments, gdap_access_assignment(row, roles))
         }
+        Table::CrossTenantAccess => {
+            build!(cross_tenant_access, super::cross_tenant::build(row))
+        }
         Table::LighthouseDelegations => {
             build!(lighthouse_delegations, lighthouse::delegation(row))
         }
@@ -784,6 +817,8 @@ fn relationship(r: &mut Row<'_>, roles: &mut LocalRoles) -> Option<Relationship>
     let roles = r.roles(ROLES, roles);
     let auto_extend = r.duration(AUTO_EXTEND);
     let last_activity_at = r.timestamp(LAST_ACTIVITY_AT);
+    let display_name = r.text(DISPLAY_NAME);
+    let duration = r.parsed(DURATION, DURATION_EXPECTED, fields::gdap_duration);
     Some(Relationship {
         loc: r.loc,
         partner_tenant_id: partner_tenant_id?,
@@ -796,6 +831,8 @@ fn relationship(r: &mut Row<'_>, roles: &mut LocalRoles) -> Option<Relationship>
         roles: roles.unwrap_or_default(),
         auto_extend,
         last_activity_at,
+        display_name,
+        duration,
     })
 }
 
