@@ -124,6 +124,8 @@ fn head(doc: &Value) -> Value {
         "principal_sets",
         "chains",
         "chain_sets",
+        "evidence",
+        "remediations",
     ] {
         m.remove(k);
     }
@@ -235,6 +237,15 @@ fn keys_are_derived_from_content() {
             assert_eq!(*k, key(prefix, &texts(v)), "{table}");
         }
     }
+    // Evidence lines and remediations are keyed by their text.
+    for (table, prefix) in [("evidence", "e-"), ("remediations", "r-")] {
+        let entries = v2[table].as_object().expect("table");
+        assert!(!entries.is_empty(), "{table}");
+        for (k, v) in entries {
+            let text = v.as_str().expect("text").to_owned();
+            assert_eq!(*k, key(prefix, &[text]), "{table}");
+        }
+    }
 }
 
 /// Validates the layout: tables sorted by key with one entry a line,
@@ -253,6 +264,8 @@ fn tables_are_sorted_and_one_entry_a_line() {
         "principal_sets",
         "chains",
         "chain_sets",
+        "evidence",
+        "remediations",
     ] {
         let start = lines
             .iter()

@@ -71,7 +71,17 @@ fn year_one_and_9999_12_31_are_valid_dates() {
             .iter()
             .find(|f| f["rule"] == "GDAP001")
             .expect("GDAP001");
-        let evidence = gdap001["evidence"].to_string();
+        let evidence: Vec<&str> = gdap001["evidence"]
+            .as_array()
+            .expect("evidence keys")
+            .iter()
+            .map(|k| {
+                doc["evidence"][k.as_str().expect("key")]
+                    .as_str()
+                    .expect("line")
+            })
+            .collect();
+        let evidence = evidence.join("\n");
         assert!(
             evidence.contains("started: 0001-01-01; ends: 9999-12-31;"),
             "{evidence}"

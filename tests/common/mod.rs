@@ -130,7 +130,8 @@ pub fn read_report(path: &Path) -> Vec<u8> {
 
 /// The findings of a findings.json document as format_version 1 shows them:
 /// a format_version 2 document's references joined back into each finding
-/// (title and remediation from `rules`, principal ids from
+/// (title and remediation from `rules`, or the remediation from
+/// `remediations`, evidence lines from `evidence`, principal ids from
 /// `principal_sets`, path texts from `chains`, `chain_sets`, `principals`
 /// and `tenants`; docs/findings-v2.md describes the texts), without the
 /// names v2 adds; a format_version 1 document's findings as they are.
@@ -247,8 +248,16 @@ pub fn joined_findings(doc: &serde_json::Value) -> Vec<serde_json::Value> {
                 "principals": get("principal_sets", &f["principals"]),
                 "principals_known": f["principals_known"],
                 "paths": paths,
-                "evidence": f["evidence"],
-                "remediation": f.get("remediation").unwrap_or(&rule["remediation"]),
+                "evidence": f["evidence"]
+                    .as_array()
+                    .expect("evidence keys")
+                    .iter()
+                    .map(|k| get("evidence", k))
+                    .collect::<Vec<_>>(),
+                "remediation": match f.get("remediation") {
+                    Some(k) => get("remediations", k),
+                    None => rule["remediation"].clone(),
+                },
             });
             for optional in ["status", "assignment", "reopened_by"] {
                 if let Some(v) = f.get(optional) {

@@ -8,11 +8,15 @@
 //! - `principal_sets`: `ps-…` → the sorted principal ids many findings share;
 //! - `chains`: `c-…` → one explaining chain, member → nested groups → the
 //!   grant's holder (the partner side, the same for every customer);
-//! - `chain_sets`: `cs-…` → the chains one grant explains in a finding.
+//! - `chain_sets`: `cs-…` → the chains one grant explains in a finding;
+//! - `evidence`: `e-…` → one evidence line (grant descriptions, disabled
+//!   members and the like recur in many findings);
+//! - `remediations`: `r-…` → a remediation filled in with a finding's values,
+//!   where it differs from its rule's.
 //!
-//! A finding keeps its ids, names, message, resource, role, assignment and
-//! evidence lines, and its `paths` are groups of one grant (role, tenant,
-//! scope, how it is held) and a chain set. Keys are content-derived (the
+//! A finding keeps its ids, names, message, resource, role and assignment;
+//! its `evidence` is a list of evidence keys, its `paths` are groups of one
+//! grant (role, tenant, scope, how it is held) and a chain set. Keys are content-derived (the
 //! first 16 hexadecimal digits of the SHA-256 of the content's text) and
 //! every table is sorted by key, so that the same content has the same key
 //! in any run, on any thread count and in any shard of a run. Tables hold
@@ -30,9 +34,9 @@ use rustc_hash::FxHashMap;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::{Evidence, FindingsFormat};
+use super::FindingsFormat;
 use crate::engine::rule::{Rule, Severity};
-use crate::engine::{AssignmentOut, Finding, ResourceOut};
+use crate::engine::{render_evidence_into, AssignmentOut, Finding, ResourceOut};
 use crate::graph::members::Hop;
 use crate::graph::{Node, Via};
 use crate::report::{Open, Outcome, Report, Status};
@@ -80,6 +84,8 @@ struct Ref(&'static str, Key);
 const PRINCIPAL_SET: &str = "ps-";
 const CHAIN: &str = "c-";
 const CHAIN_SET: &str = "cs-";
+const EVIDENCE: &str = "e-";
+const REMEDIATION: &str = "r-";
 
 impl std::fmt::Display for Ref {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -137,6 +143,10 @@ struct Refs {
     /// One entry per grant, in the order the finding's paths first name it:
     /// the grant (index into the graph's grants) and its chain set.
     groups: Vec<(u32, Key)>,
+    /// The finding's evidence lines, in order.
+    evidence: Vec<Key>,
+    /// Its remediation, when it is not the rule's.
+    remediation: Option<Key>,
 }
 
 /// Everything the findings refer to, keyed and sorted.
@@ -148,6 +158,8 @@ struct Tables<'a> {
     principal_sets: BTreeMap<Key, Arc<[Guid]>>,
     chains: BTreeMap<Key, Vec<ChainHop>>,
     chain_sets: BTreeMap<Key, Vec<Key>>,
+    evidence: BTreeMap<Key, String>,
+    remediations: BTreeMap<Key, &'a str>,
     /// Per open finding, in `Outcome::open` order.
     refs: Vec<Refs>,
 }
@@ -234,12 +246,31 @@ impl<'a> Tables<'a> {
                 groups
             })
             .collect();
+        // Each finding's evidence lines, rendered and keyed in parallel.
+        let lines: Vec<Vec<(Key, String)>> = o
+            .open
+            .par_iter()
+            .map(|x| {
+                x.finding
+                    .evidence
+                    .iter()
+                    .map(|e| {
+                        let mut text = String::new();
+                        render_evidence_into(&mut text, r.snapshot, r.graph, e);
+                        (Key::of([text.as_bytes()]), text)
+                    })
+                    .collect()
+            })
+            .collect();
+        let catalog: BTreeMap<&str, &Rule> = o.rules.iter().map(|r| (r.id.as_str(), r)).collect();
+        let mut evidence: BTreeMap<Key, String> = BTreeMap::new();
+        let mut remediations: BTreeMap<Key, &'a str> = BTreeMap::new();
         let mut chain_sets: BTreeMap<Key, Vec<Key>> = BTreeMap::new();
         let mut principal_sets: BTreeMap<Key, Arc<[Guid]>> = BTreeMap::new();
         // Findings share principal lists (one allocation each): key each once.
         let mut set_of: FxHashMap<usize, Key> = FxHashMap::default();
         let mut refs = Vec::with_capacity(o.open.len());
-        for (x, groups) in o.open.iter().zip(grouped) {
+        for ((x, groups), lines) in o.open.iter().zip(grouped).zip(lines) {
             let list = &x.finding.principals;
             let principals = match set_of.get(&(list.as_ptr() as usize)) {
                 Some(&k) => k,
@@ -264,9 +295,26 @@ impl<'a> Tables<'a> {
                 insert(&mut chain_sets, "chain_sets", CHAIN_SET, k, keys)?;
                 out.push((grant, k));
             }
+            let mut keys = Vec::with_capacity(lines.len());
+            for (k, text) in lines {
+                insert(&mut evidence, "evidence", EVIDENCE, k, text)?;
+                keys.push(k);
+            }
+            let f = x.finding;
+            let template = catalog.get(&*f.rule).map(|rule| &*rule.remediation);
+            let remediation = match differs(&f.remediation, template) {
+                Some(text) => {
+                    let k = Key::of([text.as_bytes()]);
+                    insert(&mut remediations, "remediations", REMEDIATION, k, text)?;
+                    Some(k)
+                }
+                None => None,
+            };
             refs.push(Refs {
                 principals,
                 groups: out,
+                evidence: keys,
+                remediation,
             });
         }
         // Principals: every hop of every chain, every member of a set, and
@@ -314,7 +362,6 @@ impl<'a> Tables<'a> {
             }
         }
         // Rules: every one a finding (open or waived) names.
-        let catalog: BTreeMap<&str, &Rule> = o.rules.iter().map(|r| (r.id.as_str(), r)).collect();
         let mut rules = BTreeMap::new();
         for f in findings {
             rules
@@ -347,6 +394,8 @@ impl<'a> Tables<'a> {
             principal_sets,
             chains,
             chain_sets,
+            evidence,
+            remediations,
             refs,
         })
     }
@@ -434,6 +483,20 @@ impl<'a> Tables<'a> {
             &mut sets
                 .iter()
                 .map(|(k, v)| (k.clone(), v as &dyn erased::Value)),
+        )?;
+        table(
+            "evidence",
+            &mut self
+                .evidence
+                .iter()
+                .map(|(&k, v)| (Ref(EVIDENCE, k).to_string(), v as &dyn erased::Value)),
+        )?;
+        table(
+            "remediations",
+            &mut self
+                .remediations
+                .iter()
+                .map(|(&k, v)| (Ref(REMEDIATION, k).to_string(), v as &dyn erased::Value)),
         )
     }
 }
@@ -638,10 +701,10 @@ struct FindingOut<'a> {
     principals: Ref,
     principals_known: bool,
     paths: Vec<PathGroupOut<'a>>,
-    evidence: Evidence<'a>,
-    /// Only when it is not the rule's.
+    evidence: Vec<Ref>,
+    /// Only when it is not the rule's: a key of `remediations`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    remediation: Option<&'a str>,
+    remediation: Option<Ref>,
     #[serde(skip_serializing_if = "Option::is_none")]
     reopened_by: Option<String>,
 }
@@ -698,11 +761,8 @@ fn render_finding(o: &Outcome<'_>, t: &Tables<'_>, i: usize, x: &Open<'_>) -> io
                 }
             })
             .collect(),
-        evidence: Evidence {
-            report: r,
-            lines: &f.evidence,
-        },
-        remediation: differs(&f.remediation, rule.map(|r| r.remediation)),
+        evidence: refs.evidence.iter().map(|&k| Ref(EVIDENCE, k)).collect(),
+        remediation: refs.remediation.map(|k| Ref(REMEDIATION, k)),
         reopened_by: super::reopened_by(o, x),
     };
     let mut line = Vec::with_capacity(1024);
