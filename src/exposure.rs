@@ -430,7 +430,9 @@ impl ItemKind {
         }
     }
 
-    fn of_scope(scope: &str) -> ItemKind {
+    /// Places a scope by its shape: `/`, `/subscriptions/ID`, a resource
+    /// group, a deeper Azure scope, `/autopilot/...`, or anything else.
+    pub fn of_scope(scope: &str) -> ItemKind {
         if scope == "/" {
             return ItemKind::DirectoryRole;
         }
@@ -780,7 +782,10 @@ fn node_kind(s: &Snapshot, g: &AccessGraph, n: NodeIndex) -> &'static str {
     }
 }
 
-fn node_id(g: &AccessGraph, s: &Snapshot, n: NodeIndex) -> String {
+/// The stable id of a node in the outputs (never a graph index): a
+/// principal's object id, `PARTNER/admin_agents` for a placeholder agent
+/// group, `TENANT` followed by the scope for a resource.
+pub fn node_key(s: &Snapshot, g: &AccessGraph, n: NodeIndex) -> String {
     match &g.graph[n] {
         Node::Principal(i) => s.principals[*i as usize].principal_id.to_string(),
         Node::Unresolved { id } => id.to_string(),
@@ -945,7 +950,7 @@ impl Exposure {
 fn step_out(s: &Snapshot, g: &AccessGraph, step: &Step) -> StepOut {
     match step {
         &Step::Principal(n) => StepOut::Principal {
-            id: node_id(g, s, n),
+            id: node_key(s, g, n),
             name: short_name(s, g, n),
             kind: node_kind(s, g, n),
             tenant_id: node_tenant(s, g, n),
@@ -1009,7 +1014,7 @@ fn target_out(s: &Snapshot, g: &AccessGraph, target: Target, sources: usize) -> 
             let tenant_id = node_tenant(s, g, n);
             TargetOut {
                 kind: node_kind(s, g, n),
-                id: node_id(g, s, n),
+                id: node_key(s, g, n),
                 name: short_name(s, g, n),
                 upn,
                 tenant_id,

@@ -16,6 +16,7 @@ pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod opengraph;
 pub mod progress;
 pub mod review;
 pub mod sarif;
