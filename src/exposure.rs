@@ -228,18 +228,52 @@ const MAX_SUGGESTIONS: usize = 5;
 /// with it, a name or UPN that contains it, then names that look alike
 /// (Jaro–Winkler similarity), best first.
 fn suggestions(s: &Snapshot, g: &AccessGraph, q: &str) -> Vec<Candidate> {
+    use rayon::prelude::*;
     let q = q.to_lowercase();
     if q.is_empty() {
         return Vec::new();
     }
-    let score = |text: &str, upn: bool| -> f64 {
-        let t = text.to_lowercase();
-        if upn && t.starts_with(&q) {
+    let q_len = q.chars().count();
+    let mut q_hist = [0u16; 128];
+    for b in q.bytes().filter(u8::is_ascii) {
+        q_hist[usize::from(b)] = q_hist[usize::from(b)].saturating_add(1);
+    }
+    // An upper bound of the Jaro–Winkler similarity from the characters the
+    // two texts share (whatever their order): at most `shared` characters
+    // match, and the common-prefix bonus is at most 0.4 × (1 − Jaro).
+    let may_look_alike = |t: &str| -> bool {
+        if !t.is_ascii() || !q.is_ascii() {
+            return true;
+        }
+        let mut hist = [0u16; 128];
+        for b in t.bytes() {
+            hist[usize::from(b)] = hist[usize::from(b)].saturating_add(1);
+        }
+        let shared: u32 = hist
+            .iter()
+            .zip(&q_hist)
+            .map(|(a, b)| u32::from(*a.min(b)))
+            .sum();
+        let m = f64::from(shared);
+        let jaro = (m / q.len() as f64 + m / t.len() as f64 + 1.0) / 3.0;
+        shared > 0 && jaro + 0.4 * (1.0 - jaro) >= 0.85
+    };
+    // `buf` is reused for each text's lower-case form: no allocation per principal.
+    let score = |buf: &mut String, text: &str, upn: bool| -> f64 {
+        buf.clear();
+        buf.extend(text.chars().flat_map(char::to_lowercase));
+        if upn && buf.starts_with(&q) {
             3.0
-        } else if t.contains(&q) {
+        } else if buf.contains(&q) {
             2.0
         } else {
-            let sim = strsim::jaro_winkler(&q, &t);
+            // A look-alike has about the same length; the similarity is
+            // computed only for those (most texts are skipped cheaply).
+            let len = buf.chars().count();
+            if 5 * len.min(q_len) < 3 * len.max(q_len) || !may_look_alike(buf) {
+                return 0.0;
+            }
+            let sim = strsim::jaro_winkler(&q, buf);
             if sim >= 0.85 {
                 sim
             } else {
@@ -247,18 +281,32 @@ fn suggestions(s: &Snapshot, g: &AccessGraph, q: &str) -> Vec<Candidate> {
             }
         }
     };
-    let mut scored: Vec<(f64, Candidate)> = Vec::new();
-    for (i, p) in s.principals.iter().enumerate() {
-        let best =
-            score(&p.display_name, false).max(p.upn.as_deref().map_or(0.0, |u| score(u, true)));
-        if best > 0.0 && row_node(s, g, i).is_some() {
-            scored.push((best, principal_candidate(s, g, i)));
-        }
-    }
+    let hits: Vec<(f64, usize)> = s
+        .principals
+        .par_iter()
+        .enumerate()
+        .with_min_len(4096)
+        .map_init(String::new, |buf, (i, p)| {
+            let name = score(buf, &p.display_name, false);
+            let upn = p.upn.as_deref().map_or(0.0, |u| score(buf, u, true));
+            (name.max(upn), i)
+        })
+        .filter(|x| x.0 > 0.0)
+        .collect();
+    let mut scored: Vec<(f64, Candidate)> = hits
+        .into_iter()
+        .filter(|&(_, i)| row_node(s, g, i).is_some())
+        .map(|(sc, i)| (sc, principal_candidate(s, g, i)))
+        .collect();
+    let mut buf = String::new();
     for (i, t) in s.tenants.iter().enumerate() {
-        let best = score(&t.name, false).max(t.domain.as_deref().map_or(0.0, |d| score(d, true)));
-        if best > 0.0 {
-            scored.push((best, tenant_candidate(s, i)));
+        let name = score(&mut buf, &t.name, false);
+        let domain = t
+            .domain
+            .as_deref()
+            .map_or(0.0, |d| score(&mut buf, d, true));
+        if name.max(domain) > 0.0 {
+            scored.push((name.max(domain), tenant_candidate(s, i)));
         }
     }
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
@@ -641,23 +689,18 @@ pub fn exposure(s: &Snapshot, g: &AccessGraph, target: Target) -> Exposure {
         .into_iter()
         .map(|t| (t, tenant_label(s, g, t)))
         .collect();
-    reach.sort_by(|a, b| {
-        let scope = |r: &Reach| match &g.graph[r.resource] {
-            Node::Resource { scope, .. } => g.scope(*scope).as_str(),
-            _ => "",
-        };
-        names[&a.tenant]
-            .cmp(&names[&b.tenant])
-            .then(a.tenant.cmp(&b.tenant))
-            .then(a.kind.cmp(&b.kind))
-            .then_with(|| {
-                scope(a)
-                    .to_ascii_lowercase()
-                    .cmp(&scope(b).to_ascii_lowercase())
-            })
-            .then_with(|| scope(a).cmp(scope(b)))
-            .then_with(|| s.roles.name(a.role).cmp(s.roles.name(b.role)))
-            .then(a.role.cmp(&b.role))
+    // Sort keys are built once per item, not per comparison.
+    reach.sort_by_cached_key(|r| {
+        let scope = scope_of(g, r.resource);
+        (
+            names[&r.tenant].clone(),
+            r.tenant,
+            r.kind,
+            scope.to_ascii_lowercase(),
+            scope.to_string(),
+            s.roles.name(r.role).to_string(),
+            r.role,
+        )
     });
     Exposure {
         target,
