@@ -96,6 +96,15 @@ struct EdgeOut<'a> {
     properties: &'a Props,
 }
 
+/// What one grant edge lists: every role, justifying relationship and
+/// snapshot row of the grants it stands for, each once, in graph order.
+#[derive(Default)]
+struct GrantEdge {
+    roles: Vec<String>,
+    relationships: Vec<String>,
+    sources: Vec<String>,
+}
+
 /// The edge kind of a grant through `c`. Exhaustive on purpose: a new
 /// channel must be given its kind here (and in docs/opengraph.md).
 pub fn grant_kind(c: Channel) -> &'static str {
@@ -393,10 +402,7 @@ pub fn write(r: &Report<'_>, w: &mut dyn Write) -> io::Result<()> {
     // Memberships (each once) and grants (one edge per holder, resource and channel).
     let mut members: HashSet<(NodeIndex, NodeIndex)> = HashSet::default();
     let mut grants: Vec<(NodeIndex, NodeIndex, Channel)> = Vec::new();
-    let mut grant_props: HashMap<
-        (NodeIndex, NodeIndex, Channel),
-        (Vec<String>, Vec<String>, Vec<String>),
-    > = HashMap::default();
+    let mut grant_props: HashMap<(NodeIndex, NodeIndex, Channel), GrantEdge> = HashMap::default();
     for e in g.graph.edge_references() {
         match e.weight() {
             Edge::MemberOf => {
@@ -419,8 +425,8 @@ pub fn write(r: &Report<'_>, w: &mut dyn Write) -> io::Result<()> {
                     Default::default()
                 });
                 let name = s.roles.name(*role).to_string();
-                if !entry.0.contains(&name) {
-                    entry.0.push(name);
+                if !entry.roles.contains(&name) {
+                    entry.roles.push(name);
                 }
                 let rel = match via {
                     Via::Explicit(_) => None,
@@ -429,8 +435,8 @@ pub fn write(r: &Report<'_>, w: &mut dyn Write) -> io::Result<()> {
                     | Via::Autopilot { relationship } => Some(&rel_ids[*relationship as usize]),
                 };
                 if let Some(id) = rel {
-                    if !entry.1.contains(id) {
-                        entry.1.push(id.clone());
+                    if !entry.relationships.contains(id) {
+                        entry.relationships.push(id.clone());
                     }
                 }
                 let mut cite = String::new();
@@ -446,8 +452,8 @@ pub fn write(r: &Report<'_>, w: &mut dyn Write) -> io::Result<()> {
                         s.gdap_access_assignments[*access_assignment as usize].loc,
                     ),
                 }
-                if !entry.2.contains(&cite) {
-                    entry.2.push(cite);
+                if !entry.sources.contains(&cite) {
+                    entry.sources.push(cite);
                 }
             }
             Edge::Within => {}
@@ -455,7 +461,12 @@ pub fn write(r: &Report<'_>, w: &mut dyn Write) -> io::Result<()> {
     }
     for key in &grants {
         let (holder, resource, c) = *key;
-        let Some((roles, rels, sources)) = grant_props.remove(key) else {
+        let Some(GrantEdge {
+            roles,
+            relationships: rels,
+            sources,
+        }) = grant_props.remove(key)
+        else {
             continue;
         };
         let mut p = Props::default();
