@@ -12,7 +12,7 @@ use crate::engine::config::{self, Config};
 use crate::engine::rule::{self, Rule, Severity};
 use crate::engine::{self, docs, ruletest, Overrides, RunOptions};
 use crate::graph::{AccessGraph, AutopilotPolicy};
-use crate::report::{self, Report};
+use crate::report::{self, AsOfOrigin, Report};
 use crate::snapshot::{self, Diagnostic, Level};
 
 /// A usage or input error: the run stops with exit status 2.
@@ -96,27 +96,7 @@ pub fn run(cli: Cli) -> Result<u8, AppError> {
                 print!("{}", list_rules(&rules));
                 Ok(0)
             }
-            Some(RulesAction::Test { dir, select }) => {
-                let dir = dir.unwrap_or_else(|| PathBuf::from("rules"));
-                let mut rules =
-                    rule::load_catalog(Some(&dir), false).map_err(AppError::Diagnostics)?;
-                if rules.is_empty() {
-                    return Err(AppError::Usage(format!(
-                        "no rule files (*.toml) in `{}`",
-                        dir.display()
-                    )));
-                }
-                if !select.is_empty() {
-                    rules.retain(|r| {
-                        select.iter().any(|p| {
-                            r.id.len() >= p.len() && r.id[..p.len()].eq_ignore_ascii_case(p)
-                        })
-                    });
-                }
-                let outcomes = ruletest::run_tests(&rules);
-                print!("{}", ruletest::render(&rules, &outcomes));
-                Ok(u8::from(outcomes.iter().any(|o| !o.passed)))
-            }
+            Some(RulesAction::Test { dir, select }) => rules_test(dir, &select, &r.catalog),
             Some(RulesAction::Doc) => {
                 let rules = catalog(&r.catalog)?;
                 print!("{}", docs::rules_reference(&rules));
@@ -127,9 +107,12 @@ pub fn run(cli: Cli) -> Result<u8, AppError> {
             let rules = catalog(&c)?;
             let rule = rules
                 .iter()
-                .find(|r| r.id.eq_ignore_ascii_case(&id))
+                .find(|r| r.id.eq_ignore_ascii_case(id.trim()))
                 .ok_or_else(|| {
-                    AppError::Usage(format!("unknown rule `{id}` (see `partner-audit rules`)"))
+                    AppError::Usage(format!(
+                        "unknown rule `{id}`{} (see `partner-audit rules`)",
+                        config::did_you_mean(&id, &rules, false)
+                    ))
                 })?;
             print!("{}", explain(rule));
             Ok(0)
@@ -160,6 +143,121 @@ pub fn run(cli: Cli) -> Result<u8, AppError> {
             );
             Ok(0)
         }
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            // Into memory first: the generator panics on a failed write.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "partner-audit", &mut script);
+            std::io::Write::write_all(&mut std::io::stdout().lock(), &script).map_err(
+                |source| AppError::Io {
+                    path: "standard output".into(),
+                    source,
+                },
+            )?;
+            Ok(0)
+        }
+        Command::Man { out } => man(out.as_deref()),
+    }
+}
+
+/// `man`: the manual page on stdout, or one page per command in `out`.
+fn man(out: Option<&Path>) -> Result<u8, AppError> {
+    let cmd = <Cli as clap::CommandFactory>::command();
+    let io = |path: &Path| {
+        let path = path.display().to_string();
+        move |source| AppError::Io { path, source }
+    };
+    match out {
+        None => {
+            let mut page = Vec::new();
+            let stdout = Path::new("standard output");
+            clap_mangen::Man::new(cmd)
+                .render(&mut page)
+                .map_err(io(stdout))?;
+            std::io::Write::write_all(&mut std::io::stdout().lock(), &page).map_err(io(stdout))?;
+        }
+        Some(dir) => {
+            std::fs::create_dir_all(dir).map_err(io(dir))?;
+            clap_mangen::generate_to(cmd, dir).map_err(io(dir))?;
+            println!("wrote the manual pages into {}", dir.display());
+        }
+    }
+    Ok(0)
+}
+
+/// `rules test [DIR]`: a directory's rules with their fixtures on disk, or
+/// the catalog (built-in rules with the fixtures built into the binary,
+/// plus `--rules DIR` read from disk).
+fn rules_test(dir: Option<PathBuf>, select: &[String], c: &CatalogArgs) -> Result<u8, AppError> {
+    let (mut rules, own) = match &dir {
+        Some(dir) => {
+            let rules = rule::load_catalog(Some(dir), false).map_err(AppError::Diagnostics)?;
+            if rules.is_empty() {
+                return Err(AppError::Usage(no_rule_files(dir)));
+            }
+            let own = rules.iter().map(|r| r.id.clone()).collect();
+            (rules, own)
+        }
+        None => {
+            let rules = catalog(c)?;
+            let own: std::collections::BTreeSet<String> = match &c.rules {
+                Some(d) => rule::load_catalog(Some(d), false)
+                    .map_err(AppError::Diagnostics)?
+                    .into_iter()
+                    .map(|r| r.id)
+                    .collect(),
+                None => Default::default(),
+            };
+            (rules, own)
+        }
+    };
+    config::check_patterns(&rules, select, "--select").map_err(AppError::Usage)?;
+    let prefix = |p: &str, id: &str| id.len() >= p.len() && id[..p.len()].eq_ignore_ascii_case(p);
+    if !select.is_empty() {
+        rules.retain(|r| select.iter().any(|p| prefix(p, &r.id)));
+    }
+    let outcomes = ruletest::run_tests_from(&rules, &|r| {
+        if own.contains(&r.id) {
+            ruletest::Fixtures::Disk
+        } else {
+            ruletest::Fixtures::Builtin
+        }
+    });
+    if dir.is_none() && c.rules.is_none() {
+        println!("the built-in catalog, with the fixtures built into the binary (`partner-audit rules test DIR` tests a directory of your own rules)");
+    }
+    print!("{}", ruletest::render(&rules, &outcomes));
+    Ok(u8::from(outcomes.iter().any(|o| !o.passed)))
+}
+
+/// The error for a `rules test DIR` without rule files: it names a folder
+/// below that holds some, or says what DIR should be.
+fn no_rule_files(dir: &Path) -> String {
+    let has_rules = |d: &Path| {
+        std::fs::read_dir(d).is_ok_and(|rd| {
+            rd.filter_map(Result::ok)
+                .any(|e| e.path().extension().is_some_and(|x| x == "toml"))
+        })
+    };
+    let mut below: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.is_dir() && has_rules(p))
+                .collect()
+        })
+        .unwrap_or_default();
+    below.sort();
+    match below.first() {
+        Some(d) => format!(
+            "no rule files (*.toml) in `{}`; did you mean `partner-audit rules test {}`?",
+            dir.display(),
+            d.display()
+        ),
+        None => format!(
+            "no rule files (*.toml) in `{}`: pass the folder that holds your rule files, `partner-audit rules test DIR` (without DIR, the built-in catalog is tested)",
+            dir.display()
+        ),
     }
 }
 
@@ -318,6 +416,8 @@ pub struct Audit {
     pub findings: Vec<engine::Finding>,
     pub diagnostics: Vec<Diagnostic>,
     pub as_of: Timestamp,
+    /// Where `as_of` came from.
+    pub as_of_origin: AsOfOrigin,
 }
 
 /// What an audit run needs beyond the snapshot and the rules.
@@ -349,6 +449,8 @@ pub fn run_audit_reporting(
     timings: &mut Vec<(String, f64)>,
     on_phase: &dyn Fn(&str),
 ) -> Result<Audit, AppError> {
+    // A bad `--as-of` needs no input: it is reported before any is read.
+    let flag = settings.as_of.as_deref().map(parse_as_of).transpose()?;
     on_phase("loading the snapshot");
     let t = Instant::now();
     let loaded = crate::import::load_any(path);
@@ -356,11 +458,10 @@ pub fn run_audit_reporting(
     if loaded.has_errors() && !settings.keep_going {
         return Err(AppError::Diagnostics(loaded.diagnostics));
     }
-    let as_of = match settings.as_of.as_deref() {
-        Some(s) => parse_as_of(s)?,
-        None => loaded.snapshot.manifest.captured_at.ok_or_else(|| {
-            AppError::Usage("the snapshot has no manifest `captured_at`: pass --as-of DATE so that results do not depend on the clock".into())
-        })?,
+    let (as_of, as_of_origin) = match (flag, loaded.snapshot.manifest.captured_at) {
+        (Some(t), _) => (t, AsOfOrigin::Flag),
+        (None, Some(t)) => (t, AsOfOrigin::Manifest),
+        (None, None) => return Err(AppError::Usage(no_as_of(path))),
     };
     on_phase("building the access graph");
     let t = Instant::now();
@@ -393,7 +494,34 @@ pub fn run_audit_reporting(
         findings,
         diagnostics,
         as_of,
+        as_of_origin,
     })
+}
+
+/// The error for a snapshot without `captured_at` and no `--as-of`: the
+/// audit does not take the clock's date (the same snapshot would give other
+/// findings tomorrow), so it says, once, the two ways to give the date,
+/// with today's date filled in.
+fn no_as_of(path: &Path) -> String {
+    let today = jiff::Zoned::now()
+        .with_time_zone(jiff::tz::TimeZone::UTC)
+        .date();
+    let stamp = format!("{today}T00:00:00Z");
+    let shown = path.display();
+    let manifest = if path.is_dir() {
+        format!(
+            "`{}` (`{{\"format_version\": 1, \"captured_at\": \"{stamp}\"}}`)",
+            path.join("manifest.json").display()
+        )
+    } else {
+        format!(
+            "a top-level `\"manifest\": {{\"format_version\": 1, \"captured_at\": \"{stamp}\"}}` in `{shown}`"
+        )
+    };
+    format!(
+        "`{shown}` has no `captured_at` in its manifest, so the audit has no as-of date (it does not take the clock's, to stay reproducible)\n  \
+         help: add `--as-of {stamp}` (today, or the day the data was exported), or record the export time in {manifest}"
+    )
 }
 
 /// One warning per tenant the manifest lists as incomplete: its findings may be missing.
@@ -427,6 +555,13 @@ fn prepare(a: &AuditArgs) -> Result<(Vec<Rule>, Settings), AppError> {
         Some(p) => Config::load(p).map_err(AppError::Usage)?,
         None => Config::default(),
     };
+    if let Some(p) = &a.config {
+        // A mistake in the file is reported as the file's, not the command line's.
+        for (list, key) in [(&config.select, "select"), (&config.ignore, "ignore")] {
+            config::check_patterns(&rules, list, &format!("{}: `{key}`", p.display()))
+                .map_err(AppError::Usage)?;
+        }
+    }
     let select = if a.select.is_empty() {
         &config.select
     } else {
@@ -456,6 +591,15 @@ fn prepare(a: &AuditArgs) -> Result<(Vec<Rule>, Settings), AppError> {
     ))
 }
 
+fn emit_error(e: report::emit::EmitError) -> AppError {
+    match e {
+        report::emit::EmitError::Io { path, source } => AppError::Io { path, source },
+        report::emit::EmitError::Usage(m) => AppError::Usage(m),
+        report::emit::EmitError::Input(d) => AppError::Diagnostics(d),
+        e @ report::emit::EmitError::Unpublished { .. } => AppError::Unpublished(e),
+    }
+}
+
 fn audit(a: &AuditArgs) -> Result<u8, AppError> {
     let start = Instant::now();
     if let Some(n) = a.threads {
@@ -468,6 +612,9 @@ fn audit(a: &AuditArgs) -> Result<u8, AppError> {
             .build_global();
     }
     let (rules, settings) = prepare(a)?;
+    // Mistakes in the command line are reported before the snapshot is read
+    // (a bad `--as-of` too, by `run_audit_reporting`).
+    report::emit::preflight(&a.report, a.out.as_deref(), &rules).map_err(emit_error)?;
     let mut timings = Vec::new();
     // A progress line on stderr, only on a terminal and only after a second.
     let progress = report::progress::Progress::start();
@@ -480,6 +627,7 @@ fn audit(a: &AuditArgs) -> Result<u8, AppError> {
         snapshot: &audit.snapshot,
         graph: &audit.graph,
         as_of: audit.as_of,
+        as_of_origin: audit.as_of_origin,
         findings: &audit.findings,
         diagnostics: &audit.diagnostics,
     };
@@ -515,12 +663,7 @@ fn audit(a: &AuditArgs) -> Result<u8, AppError> {
         fail_on,
         a.quiet,
     )
-    .map_err(|e| match e {
-        report::emit::EmitError::Io { path, source } => AppError::Io { path, source },
-        report::emit::EmitError::Usage(m) => AppError::Usage(m),
-        report::emit::EmitError::Input(d) => AppError::Diagnostics(d),
-        e @ report::emit::EmitError::Unpublished { .. } => AppError::Unpublished(e),
-    })?;
+    .map_err(emit_error)?;
     phase(&mut timings, "report", t);
     if a.stats {
         let mut s = String::from("{");

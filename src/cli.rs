@@ -61,6 +61,18 @@ pub enum Command {
         /// Output directory (created if missing).
         out: PathBuf,
     },
+    /// Print a shell completion script, e.g. `partner-audit completions bash > ~/.local/share/bash-completion/completions/partner-audit`.
+    Completions {
+        /// The shell to complete in.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), or write one page per command into a folder with `--out`.
+    Man {
+        /// Write `partner-audit.1` and one `partner-audit-COMMAND.1` page per command into this folder (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
 }
 
 /// Most worker threads `--threads` accepts.
@@ -145,7 +157,7 @@ pub struct RulesArgs {
 pub enum RulesAction {
     /// Run each rule's `[[test]]` fixtures and compare the findings with the expected ones.
     Test {
-        /// Rules directory (default: `rules`, the built-in catalog's sources).
+        /// A directory of your own rules (`*.toml`), their fixtures read relative to each rule file; without it, the built-in catalog, whose fixtures are built into the binary (so it runs from any folder).
         dir: Option<PathBuf>,
         /// Only rules whose id starts with one of these (comma-separated).
         #[arg(long, value_delimiter = ',')]

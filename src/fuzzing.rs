@@ -98,6 +98,10 @@ pub fn table_len(s: &Snapshot, table: &str) -> usize {
         "autopilot_profiles" => s.autopilot_profiles.len(),
         "invitations" => s.invitations.len(),
         "gdap_access_assignments" => s.gdap_access_assignments.len(),
+        "lighthouse_delegations" => s.lighthouse_delegations.len(),
+        "lighthouse_authorizations" => s.lighthouse_authorizations.len(),
+        "service_principals" => s.service_principals.len(),
+        "app_permissions" => s.app_permissions.len(),
         _ => 0,
     }
 }

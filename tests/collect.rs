@@ -468,9 +468,7 @@ fn findings(dir: &Path, as_of: &str) -> BTreeSet<String> {
         &std::fs::read_to_string(out.path().join("findings.json")).expect("findings.json"),
     )
     .expect("json");
-    doc["findings"]
-        .as_array()
-        .expect("findings")
+    common::joined_findings(&doc)
         .iter()
         .map(|f| {
             serde_json::json!({
@@ -584,6 +582,9 @@ fn collect_then_audit_matches_the_canonical_snapshot() {
         format!("{PARTNER}/autopilot/{CUSTOMER_A}.Batch_1.devices.json"),
         format!("{CUSTOMER_A}/arm/roleAssignments-5b000000-0000-4000-8000-0000000000a1.page2.json"),
         format!("{CUSTOMER_A}/directoryRoles/9a000000-0000-4000-8000-0000000000a9.members.json"),
+        format!("{CUSTOMER_A}/lighthouse/registrationAssignments-5b000000-0000-4000-8000-0000000000a1.json"),
+        format!("{CUSTOMER_A}/servicePrincipals/5a000000-6666-4000-8000-000000000006.appRoleAssignments.json"),
+        format!("{CUSTOMER_A}/oauth2PermissionGrants.json"),
     ] {
         assert!(out.join(&rel).is_file(), "missing {rel}");
     }
@@ -620,7 +621,9 @@ fn collect_then_audit_matches_the_canonical_snapshot() {
                 .to_owned()
         })
         .collect();
-    for r in ["DAP001", "DAP003", "GDAP001", "AZ005", "AP003"] {
+    for r in [
+        "DAP001", "DAP003", "GDAP001", "AZ005", "AP003", "LH003", "APP002",
+    ] {
         assert!(
             rules.contains(r),
             "the canonical snapshot exercises {r}: {rules:?}"

@@ -7,7 +7,10 @@ mod common;
 #[test]
 fn demo_findings_snapshot() {
     let a = common::audit("fixtures/demo");
-    insta::assert_snapshot!("demo_findings_json", common::findings_json(&a));
+    insta::assert_snapshot!(
+        "demo_findings_json",
+        common::findings_json_v2(&a, &common::catalog())
+    );
 }
 
 /// Validates that the demo exercises every core rule.

@@ -172,3 +172,24 @@ fn demo_effective_access_snapshot() {
     );
     insta::assert_snapshot!("demo_effective_access", rows.join("\n"));
 }
+
+/// Validates that every edge kind has its own stable name and that the demo
+/// graph holds an edge of each kind (every access channel is in the demo).
+#[test]
+fn demo_holds_every_edge_kind() {
+    use partner_audit::graph::EdgeKind;
+    let names: std::collections::BTreeSet<&str> = EdgeKind::ALL.iter().map(|k| k.name()).collect();
+    assert_eq!(names.len(), EdgeKind::ALL.len(), "names are unique");
+    let loaded = snapshot::load(std::path::Path::new("fixtures/demo"));
+    let s = &loaded.snapshot;
+    let g = AccessGraph::build(s);
+    let seen: std::collections::BTreeSet<&str> =
+        g.graph.edge_weights().map(|e| e.kind(s).name()).collect();
+    for kind in EdgeKind::ALL {
+        assert!(
+            seen.contains(kind.name()),
+            "no {} edge: {seen:?}",
+            kind.name()
+        );
+    }
+}

@@ -607,3 +607,74 @@ fn foreign_group_resolves_through_a_members_listing() {
     );
     assert!(audit.findings.iter().all(|f| &*f.rule != "AZ004"));
 }
+
+/// Validates ARM Lighthouse exports: an assignment with its definition
+/// expanded and one whose definition comes from a `registrationDefinitions`
+/// export; standing, eligible (with its just-in-time policy) and User Access
+/// Administrator authorizations with delegated roles.
+#[test]
+fn arm_lighthouse() {
+    use partner_audit::snapshot::LighthouseAccess;
+    let l = imported("arm-lighthouse");
+    let s = &l.snapshot;
+    assert_eq!(s.lighthouse_delegations.len(), 2);
+    assert!(s
+        .lighthouse_delegations
+        .iter()
+        .all(|d| d.tenant_id == g(TAILSPIN) && d.managing_tenant_id == g(PARTNER)));
+    assert!(s
+        .lighthouse_delegations
+        .iter()
+        .any(|d| d.scope.as_str().ends_with("/resourceGroups/rg-backup")));
+    let eligible: Vec<_> = s
+        .lighthouse_authorizations
+        .iter()
+        .filter(|a| a.access == LighthouseAccess::Eligible)
+        .collect();
+    assert_eq!(eligible.len(), 1);
+    assert!(!eligible[0].requires_mfa());
+    assert_eq!(eligible[0].approvers.len(), 1);
+    let uaa = s
+        .lighthouse_authorizations
+        .iter()
+        .find(|a| s.roles.name(a.role()) == "User Access Administrator")
+        .expect("UAA");
+    let delegated: Vec<&str> = uaa
+        .delegated_roles()
+        .iter()
+        .map(|&r| s.roles.name(r))
+        .collect();
+    assert_eq!(delegated, ["Contributor", "Reader"]);
+}
+
+/// Validates Graph partner-app exports: service principals owned by other
+/// tenants (not the tenant's own app), application permissions named from
+/// the resource's `appRoles` or the well-known Microsoft Graph ids, a user's
+/// app-role assignment set aside with a warning, and one delegated
+/// permission per word of a grant's `scope`.
+#[test]
+fn graph_partner_apps() {
+    use partner_audit::snapshot::{ConsentType, PermissionKind};
+    let l = imported("graph-partner-apps");
+    let s = &l.snapshot;
+    let names: Vec<&str> = s
+        .service_principals
+        .iter()
+        .map(|p| &*p.display_name)
+        .collect();
+    assert_eq!(names, ["Woodgrove RMM", "Microsoft Graph"]);
+    let perms: Vec<(&str, PermissionKind, Option<ConsentType>)> = s
+        .app_permissions
+        .iter()
+        .map(|p| (&*p.permission, p.kind, p.consent_type))
+        .collect();
+    assert!(perms.contains(&("Directory.ReadWrite.All", PermissionKind::Application, None)));
+    assert!(perms.contains(&("User.Read.All", PermissionKind::Application, None)));
+    assert!(perms.contains(&(
+        "Group.ReadWrite.All",
+        PermissionKind::Delegated,
+        Some(ConsentType::AllPrincipals)
+    )));
+    assert_eq!(perms.len(), 5);
+    assert_eq!(warnings(&l).len(), 1, "{:?}", warnings(&l));
+}

@@ -151,7 +151,9 @@ fn every_report_marks_incomplete_tenants() {
         .join("\n");
     assert!(summary.contains("Contoso Dental"), "{summary}");
     assert!(summary.contains(&format!("members of group `{GROUP}`")));
-    let customer = doc
+    let page = read(&out.join(format!("html/customers/{CUSTOMER}.html")));
+    let page = scraper::Html::parse_document(&page);
+    let customer = page
         .select(&sel(&format!("section#c-{CUSTOMER}")))
         .next()
         .expect("customer section");

@@ -6,45 +6,11 @@
 
 mod common;
 
-use std::path::Path;
+use common::snap::{render, Snap};
 
-use partner_audit::snapshot::{load, Diagnostic, Loaded, TableAccount};
+use partner_audit::snapshot::TableAccount;
 
 const T1: &str = "00000000-0000-0000-0000-000000000001";
-
-/// A snapshot directory holding `files`, and the result of loading it.
-struct Snap {
-    dir: tempfile::TempDir,
-    loaded: Loaded,
-}
-
-impl Snap {
-    fn new(files: &[(&str, &[u8])]) -> Snap {
-        let dir = tempfile::tempdir().expect("tempdir");
-        for (name, content) in files {
-            std::fs::write(dir.path().join(name), content).expect("write");
-        }
-        let loaded = load(dir.path());
-        Snap { dir, loaded }
-    }
-
-    fn errors(&self) -> Vec<String> {
-        let errors: Vec<Diagnostic> = self.loaded.errors().cloned().collect();
-        render(&errors, self.dir.path())
-    }
-
-    fn account(&self, table: &str) -> &TableAccount {
-        &self.loaded.snapshot.accounting[table]
-    }
-}
-
-fn render(diags: &[Diagnostic], dir: &Path) -> Vec<String> {
-    let prefix = dir.display().to_string();
-    diags
-        .iter()
-        .map(|d| d.to_string().replace(&prefix, "snap"))
-        .collect()
-}
 
 // ------------------------------------------------------------- encodings
 

@@ -7,9 +7,9 @@
 
 mod common;
 
-use std::path::Path;
+use common::snap::{guid, render, Snap};
 
-use partner_audit::snapshot::{load, Diagnostic, Guid, Loaded, TableAccount};
+use partner_audit::snapshot::load;
 
 const P: &str = "8650add5-6877-40ac-a353-5f54fa779ed1";
 const C: &str = "a24e022d-57ab-4419-aeae-2f3bc58a985d";
@@ -17,55 +17,6 @@ const C2: &str = "88effb8d-f0a2-4825-be43-f4148978d143";
 const U1: &str = "5b0c8a4e-1f3d-4c2a-9e7b-000000000b01";
 const G1: &str = "5b0c8a4e-1f3d-4c2a-9e7b-000000000a01";
 const S1: &str = "b0ad68d5-aa0d-4585-9a60-9a16a895f3df";
-
-/// A snapshot directory holding `files`, and the result of loading it.
-struct Snap {
-    dir: tempfile::TempDir,
-    loaded: Loaded,
-}
-
-impl Snap {
-    fn new(files: &[(&str, &str)]) -> Snap {
-        let dir = tempfile::tempdir().expect("tempdir");
-        for (name, content) in files {
-            std::fs::write(dir.path().join(name), content).expect("write");
-        }
-        let loaded = load(dir.path());
-        Snap { dir, loaded }
-    }
-
-    /// Every diagnostic as displayed, the temporary directory shown as `snap`.
-    fn rendered(&self) -> Vec<String> {
-        render(&self.loaded.diagnostics, self.dir.path())
-    }
-
-    fn account(&self, table: &str) -> &TableAccount {
-        &self.loaded.snapshot.accounting[table]
-    }
-
-    /// Asserts `table` read `read` rows, used `used` and rejected the rest.
-    fn assert_counts(&self, table: &str, read: u64, used: u64) {
-        let a = self.account(table);
-        assert_eq!(
-            (a.rows_read, a.rows_used, a.rows_rejected),
-            (read, used, read - used),
-            "{table}: {:#?}",
-            self.rendered()
-        );
-    }
-}
-
-fn render(diags: &[Diagnostic], dir: &Path) -> Vec<String> {
-    let prefix = dir.display().to_string();
-    diags
-        .iter()
-        .map(|d| d.to_string().replace(&prefix, "snap"))
-        .collect()
-}
-
-fn guid(s: &str) -> Guid {
-    Guid::parse(s).expect("guid")
-}
 
 /// Validates the "Evil Twin" case at load time: a second tenants row with
 /// the id of a customer (in upper case) and another name does not replace

@@ -150,56 +150,13 @@ fn generate_sizes_are_bounded() {
     assert!(out.join("tenants.csv").exists());
 }
 
-const PARTNER: &str = "11111111-0000-0000-0000-000000000001";
-const CUSTOMER: &str = "22222222-0000-0000-0000-000000000002";
-
-fn gid(n: u32) -> String {
-    format!("aaaaaaaa-0000-0000-0000-{n:012}")
-}
+use common::{nested_group_id as gid, NESTED_CUSTOMER as CUSTOMER, NESTED_PARTNER as PARTNER};
 
 /// A snapshot where the partner's AdminAgents (group 0, DAP with one
 /// customer) contains group 1, which contains group 2, … down to group
 /// `depth`, which contains the user `Deep Dana` (id 999999999999).
 fn chain_snapshot(depth: u32) -> tempfile::TempDir {
-    use std::fmt::Write as _;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let w = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).expect("write");
-    w(
-        "manifest.json",
-        r#"{"format_version": 1, "captured_at": "2026-11-01T00:00:00Z"}"#,
-    );
-    w(
-        "tenants.csv",
-        &format!("tenant_id,name,kind\n{PARTNER},Partner,partner\n{CUSTOMER},Customer,customer\n"),
-    );
-    w(
-        "relationships.csv",
-        &format!(
-            "partner_tenant_id,customer_tenant_id,kind,state\n{PARTNER},{CUSTOMER},dap,active\n"
-        ),
-    );
-    let user = 999_999_999_999_u64;
-    let mut principals = String::from("tenant_id,principal_id,kind,display_name,agent_group\n");
-    let mut memberships = String::from("tenant_id,group_id,member_id\n");
-    for g in 0..=depth {
-        let agent = if g == 0 { "admin_agents" } else { "" };
-        let _ = writeln!(principals, "{PARTNER},{},group,Group {g},{agent}", gid(g));
-        if g > 0 {
-            let _ = writeln!(memberships, "{PARTNER},{},{}", gid(g - 1), gid(g));
-        }
-    }
-    let _ = writeln!(
-        principals,
-        "{PARTNER},aaaaaaaa-0000-0000-0000-{user:012},user,Deep Dana,"
-    );
-    let _ = writeln!(
-        memberships,
-        "{PARTNER},{},aaaaaaaa-0000-0000-0000-{user:012}",
-        gid(depth)
-    );
-    w("principals.csv", &principals);
-    w("memberships.csv", &memberships);
-    dir
+    common::nested_groups_snapshot(depth)
 }
 
 /// The `paths` of the DAP001 finding of an audit, from findings.json.
@@ -312,7 +269,7 @@ fn long_paths_show_their_ends() {
     let snap = dir.path().to_string_lossy().into_owned();
     let (code, _, err) = run(&["audit", &snap, "--out", &out_s, "--format", "html,csv"]);
     assert_eq!(code, 1, "{err}");
-    let html = std::fs::read_to_string(out.path().join("report.html")).expect("report.html");
+    let html = String::from_utf8(common::read_report(&out.path().join("html"))).expect("utf-8");
     assert!(html.contains("… 26 more groups …"), "diagram elides");
     assert!(!html.contains("Group 20<"), "a middle group is not drawn");
     let access = std::fs::read_to_string(out.path().join("access.csv")).expect("access.csv");

@@ -14,6 +14,7 @@ const FILES: &[&str] = &[
     "findings.json",
     "report.md",
     "report.html",
+    "html",
     "findings.csv",
     "access.csv",
     "findings.sarif",
@@ -41,7 +42,7 @@ fn audit_all(snapshot: &str, out: &Path, extra: &[&str]) -> Vec<(&'static str, V
     assert_eq!(code, 0, "audit of `{snapshot}` failed:\n{err}");
     FILES
         .iter()
-        .map(|n| (*n, fs::read(out.join(n)).expect(n)))
+        .map(|n| (*n, common::read_report(&out.join(n))))
         .collect()
 }
 

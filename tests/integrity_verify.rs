@@ -41,7 +41,8 @@ fn many_waivers_load_in_linear_time() {
 fn waiver_warnings_are_capped_on_the_terminal() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("waivers.toml");
-    let one = "[[waiver]]\nrule = \"ZZZ001\"\njustification = \"j\"\nowner = \"o\"\nexpires = \"2099-01-01\"\n";
+    // A rule of the catalog, for a customer the demo does not have.
+    let one = "[[waiver]]\nrule = \"DAP001\"\ncustomer_tenant_id = \"00000000-0000-0000-0000-00000000000f\"\njustification = \"j\"\nowner = \"o\"\nexpires = \"2099-01-01\"\n";
     std::fs::write(&path, one.repeat(30)).expect("write");
     let waivers = path.to_str().expect("utf-8 path");
     let stale = |stderr: &str| stderr.matches("matches no finding").count();

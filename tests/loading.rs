@@ -2,61 +2,19 @@
 //! normalisation rule and one per class of bad input, each asserting the
 //! exact diagnostic text a user would see.
 
-use std::path::Path;
+mod common;
+
+use common::snap::{guid, render, Snap};
 
 use partner_audit::snapshot::roles::{builtin, RolePlane};
 use partner_audit::snapshot::{
-    load, AgentGroup, Diagnostic, Guid, Level, Loaded, Perspective, PrincipalKind, RelKind,
-    RelState, TABLES,
+    load, AgentGroup, Level, Perspective, PrincipalKind, RelKind, RelState, TABLES,
 };
 
 const T1: &str = "00000000-0000-0000-0000-000000000001";
 const T2: &str = "00000000-0000-0000-0000-000000000002";
 const U1: &str = "00000000-0000-0000-0000-0000000000a1";
 const G1: &str = "00000000-0000-0000-0000-0000000000b1";
-
-/// A snapshot directory holding `files`, and the result of loading it.
-struct Snap {
-    dir: tempfile::TempDir,
-    loaded: Loaded,
-}
-
-impl Snap {
-    fn new(files: &[(&str, &[u8])]) -> Snap {
-        let dir = tempfile::tempdir().expect("tempdir");
-        for (name, content) in files {
-            std::fs::write(dir.path().join(name), content).expect("write");
-        }
-        let loaded = load(dir.path());
-        Snap { dir, loaded }
-    }
-
-    /// Every diagnostic as displayed, with the temporary directory shown as `snap`.
-    fn rendered(&self) -> Vec<String> {
-        render(&self.loaded.diagnostics, self.dir.path())
-    }
-
-    fn errors(&self) -> Vec<String> {
-        let errors: Vec<Diagnostic> = self.loaded.errors().cloned().collect();
-        render(&errors, self.dir.path())
-    }
-
-    fn assert_clean(&self) {
-        assert!(self.loaded.diagnostics.is_empty(), "{:#?}", self.rendered());
-    }
-}
-
-fn render(diags: &[Diagnostic], dir: &Path) -> Vec<String> {
-    let prefix = dir.display().to_string();
-    diags
-        .iter()
-        .map(|d| d.to_string().replace(&prefix, "snap"))
-        .collect()
-}
-
-fn guid(s: &str) -> Guid {
-    Guid::parse(s).expect("guid")
-}
 
 fn principals_header() -> String {
     "tenant_id,principal_id,kind,display_name,upn,enabled,agent_group\n".to_owned()
@@ -784,7 +742,7 @@ fn every_bad_row_is_reported() {
 fn unknown_table_file_suggests() {
     let s = Snap::new(&[("principal.csv", b"x\n"), ("notes.json", b"{}")]);
     assert!(!s.loaded.has_errors());
-    let all = "tenants, relationships, principals, memberships, role_assignments, subscriptions, devices, autopilot_profiles, invitations, gdap_access_assignments";
+    let all = partner_audit::snapshot::TABLES.join(", ");
     assert_eq!(
         s.rendered(),
         [
@@ -824,8 +782,8 @@ fn single_file_problems() {
     assert_eq!(
         render(&l.diagnostics, dir.path()),
         [
-            "warning: snap/s.json:2: field `tenant`: unknown table `tenant` ignored; did you mean `tenants`? (expected a table name: tenants, relationships, principals, memberships, role_assignments, subscriptions, devices, autopilot_profiles, invitations, gdap_access_assignments)",
-            "error: snap/s.json:3: table `devices` is a number (expected an array of objects, or an object with a `value` array)",
+            format!("warning: snap/s.json:2: field `tenant`: unknown table `tenant` ignored; did you mean `tenants`? (expected a table name: {})", partner_audit::snapshot::TABLES.join(", ")),
+            "error: snap/s.json:3: table `devices` is a number (expected an array of objects, or an object with a `value` array)".to_string(),
         ]
     );
     assert_eq!(
@@ -955,4 +913,67 @@ fn json_row_errors_are_located_and_big_numbers_refused() {
             && errors[0].contains("a number too large to keep exactly"),
         "{errors:?}"
     );
+}
+
+/// Validates the Lighthouse and partner-app tables' own checks: a scope that
+/// is no subscription or resource group, an unknown access, a bad approver
+/// GUID and an unknown permission kind are errors naming line, column and
+/// field; a repeated authorization with another MFA provider is a conflict
+/// that names both lines.
+#[test]
+fn lighthouse_and_app_tables_reject_bad_rows() {
+    let t = "00000000-0000-0000-0000-0000000000c1";
+    let m = "00000000-0000-0000-0000-0000000000d1";
+    let d = "00000000-0000-0000-0000-0000000000e1";
+    let p = "00000000-0000-0000-0000-0000000000f1";
+    let delegations = format!(
+        "tenant_id,scope,definition_id,managing_tenant_id\n\
+         {t},/subscriptions/00000000-0000-0000-0000-0000000000a1,{d},{m}\n\
+         {t},/,{d},{m}\n"
+    );
+    let authorizations = format!(
+        "tenant_id,definition_id,principal_id,role,access,mfa_provider,approvers\n\
+         {t},{d},{p},Contributor,eligible,Azure,{m}\n\
+         {t},{d},{p},Reader,permanent,,\n\
+         {t},{d},{p},Reader,eligible,,not-a-guid\n\
+         {t},{d},{p},Contributor,eligible,None,{m}\n"
+    );
+    let permissions = format!(
+        "tenant_id,client_id,permission,kind\n\
+         {t},{p},Directory.ReadWrite.All,application\n\
+         {t},{p},Mail.Read,sometimes\n"
+    );
+    let s = Snap::new(&[
+        ("lighthouse_delegations.csv", delegations.as_bytes()),
+        ("lighthouse_authorizations.csv", authorizations.as_bytes()),
+        ("app_permissions.csv", permissions.as_bytes()),
+    ]);
+    let errors = s.errors();
+    let has = |needle: &str| errors.iter().any(|e| e.contains(needle));
+    assert!(
+        has("lighthouse_delegations.csv:3:2: field `scope`: invalid Lighthouse scope `/`"),
+        "{errors:#?}"
+    );
+    assert!(
+        has("lighthouse_authorizations.csv:3:5: field `access`"),
+        "{errors:#?}"
+    );
+    assert!(
+        has("lighthouse_authorizations.csv:4:7: field `approvers`: invalid GUID `not-a-guid`"),
+        "{errors:#?}"
+    );
+    assert!(
+        errors.iter().any(|e| e
+            .contains("lighthouse_authorizations.csv:5:3: field `principal_id`: duplicate")
+            && e.contains("first at line 2")
+            && e.contains("differ in `mfa_provider`")),
+        "the conflicting repeat names both lines: {errors:#?}"
+    );
+    assert!(has("app_permissions.csv:3:4: field `kind`"), "{errors:#?}");
+    let snap = &s.loaded.snapshot;
+    assert_eq!(snap.lighthouse_delegations.len(), 1);
+    assert_eq!(snap.lighthouse_authorizations.len(), 1);
+    assert_eq!(snap.app_permissions.len(), 1);
+    let acc = &snap.accounting["lighthouse_authorizations"];
+    assert_eq!((acc.rows_read, acc.rows_used, acc.rows_rejected), (4, 1, 3));
 }

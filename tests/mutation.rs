@@ -66,6 +66,10 @@ enum Kind {
     Roles,
     /// A role-assignment scope: any path.
     Scope,
+    /// A Lighthouse delegation scope: a subscription or a resource group.
+    DelegationScope,
+    /// A list of GUIDs (`;`-separated, or a JSON array).
+    Guids,
 }
 
 impl Kind {
@@ -218,6 +222,59 @@ const SCHEMA: &[(&str, &[Col])] = &[
             req("group_id", Kind::Guid),
             req("roles", Kind::Roles),
             opt("state", Kind::Text),
+        ],
+    ),
+    (
+        "lighthouse_delegations",
+        &[
+            req("tenant_id", Kind::Guid),
+            req("scope", Kind::DelegationScope),
+            req("definition_id", Kind::Guid),
+            req("managing_tenant_id", Kind::Guid),
+            opt("managing_tenant_name", Kind::Text),
+            opt("offer_name", Kind::Text),
+            opt("assignment_id", Kind::Guid),
+            opt("state", Kind::Text),
+        ],
+    ),
+    (
+        "lighthouse_authorizations",
+        &[
+            req("tenant_id", Kind::Guid),
+            req("definition_id", Kind::Guid),
+            req("principal_id", Kind::Guid),
+            req("role", Kind::Role),
+            req("access", Kind::Enum(&["standing", "eligible"])),
+            opt("principal_name", Kind::Text),
+            opt("delegated_roles", Kind::Roles),
+            opt("mfa_provider", Kind::Text),
+            opt("max_activation", Kind::Duration),
+            opt("approvers", Kind::Guids),
+        ],
+    ),
+    (
+        "service_principals",
+        &[
+            req("tenant_id", Kind::Guid),
+            req("principal_id", Kind::Guid),
+            req("app_id", Kind::Guid),
+            req("display_name", Kind::Text),
+            opt("owner_tenant_id", Kind::Guid),
+            opt("enabled", Kind::Bool),
+        ],
+    ),
+    (
+        "app_permissions",
+        &[
+            req("tenant_id", Kind::Guid),
+            req("client_id", Kind::Guid),
+            req("permission", Kind::Text),
+            req("kind", Kind::Enum(&["application", "delegated"])),
+            opt("resource_id", Kind::Guid),
+            opt("resource_name", Kind::Text),
+            opt("consent_type", Kind::Enum(&["all_principals", "principal"])),
+            opt("principal_id", Kind::Guid),
+            opt("granted_at", Kind::Date),
         ],
     ),
 ];
@@ -572,6 +629,14 @@ fn valid_variant(kind: Kind, json: bool, rng: &mut ChaCha8Rng) -> Value {
             "/subscriptions/{}/resourceGroups/rg-x",
             random_guid(rng)
         )),
+        Kind::DelegationScope => text(format!(
+            "/Subscriptions/{}/resourcegroups/rg-x/",
+            random_guid(rng).to_uppercase()
+        )),
+        Kind::Guids if json => {
+            Value::Raw(format!(r#"["{}", "{}"]"#, random_guid(rng), random_guid(rng)).into_bytes())
+        }
+        Kind::Guids => text(format!("{};{}", random_guid(rng), random_guid(rng))),
     }
 }
 
@@ -2896,6 +2961,10 @@ fn row_locs(s: &Snapshot, table: &str) -> Vec<Loc> {
         "autopilot_profiles" => locs!(s.autopilot_profiles),
         "invitations" => locs!(s.invitations),
         "gdap_access_assignments" => locs!(s.gdap_access_assignments),
+        "lighthouse_delegations" => locs!(s.lighthouse_delegations),
+        "lighthouse_authorizations" => locs!(s.lighthouse_authorizations),
+        "service_principals" => locs!(s.service_principals),
+        "app_permissions" => locs!(s.app_permissions),
         _ => Vec::new(),
     }
 }

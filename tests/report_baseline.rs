@@ -96,7 +96,8 @@ fn changed_snapshot_against_the_demo_baseline() {
         "{out}"
     );
     // The human report shows the statuses and the resolved list.
-    let html = std::fs::read_to_string(tmp.path().join("after/report.html")).expect("html");
+    let html = String::from_utf8(report::common::read_report(&tmp.path().join("after/html")))
+        .expect("html");
     assert!(html.contains("status st-new"));
     assert!(html.contains("DAP001-52025da158b62d72"));
     let md = std::fs::read_to_string(tmp.path().join("after/report.md")).expect("md");

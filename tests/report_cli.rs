@@ -9,10 +9,11 @@ use std::process::Command;
 use report::common::{self, run};
 
 const ALL: &str = "json,md,html,csv,sarif,junit";
-const FILES: [&str; 7] = [
+const FILES: [&str; 8] = [
     "findings.json",
     "report.md",
     "report.html",
+    "html",
     "findings.csv",
     "access.csv",
     "findings.sarif",
@@ -107,7 +108,7 @@ fn outputs(snapshot: &str, threads: &str, dir: &std::path::Path) -> Vec<Vec<u8>>
     assert_eq!(code, 0, "{err}");
     FILES
         .iter()
-        .map(|f| std::fs::read(out.join(f)).expect("report file"))
+        .map(|f| common::read_report(&out.join(f)))
         .collect()
 }
 

@@ -23,10 +23,34 @@ fn demo_markdown() {
     assert_format!("demo_report_md", "report.md");
 }
 
-/// Validates the HTML review of the demo.
+/// Validates the HTML review of the demo: the overview (report.html) and
+/// every other page (html/…), the latter with the stylesheet and script
+/// that every page repeats left out.
 #[test]
 fn demo_html() {
     assert_format!("demo_report_html", "report.html");
+    let a = common::audit("fixtures/demo");
+    let rules = common::catalog();
+    let r = report::report(&a);
+    let o = partner_audit::report::Outcome::plain(&r, &rules);
+    let mut all = String::new();
+    for (path, page) in report::html_pages(&o) {
+        if path == "report.html" {
+            continue;
+        }
+        let style = page.find("<style>").expect("style") + "<style>".len();
+        let style_end = page.find("</style>").expect("style end");
+        let script = page.find("<script id=\"pa-script\">").expect("script") + 23;
+        let script_end = page.rfind("</script>").expect("script end");
+        assert!(style < style_end && style_end < script && script <= script_end);
+        all.push_str(&format!(
+            "==> {path} <==\n{}…{}…{}\n",
+            &page[..style],
+            &page[style_end..script],
+            &page[script_end..]
+        ));
+    }
+    insta::assert_snapshot!("demo_report_html_pages", all);
 }
 
 /// Validates findings.csv of the demo.
@@ -64,7 +88,7 @@ fn json_is_unchanged_without_baseline_or_waivers() {
     let o = partner_audit::report::Outcome::plain(&r, &rules);
     assert_eq!(
         report::render(&o, "findings.json"),
-        common::findings_json(&a)
+        common::findings_json_v2(&a, &rules)
     );
 }
 

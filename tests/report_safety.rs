@@ -10,7 +10,7 @@ use scraper::{Html, Selector};
 
 const HOSTILE: &str = "fixtures/report/hostile.json";
 
-fn outputs() -> Vec<(&'static str, String)> {
+fn outputs() -> Vec<(String, String)> {
     let a = common::audit(HOSTILE);
     let rules = common::catalog();
     let r = report::report(&a);
@@ -18,62 +18,190 @@ fn outputs() -> Vec<(&'static str, String)> {
     report::render_all(&o)
 }
 
-fn get<'a>(all: &'a [(&str, String)], name: &str) -> &'a str {
-    &all.iter().find(|(n, _)| *n == name).expect("format").1
+fn get<'a>(all: &'a [(String, String)], name: &str) -> &'a str {
+    &all.iter().find(|(n, _)| n == name).expect("format").1
 }
 
-/// Validates that hostile names are text nodes in the HTML: no script,
-/// iframe or img element, no event-handler attribute, and the names read
-/// back verbatim as text.
+/// The HTML review's pages: report.html and everything under html/.
+fn html_pages(all: &[(String, String)]) -> Vec<(&str, &str)> {
+    let pages: Vec<(&str, &str)> = all
+        .iter()
+        .filter(|(n, _)| n.ends_with(".html"))
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
+    assert!(
+        pages.len() >= 5,
+        "overview, customer list and three customer pages expected"
+    );
+    pages
+}
+
+/// Validates that hostile names are text nodes on every page of the HTML
+/// review (the overview, the customer pages and the others): no script
+/// but the report's own (pinned by its hash in the page's policy) and its
+/// inline JSON, no iframe or img element, no event-handler attribute, and
+/// the names read back verbatim as text.
 #[test]
 fn html_hostile_names_are_text() {
+    use base64::Engine as _;
+    use sha2::Digest as _;
     let all = outputs();
-    let doc = Html::parse_document(get(&all, "report.html"));
-    for tag in ["script", "iframe", "img", "i", "h1 ~ h1"] {
-        let sel = Selector::parse(tag).expect("selector");
-        assert_eq!(
-            doc.select(&sel).count(),
-            0,
-            "a <{tag}> element was injected"
-        );
-    }
-    let h1 = Selector::parse("h1").expect("selector");
-    assert_eq!(doc.select(&h1).count(), 1, "only the page title is an <h1>");
-    let bold = Selector::parse("b").expect("selector");
-    assert!(
-        doc.select(&bold)
-            .all(|b| b.text().collect::<String>() != "co"),
-        "the hostile <b>co</b> became an element"
-    );
-    let any = Selector::parse("*").expect("selector");
-    for el in doc.select(&any) {
-        for (name, _) in el.value().attrs() {
-            assert!(
-                !name.to_ascii_lowercase().starts_with("on"),
-                "event handler attribute `{name}` on <{}>",
-                el.value().name()
+    let mut text = String::new();
+    for (name, page) in html_pages(&all) {
+        let doc = Html::parse_document(page);
+        for tag in ["iframe", "img", "i", "h1 ~ h1", "object", "embed"] {
+            let sel = Selector::parse(tag).expect("selector");
+            assert_eq!(
+                doc.select(&sel).count(),
+                0,
+                "{name}: a <{tag}> element was injected"
             );
         }
-        if el.value().name() == "svg" {
-            assert!(el.value().classes().any(|c| c == "path-svg"));
+        let scripts = Selector::parse("script").expect("selector");
+        let mut own = 0;
+        for s in doc.select(&scripts) {
+            let v = s.value();
+            if v.attr("type") == Some("application/json") {
+                continue;
+            }
+            assert_eq!(
+                v.attr("id"),
+                Some("pa-script"),
+                "{name}: a foreign <script>"
+            );
+            own += 1;
+            let body: String = s.text().collect();
+            let hash = base64::engine::general_purpose::STANDARD
+                .encode(sha2::Sha256::digest(body.as_bytes()));
+            let csp = Selector::parse("meta[http-equiv=Content-Security-Policy]").expect("sel");
+            let policy = doc
+                .select(&csp)
+                .next()
+                .and_then(|m| m.value().attr("content"))
+                .expect("a policy");
+            assert!(
+                policy.contains(&format!("script-src 'sha256-{hash}'"))
+                    && policy.starts_with("default-src 'none';"),
+                "{name}: the policy does not pin the script: {policy}"
+            );
+        }
+        assert_eq!(own, 1, "{name}: the report's script once");
+        let h1 = Selector::parse("h1").expect("selector");
+        assert_eq!(
+            doc.select(&h1).count(),
+            1,
+            "{name}: only the page title is an <h1>"
+        );
+        let bold = Selector::parse("b").expect("selector");
+        assert!(
+            doc.select(&bold)
+                .all(|b| b.text().collect::<String>() != "co"),
+            "{name}: the hostile <b>co</b> became an element"
+        );
+        let any = Selector::parse("*").expect("selector");
+        for el in doc.select(&any) {
+            for (attr, _) in el.value().attrs() {
+                assert!(
+                    !attr.to_ascii_lowercase().starts_with("on"),
+                    "{name}: event handler attribute `{attr}` on <{}>",
+                    el.value().name()
+                );
+            }
+            if el.value().name() == "svg" {
+                assert!(el.value().classes().any(|c| c == "path-svg"));
+            }
+        }
+        text.push_str(&doc.root_element().text().collect::<String>());
+        // The hostile source line and tenant names are text inside the header and tables.
+        let td = Selector::parse("td").expect("selector");
+        if name == "html/customers-1.html" {
+            assert!(doc.select(&td).any(|c| c
+                .text()
+                .collect::<String>()
+                .contains("=HYPERLINK(\"http://evil.example/x\",\"click\")")));
         }
     }
-    let text: String = doc.root_element().text().collect();
     for name in [
         "<script>alert(1)</script>",
         "=HYPERLINK(\"http://evil.example/x\",\"click\")",
         "</td></tr></table><h1>Owned</h1>",
         "<iframe src=javascript:alert(1)></iframe> prod",
         "\"><svg onload=alert(1)> ops",
+        "<img src=x onerror=alert(1)>",
     ] {
         assert!(text.contains(name), "`{name}` is not shown as text");
     }
-    // The hostile source line and tenant names are text inside the header and tables.
-    let td = Selector::parse("td").expect("selector");
-    assert!(doc.select(&td).any(|c| c
+}
+
+/// Validates that customer pages are named by tenant GUID alone and that
+/// the overview links every one of them.
+#[test]
+fn html_customer_pages_are_named_by_guid() {
+    let all = outputs();
+    let pages = html_pages(&all);
+    let customers: Vec<&str> = pages
+        .iter()
+        .filter_map(|(n, _)| n.strip_prefix("html/customers/"))
+        .collect();
+    assert_eq!(customers.len(), 3, "{customers:?}");
+    let overview = Html::parse_document(get(&all, "report.html"));
+    let links: Vec<String> = overview
+        .select(&Selector::parse("#customers-table a").expect("selector"))
+        .filter_map(|a| a.value().attr("href").map(str::to_string))
+        .collect();
+    for file in customers {
+        let id = file.strip_suffix(".html").expect(".html");
+        assert!(
+            id.len() == 36 && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-'),
+            "`{file}` is not named by a GUID"
+        );
+        assert!(
+            links.contains(&format!("html/customers/{file}")),
+            "{links:?}"
+        );
+    }
+}
+
+/// Validates the overview's inline JSON: nothing in it can close the
+/// `<script>` element or start markup (no raw `<`, `>`, `&`, U+2028,
+/// U+2029), and it reads back with the hostile names verbatim (hidden
+/// characters as U+FFFD).
+#[test]
+fn html_inline_data_is_escaped() {
+    let all = outputs();
+    let doc = Html::parse_document(get(&all, "report.html"));
+    let sel = Selector::parse("script#customer-data").expect("selector");
+    let raw: String = doc
+        .select(&sel)
+        .next()
+        .expect("inline data")
         .text()
-        .collect::<String>()
-        .contains("<script>alert(1)</script>")));
+        .collect();
+    for bad in ['<', '>', '&', '\u{2028}', '\u{2029}'] {
+        assert!(!raw.contains(bad), "raw `{bad}` in the inline data");
+    }
+    let data: serde_json::Value = serde_json::from_str(&raw).expect("JSON");
+    let names: Vec<&str> = data["customers"]
+        .as_array()
+        .expect("customers")
+        .iter()
+        .filter_map(|c| c[0].as_str())
+        .collect();
+    assert!(
+        names.contains(&"=HYPERLINK(\"http://evil.example/x\",\"click\")"),
+        "{names:?}"
+    );
+    assert!(
+        names.contains(&"Acme *bold* _u_ | [link](javascript:alert(1)) `tick` & <b>co</b>"),
+        "{names:?}"
+    );
+    assert!(names
+        .iter()
+        .any(|n| n.starts_with("Bidi \u{fffd}exe.txt\u{fffd} Nul\u{fffd}")));
+    let partners = data["partners"].as_array().expect("partners");
+    assert!(partners
+        .iter()
+        .any(|p| p == "Evil <script>alert(1)</script> Partner"));
 }
 
 /// Validates Markdown escaping: no raw HTML tag, link or emphasis survives.
@@ -214,17 +342,23 @@ fn hidden(c: char) -> bool {
 
 /// Validates that no NUL, ESC, DEL, C1 or bidi control from the snapshot
 /// (the `44444444` tenant and two partner users of the hostile fixture)
-/// reaches report.html or report.md, and that they read as U+FFFD.
+/// reaches any page of the HTML review or report.md, and that they read
+/// as U+FFFD.
 #[test]
 fn html_and_markdown_have_no_hidden_characters() {
     let all = outputs();
-    for name in ["report.html", "report.md", "junit.xml"] {
-        let text = get(&all, name);
+    let mut files: Vec<(&str, &str)> = html_pages(&all);
+    files.push(("report.md", get(&all, "report.md")));
+    files.push(("junit.xml", get(&all, "junit.xml")));
+    for (name, text) in files {
         if let Some(c) = text.chars().find(|&c| hidden(c)) {
             panic!("{name}: hidden character U+{:04X}", u32::from(c));
         }
     }
-    let doc = Html::parse_document(get(&all, "report.html"));
+    let doc = Html::parse_document(get(
+        &all,
+        "html/customers/44444444-4444-4444-8444-444444444444.html",
+    ));
     let text: String = doc.root_element().text().collect();
     assert!(
         text.contains(

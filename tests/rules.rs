@@ -40,9 +40,15 @@ fn every_rule_is_documented_and_has_fixtures() {
                 r.id
             );
         }
+        // A fact id (F1-F12) or a named Microsoft Learn page.
         assert!(
-            r.rationale.contains('F') && r.rationale.chars().any(|c| c.is_ascii_digit()),
-            "{}: rationale cites no F-id",
+            r.rationale
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .contains("(Microsoft Learn, ")
+                || r.rationale.contains('F') && r.rationale.chars().any(|c| c.is_ascii_digit()),
+            "{}: rationale cites no F-id and no Microsoft Learn page",
             r.id
         );
         assert!(!r.references.is_empty(), "{}: no references", r.id);
@@ -154,4 +160,47 @@ fn worked_examples_in_the_guide_load() {
             .unwrap_or_else(|d| panic!("block {} does not load: {d:#?}", i + 1));
         assert!(r.id.starts_with("CUST"), "{}", r.id);
     }
+}
+
+/// Validates that a partner's AdminAgents Owner role on a subscription it
+/// provisioned is reported once: as AZ002 inventory while DAP is active,
+/// else by AZ001 (no DAP or GDAP) or AZ005 (GDAP only), never by AZ002 next
+/// to one of them.
+#[test]
+fn one_finding_per_subscription_owner_assignment() {
+    let mut checked = 0;
+    for path in [
+        "fixtures/demo",
+        "fixtures/rules/AZ001/fires.json",
+        "fixtures/rules/AZ002/fires.json",
+        "fixtures/rules/AZ005/fires.json",
+    ] {
+        let a = common::audit(path);
+        let scopes = |rule: &str| -> Vec<(Option<_>, String)> {
+            a.findings
+                .iter()
+                .filter(|f| &*f.rule == rule)
+                .filter_map(|f| {
+                    let r = f.resource.as_deref()?;
+                    Some((
+                        f.customer_tenant_id,
+                        r.scope.clone().unwrap_or(r.id.clone()),
+                    ))
+                })
+                .collect()
+        };
+        let inventory = scopes("AZ002");
+        checked += inventory.len();
+        for rule in ["AZ001", "AZ005"] {
+            for (customer, scope) in scopes(rule) {
+                assert!(
+                    !inventory
+                        .iter()
+                        .any(|(c, s)| *c == customer && s.eq_ignore_ascii_case(&scope)),
+                    "{path}: {scope} is reported by both AZ002 and {rule}"
+                );
+            }
+        }
+    }
+    assert!(checked > 0, "no AZ002 finding was checked");
 }

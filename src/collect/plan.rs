@@ -9,15 +9,19 @@
 //! Customer tenant (or the single tenant of the customer perspective):
 //! organization, `roleManagement/directory/roleAssignments` with
 //! `$expand=principal`, role definitions, directory roles and their members,
-//! ARM subscriptions with their role assignments (every scope) and classic
-//! administrators, Autopilot profiles and device identities.
+//! ARM subscriptions with their role assignments (every scope), classic
+//! administrators and Azure Lighthouse registration assignments (with their
+//! definitions expanded), service principals with the app-role assignments
+//! of those another tenant owns, OAuth2 permission grants, Autopilot
+//! profiles and device identities.
 //!
 //! A listing is written only once all its pages are in, one file per page
 //! (`name.json`, or `name.page1.json`, `name.page2.json`, …) exactly as the
 //! service returned it. Listings that the service does not offer (400,
 //! 404, 410) are skipped with a note when they are optional (role
 //! definitions, classic administrators, Partner Center by-id and Autopilot,
-//! Graph Autopilot); any other failure makes the tenant incomplete.
+//! Graph Autopilot, Lighthouse and partner-app listings); any other failure
+//! makes the tenant incomplete.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -541,7 +545,7 @@ pub fn customer(run: &TenantRun<'_>) {
         return;
     }
     type Job = (Api, &'static str, &'static str, bool);
-    let jobs: [Job; 5] = [
+    let jobs: [Job; 7] = [
         (
             Api::Graph,
             "/v1.0/roleManagement/directory/roleAssignments?$expand=principal",
@@ -565,6 +569,19 @@ pub fn customer(run: &TenantRun<'_>) {
             Api::Graph,
             "/v1.0/deviceManagement/windowsAutopilotDeviceIdentities",
             "autopilot/windowsAutopilotDeviceIdentities",
+            true,
+        ),
+        // Partner apps: who owns each app, and the permissions granted.
+        (
+            Api::Graph,
+            "/v1.0/servicePrincipals?$select=id,appId,displayName,appOwnerOrganizationId,accountEnabled,servicePrincipalType,appRoles",
+            "servicePrincipals",
+            true,
+        ),
+        (
+            Api::Graph,
+            "/v1.0/oauth2PermissionGrants",
+            "oauth2PermissionGrants",
             true,
         ),
     ];
@@ -595,6 +612,7 @@ pub fn customer(run: &TenantRun<'_>) {
     enum Child {
         RoleMembers(String),
         Subscription(String),
+        AppRoles(String),
     }
     let mut children: Vec<Child> = items(get("directoryRoles"))
         .filter_map(|r| str_at(r, &["id"]))
@@ -609,6 +627,19 @@ pub fn customer(run: &TenantRun<'_>) {
             })
             .filter_map(Guid::parse)
             .map(|g| Child::Subscription(g.to_string())),
+    );
+    // The application permissions of the apps another tenant owns.
+    let tenant = run.tenant;
+    children.extend(
+        items(get("servicePrincipals"))
+            .filter(|p| {
+                str_at(p, &["appOwnerOrganizationId"])
+                    .and_then(Guid::parse)
+                    .is_some_and(|o| o != tenant)
+            })
+            .filter_map(|p| str_at(p, &["id"]))
+            .filter_map(Guid::parse)
+            .map(|g| Child::AppRoles(g.to_string())),
     );
     par_each(&children, run.parallel, |c| match c {
         Child::RoleMembers(id) => {
@@ -627,6 +658,20 @@ pub fn customer(run: &TenantRun<'_>) {
                 false,
             );
             classic_administrators(run, sub);
+            run.listing(
+                Api::Arm,
+                &format!("/subscriptions/{sub}/providers/Microsoft.ManagedServices/registrationAssignments?api-version=2022-10-01&$expandRegistrationDefinition=true"),
+                &format!("lighthouse/registrationAssignments-{sub}"),
+                true,
+            );
+        }
+        Child::AppRoles(id) => {
+            run.listing(
+                Api::Graph,
+                &format!("/v1.0/servicePrincipals/{id}/appRoleAssignments"),
+                &format!("servicePrincipals/{id}.appRoleAssignments"),
+                true,
+            );
         }
     });
 }

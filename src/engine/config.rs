@@ -109,6 +109,28 @@ fn at_offset(file: &str, src: &str, offset: usize) -> String {
     format!("{file}:{line}:{column}")
 }
 
+/// True when `pat` is `id` or a prefix of it, case-insensitive.
+fn matches(pat: &str, id: &str) -> bool {
+    id.len() >= pat.len() && id[..pat.len()].eq_ignore_ascii_case(pat)
+}
+
+/// Checks that every pattern of `patterns` matches some rule; the error
+/// names `what` (`--select`, or where a config file says it) and the id or
+/// prefix the pattern most likely means.
+pub fn check_patterns(rules: &[Rule], patterns: &[String], what: &str) -> Result<(), String> {
+    for pat in patterns {
+        if pat.is_empty() || !rules.iter().any(|r| matches(pat, &r.id)) {
+            let ids: Vec<&str> = rules.iter().map(|r| r.id.as_str()).collect();
+            return Err(format!(
+                "{what} `{pat}` matches no rule{} (rules: {})",
+                did_you_mean(pat, rules, true),
+                ids.join(", ")
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Enables exactly the rules matched by `select` (all when empty) and not by
 /// `ignore`; a pattern is a rule id or an id prefix, case-insensitive. A rule
 /// whose file says `enabled = false` stays disabled unless selected by its
@@ -119,17 +141,8 @@ pub fn apply_selection(
     select: &[String],
     ignore: &[String],
 ) -> Result<(), String> {
-    let matches =
-        |pat: &str, id: &str| id.len() >= pat.len() && id[..pat.len()].eq_ignore_ascii_case(pat);
-    for pat in select.iter().chain(ignore) {
-        if pat.is_empty() || !rules.iter().any(|r| matches(pat, &r.id)) {
-            let ids: Vec<&str> = rules.iter().map(|r| r.id.as_str()).collect();
-            return Err(format!(
-                "`{pat}` matches no rule (rules: {})",
-                ids.join(", ")
-            ));
-        }
-    }
+    check_patterns(rules, select, "--select")?;
+    check_patterns(rules, ignore, "--ignore")?;
     for r in rules.iter_mut() {
         let explicitly = select.iter().any(|p| p.eq_ignore_ascii_case(&r.id));
         let selected = select.is_empty() && r.enabled
@@ -138,6 +151,40 @@ pub fn apply_selection(
         r.enabled = selected && !ignore.iter().any(|p| matches(p, &r.id));
     }
     Ok(())
+}
+
+/// The rule id `input` most likely means: the same id in another case
+/// first, else the closest by edit distance (transposed, missing or extra
+/// characters) when close enough. With `prefixes`, the id families (`DAP`,
+/// `AZ`, ...) are candidates too, as `--select` accepts them.
+pub fn closest_rule_id<'r>(input: &str, rules: &'r [Rule], prefixes: bool) -> Option<&'r str> {
+    let input = input.trim();
+    let ids = rules.iter().map(|r| r.id.as_str());
+    let families = rules.iter().filter(|_| prefixes).map(|r| {
+        let letters =
+            r.id.find(|c: char| c.is_ascii_digit())
+                .unwrap_or(r.id.len());
+        &r.id[..letters]
+    });
+    let candidates: Vec<&str> = ids.chain(families).collect();
+    if let Some(exact) = candidates.iter().find(|c| c.eq_ignore_ascii_case(input)) {
+        return Some(exact);
+    }
+    let upper = input.to_ascii_uppercase();
+    candidates
+        .iter()
+        .map(|c| (strsim::normalized_damerau_levenshtein(&upper, c), *c))
+        .filter(|(score, _)| *score >= 0.6)
+        // Ties go to the id that sorts first, so the suggestion is stable.
+        .max_by(|a, b| a.0.total_cmp(&b.0).then_with(|| b.1.cmp(a.1)))
+        .map(|(_, c)| c)
+}
+
+/// `; did you mean `X`?` for an unknown rule id or pattern, or nothing.
+pub fn did_you_mean(input: &str, rules: &[Rule], prefixes: bool) -> String {
+    closest_rule_id(input, rules, prefixes)
+        .filter(|c| *c != input)
+        .map_or_else(String::new, |c| format!("; did you mean `{c}`?"))
 }
 
 /// Parses `RULE.param=value` settings against the catalog: the rule and
@@ -157,7 +204,12 @@ pub fn parse_overrides(rules: &[Rule], settings: &[String]) -> Result<Overrides,
         let rule = rules
             .iter()
             .find(|r| r.id.eq_ignore_ascii_case(rule_id))
-            .ok_or_else(|| format!("--set `{s}`: unknown rule `{rule_id}`"))?;
+            .ok_or_else(|| {
+                format!(
+                    "--set `{s}`: unknown rule `{rule_id}`{}",
+                    did_you_mean(rule_id, rules, false)
+                )
+            })?;
         let p = rule
             .params
             .iter()
@@ -218,7 +270,30 @@ mod tests {
             "{on:?}"
         );
         let err = apply_selection(&mut catalog(), &["XYZ".into()], &[]).expect_err("typo");
-        assert!(err.starts_with("`XYZ` matches no rule"), "{err}");
+        assert!(err.starts_with("--select `XYZ` matches no rule ("), "{err}");
+    }
+
+    #[test]
+    fn unknown_rule_ids_get_a_suggestion() {
+        let rules = catalog();
+        // The same id in another case first, then the nearest by edit distance.
+        assert_eq!(closest_rule_id("dap001", &rules, false), Some("DAP001"));
+        assert_eq!(closest_rule_id("DAP01", &rules, false), Some("DAP001"));
+        assert_eq!(closest_rule_id("DPA002", &rules, false), Some("DAP002"));
+        assert_eq!(closest_rule_id("gdap0001", &rules, false), Some("GDAP001"));
+        assert_eq!(closest_rule_id("DPA", &rules, true), Some("DAP"));
+        assert_eq!(closest_rule_id("DPA", &rules, false), None);
+        assert_eq!(closest_rule_id("WXYZ", &rules, true), None);
+        let err = apply_selection(&mut catalog(), &[], &["AZ01".into()]).expect_err("typo");
+        assert!(
+            err.starts_with("--ignore `AZ01` matches no rule; did you mean `AZ001`? (rules: "),
+            "{err}"
+        );
+        assert!(
+            parse_overrides(&rules, &["DAP04.stale_after_days=1".into()])
+                .expect_err("rule")
+                .ends_with("unknown rule `DAP04`; did you mean `DAP004`?")
+        );
     }
 
     #[test]

@@ -336,6 +336,9 @@ macro_rules! fact_table {
     };
 }
 
+mod channels;
+use channels::{AppPermissions, LighthouseGrants};
+
 fn members_of_row<'a>(c: &'a Ctx<'a>, core: &Core) -> Option<&'a members::Members> {
     core.grants
         .first()
@@ -371,6 +374,7 @@ fn holder_group(c: &Ctx<'_>, grant: u32) -> Option<(Guid, &'static str)> {
             Some((p.principal_id, p.agent_group.map_or("", |a| a.as_str())))
         }
         Node::Unresolved { id, .. } => Some((*id, "")),
+        Node::App(i) => Some((c.s.service_principals[*i as usize].principal_id, "")),
         Node::Placeholder { .. } | Node::Resource { .. } => None,
     }
 }
@@ -380,7 +384,7 @@ fn via_rel<'a>(c: &'a Ctx<'a>, grant: u32) -> Option<&'a crate::snapshot::Relati
         Via::Dap { relationship, .. }
         | Via::Gdap { relationship, .. }
         | Via::Autopilot { relationship } => Some(&c.s.relationships[relationship as usize]),
-        Via::Explicit(_) => None,
+        Via::Explicit(_) | Via::Lighthouse { .. } | Via::App { .. } => None,
     }
 }
 
@@ -427,7 +431,7 @@ fact_table!(RoleAssignments, "role_assignment", u32,
         "role": Str = c.role_name(ra(c, *a).role); "role name"
         "role_plane": Str = Value::Str(match c.s.roles.info(ra(c, *a).role).plane { RolePlane::Directory => "directory", RolePlane::Azure => "azure", RolePlane::Autopilot => "autopilot", RolePlane::Custom => "custom" }); "`directory`, `azure` or `custom`"
         "principal_id": Id = Value::Id(ra(c, *a).principal_id); "assigned principal"
-        "principal_tenant_id": Id = Value::Id(home(c, *a)); "its home tenant (resolved per SPEC §3)"
+        "principal_tenant_id": Id = Value::Id(home(c, *a)); "its home tenant: the row's `principal_tenant_id`, else the tenant listing the principal, else the home another row states or implies, else the scope's tenant"
         "principal_tenant_known": Bool = Value::Bool(c.g.tenant_index.contains_key(&home(c, *a))); "the home tenant is in the tenants table"
         "principal_kind": Str = Value::Str(principal_kind(c, *a)); "`user`, `group`, `service_principal` or `unresolved`"
         "principal_name": Str = principal(c, *a).map_or(Value::Null, |p| Value::Str(&p.display_name)); "display name (null when unresolved)"
@@ -790,6 +794,8 @@ impl<'a> Facts<'a> {
                         gi,
                     ));
                 }
+                // Rows of their own tables (`channels::rows`).
+                Via::Lighthouse { .. } | Via::App { .. } => {}
                 Via::Autopilot { relationship } => {
                     let rel = &c.s.relationships[relationship as usize];
                     ap_grants
@@ -876,7 +882,24 @@ impl<'a> Facts<'a> {
         .into_iter()
         .flatten()
         .collect();
-        Facts { tables }
+        let mut facts = Facts { tables };
+        facts.add_channels(c, want);
+        facts
+    }
+
+    /// The Azure Lighthouse and partner-app tables, when wanted.
+    fn add_channels(&mut self, c: &'a Ctx<'a>, want: &dyn Fn(&str) -> bool) {
+        let (want_lh, want_app) = (want(LighthouseGrants::NAME), want(AppPermissions::NAME));
+        if !want_lh && !want_app {
+            return;
+        }
+        let (lighthouse, apps) = channels::rows(c);
+        if want_lh {
+            self.tables.push(LighthouseGrants::boxed(c, lighthouse));
+        }
+        if want_app {
+            self.tables.push(AppPermissions::boxed(c, apps));
+        }
     }
 
     /// The table named `name`.
@@ -921,6 +944,16 @@ pub fn schemas() -> Vec<(&'static str, &'static str, &'static [FieldDef])> {
             GdapRelationships::NAME,
             GdapRelationships::DOC,
             GdapRelationships::FIELDS,
+        ),
+        (
+            LighthouseGrants::NAME,
+            LighthouseGrants::DOC,
+            LighthouseGrants::FIELDS,
+        ),
+        (
+            AppPermissions::NAME,
+            AppPermissions::DOC,
+            AppPermissions::FIELDS,
         ),
     ]
 }
@@ -1056,6 +1089,10 @@ fn directory_roles(c: &Ctx<'_>) -> Vec<(Core, DirRow)> {
         let Node::Resource { tenant, scope } = &c.g.graph[g.resource] else {
             continue;
         };
+        // An app's permissions are no directory role.
+        if matches!(g.via, Via::App { .. }) {
+            continue;
+        }
         if !scope.is_directory() || c.tenant_kind(*tenant) == Some(TenantKind::Partner) {
             continue;
         }

@@ -25,7 +25,7 @@ use sha2::{Digest, Sha256};
 
 use self::expr::{Env, Value};
 use self::facts::{Ctx, FactTable, Facts, ResourceRef};
-use self::rule::{ParamValue, Piece, Rule, Severity, Template};
+use self::rule::{MdPart, MdTemplate, ParamValue, Piece, Rule, Severity, Template};
 use crate::graph::members::MemberKind;
 use petgraph::graph::NodeIndex;
 
@@ -182,28 +182,150 @@ fn render_into(
     agg: Aggregates,
 ) {
     for p in &t.0 {
-        match p {
-            Piece::Text(s) => out.push_str(s),
-            Piece::Field(i) => table.get(row, *i).write_to(out),
-            Piece::Param(i) => match &params[*i] {
-                ParamValue::Int(v) => {
-                    let _ = write!(out, "{v}");
-                }
-                ParamValue::Bool(v) => {
-                    let _ = write!(out, "{v}");
-                }
-                ParamValue::Str(v) => out.push_str(v),
-            },
-            Piece::Rows => {
-                let _ = write!(out, "{}", agg.rows);
+        write_piece(out, p, table, row, params, agg);
+    }
+}
+
+/// Writes one piece of a template; false when it stands for a field whose
+/// value is absent (null), which is then written as `none`.
+fn write_piece(
+    out: &mut String,
+    p: &Piece,
+    table: &dyn FactTable,
+    row: usize,
+    params: &[ParamValue],
+    agg: Aggregates,
+) -> bool {
+    match p {
+        Piece::Text(s) => out.push_str(s),
+        Piece::Field(i) => {
+            let v = table.get(row, *i);
+            v.write_to(out);
+            return !matches!(v, Value::Null);
+        }
+        Piece::Param(i) => match &params[*i] {
+            ParamValue::Int(v) => {
+                let _ = write!(out, "{v}");
             }
-            Piece::Principals if !agg.known && agg.principals == 0 => {
-                out.push_str("an unknown number of")
+            ParamValue::Bool(v) => {
+                let _ = write!(out, "{v}");
             }
-            Piece::Principals => {
-                let _ = write!(out, "{}", agg.principals);
+            ParamValue::Str(v) => out.push_str(v),
+        },
+        Piece::Rows => {
+            let _ = write!(out, "{}", agg.rows);
+        }
+        Piece::Principals if !agg.known && agg.principals == 0 => {
+            out.push_str("an unknown number of");
+        }
+        Piece::Principals => {
+            let _ = write!(out, "{}", agg.principals);
+        }
+    }
+    true
+}
+
+/// Fills a Markdown template (a rule's `remediation`) for `row`. Every value
+/// lands in a code span (see [`MdPart`]); an absent value is written as
+/// `<name>` of its placeholder, for the reader to fill in.
+fn render_md(
+    rule: &Rule,
+    t: &MdTemplate,
+    table: &dyn FactTable,
+    row: usize,
+    params: &[ParamValue],
+    agg: Aggregates,
+) -> String {
+    let mut out = String::with_capacity(rule.remediation.len() + 128);
+    let mut span = String::new();
+    let mut value = String::new();
+    // The value of placeholder `p`, made safe for a code span, or its
+    // `<name>` when absent.
+    let value_of = |value: &mut String, p: &Piece| {
+        value.clear();
+        let present = write_piece(value, p, table, row, params, agg) && !value.is_empty();
+        if !present {
+            value.clear();
+            let name = match p {
+                Piece::Field(i) => rule.fields[*i].name,
+                Piece::Param(i) => rule.params[*i].name.as_str(),
+                _ => "value",
+            };
+            let _ = write!(value, "<{name}>");
+        }
+        present
+    };
+    for part in &t.0 {
+        match part {
+            MdPart::Text(s) => out.push_str(s),
+            MdPart::Value(p) => {
+                let _ = value_of(&mut value, p);
+                code_span(&mut out, &value);
+            }
+            MdPart::Code(pieces) => {
+                span.clear();
+                for p in pieces {
+                    match p {
+                        Piece::Text(s) => span.push_str(s),
+                        p => {
+                            if value_of(&mut value, p) {
+                                shell_word(&mut span, &value);
+                            } else {
+                                span.push_str(&value);
+                            }
+                        }
+                    }
+                }
+                code_span(&mut out, &span);
             }
         }
+    }
+    out
+}
+
+/// Appends `s` as one Markdown code span: line breaks and other hidden
+/// characters cannot end the paragraph or disguise the text, and the fence
+/// is one backtick longer than the longest run of backticks in `s`, so
+/// nothing in it can close the span early.
+pub fn code_span(out: &mut String, s: &str) {
+    let clean: String = s
+        .chars()
+        .map(|c| match c {
+            '\r' | '\n' | '\t' => ' ',
+            c if crate::report::escape::is_hidden(c) => '\u{fffd}',
+            c => c,
+        })
+        .collect();
+    let (mut longest, mut run) = (0, 0);
+    for c in clean.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let fence = "`".repeat(longest + 1);
+    // A span starting or ending with a backtick or a space needs a space of
+    // padding on each side (CommonMark strips exactly one).
+    let pad = if clean.starts_with(['`', ' ']) || clean.ends_with(['`', ' ']) {
+        " "
+    } else {
+        ""
+    };
+    for x in [&fence, pad, &clean, pad, &fence] {
+        out.push_str(x);
+    }
+}
+
+/// Appends `s` as one word of a POSIX shell command: as is when it holds
+/// only characters no shell treats specially, else in single quotes.
+fn shell_word(out: &mut String, s: &str) {
+    let plain = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-./:@%+=,".contains(c));
+    if plain {
+        out.push_str(s);
+    } else {
+        out.push('\'');
+        out.push_str(&s.replace('\'', "'\\''"));
+        out.push('\'');
     }
 }
 
@@ -251,6 +373,8 @@ fn alike_key(g: &crate::graph::Grant) -> (usize, RoleId, u8, u32) {
         Via::Dap { relationship, .. } => (1, relationship),
         Via::Gdap { relationship, .. } => (2, relationship),
         Via::Autopilot { relationship } => (3, relationship),
+        Via::Lighthouse { authorization, .. } => (4, authorization),
+        Via::App { permission } => (5, permission),
     };
     (g.holder.index(), g.role, kind, rel)
 }
@@ -587,7 +711,10 @@ fn assemble_with(
         principals_known: known,
         paths: paths.iter().map(|p| p.3).collect(),
         evidence,
-        remediation: rule.remediation.clone(),
+        remediation: match &rule.remediation_template {
+            Some(t) => render_md(rule, t, table, rows[0], params, agg).into(),
+            None => rule.remediation.clone(),
+        },
     }
 }
 
@@ -767,7 +894,42 @@ pub fn run_timed(
 
 #[cfg(test)]
 mod tests {
-    use super::permute;
+    use super::{code_span, permute, shell_word};
+
+    /// Validates that a code span holds any value whole.
+    #[test]
+    fn code_spans_hold_any_value() {
+        let span = |s: &str| {
+            let mut out = String::new();
+            code_span(&mut out, s);
+            out
+        };
+        assert_eq!(span("abc"), "`abc`");
+        assert_eq!(span("a`b"), "``a`b``");
+        assert_eq!(span("`x"), "`` `x ``");
+        assert_eq!(span(" x "), "`  x  `");
+        assert_eq!(span("a\n\nb\u{202e}"), "`a  b\u{fffd}`");
+    }
+
+    /// Validates shell quoting of values in command spans.
+    #[test]
+    fn shell_words_are_quoted_when_needed() {
+        let word = |s: &str| {
+            let mut out = String::new();
+            shell_word(&mut out, s);
+            out
+        };
+        assert_eq!(
+            word("/subscriptions/x/resourceGroups/rg-1"),
+            "/subscriptions/x/resourceGroups/rg-1"
+        );
+        assert_eq!(
+            word("User Access Administrator"),
+            "'User Access Administrator'"
+        );
+        assert_eq!(word("a'b;$(c)"), r"'a'\''b;$(c)'");
+        assert_eq!(word(""), "''");
+    }
     use rand::seq::SliceRandom;
     use rand::SeedableRng;
 

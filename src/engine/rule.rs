@@ -102,6 +102,122 @@ pub enum Piece {
 #[derive(Clone, Debug)]
 pub struct Template(pub Vec<Piece>);
 
+/// A part of a Markdown template (`remediation`). Snapshot values are
+/// hostile, so a placeholder never lands in Markdown text: it becomes a
+/// code span, whose fence is chosen when the value is known so that no
+/// backtick in it can close the span.
+#[derive(Clone, Debug)]
+pub enum MdPart {
+    /// Markdown written by the rule author, copied as is.
+    Text(String),
+    /// A placeholder outside the template's code spans: a code span of its own.
+    Value(Piece),
+    /// A code span of the template that holds placeholders (a command, say):
+    /// its text and values, fenced again when rendered. Values in it are
+    /// quoted for a POSIX shell when they need it.
+    Code(Vec<Piece>),
+}
+
+/// A compiled Markdown template; see [`MdPart`].
+#[derive(Clone, Debug)]
+pub struct MdTemplate(pub Vec<MdPart>);
+
+impl MdTemplate {
+    /// Splits `t` at the code spans of its text (CommonMark: a run of
+    /// backticks opens a span closed by the next run of the same length).
+    fn of(t: Template) -> MdTemplate {
+        // The template as characters, each placeholder a single `None`.
+        let mut items: Vec<Option<char>> = Vec::new();
+        let mut holes: Vec<Piece> = Vec::new();
+        for p in t.0 {
+            match p {
+                Piece::Text(s) => items.extend(s.chars().map(Some)),
+                other => {
+                    items.push(None);
+                    holes.push(other);
+                }
+            }
+        }
+        let mut holes = holes.into_iter();
+        let run_at = |i: usize| items[i..].iter().take_while(|c| **c == Some('`')).count();
+        let mut parts = Vec::new();
+        let mut text = String::new();
+        let mut i = 0;
+        while i < items.len() {
+            match items[i] {
+                None => {
+                    if !text.is_empty() {
+                        parts.push(MdPart::Text(std::mem::take(&mut text)));
+                    }
+                    parts.extend(holes.next().map(MdPart::Value));
+                    i += 1;
+                }
+                Some('`') => {
+                    let n = run_at(i);
+                    // The closing run: the next run of exactly n backticks.
+                    let mut j = i + n;
+                    let close = loop {
+                        if j >= items.len() {
+                            break None;
+                        }
+                        if items[j] == Some('`') {
+                            let m = run_at(j);
+                            if m == n {
+                                break Some(j);
+                            }
+                            j += m;
+                        } else {
+                            j += 1;
+                        }
+                    };
+                    let inner = &items[i + n..close.unwrap_or(i + n)];
+                    match close {
+                        Some(end) if inner.contains(&None) => {
+                            if !text.is_empty() {
+                                parts.push(MdPart::Text(std::mem::take(&mut text)));
+                            }
+                            let mut code = Vec::new();
+                            let mut lit = String::new();
+                            for c in inner {
+                                match c {
+                                    Some(c) => lit.push(*c),
+                                    None => {
+                                        if !lit.is_empty() {
+                                            code.push(Piece::Text(std::mem::take(&mut lit)));
+                                        }
+                                        code.extend(holes.next());
+                                    }
+                                }
+                            }
+                            if !lit.is_empty() {
+                                code.push(Piece::Text(lit));
+                            }
+                            parts.push(MdPart::Code(code));
+                            i = end + n;
+                        }
+                        Some(end) => {
+                            text.extend(items[i..end + n].iter().flatten());
+                            i = end + n;
+                        }
+                        None => {
+                            text.extend(std::iter::repeat_n('`', n));
+                            i += n;
+                        }
+                    }
+                }
+                Some(c) => {
+                    text.push(c);
+                    i += 1;
+                }
+            }
+        }
+        if !text.is_empty() {
+            parts.push(MdPart::Text(text));
+        }
+        MdTemplate(parts)
+    }
+}
+
 /// A validated rule.
 #[derive(Clone, Debug)]
 pub struct Rule {
@@ -112,10 +228,15 @@ pub struct Rule {
     pub enabled: bool,
     /// What it detects.
     pub summary: String,
-    /// Why it matters, citing the F-ids of SPEC §2.
+    /// Why it matters, citing the numbered facts of `docs/facts.md`.
     pub rationale: String,
-    /// Shared with every finding of the rule.
+    /// The remediation as written (Markdown; placeholders shown as
+    /// `{name}`). Shared with every finding of the rule when it has no
+    /// placeholders.
     pub remediation: Arc<str>,
+    /// The remediation compiled, when it has placeholders: each finding
+    /// gets it filled with its own values.
+    pub remediation_template: Option<MdTemplate>,
     pub example: String,
     pub references: Vec<String>,
     pub params: Vec<Param>,
@@ -467,15 +588,15 @@ pub fn parse_rule(file: &str, src: &str) -> Result<Rule, Vec<Diagnostic>> {
         }
     }
     let mut docs = BTreeMap::new();
+    // The remediation as written, with where it starts: its placeholders
+    // are checked once the fact table is known.
+    let mut remediation_src = None;
     for key in REQUIRED_DOCS {
-        docs.insert(
-            *key,
-            reflow(
-                &get_str(&mut cx, root, key, true)
-                    .map(|x| x.0)
-                    .unwrap_or_default(),
-            ),
-        );
+        let found = get_str(&mut cx, root, key, true);
+        if *key == "remediation" {
+            remediation_src.clone_from(&found);
+        }
+        docs.insert(*key, reflow(&found.map(|x| x.0).unwrap_or_default()));
     }
     let severity = get_str(&mut cx, root, "severity", true).and_then(|(s, _)| {
         let sev = Severity::parse(&s);
@@ -638,6 +759,22 @@ pub fn parse_rule(file: &str, src: &str) -> Result<Rule, Vec<Diagnostic>> {
     let evidence = get_str(&mut cx, query, "evidence", false)
         .and_then(|(t, at)| compile_template(&mut cx, "query.evidence", &t, at, &scope));
 
+    let remediation_template = remediation_src.and_then(|(src, at)| {
+        // Placeholders are checked (and located) in the text as written;
+        // the reflowed text, which only differs in white space, is compiled.
+        let checked = compile_template(&mut cx, "remediation", &src, at, &scope)?;
+        if checked.0.iter().all(|p| matches!(p, Piece::Text(_))) {
+            return None;
+        }
+        let mut quiet = Ctx {
+            file,
+            src: &src,
+            diags: Vec::new(),
+        };
+        let text = docs.get("remediation").map_or("", String::as_str);
+        compile_template(&mut quiet, "remediation", text, None, &scope).map(MdTemplate::of)
+    });
+
     let principal_roles = principal_roles(&mut cx, query);
     let tests = parse_tests(&mut cx, root, &params);
 
@@ -653,6 +790,7 @@ pub fn parse_rule(file: &str, src: &str) -> Result<Rule, Vec<Diagnostic>> {
             summary: docs.remove("summary").unwrap_or_default(),
             rationale: docs.remove("rationale").unwrap_or_default(),
             remediation: docs.remove("remediation").unwrap_or_default().into(),
+            remediation_template,
             example: docs.remove("example").unwrap_or_default(),
             references,
             params,
@@ -923,5 +1061,59 @@ pub fn load_catalog(dir: Option<&Path>, builtin: bool) -> Result<Vec<Rule>, Vec<
     } else {
         diags.sort();
         Err(diags)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{parse_rule, MdPart, Piece};
+
+    /// The parts of `remediation`'s template, shown as text.
+    fn parts(remediation: &str) -> Vec<String> {
+        let src = format!(
+            "id = \"T1\"\ntitle = \"t\"\nseverity = \"low\"\nsummary = \"s\"\n\
+             rationale = \"r\"\nexample = \"e\"\nremediation = '''{remediation}'''\n\
+             [query]\nfrom = \"role_assignment\"\nwhere = \"principal_is_partner\"\n\
+             per = [\"scope\"]\nmessage = \"m\"\n"
+        );
+        let r = parse_rule("T1.toml", &src).unwrap_or_else(|d| panic!("{d:?}"));
+        let show = |p: &Piece| match p {
+            Piece::Text(s) => s.clone(),
+            Piece::Field(i) => format!("<{}>", r.fields[*i].name),
+            _ => "<?>".into(),
+        };
+        r.remediation_template
+            .as_ref()
+            .map(|t| {
+                t.0.iter()
+                    .map(|p| match p {
+                        MdPart::Text(s) => format!("text:{s}"),
+                        MdPart::Value(p) => format!("value:{}", show(p)),
+                        MdPart::Code(ps) => {
+                            format!("code:{}", ps.iter().map(show).collect::<String>())
+                        }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Validates how a remediation splits into text, values and command spans.
+    #[test]
+    fn remediation_templates_split_at_code_spans() {
+        assert!(parts("no placeholders, `a code span`").is_empty());
+        assert_eq!(
+            parts("Remove {role} with `az x --scope {scope}` or ``a ` {role}``, `tick"),
+            [
+                "text:Remove ",
+                "value:<role>",
+                "text: with ",
+                "code:az x --scope <scope>",
+                "text: or ",
+                "code:a ` <role>",
+                "text:, `tick",
+            ]
+        );
+        assert_eq!(parts("`{scope}`x{{y}}"), ["code:<scope>", "text:x{y}"]);
     }
 }

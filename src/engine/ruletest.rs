@@ -5,6 +5,10 @@
 //! role and principals — as a set, so expectations survive changes of
 //! wording. The same mechanism tests the built-in catalog (`cargo test`) and
 //! a user's own rules directory, without recompiling.
+//!
+//! The built-in catalog's fixtures are embedded in the binary (`build.rs`),
+//! so `partner-audit rules test` checks it from any folder; a directory of
+//! the user's rules is read from disk, each path relative to its rule file.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -40,9 +44,57 @@ pub struct Outcome {
     pub detail: String,
 }
 
+/// The built-in catalog's fixtures, by path from the crate root
+/// (`fixtures/rules/DAP001/fires.json`).
+const BUILTIN_FIXTURES: &[(&str, &str)] =
+    include!(concat!(env!("OUT_DIR"), "/builtin_fixtures.rs"));
+
+/// Where a rule's test files are read from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fixtures {
+    /// From disk, relative to the rule file.
+    Disk,
+    /// From the copies built into the binary (built-in rules only).
+    Builtin,
+}
+
 fn resolve(rule: &Rule, rel: &str) -> PathBuf {
     let base = Path::new(&rule.source).parent().unwrap_or(Path::new("."));
     base.join(rel)
+}
+
+/// `path` without `.` and `name/..` steps, with `/` separators: how a
+/// built-in rule's relative fixture path names an embedded file.
+fn lexical(path: &Path) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for c in path.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir if parts.last().is_some_and(|p| p.as_str() != "..") => {
+                parts.pop();
+            }
+            other => parts.push(other.as_os_str().to_string_lossy().into_owned()),
+        }
+    }
+    parts.join("/")
+}
+
+/// The text of a test file (a snapshot or expected findings) of `rule`.
+fn read_fixture(rule: &Rule, rel: &str, from: Fixtures) -> Result<(String, String), String> {
+    let path = resolve(rule, rel);
+    match from {
+        Fixtures::Disk => crate::input_file::read_to_string(&path)
+            .map(|text| (path.display().to_string(), text))
+            .map_err(|e| format!("cannot read {}: {e}", path.display())),
+        Fixtures::Builtin => {
+            let name = lexical(&path);
+            BUILTIN_FIXTURES
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(n, text)| ((*n).to_string(), (*text).to_string()))
+                .ok_or_else(|| format!("`{name}` is not among the fixtures built into the binary"))
+        }
+    }
 }
 
 fn normalise(v: &Value) -> Value {
@@ -72,11 +124,20 @@ fn normalise(v: &Value) -> Value {
     v
 }
 
-fn run_one(rule: &Rule, t: &RuleTest) -> Result<(Vec<Value>, Vec<Value>), String> {
-    let path = resolve(rule, &t.snapshot);
-    let loaded = snapshot::load(&path);
+fn run_one(rule: &Rule, t: &RuleTest, from: Fixtures) -> Result<(Vec<Value>, Vec<Value>), String> {
+    let (shown, loaded) = match from {
+        Fixtures::Disk => {
+            let path = resolve(rule, &t.snapshot);
+            (path.display().to_string(), snapshot::load(&path))
+        }
+        Fixtures::Builtin => {
+            let (name, text) = read_fixture(rule, &t.snapshot, from)?;
+            let loaded = snapshot::load::load_json_text(&text, &name);
+            (name, loaded)
+        }
+    };
     if loaded.has_errors() {
-        let mut s = format!("snapshot {} does not load:", path.display());
+        let mut s = format!("snapshot {shown} does not load:");
         for d in loaded.errors() {
             let _ = write!(s, "\n    {d}");
         }
@@ -86,7 +147,7 @@ fn run_one(rule: &Rule, t: &RuleTest) -> Result<(Vec<Value>, Vec<Value>), String
         .snapshot
         .manifest
         .captured_at
-        .ok_or_else(|| format!("snapshot {} has no manifest captured_at", path.display()))?;
+        .ok_or_else(|| format!("snapshot {shown} has no manifest captured_at"))?;
     let policy = match t.policy.as_deref() {
         Some("strict") => AutopilotPolicy::Strict,
         _ => AutopilotPolicy::Legacy,
@@ -111,11 +172,9 @@ fn run_one(rule: &Rule, t: &RuleTest) -> Result<(Vec<Value>, Vec<Value>), String
     let expected = match &t.expect {
         Expect::Inline(v) => v.clone(),
         Expect::File(f) => {
-            let p = resolve(rule, f);
-            let text = crate::input_file::read_to_string(&p)
-                .map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+            let (name, text) = read_fixture(rule, f, from)?;
             serde_json::from_str::<Vec<Value>>(&text)
-                .map_err(|e| format!("{}: invalid expected findings: {e}", p.display()))?
+                .map_err(|e| format!("{name}: invalid expected findings: {e}"))?
         }
     };
     let mut want: Vec<Value> = expected.iter().map(normalise).collect();
@@ -151,14 +210,20 @@ fn diff(want: &[Value], got: &[Value]) -> String {
     s
 }
 
-/// Runs every test of every rule, in catalog order.
+/// Runs every test of every rule, in catalog order, reading fixtures from disk.
 pub fn run_tests(rules: &[Rule]) -> Vec<Outcome> {
+    run_tests_from(rules, &|_| Fixtures::Disk)
+}
+
+/// [`run_tests`], reading each rule's fixtures from where `from` says.
+pub fn run_tests_from(rules: &[Rule], from: &dyn Fn(&Rule) -> Fixtures) -> Vec<Outcome> {
     let mut out = Vec::new();
     for rule in rules {
+        let from = from(rule);
         for (i, t) in rule.tests.iter().enumerate() {
             let name = t.name.clone().unwrap_or_else(|| format!("test {}", i + 1));
             let location = format!("{}:{}", rule.source, t.line);
-            let (passed, detail) = match run_one(rule, t) {
+            let (passed, detail) = match run_one(rule, t, from) {
                 Ok((want, got)) if want == got => (true, String::new()),
                 Ok((want, got)) => (false, diff(&want, &got)),
                 Err(e) => (false, format!("    {e}\n")),

@@ -156,6 +156,10 @@ fn kind_of(
             (k, Some(p.principal_id))
         }
         Node::Unresolved { id, .. } => (MemberKind::Unresolved, Some(*id)),
+        Node::App(i) => (
+            MemberKind::ServicePrincipal,
+            Some(snapshot.service_principals[*i as usize].principal_id),
+        ),
         Node::Placeholder { .. } => (MemberKind::Placeholder, None),
         Node::Resource { .. } => (MemberKind::Group, None),
     }

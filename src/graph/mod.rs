@@ -39,6 +39,10 @@ pub enum Node {
     /// A resource: a tenant's directory (`/`) or an Azure scope; the scope's
     /// text is [`AccessGraph::scope`].
     Resource { tenant: Guid, scope: ScopeId },
+    /// A service principal found only in `service_principals` (index into
+    /// `Snapshot::service_principals`); one also in `principals` is a
+    /// [`Node::Principal`].
+    App(u32),
 }
 
 /// A resource scope, interned in the graph ([`AccessGraph::scope`]).
@@ -72,6 +76,14 @@ pub enum Via {
     },
     /// Autopilot management that a reseller or DAP relationship allows (F11, F12).
     Autopilot { relationship: u32 },
+    /// An Azure Lighthouse authorization (index into
+    /// `Snapshot::lighthouse_authorizations`) on the scope of a delegation
+    /// (index into `Snapshot::lighthouse_delegations`).
+    Lighthouse { delegation: u32, authorization: u32 },
+    /// A permission a service principal holds in the tenant's directory
+    /// (index into `Snapshot::app_permissions`); the grant's role is the
+    /// permission's name.
+    App { permission: u32 },
 }
 
 /// Which Autopilot rules apply: `Legacy` (F11, the default: it over- rather
@@ -98,6 +110,122 @@ impl Via {
     /// True for grants that the customer's own role listing does not show (F6).
     pub fn is_implicit(self) -> bool {
         !matches!(self, Via::Explicit(_))
+    }
+}
+
+/// Every kind of edge the graph holds, each with a stable name (what
+/// exports write) and a one-line meaning. Grants are split by channel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EdgeKind {
+    /// Member → group (`memberships`).
+    MemberOf,
+    /// Narrower Azure scope → the known scope that contains it.
+    Within,
+    /// Principal → directory or Azure scope: an explicit role assignment
+    /// (`role_assignments`), including a partner's foreign-principal
+    /// (admin on behalf of) assignments on Azure subscriptions.
+    RoleAssignment,
+    /// Partner agent group → customer directory: the implicit roles of active DAP.
+    Dap,
+    /// GDAP access-assignment group → customer directory: a role of an active GDAP relationship.
+    Gdap,
+    /// Partner AdminAgents → customer Autopilot profiles or devices.
+    Autopilot,
+    /// Managing-tenant principal → delegated subscription or resource
+    /// group: a standing Azure Lighthouse authorization.
+    LighthouseStanding,
+    /// Managing-tenant principal → delegated subscription or resource
+    /// group: a just-in-time (eligible) Lighthouse authorization, usable once activated.
+    LighthouseEligible,
+    /// Service principal → customer directory: an application permission
+    /// (app-role assignment), held without any signed-in user.
+    AppRole,
+    /// Service principal → customer directory: a delegated permission
+    /// (OAuth2 permission grant), used on behalf of a signed-in user.
+    DelegatedPermission,
+}
+
+impl EdgeKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [EdgeKind; 10] = [
+        EdgeKind::MemberOf,
+        EdgeKind::Within,
+        EdgeKind::RoleAssignment,
+        EdgeKind::Dap,
+        EdgeKind::Gdap,
+        EdgeKind::Autopilot,
+        EdgeKind::LighthouseStanding,
+        EdgeKind::LighthouseEligible,
+        EdgeKind::AppRole,
+        EdgeKind::DelegatedPermission,
+    ];
+
+    /// The stable name exports and documentation use.
+    pub fn name(self) -> &'static str {
+        match self {
+            EdgeKind::MemberOf => "member_of",
+            EdgeKind::Within => "within",
+            EdgeKind::RoleAssignment => "role_assignment",
+            EdgeKind::Dap => "dap",
+            EdgeKind::Gdap => "gdap",
+            EdgeKind::Autopilot => "autopilot",
+            EdgeKind::LighthouseStanding => "lighthouse_standing",
+            EdgeKind::LighthouseEligible => "lighthouse_eligible",
+            EdgeKind::AppRole => "app_role",
+            EdgeKind::DelegatedPermission => "delegated_permission",
+        }
+    }
+}
+
+impl Via {
+    /// The edge kind of a grant made this way (`snapshot` tells standing
+    /// from eligible Lighthouse access and application from delegated permissions).
+    pub fn kind(self, snapshot: &Snapshot) -> EdgeKind {
+        use crate::snapshot::{LighthouseAccess, PermissionKind};
+        match self {
+            Via::Explicit(_) => EdgeKind::RoleAssignment,
+            Via::Dap { .. } => EdgeKind::Dap,
+            Via::Gdap { .. } => EdgeKind::Gdap,
+            Via::Autopilot { .. } => EdgeKind::Autopilot,
+            Via::Lighthouse { authorization, .. } => {
+                match snapshot.lighthouse_authorizations[authorization as usize].access {
+                    LighthouseAccess::Standing => EdgeKind::LighthouseStanding,
+                    LighthouseAccess::Eligible => EdgeKind::LighthouseEligible,
+                }
+            }
+            Via::App { permission } => match snapshot.app_permissions[permission as usize].kind {
+                PermissionKind::Application => EdgeKind::AppRole,
+                PermissionKind::Delegated => EdgeKind::DelegatedPermission,
+            },
+        }
+    }
+}
+
+impl Via {
+    /// The snapshot row that states the grant: the assignment, the
+    /// relationship, the Lighthouse authorization or the app permission.
+    pub fn row(self, snapshot: &Snapshot) -> crate::snapshot::Loc {
+        match self {
+            Via::Explicit(i) => snapshot.role_assignments[i as usize].loc,
+            Via::Dap { relationship, .. }
+            | Via::Gdap { relationship, .. }
+            | Via::Autopilot { relationship } => snapshot.relationships[relationship as usize].loc,
+            Via::Lighthouse { authorization, .. } => {
+                snapshot.lighthouse_authorizations[authorization as usize].loc
+            }
+            Via::App { permission } => snapshot.app_permissions[permission as usize].loc,
+        }
+    }
+}
+
+impl Edge {
+    /// The edge's kind.
+    pub fn kind(&self, snapshot: &Snapshot) -> EdgeKind {
+        match self {
+            Edge::MemberOf => EdgeKind::MemberOf,
+            Edge::Within => EdgeKind::Within,
+            Edge::Grant { via, .. } => via.kind(snapshot),
+        }
     }
 }
 
@@ -144,6 +272,7 @@ fn node_id(s: &Snapshot, g: &DiGraph<Node, Edge>, n: NodeIndex) -> Option<Guid> 
     match g[n] {
         Node::Principal(i) => Some(s.principals[i as usize].principal_id),
         Node::Unresolved { id } => Some(id),
+        Node::App(i) => Some(s.service_principals[i as usize].principal_id),
         Node::Placeholder { .. } | Node::Resource { .. } => None,
     }
 }
@@ -421,6 +550,21 @@ impl AccessGraph {
                     out.push(')');
                 }
             }
+            Node::App(i) => {
+                let p = &snapshot.service_principals[*i as usize];
+                out.push_str(&p.display_name);
+                out.push_str(" (app");
+                if p.enabled == Some(false) {
+                    out.push_str(", disabled");
+                }
+                if let Some(owner) = p.owner_tenant_id.filter(|&o| o != p.tenant_id) {
+                    out.push_str(", owned by ");
+                    self.push_tenant(out, snapshot, owner);
+                }
+                out.push_str(", in ");
+                self.push_tenant(out, snapshot, p.tenant_id);
+                out.push(')');
+            }
             Node::Placeholder { partner, group } => {
                 out.push_str(group.group_name());
                 out.push_str(" of ");
@@ -515,7 +659,8 @@ impl AccessGraph {
             }
             _ => {}
         }
-        match grant.via {
+        let via = grant.via;
+        match via {
             Via::Explicit(_) => out.push_str(" (assigned)"),
             Via::Dap { .. } => out.push_str(" (DAP)"),
             Via::Autopilot { .. } => out.push_str(" (Autopilot, partner relationship)"),
@@ -528,6 +673,23 @@ impl AccessGraph {
                         .unwrap_or("?"),
                 );
                 out.push(')');
+            }
+            Via::Lighthouse { delegation, .. } => {
+                out.push_str(" (Lighthouse ");
+                out.push_str(via.kind(snapshot).name().trim_start_matches("lighthouse_"));
+                if let Some(offer) =
+                    &snapshot.lighthouse_delegations[delegation as usize].offer_name
+                {
+                    out.push_str(", ");
+                    out.push_str(offer);
+                }
+                out.push(')');
+            }
+            Via::App { .. } => {
+                out.push_str(match via.kind(snapshot) {
+                    EdgeKind::AppRole => " (application permission)",
+                    _ => " (delegated permission)",
+                });
             }
         }
     }
@@ -545,6 +707,11 @@ impl AccessGraph {
             Via::Explicit(_) => (" is assigned ", " on "),
             Via::Dap { .. } | Via::Gdap { .. } => (" holds ", " in the "),
             Via::Autopilot { .. } => (" can act as ", " on "),
+            Via::Lighthouse { .. } => match grant.via.kind(snapshot) {
+                EdgeKind::LighthouseEligible => (" is eligible for ", " on "),
+                _ => (" holds ", " on "),
+            },
+            Via::App { .. } => (" holds permission ", " in the "),
         };
         out.push_str(verb);
         out.push_str(role);
@@ -576,6 +743,32 @@ impl AccessGraph {
                     out,
                     snapshot.gdap_access_assignments[access_assignment as usize].loc,
                 );
+            }
+            Via::Lighthouse {
+                delegation,
+                authorization,
+            } => {
+                let d = &snapshot.lighthouse_delegations[delegation as usize];
+                out.push_str(" through Azure Lighthouse delegation to tenant ");
+                out.push_str(
+                    d.managing_tenant_name
+                        .as_deref()
+                        .unwrap_or(&d.managing_tenant_id.to_string()),
+                );
+                cite(out, d.loc);
+                out.push_str(" and its authorization");
+                cite(
+                    out,
+                    snapshot.lighthouse_authorizations[authorization as usize].loc,
+                );
+            }
+            Via::App { permission } => {
+                let p = &snapshot.app_permissions[permission as usize];
+                out.push_str(match p.kind {
+                    crate::snapshot::PermissionKind::Application => " as an application permission",
+                    crate::snapshot::PermissionKind::Delegated => " as a delegated permission",
+                });
+                cite(out, p.loc);
             }
         }
     }

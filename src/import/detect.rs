@@ -48,6 +48,14 @@ pub(crate) enum Format {
     PcDevices,
     /// The Intune / Partner Center Autopilot device CSV.
     AutopilotCsv,
+    /// ARM `Microsoft.ManagedServices/registrationDefinitions`.
+    LighthouseDefinitions,
+    /// ARM `Microsoft.ManagedServices/registrationAssignments`.
+    LighthouseAssignments,
+    /// Graph `servicePrincipals/{id}/appRoleAssignments` or `appRoleAssignedTo`.
+    AppRoleAssignments,
+    /// Graph `oauth2PermissionGrants`.
+    PermissionGrants,
 }
 
 /// What the importer documents about a format.
@@ -166,6 +174,30 @@ pub(crate) const SPECS: &[Spec] = &[
         table: "devices",
         keys: &["Device Serial Number", "Windows Product ID", "Hardware Hash", "Group Tag", "Assigned User", "Manufacturer name", "Device model"],
     },
+    Spec {
+        format: Format::LighthouseDefinitions,
+        name: "ARM Lighthouse `registrationDefinitions`",
+        table: "lighthouse_authorizations",
+        keys: &["id", "name", "type", "plan", "systemData", "description", "registrationDefinitionName", "managedByTenantId", "managedByTenantName", "manageeTenantId", "manageeTenantName", "provisioningState", "authorizations", "eligibleAuthorizations"],
+    },
+    Spec {
+        format: Format::LighthouseAssignments,
+        name: "ARM Lighthouse `registrationAssignments`",
+        table: "lighthouse_delegations",
+        keys: &["id", "name", "type", "systemData", "registrationDefinitionId", "provisioningState", "registrationDefinition"],
+    },
+    Spec {
+        format: Format::AppRoleAssignments,
+        name: "Graph `appRoleAssignments`",
+        table: "app_permissions",
+        keys: &["id", "appRoleId", "createdDateTime", "deletedDateTime", "principalDisplayName", "principalId", "principalType", "resourceDisplayName", "resourceId"],
+    },
+    Spec {
+        format: Format::PermissionGrants,
+        name: "Graph `oauth2PermissionGrants`",
+        table: "app_permissions",
+        keys: &["id", "clientId", "consentType", "principalId", "resourceId", "scope", "startTime", "expiryTime"],
+    },
 ];
 
 /// The spec of `f`.
@@ -268,6 +300,8 @@ fn by_type(s: &Shape) -> Option<Format> {
             "unifiedroleassignment" => Format::DirectoryRoleAssignments,
             "unifiedroledefinition" => Format::RoleDefinitions,
             "organization" => Format::Organization,
+            "approleassignment" => Format::AppRoleAssignments,
+            "oauth2permissiongrant" => Format::PermissionGrants,
             t if t.contains("autopilotdeploymentprofile") => Format::AutopilotProfiles,
             t if DIRECTORY_TYPES.contains(&t) => Format::DirectoryObjects,
             _ => return None,
@@ -282,6 +316,13 @@ fn by_type(s: &Shape) -> Option<Format> {
 
 fn by_context(s: &Shape) -> Option<Format> {
     let c = s.context.as_deref()?;
+    // `servicePrincipals('id')/appRoleAssignments`: the navigation, not the entity set.
+    if c.contains("/approleassign") {
+        return Some(Format::AppRoleAssignments);
+    }
+    if c.contains("oauth2permissiongrants") {
+        return Some(Format::PermissionGrants);
+    }
     // `users(displayName,accountEnabled)`, `users/$entity`, `groups('id')/members`.
     let c = c
         .split('(')
@@ -305,12 +346,22 @@ fn by_context(s: &Shape) -> Option<Format> {
         "organization" => Format::Organization,
         "windowsautopilotdeviceidentities" => Format::AutopilotDevices,
         "windowsautopilotdeploymentprofiles" => Format::AutopilotProfiles,
+        "approleassignments" | "approleassignedto" => Format::AppRoleAssignments,
+        "oauth2permissiongrants" => Format::PermissionGrants,
         _ => return None,
     })
 }
 
 fn by_keys(s: &Shape) -> Option<Format> {
-    let f = if s.has("accesscontainer") {
+    let f = if s.has("managedbytenantid") && s.any(&["authorizations", "eligibleauthorizations"]) {
+        Format::LighthouseDefinitions
+    } else if s.has("registrationdefinitionid") {
+        Format::LighthouseAssignments
+    } else if s.has("approleid") && s.has("resourceid") {
+        Format::AppRoleAssignments
+    } else if s.has("clientid") && s.has("consenttype") {
+        Format::PermissionGrants
+    } else if s.has("accesscontainer") {
         Format::GdapAccessAssignments
     } else if s.has("accessdetails") && s.any(&["customer", "duration", "autoextendduration"]) {
         Format::GdapRelationships

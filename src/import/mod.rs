@@ -18,6 +18,7 @@ pub mod write;
 
 mod arm;
 mod autopilot;
+mod channels;
 mod detect;
 mod graph_directory;
 mod graph_partner;
@@ -222,7 +223,15 @@ pub(crate) struct Lookups {
     pub role_names: HashMap<(Guid, Guid), String>,
     /// Subscription → provisioning partner, from the export manifest.
     pub provisioned_by: BTreeMap<Guid, Guid>,
+    /// (resource service principal, app-role id) → the permission's value.
+    pub app_roles: HashMap<(Guid, Guid), String>,
+    /// (customer tenant, registration definition) → its header.
+    pub lighthouse_definitions: HashMap<(Guid, Guid), DefinitionHeader>,
 }
+
+/// A Lighthouse registration definition's managing tenant, that tenant's
+/// name and the offer's name.
+pub(crate) type DefinitionHeader = (Guid, Option<String>, Option<String>);
 
 /// The importer's state while readers run.
 pub(crate) struct Ctx {
@@ -407,6 +416,13 @@ fn load_export_files(dir: &Path) -> Loaded {
                 | Format::AutopilotProfiles
                 | Format::PcDevices
                 | Format::AutopilotCsv => autopilot::read(&mut ctx, f),
+                Format::LighthouseDefinitions
+                | Format::LighthouseAssignments
+                | Format::AppRoleAssignments
+                | Format::PermissionGrants => channels::read(&mut ctx, f),
+            }
+            if f.format == Format::DirectoryObjects {
+                channels::service_principals(&mut ctx, f);
             }
         }
         if phase == 1 {
@@ -471,6 +487,10 @@ fn phase_of(f: Format) -> u8 {
         | Format::AutopilotProfiles
         | Format::PcDevices
         | Format::AutopilotCsv => 4,
+        // Definitions before their assignments; app permissions after the
+        // service principals that name their app roles.
+        Format::LighthouseDefinitions => 0,
+        Format::LighthouseAssignments | Format::AppRoleAssignments | Format::PermissionGrants => 3,
     }
 }
 
@@ -479,7 +499,11 @@ fn phase_of(f: Format) -> u8 {
 fn carries_tenant(f: Format) -> bool {
     matches!(
         f,
-        Format::Subscriptions | Format::Organization | Format::ArmRoleAssignments
+        Format::Subscriptions
+            | Format::Organization
+            | Format::ArmRoleAssignments
+            | Format::LighthouseDefinitions
+            | Format::LighthouseAssignments
     )
 }
 

@@ -18,6 +18,9 @@ use crate::snapshot::{
     Manifest, Membership, Principal, PrincipalKind, RelKind, RelState, Relationship,
     RoleAssignment, Scope, Snapshot, Subscription, TableAccount, Tenant, TenantKind, TABLES,
 };
+use crate::snapshot::{
+    AppPermission, LighthouseAuthorization, LighthouseDelegation, ServicePrincipal,
+};
 
 /// How authoritative a source is for a value (higher wins).
 pub(crate) type Rank = u8;
@@ -55,6 +58,8 @@ pub(crate) struct Sink {
     device_index: HashMap<(Guid, String), (usize, Rank)>,
     profile_index: HashMap<(Guid, String), usize>,
     aa_index: HashMap<(Box<str>, String), usize>,
+    /// Keys of the Lighthouse and partner-app rows already added.
+    channel_keys: HashSet<String>,
     /// UPN (lower-case) → principal id.
     pub upn_index: HashMap<String, Guid>,
     /// Object ids seen as group members, member parents or GDAP access
@@ -406,6 +411,66 @@ impl Sink {
         if let std::collections::hash_map::Entry::Vacant(e) = self.aa_index.entry(key) {
             e.insert(self.snapshot.gdap_access_assignments.len());
             self.snapshot.gdap_access_assignments.push(a);
+        }
+    }
+
+    /// Adds a Lighthouse delegation (by tenant, scope and definition).
+    pub fn lighthouse_delegation(&mut self, d: LighthouseDelegation) {
+        let key = format!(
+            "d|{}|{}|{}",
+            d.tenant_id,
+            d.scope.as_str().to_ascii_lowercase(),
+            d.definition_id
+        );
+        if self.channel_keys.insert(key) {
+            self.used("lighthouse_delegations", d.loc);
+            self.snapshot.lighthouse_delegations.push(d);
+        }
+    }
+
+    /// Adds a Lighthouse authorization (by tenant, definition, principal,
+    /// role and access: a definition listed and expanded is one).
+    pub fn lighthouse_authorization(&mut self, a: LighthouseAuthorization) {
+        let key = format!(
+            "a|{}|{}|{}|{}|{}",
+            a.tenant_id,
+            a.definition_id,
+            a.principal_id,
+            a.role().0,
+            a.access
+        );
+        if self.channel_keys.insert(key) {
+            self.used("lighthouse_authorizations", a.loc);
+            self.snapshot.lighthouse_authorizations.push(a);
+        }
+    }
+
+    /// Adds a service principal (by tenant and object id).
+    pub fn service_principal(&mut self, p: ServicePrincipal) {
+        if self
+            .channel_keys
+            .insert(format!("s|{}|{}", p.tenant_id, p.principal_id))
+        {
+            self.used("service_principals", p.loc);
+            self.snapshot.service_principals.push(p);
+        }
+    }
+
+    /// Adds an app permission (by tenant, client, kind, resource,
+    /// permission and consenting user).
+    pub fn app_permission(&mut self, p: AppPermission) {
+        let key = format!(
+            "p|{}|{}|{}|{:?}|{}|{:?}",
+            p.tenant_id,
+            p.client_id,
+            p.kind,
+            p.resource_id,
+            p.permission.to_ascii_lowercase(),
+            p.principal_id
+        );
+        if self.channel_keys.insert(key) {
+            self.used("app_permissions", p.loc);
+            self.snapshot.app_permissions.push(p);
         }
     }
 

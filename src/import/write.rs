@@ -211,8 +211,98 @@ pub fn render(s: &Snapshot) -> Vec<(String, Vec<u8>)> {
             })
             .collect(),
     );
+    render_channels(s, &mut table);
     out.push(("manifest.json".to_owned(), manifest_bytes(s)));
     out
+}
+
+/// The Azure Lighthouse and partner-app tables.
+fn render_channels(s: &Snapshot, table: &mut impl FnMut(&str, Vec<Vec<String>>)) {
+    let r = &s.roles;
+    let g = |x: Guid| x.to_string();
+    let og = |x: Option<Guid>| x.map(g).unwrap_or_default();
+    let ot = |x: Option<Timestamp>| x.map(|t| t.to_string()).unwrap_or_default();
+    let os = |x: &Option<Box<str>>| x.as_deref().unwrap_or("").to_owned();
+    let ob = |x: Option<bool>| x.map(|b| b.to_string()).unwrap_or_default();
+    table(
+        "lighthouse_delegations",
+        s.lighthouse_delegations
+            .iter()
+            .map(|d| {
+                vec![
+                    g(d.tenant_id),
+                    d.scope.as_str().to_owned(),
+                    g(d.definition_id),
+                    g(d.managing_tenant_id),
+                    os(&d.managing_tenant_name),
+                    os(&d.offer_name),
+                    og(d.assignment_id),
+                    os(&d.state),
+                ]
+            })
+            .collect(),
+    );
+    table(
+        "lighthouse_authorizations",
+        s.lighthouse_authorizations
+            .iter()
+            .map(|a| {
+                vec![
+                    g(a.tenant_id),
+                    g(a.definition_id),
+                    g(a.principal_id),
+                    role(r, a.role()),
+                    a.access.to_string(),
+                    os(&a.principal_name),
+                    roles(r, a.delegated_roles()),
+                    os(&a.mfa_provider),
+                    a.max_activation
+                        .as_ref()
+                        .map_or(String::new(), |d| d.text.to_string()),
+                    a.approvers
+                        .iter()
+                        .map(|x| g(*x))
+                        .collect::<Vec<_>>()
+                        .join(";"),
+                ]
+            })
+            .collect(),
+    );
+    table(
+        "service_principals",
+        s.service_principals
+            .iter()
+            .map(|p| {
+                vec![
+                    g(p.tenant_id),
+                    g(p.principal_id),
+                    g(p.app_id),
+                    p.display_name.to_string(),
+                    og(p.owner_tenant_id),
+                    ob(p.enabled),
+                ]
+            })
+            .collect(),
+    );
+    table(
+        "app_permissions",
+        s.app_permissions
+            .iter()
+            .map(|p| {
+                vec![
+                    g(p.tenant_id),
+                    g(p.client_id),
+                    p.permission.to_string(),
+                    p.kind.to_string(),
+                    og(p.resource_id),
+                    os(&p.resource_name),
+                    p.consent_type.map_or(String::new(), |c| c.to_string()),
+                    og(p.principal_id),
+                    ot(p.granted_at),
+                ]
+            })
+            .collect(),
+    );
 }
 
 /// A role as a canonical cell: its name, or its GUID for a custom role known only by id.
@@ -285,7 +375,11 @@ pub fn summary(s: &Snapshot, out: &Path) -> String {
                 "devices" => s.devices.len(),
                 "autopilot_profiles" => s.autopilot_profiles.len(),
                 "invitations" => s.invitations.len(),
-                _ => s.gdap_access_assignments.len(),
+                "gdap_access_assignments" => s.gdap_access_assignments.len(),
+                "lighthouse_delegations" => s.lighthouse_delegations.len(),
+                "lighthouse_authorizations" => s.lighthouse_authorizations.len(),
+                "service_principals" => s.service_principals.len(),
+                _ => s.app_permissions.len(),
             };
             (n > 0).then(|| format!("{n} {t}"))
         })

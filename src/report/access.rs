@@ -95,6 +95,31 @@ pub fn justification(r: &Report<'_>, grant: &Grant) -> String {
                 s.cite(s.gdap_access_assignments[access_assignment as usize].loc)
             )
         }
+        Via::Lighthouse {
+            delegation,
+            authorization,
+        } => {
+            let d = &s.lighthouse_delegations[delegation as usize];
+            // A managing tenant the tenants table lacks: the name the definition gives.
+            let managing = match (
+                r.graph.tenant_index.contains_key(&d.managing_tenant_id),
+                &d.managing_tenant_name,
+            ) {
+                (false, Some(name)) => name.to_string(),
+                _ => r.tenant_name(d.managing_tenant_id),
+            };
+            format!(
+                "Lighthouse {} {} → {} (authorization {})",
+                grant.via.kind(s).name().trim_start_matches("lighthouse_"),
+                managing,
+                r.tenant_name(d.tenant_id),
+                s.cite(s.lighthouse_authorizations[authorization as usize].loc)
+            )
+        }
+        Via::App { permission } => {
+            let p = &s.app_permissions[permission as usize];
+            format!("{} permission (app permission {})", p.kind, s.cite(p.loc))
+        }
     }
 }
 
@@ -132,6 +157,16 @@ pub fn who(
             None,
             r.graph.unresolved_home(m.node),
         ),
+        Node::App(i) => {
+            let p = &r.snapshot.service_principals[*i as usize];
+            (
+                Some(p.principal_id),
+                "service_principal",
+                p.display_name.to_string(),
+                None,
+                Some(p.tenant_id),
+            )
+        }
         Node::Placeholder { partner, group } => (
             None,
             "placeholder",

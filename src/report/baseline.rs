@@ -1,11 +1,15 @@
 //! `--baseline PREVIOUS/findings.json`: which findings are new since the
 //! previous run and which were resolved, matched by the stable finding `id`.
 //!
+//! Both findings.json layouts are read: format_version 1, where each
+//! finding has its `title`, and 2, where the title is the one of its rule in
+//! the `rules` table (unless the finding gives its own).
+//!
 //! Only the baseline's open findings (its `findings` array) count: a finding
 //! that was waived then and is open now is `new` (re-opened), and a baseline
 //! finding that is waived now is not `resolved` (it still exists).
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::Path;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
@@ -59,8 +63,9 @@ impl Baseline {
     /// Reads and validates a previous findings.json: every problem names
     /// the file, line, column and field, and the run stops.
     ///
-    /// Only what the diff uses is read: `format_version`, and per finding
-    /// `id`, `rule`, `severity`, `title`, `message`, `partner_tenant_id` and
+    /// Only what the diff uses is read: `format_version` (1 or 2), the
+    /// rules' titles (version 2), and per finding `id`, `rule`, `severity`,
+    /// `title` (version 1), `message`, `partner_tenant_id` and
     /// `customer_tenant_id`, each checked (a known severity, a well-formed
     /// rule id, an id made of the rule id and its fingerprint, GUIDs, no
     /// id twice, no key twice in an object) before it is copied into
@@ -140,6 +145,11 @@ fn read(file: &str, text: &str) -> Result<Vec<Prior>, Vec<Diagnostic>> {
         })?;
     let mut diags = Vec::new();
     let at_start = text.len() - trimmed.len();
+    let supported = [
+        super::json::v1::FORMAT_VERSION,
+        super::json::v2::FORMAT_VERSION,
+    ];
+    let mut version = None;
     match top.format_version {
         None => diags.push(expected(err_at(
             file,
@@ -148,18 +158,35 @@ fn read(file: &str, text: &str) -> Result<Vec<Prior>, Vec<Diagnostic>> {
             "format_version",
             "invalid baseline: missing field `format_version`".into(),
         ))),
-        Some(v) if v.get() == super::json::FORMAT_VERSION.to_string() => {}
-        Some(v) => diags.push(
-            err_at(
+        Some(v) => match supported.iter().find(|n| v.get() == n.to_string()) {
+            Some(&n) => version = Some(n),
+            None => diags.push(
+                err_at(
+                    file,
+                    text,
+                    offset_in(text, v),
+                    "format_version",
+                    format!("unsupported baseline format_version `{}`", v.get()),
+                )
+                .with_expected("1 or 2"),
+            ),
+        },
+    }
+    // Version 2: the titles of the rules table. Version 1 needs none.
+    let titles = match (version, top.rules) {
+        (Some(2), Some(raw)) => Some(rule_titles(file, text, raw, &mut diags)),
+        (Some(2), None) => {
+            diags.push(expected(err_at(
                 file,
                 text,
-                offset_in(text, v),
-                "format_version",
-                format!("unsupported baseline format_version `{}`", v.get()),
-            )
-            .with_expected(super::json::FORMAT_VERSION.to_string()),
-        ),
-    }
+                at_start,
+                "rules",
+                "invalid baseline: missing field `rules` (format_version 2)".into(),
+            )));
+            None
+        }
+        _ => None,
+    };
     let list = top.findings.unwrap_or_else(|| {
         diags.push(expected(err_at(
             file,
@@ -174,7 +201,7 @@ fn read(file: &str, text: &str) -> Result<Vec<Prior>, Vec<Diagnostic>> {
     // Id → offset of its first finding (a line is worked out for errors only).
     let mut ids: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for v in list {
-        if let Some(p) = prior(file, text, v, &mut diags) {
+        if let Some(p) = prior(file, text, v, titles.as_ref(), &mut diags) {
             match ids.get(&p.id) {
                 Some(&first) => diags.push(
                     err_at(
@@ -218,6 +245,7 @@ fn syntax_error(file: &str, e: &serde_json::Error) -> Diagnostic {
 struct Top<'a> {
     format_version: Option<&'a RawValue>,
     findings: Option<Vec<&'a RawValue>>,
+    rules: Option<&'a RawValue>,
 }
 
 /// Reads a [`Top`]; a key given twice is an error, and the key whose
@@ -240,6 +268,7 @@ impl<'de> Visitor<'de> for TopSeed<'_> {
         let mut top = Top {
             format_version: None,
             findings: None,
+            rules: None,
         };
         let mut seen = HashSet::new();
         while let Some(key) = map.next_key::<String>()? {
@@ -250,6 +279,7 @@ impl<'de> Visitor<'de> for TopSeed<'_> {
             match key.as_str() {
                 "format_version" => top.format_version = Some(map.next_value()?),
                 "findings" => top.findings = Some(map.next_value()?),
+                "rules" => top.rules = Some(map.next_value()?),
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -272,9 +302,87 @@ fn kind(v: &RawValue) -> &'static str {
     }
 }
 
+/// The `rules` table of a format_version 2 baseline: rule id → title, each
+/// checked (an object of objects, each with a non-empty `title`); a rule
+/// whose title is not usable maps to `None`.
+fn rule_titles(
+    file: &str,
+    text: &str,
+    raw: &RawValue,
+    diags: &mut Vec<Diagnostic>,
+) -> HashMap<String, Option<String>> {
+    // A rule whose title is bad maps to `None`: reported once, here.
+    let mut titles = HashMap::new();
+    let at = offset_in(text, raw);
+    let what = "an object of rules by id, each with a `title`";
+    if !raw.get().starts_with('{') {
+        diags.push(
+            err_at(file, text, at, "rules", format!("`rules` is {}", kind(raw)))
+                .with_expected(what),
+        );
+        return titles;
+    }
+    let entries: Entries<'_> = match serde_json::from_str(raw.get()) {
+        Ok(e) => e,
+        Err(e) => {
+            let mut d = json_error_in(file, text, at, &e, "rules");
+            d.message = d
+                .message
+                .replacen("invalid JSON: ", "invalid baseline: ", 1);
+            diags.push(d);
+            return titles;
+        }
+    };
+    for (id, rule) in entries.0 {
+        titles.insert(id.clone(), None);
+        let field = format!("rules.{id}.title");
+        let at = offset_in(text, rule);
+        let title = if rule.get().starts_with('{') {
+            serde_json::from_str::<Entries<'_>>(rule.get())
+                .ok()
+                .and_then(|e| e.get("title"))
+        } else {
+            None
+        };
+        match title.map(|t| (t, serde_json::from_str::<String>(t.get()))) {
+            Some((_, Ok(t))) if !t.trim().is_empty() => {
+                titles.insert(id, Some(t));
+            }
+            Some((t, _)) => diags.push(
+                err_at(
+                    file,
+                    text,
+                    offset_in(text, t),
+                    &field,
+                    format!("invalid baseline: `{field}` is not a title"),
+                )
+                .with_expected("a non-empty string"),
+            ),
+            None => diags.push(
+                err_at(
+                    file,
+                    text,
+                    at,
+                    &field,
+                    format!("invalid baseline: missing field `{field}`"),
+                )
+                .with_expected(what),
+            ),
+        }
+    }
+    titles
+}
+
 /// One baseline finding, validated; `None` (with diagnostics) when it is
-/// not usable.
-fn prior(file: &str, text: &str, v: &RawValue, diags: &mut Vec<Diagnostic>) -> Option<Prior> {
+/// not usable. `titles` (format_version 2) supplies a title the finding
+/// does not give.
+fn prior(
+    file: &str,
+    text: &str,
+    v: &RawValue,
+    titles: Option<&HashMap<String, Option<String>>>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Prior> {
     let offset = offset_in(text, v);
     if !v.get().starts_with('{') {
         diags.push(
@@ -342,7 +450,7 @@ fn prior(file: &str, text: &str, v: &RawValue, diags: &mut Vec<Diagnostic>) -> O
     let id = string("id", true);
     let rule = string("rule", true);
     let severity = string("severity", true);
-    let title = string("title", true);
+    let title = string("title", titles.is_none());
     let message = string("message", true);
     let partner = string("partner_tenant_id", false);
     let customer = string("customer_tenant_id", false);
@@ -398,6 +506,27 @@ fn prior(file: &str, text: &str, v: &RawValue, diags: &mut Vec<Diagnostic>) -> O
     };
     let partner_tenant_id = guid("partner_tenant_id", partner);
     let customer_tenant_id = guid("customer_tenant_id", customer);
+    // Version 2: the rule's title, unless the finding gives its own.
+    let title = match (title, titles, &rule) {
+        (Some((t, _)), _, _) => Some(t),
+        (None, Some(titles), Some((r, at))) => match titles.get(r) {
+            Some(t) => t.clone(),
+            None => {
+                diags.push(
+                    err_at(
+                        file,
+                        text,
+                        *at,
+                        "rule",
+                        format!("invalid baseline: rule `{r}` is not in `rules`"),
+                    )
+                    .with_expected("every finding's rule defined in the `rules` table"),
+                );
+                None
+            }
+        },
+        _ => None,
+    };
     if diags.len() > before {
         return None;
     }
@@ -405,7 +534,7 @@ fn prior(file: &str, text: &str, v: &RawValue, diags: &mut Vec<Diagnostic>) -> O
         id: id?.0,
         rule: rule?.0,
         severity: severity?,
-        title: title?.0,
+        title: title?,
         message: message?.0,
         partner_tenant_id,
         customer_tenant_id,

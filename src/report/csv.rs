@@ -88,6 +88,10 @@ fn path_groups(r: &Report<'_>, groups: &[Hop]) -> (String, String) {
                     (p.principal_id.to_string(), p.display_name.to_string())
                 }
                 Node::Unresolved { id } => (id.to_string(), String::new()),
+                Node::App(i) => {
+                    let p = &r.snapshot.service_principals[*i as usize];
+                    (p.principal_id.to_string(), p.display_name.to_string())
+                }
                 Node::Placeholder { group, .. } => (
                     String::new(),
                     format!("{} (members unknown)", group.group_name()),

@@ -40,7 +40,7 @@ pub enum Format {
     Json,
     /// report.md: the review report as Markdown.
     Md,
-    /// report.html: the review report as one self-contained page.
+    /// report.html (overview) and html/ (a page per customer): the review report.
     Html,
     /// findings.csv and access.csv.
     Csv,
@@ -53,12 +53,13 @@ pub enum Format {
 }
 
 impl Format {
-    /// The files the format writes.
+    /// The files the format writes, and the folder `html` of the HTML
+    /// review's detail pages ([`REPORT_DIRS`]).
     pub fn files(self) -> &'static [&'static str] {
         match self {
             Format::Json => &["findings.json"],
             Format::Md => &["report.md"],
-            Format::Html => &["report.html"],
+            Format::Html => &[html::OVERVIEW, html::DIR],
             Format::Csv => &["findings.csv", "access.csv"],
             Format::Sarif => &["findings.sarif"],
             Format::Junit => &["junit.xml"],
@@ -83,7 +84,13 @@ pub struct ReportArgs {
     /// Waivers file (TOML, or JSON by extension): accepted findings with justification, owner and expiry.
     #[arg(long, value_name = "FILE", value_parser = clap::builder::PathBufValueParser::new().map(Box::new))]
     pub waivers: Option<Box<PathBuf>>,
+    /// Layout of findings.json: v2 (shared tables, the default) or v1 (deprecated: removed in the next release).
+    #[arg(long, value_enum, value_name = "VERSION", default_value_t = json::FindingsFormat::V2)]
+    pub findings_format: json::FindingsFormat,
 }
+
+/// The warning `--findings-format v1` prints.
+pub const V1_DEPRECATED: &str = "warning: `--findings-format v1` is deprecated and will be removed in the next release; findings.json format_version 2 (the default) defines rules, principals and explaining chains once, see docs/findings-v2.md to migrate";
 
 /// A report could not be produced.
 #[derive(Debug, Error)]
@@ -118,6 +125,7 @@ pub fn write_format(
     o: &Outcome<'_>,
     review: &mut Option<review::Review>,
     format: Format,
+    findings_format: json::FindingsFormat,
     out: &Path,
     progress: &Progress,
 ) -> Result<Vec<PathBuf>, EmitError> {
@@ -130,9 +138,13 @@ pub fn write_format(
             *review = Some(review::build(o));
         }
         let result = match (format, review.as_ref()) {
-            (Format::Json, _) => write_atomic(&path, |w| json::write_outcome(o, w)),
+            (Format::Json, _) => {
+                write_atomic(&path, |w| json::write_outcome_as(o, findings_format, w))
+            }
             (Format::Md, Some(rv)) => write_atomic(&path, |w| markdown::write(rv, w)),
-            (Format::Html, Some(rv)) => write_atomic(&path, |w| html::write(rv, w)),
+            // report.html and the folder html/ are written together.
+            (Format::Html, Some(rv)) if *name == html::OVERVIEW => html::write(rv, out),
+            (Format::Html, _) => Ok(()),
             (Format::Csv, _) if *name == "access.csv" => {
                 write_atomic(&path, |w| csv::write_access(o, w))
             }
@@ -140,12 +152,47 @@ pub fn write_format(
             (Format::Sarif, _) => write_atomic(&path, |w| sarif::write(o, w)),
             (Format::Junit, _) => write_atomic(&path, |w| junit::write(o, w)),
             (Format::Opengraph, _) => write_atomic(&path, |w| opengraph::write(o.report, w)),
-            (Format::Md | Format::Html, None) => Ok(()),
+            (Format::Md, None) => Ok(()),
         };
         result.map_err(io_err(&path))?;
         written.push(path);
     }
     Ok(written)
+}
+
+/// Command-line mistakes that need no input: `--format` without `--out`,
+/// `--out` naming a file.
+fn check_args(args: &ReportArgs, out: Option<&Path>) -> Result<(), EmitError> {
+    if args.format.is_some() && out.is_none() {
+        return Err(EmitError::Usage(
+            "`--format` writes files: pass `--out DIR` as well".into(),
+        ));
+    }
+    if let Some(out) = out.filter(|o| o.exists() && !o.is_dir()) {
+        return Err(EmitError::Usage(format!(
+            "--out `{}` is a file: pass a directory for the reports",
+            out.display()
+        )));
+    }
+    Ok(())
+}
+
+/// What [`emit`] can check before the audit runs, so that a mistake does
+/// not wait for the snapshot to be read: the output options, and the
+/// waivers file (small: read, then read again by `emit`); the baseline, as
+/// large as a report, only exists and is a file.
+pub fn preflight(args: &ReportArgs, out: Option<&Path>, rules: &[Rule]) -> Result<(), EmitError> {
+    check_args(args, out)?;
+    if let Some(p) = &args.waivers {
+        WaiverSet::load_for(p, Some(rules)).map_err(EmitError::Input)?;
+    }
+    if let Some(p) = args.baseline.as_deref() {
+        if let Err(e) = crate::input_file::check(p) {
+            let d = e.diagnostic(&p.display().to_string());
+            return Err(EmitError::Input(vec![d.with_field("--baseline")]));
+        }
+    }
+    Ok(())
 }
 
 /// Loads the baseline and waivers, writes the requested reports into `out`
@@ -163,10 +210,10 @@ pub fn emit(
     let mut formats = args.format.clone().unwrap_or_else(|| vec![Format::Json]);
     formats.sort_unstable();
     formats.dedup();
-    if args.format.is_some() && out.is_none() {
-        return Err(EmitError::Usage(
-            "`--format` writes files: pass `--out DIR` as well".into(),
-        ));
+    check_args(args, out)?;
+    if args.findings_format == json::FindingsFormat::V1 {
+        // Once per run, --quiet or not: the layout goes away in the next release.
+        eprintln!("{}", V1_DEPRECATED);
     }
     let mut diags = Vec::new();
     let baseline = match &args.baseline {
@@ -174,7 +221,7 @@ pub fn emit(
         None => None,
     };
     let waivers = match &args.waivers {
-        Some(p) => WaiverSet::load(p)
+        Some(p) => WaiverSet::load_for(p, Some(rules))
             .map_err(|mut d| diags.append(&mut d))
             .ok(),
         None => None,
@@ -209,19 +256,25 @@ pub fn emit(
         let staging = Staging::create(out).map_err(|e| unpublished(out, e))?;
         let mut review = None;
         for f in formats {
-            write_format(&outcome, &mut review, f, staging.dir(), &progress).map_err(
-                |e| match e {
-                    EmitError::Io { path, source } => EmitError::Unpublished {
-                        path: out
-                            .join(Path::new(&path).file_name().unwrap_or_default())
-                            .display()
-                            .to_string(),
-                        out: out.display().to_string(),
-                        source,
-                    },
-                    other => other,
+            write_format(
+                &outcome,
+                &mut review,
+                f,
+                args.findings_format,
+                staging.dir(),
+                &progress,
+            )
+            .map_err(|e| match e {
+                EmitError::Io { path, source } => EmitError::Unpublished {
+                    path: out
+                        .join(Path::new(&path).file_name().unwrap_or_default())
+                        .display()
+                        .to_string(),
+                    out: out.display().to_string(),
+                    source,
                 },
-            )?;
+                other => other,
+            })?;
         }
         progress.set("publishing the reports".to_string());
         written = staging
@@ -262,6 +315,9 @@ const STALE_AFTER: Duration = Duration::from_secs(24 * 3600);
 /// Where the previous files wait, inside the staging folder, until the new
 /// set is in place.
 const PREVIOUS: &str = ".previous";
+/// Folders a run writes into `--out` (published, set aside and restored
+/// whole, like a file).
+pub const REPORT_DIRS: [&str; 1] = [html::DIR];
 
 /// The files of one run, written into `OUT/.partner-audit-staging-PID/`
 /// and published together ([`Staging::publish`]). Dropped unpublished, the
@@ -336,10 +392,13 @@ impl Staging {
             // Put the previous set back (the marker last: it is first in `moved`).
             for (name, had) in moved.iter().rev() {
                 let target = self.out.join(name);
+                if REPORT_DIRS.contains(&name.as_str()) {
+                    let _ = std::fs::remove_dir_all(&target);
+                } else if !*had {
+                    let _ = std::fs::remove_file(&target);
+                }
                 if *had {
                     let _ = std::fs::rename(previous.join(name), &target);
-                } else {
-                    let _ = std::fs::remove_file(&target);
                 }
             }
             return Err(e);
@@ -354,11 +413,15 @@ impl Drop for Staging {
     }
 }
 
-/// Moves an existing file at `path` to `aside`; false when there is none.
-/// A folder in the way is an error: it is nothing a run wrote.
+/// Moves an existing file (or report folder, [`REPORT_DIRS`]) at `path`
+/// to `aside`; false when there is none. Any other folder in the way is an
+/// error: it is nothing a run wrote.
 fn set_aside(path: &Path, aside: &Path) -> io::Result<bool> {
+    let report_dir = path
+        .file_name()
+        .is_some_and(|n| REPORT_DIRS.iter().any(|d| n == *d));
     match std::fs::symlink_metadata(path) {
-        Ok(m) if m.is_dir() => Err(io::Error::other("a folder is in the way")),
+        Ok(m) if m.is_dir() && !report_dir => Err(io::Error::other("a folder is in the way")),
         Ok(_) => std::fs::rename(path, aside).map(|()| true),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
         Err(e) => Err(e),
@@ -524,6 +587,35 @@ mod tests {
             [COMPLETE, "access.csv", "findings.json", "report.md"],
             "new files, staging folder or temporaries remain"
         );
+    }
+
+    /// Validates that the HTML review's folder is published whole: the
+    /// previous folder is replaced (no page of it remains), and on a
+    /// failure it is put back as it was.
+    #[test]
+    fn the_html_folder_is_replaced_whole_or_restored() {
+        let out = tempfile::tempdir().expect("tempdir");
+        let o = out.path();
+        std::fs::create_dir_all(o.join("html/customers")).expect("mkdir");
+        set(&o.join("html/customers"), &["old.html"], "old");
+        let st = Staging::create(o).expect("staging");
+        std::fs::create_dir_all(st.dir().join("html/customers")).expect("mkdir");
+        set(&st.dir().join("html/customers"), &["new.html"], "new");
+        set(st.dir(), &["report.html"], "new");
+        st.publish().expect("publish");
+        assert_eq!(list(&o.join("html/customers")), ["new.html"]);
+        assert_eq!(list(o), [COMPLETE, "html", "report.html"]);
+
+        // A failure after the folder moved in (a folder where report.md goes).
+        std::fs::create_dir(o.join("report.md")).expect("folder in the way");
+        let st = Staging::create(o).expect("staging");
+        std::fs::create_dir_all(st.dir().join("html/customers")).expect("mkdir");
+        set(&st.dir().join("html/customers"), &["newer.html"], "newer");
+        set(st.dir(), &["report.md"], "newer");
+        st.publish().expect_err("report.md is a folder");
+        assert_eq!(list(&o.join("html/customers")), ["new.html"]);
+        assert_eq!(read(&o.join("html/customers"), "new.html"), "new new.html");
+        assert_eq!(list(o), [COMPLETE, "html", "report.html", "report.md"]);
     }
 
     /// Validates that leftovers of dead runs are removed and those of a

@@ -2,7 +2,8 @@
 //!
 //! A case fails when the rule has open findings for that customer, is
 //! skipped when all of them are waived, and passes otherwise. Findings tied
-//! to no known customer get a case of their own. A tenant the snapshot lists
+//! to no customer get a case per partner (`partner NAME (ID)`), or one for
+//! the whole snapshot when they name no partner either. A tenant the snapshot lists
 //! as incomplete gets a failed case in the `input` suite. Every interpolated value
 //! goes through [`xml`]; no times are written, so the file is reproducible.
 
@@ -21,65 +22,103 @@ struct Case<'a> {
     waived: Vec<&'a Finding>,
 }
 
+/// What a test case is about: a customer, or, for a finding tied to no
+/// customer, its partner (or the whole snapshot when it names neither).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Subject {
+    Customer(Guid),
+    Partner(Guid),
+    Snapshot,
+}
+
+impl Subject {
+    fn of(f: &Finding) -> Subject {
+        match (f.customer_tenant_id, f.partner_tenant_id) {
+            (Some(c), _) => Subject::Customer(c),
+            (None, Some(p)) => Subject::Partner(p),
+            (None, None) => Subject::Snapshot,
+        }
+    }
+}
+
 /// Renders junit.xml.
 pub fn render(o: &Outcome<'_>) -> String {
     let r = o.report;
-    let mut customers: Vec<(String, Option<Guid>)> = r
+    // (sort name, subject, case name): customers by name, then partners by
+    // name, then the snapshot.
+    let mut subjects: Vec<(String, Subject, String)> = r
         .snapshot
         .tenants
         .iter()
         .filter(|t| t.kind == TenantKind::Customer)
-        .map(|t| (t.name.to_string(), Some(t.tenant_id)))
+        .map(|t| {
+            let name = t.name.to_string();
+            let label = format!("{name} ({})", t.tenant_id);
+            (name, Subject::Customer(t.tenant_id), label)
+        })
         .collect();
-    let mut seen: std::collections::BTreeSet<Option<Guid>> =
-        customers.iter().map(|(_, c)| *c).collect();
+    let mut seen: std::collections::BTreeSet<Subject> = subjects.iter().map(|s| s.1).collect();
     for f in r.findings {
-        let key = f.customer_tenant_id;
+        let key = Subject::of(f);
         if seen.insert(key) {
-            customers.push((
-                key.map_or_else(|| "(no customer)".into(), |c| r.tenant_name(c)),
-                key,
-            ));
+            subjects.push(match key {
+                Subject::Customer(c) => {
+                    let name = r.tenant_name(c);
+                    let label = format!("{name} ({c})");
+                    (name, key, label)
+                }
+                Subject::Partner(p) => {
+                    let name = r.tenant_name(p);
+                    let label = format!("partner {name} ({p})");
+                    (name, key, label)
+                }
+                Subject::Snapshot => (String::new(), key, "whole snapshot".to_string()),
+            });
         }
     }
-    customers.sort();
-    let names: BTreeMap<Option<Guid>, &String> = customers.iter().map(|(n, c)| (*c, n)).collect();
+    subjects.sort_by(|a, b| {
+        let rank = |s: &Subject| match s {
+            Subject::Customer(_) => 0,
+            Subject::Partner(_) => 1,
+            Subject::Snapshot => 2,
+        };
+        (rank(&a.1), &a.0, a.1).cmp(&(rank(&b.1), &b.0, b.1))
+    });
+    let order: BTreeMap<Subject, usize> =
+        subjects.iter().enumerate().map(|(i, s)| (s.1, i)).collect();
     let mut suites = String::new();
     let (mut tests, mut failures, mut skipped) = (0usize, 0usize, 0usize);
+    // Every suite records the as-of date and its origin (not a clock time).
+    let as_of = format!(
+        "      <property name=\"as_of\" value=\"{}\"/>\n      <property name=\"as_of_origin\" value=\"{}\"/>\n",
+        xml(&r.as_of.to_string()),
+        xml(r.as_of_origin.as_str())
+    );
     let mut rules: Vec<_> = o.rules.iter().filter(|x| x.enabled).collect();
     rules.sort_by(|a, b| a.id.cmp(&b.id));
     for rule in rules {
-        let mut cases: BTreeMap<(String, Option<Guid>), Case<'_>> = customers
+        let mut cases: Vec<Case<'_>> = subjects
             .iter()
-            .map(|(name, id)| {
-                let label = id.map_or_else(|| name.clone(), |id| format!("{name} ({id})"));
-                (
-                    (name.clone(), *id),
-                    Case {
-                        name: label,
-                        open: Vec::new(),
-                        waived: Vec::new(),
-                    },
-                )
+            .map(|(_, _, label)| Case {
+                name: label.clone(),
+                open: Vec::new(),
+                waived: Vec::new(),
             })
             .collect();
-        let key = |f: &Finding| {
-            let id = f.customer_tenant_id;
-            names.get(&id).map(|n| ((*n).clone(), id))
-        };
+        let key = |f: &Finding| order.get(&Subject::of(f)).copied();
         for x in o.open.iter().filter(|x| *x.finding.rule == *rule.id) {
-            if let Some(c) = key(x.finding).and_then(|k| cases.get_mut(&k)) {
+            if let Some(c) = key(x.finding).and_then(|k| cases.get_mut(k)) {
                 c.open.push(x.finding);
             }
         }
         for x in o.waived.iter().filter(|x| *x.finding.rule == *rule.id) {
-            if let Some(c) = key(x.finding).and_then(|k| cases.get_mut(&k)) {
+            if let Some(c) = key(x.finding).and_then(|k| cases.get_mut(k)) {
                 c.waived.push(x.finding);
             }
         }
         let (mut s_fail, mut s_skip) = (0, 0);
         let mut body = String::new();
-        for c in cases.values() {
+        for c in &cases {
             let _ = write!(
                 body,
                 "    <testcase classname=\"{}\" name=\"{}\"",
@@ -125,7 +164,7 @@ pub fn render(o: &Outcome<'_>) -> String {
         skipped += s_skip;
         let _ = write!(
             suites,
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{s_fail}\" errors=\"0\" skipped=\"{s_skip}\">\n    <properties>\n      <property name=\"severity\" value=\"{}\"/>\n      <property name=\"title\" value=\"{}\"/>\n    </properties>\n{body}  </testsuite>\n",
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{s_fail}\" errors=\"0\" skipped=\"{s_skip}\">\n    <properties>\n      <property name=\"severity\" value=\"{}\"/>\n      <property name=\"title\" value=\"{}\"/>\n{as_of}    </properties>\n{body}  </testsuite>\n",
             xml(&rule.id),
             cases.len(),
             xml(rule.severity.as_str()),

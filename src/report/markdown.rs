@@ -3,7 +3,8 @@
 //!
 //! Every snapshot string goes through [`escape::markdown`] (or
 //! [`code`] for commands and ids), so names can neither format the page nor
-//! break a table.
+//! break a table. A finding's remediation is Markdown already, its snapshot
+//! values in code spans the engine fenced, and is written as it is.
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -117,14 +118,26 @@ fn finding(out: &mut String, f: &FindingView) {
             let _ = writeln!(out, "  - {}", md(e));
         }
     }
-    let _ = writeln!(out, "- **remediation:** {}\n", md(&f.remediation));
+    // The remediation is Markdown already: the rule's text, with every
+    // snapshot value in a code span of its own. Its lines are indented to
+    // stay inside this list item.
+    let _ = writeln!(
+        out,
+        "- **remediation:** {}\n",
+        escape::visible(&f.remediation, |c| c == '\n').replace('\n', "\n  ")
+    );
 }
 
 /// Renders the review as Markdown.
 pub fn render(r: &Review) -> String {
     let mut out = String::with_capacity(64 * 1024);
     let _ = writeln!(out, "# {}\n", md(&r.title));
-    let _ = write!(out, "As of **{}**", md(&r.as_of));
+    let _ = write!(
+        out,
+        "As of **{}** (from {})",
+        md(&r.as_of),
+        md(r.as_of_origin)
+    );
     if let Some(c) = &r.captured_at {
         let _ = write!(out, " · snapshot captured {}", md(c));
     }
@@ -246,7 +259,7 @@ pub fn render(r: &Review) -> String {
         } else {
             let _ = writeln!(
                 out,
-                "*Listed* is what the customer's own role listing shows; *can act* counts everyone who can use the role, partner users holding it implicitly through DAP or GDAP included (F5, F6).\n"
+                "*Listed* is what the customer's own role listing shows; *can act* counts everyone who can use the role, partner users holding it implicitly through DAP or GDAP included (facts F5, F6 of partner-audit's docs/facts.md).\n"
             );
             let _ = writeln!(
                 out,
@@ -292,7 +305,7 @@ pub fn render(r: &Review) -> String {
         } else {
             let _ = writeln!(
                 out,
-                "Removing DAP does not remove Azure role assignments (F10). Each row is the exact assignment to remove.\n"
+                "Removing DAP does not remove Azure role assignments (fact F10 of partner-audit's docs/facts.md). Each row is the exact assignment to remove.\n"
             );
             let _ = writeln!(
                 out,

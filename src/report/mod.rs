@@ -16,6 +16,7 @@ pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod markup;
 pub mod opengraph;
 pub mod progress;
 pub mod review;
@@ -31,11 +32,43 @@ use crate::engine::Finding;
 use crate::graph::AccessGraph;
 use crate::snapshot::{Diagnostic, Guid, Snapshot};
 
+/// Where the audit's as-of date came from; every report records it next
+/// to the date, so that a report says how to reproduce it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AsOfOrigin {
+    /// The snapshot manifest's `captured_at`.
+    #[default]
+    Manifest,
+    /// `--as-of` on the command line.
+    Flag,
+}
+
+impl AsOfOrigin {
+    /// `manifest` or `flag`, as machine-readable reports write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AsOfOrigin::Manifest => "manifest",
+            AsOfOrigin::Flag => "flag",
+        }
+    }
+
+    /// Where the date came from, in words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            AsOfOrigin::Manifest => "the snapshot's captured_at",
+            AsOfOrigin::Flag => "--as-of",
+        }
+    }
+}
+
 /// Everything a reporter may show.
 pub struct Report<'a> {
     pub snapshot: &'a Snapshot,
     pub graph: &'a AccessGraph,
     pub as_of: jiff::Timestamp,
+    /// Where `as_of` came from.
+    pub as_of_origin: AsOfOrigin,
     pub findings: &'a [Finding],
     /// Loader and graph warnings, and (with `--keep-going`) rejected rows.
     pub diagnostics: &'a [Diagnostic],

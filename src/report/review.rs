@@ -31,6 +31,8 @@ pub struct Review {
     pub title: String,
     pub tool: String,
     pub as_of: String,
+    /// Where `as_of` came from, in words.
+    pub as_of_origin: &'static str,
     pub captured_at: Option<String>,
     pub perspective: Option<&'static str>,
     pub source: Option<String>,
@@ -362,10 +364,13 @@ fn finding_view(o: &Outcome<'_>, open: &Open<'_>) -> FindingView {
     }
 }
 
-/// True for the Autopilot (`AP…`) and service-request (`SR…`) rules.
+/// True for the Autopilot (`AP` + digits) and service-request (`SR…`)
+/// rules (not the partner-app rules, `APP…`).
 pub fn is_consequence(rule: &str) -> bool {
     let r = rule.to_ascii_uppercase();
-    r.starts_with("AP") || r.starts_with("SR")
+    r.strip_prefix("AP")
+        .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+        || r.starts_with("SR")
 }
 
 /// Tenants named as partners (by kind or in a relationship).
@@ -705,6 +710,7 @@ pub fn build(o: &Outcome<'_>) -> Review {
         title: "Partner access review".into(),
         tool: format!("{} {}", env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION")),
         as_of: r.as_of.to_string(),
+        as_of_origin: r.as_of_origin.describe(),
         captured_at: m.captured_at.map(|t| t.to_string()),
         perspective: m.perspective.map(|p| p.as_str()),
         source: m.source.clone(),

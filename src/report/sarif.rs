@@ -25,7 +25,6 @@ use super::escape::uri;
 use super::{Outcome, Report};
 use crate::engine::rule::{Rule, Severity};
 use crate::engine::Finding;
-use crate::graph::Via;
 use crate::snapshot::{Guid, Loc, RelState};
 
 /// The `$schema` written into the log (OASIS SARIF 2.1.0, errata 01).
@@ -80,6 +79,7 @@ struct NotificationProps {
 #[derive(Serialize)]
 struct RunProps {
     as_of: String,
+    as_of_origin: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     baseline: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -407,14 +407,7 @@ impl<'a> Locator<'a> {
         }
         let path_row = f.paths.first().and_then(|p| {
             let grant = r.graph.grants.get(p.grant as usize)?;
-            Some(match grant.via {
-                Via::Explicit(i) => r.snapshot.role_assignments.get(i as usize)?.loc,
-                Via::Dap { relationship, .. }
-                | Via::Gdap { relationship, .. }
-                | Via::Autopilot { relationship } => {
-                    r.snapshot.relationships.get(relationship as usize)?.loc
-                }
-            })
+            Some(grant.via.row(r.snapshot))
         });
         let resource_row = || {
             let x = f.resource.as_deref()?;
@@ -646,6 +639,7 @@ pub fn write(o: &Outcome<'_>, w: &mut dyn Write) -> io::Result<()> {
             results,
             properties: RunProps {
                 as_of: o.report.as_of.to_string(),
+                as_of_origin: o.report.as_of_origin.as_str(),
                 baseline: o.baseline.as_ref().map(|d| d.file.clone()),
                 waivers: o.waivers.as_ref().map(|s| s.file.clone()),
             },

@@ -71,10 +71,11 @@ pub fn render(o: &Outcome<'_>, written: &[PathBuf]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{}: {} finding(s) as of {}",
+        "{}: {} finding(s) as of {} (from {})",
         paint(bold, "partner-audit"),
         s.total,
-        r.as_of
+        r.as_of,
+        r.as_of_origin.describe()
     );
     let sev: Vec<String> = Severity::ALL
         .iter()

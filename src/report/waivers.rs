@@ -21,6 +21,7 @@ use serde_json::value::RawValue;
 use toml_edit::{ImDocument, Item};
 
 use super::{Open, Waived};
+use crate::engine::rule::Rule;
 use crate::engine::Finding;
 use crate::json_strict::Entries;
 use crate::snapshot::{fields::parse_timestamp, Diagnostic, Guid};
@@ -190,6 +191,13 @@ impl WaiverSet {
 
     /// Reads and validates a waivers file (TOML, or JSON by extension).
     pub fn load(path: &Path) -> Result<WaiverSet, Vec<Diagnostic>> {
+        Self::load_for(path, None)
+    }
+
+    /// [`WaiverSet::load`], and with `rules` (the catalog) a `rule` that
+    /// names no rule of it is an error, with the id it most likely means:
+    /// such a waiver would otherwise waive nothing, silently.
+    pub fn load_for(path: &Path, rules: Option<&[Rule]>) -> Result<WaiverSet, Vec<Diagnostic>> {
         let file = path.display().to_string();
         let text = crate::input_file::read_to_string(path)
             .map_err(|e| vec![e.diagnostic(&file).with_field("--waivers")])?;
@@ -208,7 +216,7 @@ impl WaiverSet {
         // every waiver would cost time quadratic in the file's size.
         let newlines: Vec<usize> = text.match_indices('\n').map(|(i, _)| i).collect();
         for e in &entries {
-            match validate(&file, text, e) {
+            match validate(&file, text, e, rules) {
                 Ok(mut w) => {
                     let line = newlines.partition_point(|&nl| nl < e.offset) + 1;
                     w.line = u32::try_from(line).unwrap_or(u32::MAX);
@@ -465,7 +473,12 @@ fn did_you_mean(name: &str) -> Option<String> {
         .map(|(_, o)| format!("did you mean `{o}`?"))
 }
 
-fn validate(file: &str, text: &str, e: &Entry) -> Result<Waiver, Vec<Diagnostic>> {
+fn validate(
+    file: &str,
+    text: &str,
+    e: &Entry,
+    rules: Option<&[Rule]>,
+) -> Result<Waiver, Vec<Diagnostic>> {
     let mut diags = Vec::new();
     let mut get = |key: &str| -> Option<(String, usize)> {
         let (_, at, raw) = e.fields.iter().find(|(k, _, _)| k == key)?;
@@ -528,6 +541,15 @@ fn validate(file: &str, text: &str, e: &Entry) -> Result<Waiver, Vec<Diagnostic>
             if s.is_empty() {
                 diags.push(err_at(file, text, *at, name, format!("`{name}` is empty")));
             }
+        }
+    }
+    if let (Some((r, at)), Some(rules)) = (&rule, rules) {
+        if !r.is_empty() && !rules.iter().any(|x| x.id.eq_ignore_ascii_case(r)) {
+            let mut d = err_at(file, text, *at, "rule", format!("unknown rule `{r}`"));
+            if let Some(c) = crate::engine::config::closest_rule_id(r, rules, false) {
+                d = d.with_help(format!("did you mean `{c}`?"));
+            }
+            diags.push(d);
         }
     }
     let mut guid = |name: &str, v: &Option<(String, usize)>| -> Option<Guid> {

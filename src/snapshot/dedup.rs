@@ -19,6 +19,9 @@ use rustc_hash::FxHasher;
 
 use super::diag::{quote, Diagnostic};
 use super::model::{
+    AppPermission, LighthouseAuthorization, LighthouseDelegation, ServicePrincipal,
+};
+use super::model::{
     AutopilotProfile, Device, GdapAccessAssignment, Guid, Invitation, Loc, Membership, Principal,
     RelKind, Relationship, RoleAssignment, Snapshot, Subscription, TableAccount, Tenant,
 };
@@ -410,6 +413,111 @@ impl Keyed for GdapAccessAssignment {
     }
 }
 
+impl Keyed for LighthouseDelegation {
+    const TABLE: Table = Table::LighthouseDelegations;
+    const FIELD: usize = tables::lighthouse_delegations::DEFINITION_ID;
+    fn loc(&self) -> Loc {
+        self.loc
+    }
+    fn key(&self) -> Key<'_> {
+        use tables::lighthouse_delegations::*;
+        Key::of(&[
+            (TENANT_ID, K::Guid(self.tenant_id)),
+            (SCOPE, K::Fold(self.scope.as_str())),
+            (DEFINITION_ID, K::Guid(self.definition_id)),
+        ])
+    }
+    fn differs(&self, o: &Self) -> Option<usize> {
+        use tables::lighthouse_delegations::*;
+        first_difference!(self, o,
+            MANAGING_TENANT_ID => managing_tenant_id,
+            MANAGING_TENANT_NAME => managing_tenant_name,
+            OFFER_NAME => offer_name,
+            ASSIGNMENT_ID => assignment_id,
+            STATE => state,
+        )
+    }
+}
+
+impl Keyed for LighthouseAuthorization {
+    const TABLE: Table = Table::LighthouseAuthorizations;
+    const FIELD: usize = tables::lighthouse_authorizations::PRINCIPAL_ID;
+    fn loc(&self) -> Loc {
+        self.loc
+    }
+    fn key(&self) -> Key<'_> {
+        use tables::lighthouse_authorizations::*;
+        Key::of(&[
+            (TENANT_ID, K::Guid(self.tenant_id)),
+            (DEFINITION_ID, K::Guid(self.definition_id)),
+            (PRINCIPAL_ID, K::Guid(self.principal_id)),
+            (ROLE, K::Role(self.role())),
+            (ACCESS, K::Word(self.access.as_str())),
+        ])
+    }
+    fn differs(&self, o: &Self) -> Option<usize> {
+        use tables::lighthouse_authorizations::*;
+        first_difference!(self, o,
+            PRINCIPAL_NAME => principal_name,
+            DELEGATED_ROLES => roles,
+            MFA_PROVIDER => mfa_provider,
+            MAX_ACTIVATION => max_activation,
+            APPROVERS => approvers,
+        )
+    }
+}
+
+impl Keyed for ServicePrincipal {
+    const TABLE: Table = Table::ServicePrincipals;
+    const FIELD: usize = tables::service_principals::PRINCIPAL_ID;
+    fn loc(&self) -> Loc {
+        self.loc
+    }
+    fn key(&self) -> Key<'_> {
+        use tables::service_principals::*;
+        Key::of(&[
+            (TENANT_ID, K::Guid(self.tenant_id)),
+            (PRINCIPAL_ID, K::Guid(self.principal_id)),
+        ])
+    }
+    fn differs(&self, o: &Self) -> Option<usize> {
+        use tables::service_principals::*;
+        first_difference!(self, o,
+            APP_ID => app_id,
+            DISPLAY_NAME => display_name,
+            OWNER_TENANT_ID => owner_tenant_id,
+            ENABLED => enabled,
+        )
+    }
+}
+
+impl Keyed for AppPermission {
+    const TABLE: Table = Table::AppPermissions;
+    const FIELD: usize = tables::app_permissions::PERMISSION;
+    fn loc(&self) -> Loc {
+        self.loc
+    }
+    fn key(&self) -> Key<'_> {
+        use tables::app_permissions::*;
+        Key::of(&[
+            (TENANT_ID, K::Guid(self.tenant_id)),
+            (CLIENT_ID, K::Guid(self.client_id)),
+            (KIND, K::Word(self.kind.as_str())),
+            (RESOURCE_ID, K::opt_guid(self.resource_id)),
+            (PERMISSION, K::Fold(&self.permission)),
+            (PRINCIPAL_ID, K::opt_guid(self.principal_id)),
+        ])
+    }
+    fn differs(&self, o: &Self) -> Option<usize> {
+        use tables::app_permissions::*;
+        first_difference!(self, o,
+            RESOURCE_NAME => resource_name,
+            CONSENT_TYPE => consent_type,
+            GRANTED_AT => granted_at,
+        )
+    }
+}
+
 /// What the diagnostics of one table need to know.
 struct Cx<'a> {
     files: &'a [String],
@@ -450,6 +558,10 @@ pub(crate) fn reject_duplicates(
     dedup(&mut s.autopilot_profiles, &cx, acc, diagnostics);
     dedup(&mut s.invitations, &cx, acc, diagnostics);
     dedup(&mut s.gdap_access_assignments, &cx, acc, diagnostics);
+    dedup(&mut s.lighthouse_delegations, &cx, acc, diagnostics);
+    dedup(&mut s.lighthouse_authorizations, &cx, acc, diagnostics);
+    dedup(&mut s.service_principals, &cx, acc, diagnostics);
+    dedup(&mut s.app_permissions, &cx, acc, diagnostics);
 }
 
 fn dedup<T: Keyed + Sync>(

@@ -84,6 +84,31 @@ pub fn load(path: &Path) -> Loaded {
     loaded
 }
 
+/// Loads a single-file JSON snapshot held in memory (a fixture built into
+/// the binary); `display` names it in diagnostics, as a path would.
+pub fn load_json_text(text: &str, display: &str) -> Loaded {
+    let mut b = Builder::default();
+    b.snapshot.files.push(display.to_owned());
+    match check_encoding(text.as_bytes(), display) {
+        Err(d) => b.diagnostics.push(d),
+        Ok(()) => {
+            let (parts, manifest, mut diags) =
+                json_in::parse_single(strip_bom(text.as_bytes()), display);
+            b.diagnostics.append(&mut diags);
+            if let Some(m) = manifest {
+                b.snapshot.manifest = m;
+            }
+            for part in parts {
+                b.merge(part, display);
+            }
+        }
+    }
+    let mut loaded = b.finish();
+    let root = Path::new(display).parent().unwrap_or(Path::new(""));
+    loaded.snapshot.set_root(root);
+    loaded
+}
+
 /// How a table file is encoded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Format {
@@ -298,6 +323,13 @@ impl Builder {
         append_vec(&mut s.autopilot_profiles, rows.autopilot_profiles);
         append_vec(&mut s.invitations, rows.invitations);
         append_vec(&mut s.gdap_access_assignments, rows.gdap_access_assignments);
+        append_vec(&mut s.lighthouse_delegations, rows.lighthouse_delegations);
+        append_vec(
+            &mut s.lighthouse_authorizations,
+            rows.lighthouse_authorizations,
+        );
+        append_vec(&mut s.service_principals, rows.service_principals);
+        append_vec(&mut s.app_permissions, rows.app_permissions);
     }
 
     fn finish(mut self) -> Loaded {

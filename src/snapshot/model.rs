@@ -169,6 +169,20 @@ vocabulary!(
     }
 );
 vocabulary!(
+    /// `lighthouse_authorizations.access`: a standing authorization, or a
+    /// just-in-time one the principal must activate.
+    LighthouseAccess { Standing = "standing", Eligible = "eligible" }
+);
+vocabulary!(
+    /// `app_permissions.kind`: an app-role assignment (application
+    /// permission) or an OAuth2 permission grant (delegated permission).
+    PermissionKind { Application = "application", Delegated = "delegated" }
+);
+vocabulary!(
+    /// `app_permissions.consent_type` (Graph `AllPrincipals` / `Principal`).
+    ConsentType { AllPrincipals = "all_principals", Principal = "principal" }
+);
+vocabulary!(
     /// `manifest.perspective`.
     Perspective { Partner = "partner", Customer = "customer" }
 );
@@ -420,6 +434,116 @@ pub struct GdapAccessAssignment {
     pub state: Option<Box<str>>,
 }
 
+/// An Azure Lighthouse delegation: a registration assignment at a
+/// subscription or resource-group scope of `tenant_id`, with the header of
+/// the registration definition it assigns.
+#[derive(Clone, Debug)]
+pub struct LighthouseDelegation {
+    pub loc: Loc,
+    /// The customer (managee) tenant.
+    pub tenant_id: Guid,
+    /// The assignment scope: `/subscriptions/S` or `/subscriptions/S/resourcegroups/R`.
+    pub scope: Scope,
+    /// The registration definition's name (a GUID).
+    pub definition_id: Guid,
+    pub managing_tenant_id: Guid,
+    pub managing_tenant_name: Option<Box<str>>,
+    /// `registrationDefinitionName`, the offer's name.
+    pub offer_name: Option<Box<str>>,
+    pub assignment_id: Option<Guid>,
+    /// `provisioningState`.
+    pub state: Option<Box<str>>,
+}
+
+/// One authorization of a Lighthouse registration definition: a principal
+/// of the managing tenant and the Azure role it holds on every scope the
+/// definition is assigned to, standing or just in time.
+#[derive(Clone, Debug)]
+pub struct LighthouseAuthorization {
+    pub loc: Loc,
+    pub tenant_id: Guid,
+    pub definition_id: Guid,
+    pub principal_id: Guid,
+    pub principal_name: Option<Box<str>>,
+    /// The role first, then `delegatedRoleDefinitionIds` (see
+    /// [`LighthouseAuthorization::role`]).
+    pub roles: Vec<super::roles::RoleId>,
+    pub access: LighthouseAccess,
+    /// `justInTimeAccessPolicy.multiFactorAuthProvider` (`Azure` or `None`).
+    pub mfa_provider: Option<Box<str>>,
+    pub max_activation: Option<IsoDuration>,
+    /// `managedByTenantApprovers` principal ids.
+    pub approvers: Vec<Guid>,
+}
+
+impl LighthouseAuthorization {
+    /// The Azure role the authorization grants.
+    pub fn role(&self) -> super::roles::RoleId {
+        self.roles[0]
+    }
+    /// The roles a User Access Administrator authorization may assign to
+    /// managed identities (`delegatedRoleDefinitionIds`).
+    pub fn delegated_roles(&self) -> &[super::roles::RoleId] {
+        &self.roles[1..]
+    }
+    /// Just-in-time activation requires Azure MFA.
+    pub fn requires_mfa(&self) -> bool {
+        self.mfa_provider
+            .as_deref()
+            .is_some_and(|p| p.eq_ignore_ascii_case("azure"))
+    }
+}
+
+/// A service principal: an application's instance in `tenant_id`, with the
+/// tenant that owns the application.
+#[derive(Clone, Debug)]
+pub struct ServicePrincipal {
+    pub loc: Loc,
+    pub tenant_id: Guid,
+    pub principal_id: Guid,
+    pub app_id: Guid,
+    pub display_name: Box<str>,
+    /// `appOwnerOrganizationId`: the tenant that registered the application.
+    pub owner_tenant_id: Option<Guid>,
+    pub enabled: Option<bool>,
+}
+
+/// One permission a service principal holds in `tenant_id`: an application
+/// permission (app-role assignment) or a delegated one (one scope of an
+/// OAuth2 permission grant).
+#[derive(Clone, Debug)]
+pub struct AppPermission {
+    pub loc: Loc,
+    pub tenant_id: Guid,
+    /// The client service principal's object id.
+    pub client_id: Guid,
+    /// The permission's value (`Directory.ReadWrite.All`), or the app role
+    /// id when the export does not name it.
+    pub permission: Box<str>,
+    /// The permission interned as a role, the label of its graph edge.
+    pub role: super::roles::RoleId,
+    pub kind: PermissionKind,
+    /// The resource service principal's object id (Microsoft Graph, ...).
+    pub resource_id: Option<Guid>,
+    pub resource_name: Option<Box<str>>,
+    /// Delegated grants: for every user, or for one.
+    pub consent_type: Option<ConsentType>,
+    /// The user a `principal` consent is for.
+    pub principal_id: Option<Guid>,
+    pub granted_at: Option<Timestamp>,
+}
+
+impl AppPermission {
+    /// Holds in the whole tenant: an application permission, or a delegated
+    /// one consented for all users.
+    pub fn tenant_wide(&self) -> bool {
+        match self.kind {
+            PermissionKind::Application => true,
+            PermissionKind::Delegated => self.consent_type == Some(ConsentType::AllPrincipals),
+        }
+    }
+}
+
 /// Most unknown columns findings.json lists per table.
 pub const MAX_UNKNOWN_COLUMNS_LISTED: usize = 100;
 
@@ -461,6 +585,11 @@ pub const TABLES: &[&str] = &[
     "autopilot_profiles",
     "invitations",
     "gdap_access_assignments",
+    // Azure Lighthouse and partner apps.
+    "lighthouse_delegations",
+    "lighthouse_authorizations",
+    "service_principals",
+    "app_permissions",
 ];
 
 /// A loaded, validated snapshot.
@@ -486,6 +615,11 @@ pub struct Snapshot {
     pub autopilot_profiles: Vec<AutopilotProfile>,
     pub invitations: Vec<Invitation>,
     pub gdap_access_assignments: Vec<GdapAccessAssignment>,
+    // Azure Lighthouse and partner apps.
+    pub lighthouse_delegations: Vec<LighthouseDelegation>,
+    pub lighthouse_authorizations: Vec<LighthouseAuthorization>,
+    pub service_principals: Vec<ServicePrincipal>,
+    pub app_permissions: Vec<AppPermission>,
     /// Per table (keyed by table name, every table of [`TABLES`] present).
     pub accounting: std::collections::BTreeMap<String, TableAccount>,
 }

@@ -21,6 +21,9 @@ use super::model::{
     IsoDuration, Loc, Membership, Principal, PrincipalKind, RelKind, RelState, Relationship,
     RoleAssignment, Scope, Subscription, Tenant, TenantKind, TABLES,
 };
+use super::model::{
+    AppPermission, LighthouseAuthorization, LighthouseDelegation, ServicePrincipal,
+};
 use super::roles::RoleId;
 
 /// A table of SPEC §3, in canonical order (the order of [`TABLES`]).
@@ -36,6 +39,11 @@ pub(crate) enum Table {
     AutopilotProfiles,
     Invitations,
     GdapAccessAssignments,
+    // Azure Lighthouse and partner apps.
+    LighthouseDelegations,
+    LighthouseAuthorizations,
+    ServicePrincipals,
+    AppPermissions,
 }
 
 /// One schema column.
@@ -155,9 +163,14 @@ pub(crate) mod gdap_access_assignments {
     );
 }
 
+mod apps;
+mod lighthouse;
+pub(crate) use apps::{app_permissions, service_principals};
+pub(crate) use lighthouse::{lighthouse_authorizations, lighthouse_delegations};
+
 impl Table {
     /// Every table, in canonical order.
-    pub const ALL: [Table; 10] = [
+    pub const ALL: [Table; 14] = [
         Table::Tenants,
         Table::Relationships,
         Table::Principals,
@@ -168,6 +181,10 @@ impl Table {
         Table::AutopilotProfiles,
         Table::Invitations,
         Table::GdapAccessAssignments,
+        Table::LighthouseDelegations,
+        Table::LighthouseAuthorizations,
+        Table::ServicePrincipals,
+        Table::AppPermissions,
     ];
 
     /// The table's name as in SPEC §3 and [`TABLES`].
@@ -196,6 +213,10 @@ impl Table {
             Table::AutopilotProfiles => autopilot_profiles::COLUMNS,
             Table::Invitations => invitations::COLUMNS,
             Table::GdapAccessAssignments => gdap_access_assignments::COLUMNS,
+            Table::LighthouseDelegations => lighthouse_delegations::COLUMNS,
+            Table::LighthouseAuthorizations => lighthouse_authorizations::COLUMNS,
+            Table::ServicePrincipals => service_principals::COLUMNS,
+            Table::AppPermissions => app_permissions::COLUMNS,
         }
     }
 
@@ -480,6 +501,10 @@ pub(crate) struct Rows {
     pub autopilot_profiles: Vec<AutopilotProfile>,
     pub invitations: Vec<Invitation>,
     pub gdap_access_assignments: Vec<GdapAccessAssignment>,
+    pub lighthouse_delegations: Vec<LighthouseDelegation>,
+    pub lighthouse_authorizations: Vec<LighthouseAuthorization>,
+    pub service_principals: Vec<ServicePrincipal>,
+    pub app_permissions: Vec<AppPermission>,
 }
 
 /// Evaluates `$body` with `$v` bound to the row vector of `$table` in
@@ -527,6 +552,22 @@ macro_rules! per_table {
                 let $v = $($rows)+.gdap_access_assignments;
                 $body
             }
+            Table::LighthouseDelegations => {
+                let $v = $($rows)+.lighthouse_delegations;
+                $body
+            }
+            Table::LighthouseAuthorizations => {
+                let $v = $($rows)+.lighthouse_authorizations;
+                $body
+            }
+            Table::ServicePrincipals => {
+                let $v = $($rows)+.service_principals;
+                $body
+            }
+            Table::AppPermissions => {
+                let $v = $($rows)+.app_permissions;
+                $body
+            }
         }
     };
 }
@@ -540,6 +581,8 @@ impl Rows {
         remap(&mut self.relationships, map, &mut lost);
         remap(&mut self.role_assignments, map, &mut lost);
         remap(&mut self.gdap_access_assignments, map, &mut lost);
+        remap(&mut self.lighthouse_authorizations, map, &mut lost);
+        remap(&mut self.app_permissions, map, &mut lost);
         lost
     }
 
@@ -584,7 +627,11 @@ impl Rows {
             devices,
             autopilot_profiles,
             invitations,
-            gdap_access_assignments
+            gdap_access_assignments,
+            lighthouse_delegations,
+            lighthouse_authorizations,
+            service_principals,
+            app_permissions
         );
     }
 
@@ -611,6 +658,16 @@ impl Rows {
             &mut self.gdap_access_assignments,
             &mut other.gdap_access_assignments,
         );
+        take(
+            &mut self.lighthouse_delegations,
+            &mut other.lighthouse_delegations,
+        );
+        take(
+            &mut self.lighthouse_authorizations,
+            &mut other.lighthouse_authorizations,
+        );
+        take(&mut self.service_principals, &mut other.service_principals);
+        take(&mut self.app_permissions, &mut other.app_permissions);
     }
 }
 
@@ -683,6 +740,17 @@ fn build(table: Table, row: &mut Row<'_>, roles: &mut LocalRoles, out: &mut Rows
         Table::GdapAccessAssignments => {
             build!(gdap_access_assignments, gdap_access_assignment(row, roles))
         }
+        Table::LighthouseDelegations => {
+            build!(lighthouse_delegations, lighthouse::delegation(row))
+        }
+        Table::LighthouseAuthorizations => {
+            build!(
+                lighthouse_authorizations,
+                lighthouse::authorization(row, roles)
+            )
+        }
+        Table::ServicePrincipals => build!(service_principals, apps::service_principal(row)),
+        Table::AppPermissions => build!(app_permissions, apps::app_permission(row, roles)),
     }
 }
 
@@ -895,6 +963,24 @@ impl HasRoles for Relationship {
 }
 
 impl HasRoles for RoleAssignment {
+    fn loc(&self) -> Loc {
+        self.loc
+    }
+    fn roles_mut(&mut self) -> &mut [RoleId] {
+        std::slice::from_mut(&mut self.role)
+    }
+}
+
+impl HasRoles for LighthouseAuthorization {
+    fn loc(&self) -> Loc {
+        self.loc
+    }
+    fn roles_mut(&mut self) -> &mut [RoleId] {
+        &mut self.roles
+    }
+}
+
+impl HasRoles for AppPermission {
     fn loc(&self) -> Loc {
         self.loc
     }

@@ -1223,7 +1223,8 @@ impl Model {
     ///   GDAP with C.
     /// - AZ002: the scope is the subscription, the role Owner, the
     ///   principal an AdminAgents group whose home tenant provisioned the
-    ///   subscription.
+    ///   subscription, and neither AZ001 nor AZ005 reports the assignment
+    ///   (the partner holds active DAP, or the condition of neither holds).
     /// - AZ003: the home tenant is a partner P other than the scope's tenant
     ///   and the subscription's `provisioned_by_tenant_id` is not P (empty =
     ///   the customer; a subscription the table does not list was not shown
@@ -1270,10 +1271,16 @@ impl Model {
                     String::new()
                 };
             let (principals, known) = self.holders(std::slice::from_ref(&principal));
+            // Once DAP has ended, AZ001 (no DAP or GDAP) or AZ005 (GDAP
+            // only) reports the assignment; AZ002 leaves it to them.
+            let reported_elsewhere = !self.active(&home, &customer, "dap")
+                && (self.active(&home, &customer, "gdap")
+                    || (partner_is && self.is_customer_of(&customer, &home)));
             if sc == format!("/subscriptions/{sub}")
                 && role(r.get("role")) == "Owner"
                 && agent_group == Some("admin_agents")
                 && by.as_deref() == Some(home.as_str())
+                && !reported_elsewhere
             {
                 let key = Key {
                     resource: sub.clone(),

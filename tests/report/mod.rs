@@ -1,6 +1,7 @@
 //! Shared helpers for the report tests (`tests/report_*.rs`).
 #![allow(dead_code)]
 
+use std::io::Write as _;
 use std::path::Path;
 
 use partner_audit::app::Audit;
@@ -18,28 +19,40 @@ pub fn report(a: &Audit) -> Report<'_> {
         snapshot: &a.snapshot,
         graph: &a.graph,
         as_of: a.as_of,
+        as_of_origin: a.as_of_origin,
         findings: &a.findings,
         diagnostics: &a.diagnostics,
     }
 }
 
-/// Every format rendered for one outcome, by file name.
-pub fn render_all(o: &Outcome<'_>) -> Vec<(&'static str, String)> {
+/// Every format rendered for one outcome, by file name (the HTML review's
+/// pages by their path under `--out`: `report.html`, `html/…`).
+pub fn render_all(o: &Outcome<'_>) -> Vec<(String, String)> {
     let rv = review::build(o);
     let mut out = Vec::new();
-    let mut put = |name: &'static str, f: &dyn Fn(&mut Vec<u8>) -> std::io::Result<()>| {
+    let mut put = |name: &str, f: &dyn Fn(&mut Vec<u8>) -> std::io::Result<()>| {
         let mut buf = Vec::new();
         f(&mut buf).unwrap_or_else(|e| panic!("{name}: {e}"));
-        out.push((name, String::from_utf8(buf).expect("utf-8")));
+        out.push((name.to_string(), String::from_utf8(buf).expect("utf-8")));
     };
     put("findings.json", &|w| json::write_outcome(o, w));
     put("report.md", &|w| markdown::write(&rv, w));
-    put("report.html", &|w| html::write(&rv, w));
+    for page in html::pages(&rv).expect("html pages") {
+        put(&page.path, &|w| w.write_all(page.html.as_bytes()));
+    }
     put("findings.csv", &|w| csv::write_findings(o, w));
     put("access.csv", &|w| csv::write_access(o, w));
     put("findings.sarif", &|w| sarif::write(o, w));
     put("junit.xml", &|w| junit::write(o, w));
     out
+}
+
+/// The HTML review's pages (`report.html` and `html/…`) of an outcome.
+pub fn html_pages(o: &Outcome<'_>) -> Vec<(String, String)> {
+    render_all(o)
+        .into_iter()
+        .filter(|(n, _)| n.ends_with(".html"))
+        .collect()
 }
 
 /// One format of an outcome.

@@ -1,13 +1,24 @@
 //! `findings.json`: the stable, versioned machine contract (SPEC §6).
 //!
-//! Without `--baseline` and `--waivers` the bytes are exactly those of
-//! format_version 1 as first released. The options only add keys: with a
-//! baseline, each finding gets `status` (`new`/`unchanged`) and the document
-//! gets `baseline` (counts) and `resolved` (the baseline's findings that are
-//! gone); with waivers, waived findings leave `findings` (and `summary`) for
+//! Two layouts share this module's head (tool, input accounting, summary,
+//! baseline and waiver keys): format_version 2 ([`v2`], the default), which
+//! defines what findings repeat (rules, tenants, principals, explaining
+//! chains) once in top-level tables and refers to it by key, and
+//! format_version 1 ([`v1`], `--findings-format v1`, deprecated), where every
+//! finding carries all of it. docs/findings-v2.md documents both and the
+//! migration.
+//!
+//! Without `--baseline` and `--waivers` the head holds no more than the
+//! version's first release. The options only add keys: with a baseline, each
+//! finding gets `status` (`new`/`unchanged`) and the document gets `baseline`
+//! (counts) and `resolved` (the baseline's findings that are gone); with
+//! waivers, waived findings leave `findings` (and `summary`) for
 //! `waivers.waived`, `summary.waived` counts them, and `waivers` also lists
 //! the `expired` waivers (with the findings they re-opened, which carry
 //! `reopened_by`) and the `unmatched` ones.
+
+pub mod v1;
+pub mod v2;
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -17,21 +28,41 @@ use serde::Serialize;
 
 use super::baseline::Prior;
 use super::waivers::Waiver;
-use super::{Open, Outcome, Report, Status};
-use crate::engine::rule::Severity;
-use crate::engine::{
-    render_evidence_into, render_path_into, AssignmentOut, Finding, PathRef, ResourceOut,
-};
+use super::{Open, Outcome, Report};
+use crate::engine::render_evidence_into;
+use crate::engine::rule::{Rule, Severity};
+use crate::engine::Finding;
 use crate::snapshot::{Diagnostic, Guid, Level, TableAccount};
 
-/// Version of the findings.json layout.
-pub const FORMAT_VERSION: u32 = 1;
+/// Version of the default findings.json layout.
+pub const FORMAT_VERSION: u32 = v2::FORMAT_VERSION;
+
+/// The layout of findings.json (`--findings-format`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum FindingsFormat {
+    /// format_version 1: every finding self-contained (deprecated, removed in the next release).
+    V1,
+    /// format_version 2: shared tables referenced by key (the default).
+    #[default]
+    V2,
+}
+
+impl FindingsFormat {
+    /// The `format_version` the layout writes.
+    pub fn version(self) -> u32 {
+        match self {
+            FindingsFormat::V1 => v1::FORMAT_VERSION,
+            FindingsFormat::V2 => v2::FORMAT_VERSION,
+        }
+    }
+}
 
 #[derive(Serialize)]
 struct Doc<'a> {
     format_version: u32,
     tool: Tool,
     as_of: String,
+    as_of_origin: &'static str,
     snapshot: SnapshotInfo<'a>,
     input: Input<'a>,
     summary: Summary,
@@ -64,7 +95,9 @@ struct WaivedOut<'a> {
     id: &'a str,
     rule: &'a str,
     severity: Severity,
-    title: &'a str,
+    /// v1 only: v2 has it in `rules`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    title: Option<&'a str>,
     message: &'a str,
     partner_tenant_id: Option<Guid>,
     customer_tenant_id: Option<Guid>,
@@ -82,61 +115,16 @@ struct ExpiredOut<'a> {
 /// the memory the rendered text takes.
 const BATCH: usize = 1024;
 
-fn finding_out<'a>(o: &'a Outcome<'a>, x: &Open<'a>) -> FindingOut<'a> {
-    let r = o.report;
-    let f = x.finding;
-    FindingOut {
-        id: &f.id,
-        status: x.status,
-        reopened_by: x.reopened_by.and_then(|i| {
-            let set = o.waivers.as_ref()?;
-            let w = set.waivers.get(i)?;
-            Some(format!("{}:{} expired {}", set.file, w.line, w.expires))
-        }),
-        rule: &f.rule,
-        severity: f.severity,
-        title: &f.title,
-        message: &f.message,
-        partner_tenant_id: f.partner_tenant_id,
-        customer_tenant_id: f.customer_tenant_id,
-        resource: f.resource.as_deref(),
-        role: f.role.as_deref(),
-        assignment: f.assignment.as_deref(),
-        principals: &f.principals,
-        principals_known: f.principals_known,
-        paths: Paths {
-            report: r,
-            paths: &f.paths,
-        },
-        evidence: Evidence {
-            report: r,
-            lines: &f.evidence,
-        },
-        remediation: &f.remediation,
-    }
-}
-
-/// One finding as pretty JSON, indented to sit inside the top-level array.
-fn render_finding(o: &Outcome<'_>, x: &Open<'_>) -> io::Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(4096);
-    out.extend_from_slice(b"    ");
-    let mut ser = serde_json::Serializer::with_formatter(&mut out, Nested::new(2));
-    finding_out(o, x)
-        .serialize(&mut ser)
-        .map_err(io::Error::other)?;
-    Ok(out)
-}
-
 /// serde_json's pretty layout (two-space indent) starting `depth` levels
 /// deep, so that a finding rendered on its own has the bytes it has inside
 /// the whole document.
-struct Nested {
+pub(crate) struct Nested {
     depth: usize,
     has_value: bool,
 }
 
 impl Nested {
-    fn new(depth: usize) -> Nested {
+    pub(crate) fn new(depth: usize) -> Nested {
         Nested {
             depth,
             has_value: false,
@@ -207,55 +195,11 @@ impl serde_json::ser::Formatter for Nested {
     }
 }
 
-#[derive(Serialize)]
-struct FindingOut<'a> {
-    id: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    status: Option<Status>,
-    rule: &'a str,
-    severity: Severity,
-    title: &'a str,
-    message: &'a str,
-    partner_tenant_id: Option<Guid>,
-    customer_tenant_id: Option<Guid>,
-    resource: Option<&'a ResourceOut>,
-    role: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    assignment: Option<&'a AssignmentOut>,
-    principals: &'a [Guid],
-    principals_known: bool,
-    paths: Paths<'a>,
-    evidence: Evidence<'a>,
-    remediation: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reopened_by: Option<String>,
-}
-
-/// A finding's explaining paths, rendered one at a time into one buffer as
+/// A finding's evidence lines, rendered one at a time into one buffer as
 /// they are serialized.
-struct Paths<'a> {
-    report: &'a Report<'a>,
-    paths: &'a [PathRef],
-}
-
-impl Serialize for Paths<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeSeq;
-        let mut seq = s.serialize_seq(Some(self.paths.len()))?;
-        let mut text = String::with_capacity(256);
-        for &p in self.paths {
-            text.clear();
-            render_path_into(&mut text, self.report.snapshot, self.report.graph, p);
-            seq.serialize_element(text.as_str())?;
-        }
-        seq.end()
-    }
-}
-
-/// A finding's evidence lines, rendered one at a time like [`Paths`].
-struct Evidence<'a> {
-    report: &'a Report<'a>,
-    lines: &'a [crate::engine::Evidence],
+pub(crate) struct Evidence<'a> {
+    pub(crate) report: &'a Report<'a>,
+    pub(crate) lines: &'a [crate::engine::Evidence],
 }
 
 impl Serialize for Evidence<'_> {
@@ -328,23 +272,50 @@ impl Summary {
     }
 }
 
-/// Writes findings.json (pretty-printed, trailing newline) with every
-/// finding open and no baseline: the plain machine contract.
-pub fn write(r: &Report<'_>, w: &mut dyn Write) -> io::Result<()> {
-    write_outcome(&Outcome::plain(r, &[]), w)
+/// Writes findings.json (format_version 2) with every finding open and no
+/// baseline: the plain machine contract. `rules` is the catalog the audit
+/// ran with (the `rules` table's texts come from it).
+pub fn write(r: &Report<'_>, rules: &[Rule], w: &mut dyn Write) -> io::Result<()> {
+    write_outcome(&Outcome::plain(r, rules), w)
 }
 
-/// Writes findings.json for an outcome (baseline and waiver keys when given).
+/// [`write`] in the deprecated format_version 1.
+pub fn write_v1(r: &Report<'_>, w: &mut dyn Write) -> io::Result<()> {
+    write_outcome_as(&Outcome::plain(r, &[]), FindingsFormat::V1, w)
+}
+
+/// Writes findings.json for an outcome in the default layout (baseline and
+/// waiver keys when given).
 pub fn write_outcome(o: &Outcome<'_>, w: &mut dyn Write) -> io::Result<()> {
+    write_outcome_as(o, FindingsFormat::default(), w)
+}
+
+/// Writes findings.json for an outcome in the given layout.
+pub fn write_outcome_as(
+    o: &Outcome<'_>,
+    format: FindingsFormat,
+    w: &mut dyn Write,
+) -> io::Result<()> {
+    match format {
+        FindingsFormat::V1 => v1::write(o, w),
+        FindingsFormat::V2 => v2::write(o, w),
+    }
+}
+
+/// The document's head: every key before the layout's own tables and
+/// `findings`, pretty-printed, without its closing brace.
+fn head(o: &Outcome<'_>, format: FindingsFormat) -> io::Result<Vec<u8>> {
     let r = o.report;
     let m = &r.snapshot.manifest;
+    let v1 = format == FindingsFormat::V1;
     let doc = Doc {
-        format_version: FORMAT_VERSION,
+        format_version: format.version(),
         tool: Tool {
             name: env!("CARGO_PKG_NAME"),
             version: env!("CARGO_PKG_VERSION"),
         },
         as_of: r.as_of.to_string(),
+        as_of_origin: r.as_of_origin.as_str(),
         snapshot: SnapshotInfo {
             captured_at: m.captured_at.map(|t| t.to_string()),
             perspective: m.perspective.map(|p| p.as_str()),
@@ -399,7 +370,7 @@ pub fn write_outcome(o: &Outcome<'_>, w: &mut dyn Write) -> io::Result<()> {
                     id: &x.finding.id,
                     rule: &x.finding.rule,
                     severity: x.finding.severity,
-                    title: &x.finding.title,
+                    title: v1.then_some(&*x.finding.title),
                     message: &x.finding.message,
                     partner_tenant_id: x.finding.partner_tenant_id,
                     customer_tenant_id: x.finding.customer_tenant_id,
@@ -416,24 +387,38 @@ pub fn write_outcome(o: &Outcome<'_>, w: &mut dyn Write) -> io::Result<()> {
             unmatched: set.unmatched_ids().map(|i| &set.waivers[i]).collect(),
         }),
     };
-    // The head is small; findings are rendered in parallel batches and
-    // appended in order, so the bytes equal a sequential pretty print.
     let mut head = serde_json::to_vec_pretty(&doc).map_err(io::Error::other)?;
     if head.pop() != Some(b'}') || head.pop() != Some(b'\n') {
         return Err(io::Error::other("unexpected JSON head"));
     }
-    w.write_all(&head)?;
+    Ok(head)
+}
+
+/// Writes `"findings": [ … ]` and the document's end: `render` makes each
+/// finding's bytes (its indentation included) from its position in
+/// `o.open` and the finding; findings are rendered in
+/// parallel batches and appended in order, so the bytes do not depend on
+/// the thread count.
+fn write_findings<'a, F>(o: &'a Outcome<'a>, w: &mut dyn Write, render: F) -> io::Result<()>
+where
+    F: Fn(usize, &Open<'a>) -> io::Result<Vec<u8>> + Sync,
+{
     if o.open.is_empty() {
         return w.write_all(b",\n  \"findings\": []\n}\n");
     }
     w.write_all(b",\n  \"findings\": [\n")?;
     // One thread renders batch after batch on the pool while this one
     // writes them out in order; the channel bounds how many wait.
+    let render = &render;
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<io::Result<Vec<u8>>>>(1);
         scope.spawn(move || {
-            for batch in o.open.chunks(BATCH) {
-                let rendered = batch.par_iter().map(|x| render_finding(o, x)).collect();
+            for (b, batch) in o.open.chunks(BATCH).enumerate() {
+                let rendered = batch
+                    .par_iter()
+                    .enumerate()
+                    .map(|(i, x)| render(b * BATCH + i, x))
+                    .collect();
                 if tx.send(rendered).is_err() {
                     break; // the writer stopped on an error
                 }
@@ -452,4 +437,12 @@ pub fn write_outcome(o: &Outcome<'_>, w: &mut dyn Write) -> io::Result<()> {
         Ok::<(), io::Error>(())
     })?;
     w.write_all(b"\n  ]\n}\n")
+}
+
+/// The `reopened_by` text of an open finding: the expired waiver that re-opened it.
+fn reopened_by(o: &Outcome<'_>, x: &Open<'_>) -> Option<String> {
+    let i = x.reopened_by?;
+    let set = o.waivers.as_ref()?;
+    let w = set.waivers.get(i)?;
+    Some(format!("{}:{} expired {}", set.file, w.line, w.expires))
 }
