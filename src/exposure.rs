@@ -25,7 +25,7 @@ use serde::Serialize;
 use crate::graph::{AccessGraph, Edge, Grant, Node, Via};
 use crate::report::summary::printable;
 use crate::snapshot::roles::{RoleId, RolePlane};
-use crate::snapshot::{Guid, Snapshot, TenantKind};
+use crate::snapshot::{Guid, LighthouseAccess, PermissionKind, Snapshot, TenantKind};
 
 /// Version of the `exposure --format json` layout.
 pub const FORMAT_VERSION: u32 = 1;
@@ -37,8 +37,12 @@ pub enum Target {
     /// principal id or a placeholder agent group.
     Principal(NodeIndex),
     /// Every principal of a tenant (its users, groups and apps, its
-    /// placeholder agent groups and the unresolved principals homed there).
+    /// placeholder agent groups and the unresolved principals homed there),
+    /// and every service principal of an application the tenant owns.
     Tenant(Guid),
+    /// Every service principal of one application (by its app id): a
+    /// multi-tenant partner app has one in each customer that consented.
+    App(Guid),
 }
 
 /// A principal or tenant a query could have meant.
@@ -105,10 +109,17 @@ fn same_text(a: &str, b: &str) -> bool {
         || (!a.is_ascii() || !b.is_ascii()) && a.to_lowercase() == b.to_lowercase()
 }
 
+/// A tenant's name: from the `tenants` table, else the managing-tenant
+/// name a Lighthouse delegation gives it.
 fn tenant_name(s: &Snapshot, g: &AccessGraph, t: Guid) -> Option<String> {
-    g.tenant_index
-        .get(&t)
-        .map(|&i| s.tenants[i as usize].name.to_string())
+    match g.tenant_index.get(&t) {
+        Some(&i) => Some(s.tenants[i as usize].name.to_string()),
+        None => s
+            .lighthouse_delegations
+            .iter()
+            .filter(|d| d.managing_tenant_id == t)
+            .find_map(|d| d.managing_tenant_name.as_deref().map(str::to_string)),
+    }
 }
 
 fn tenant_label(s: &Snapshot, g: &AccessGraph, t: Guid) -> String {
@@ -140,6 +151,42 @@ fn principal_candidate(s: &Snapshot, g: &AccessGraph, i: usize) -> Candidate {
     }
 }
 
+fn app_candidate(s: &Snapshot, g: &AccessGraph, i: usize) -> Candidate {
+    let p = &s.service_principals[i];
+    let mut detail = format!("app id {}", p.app_id);
+    if let Some(owner) = p.owner_tenant_id {
+        let _ = write!(detail, ", owned by {}", tenant_label(s, g, owner));
+    }
+    Candidate {
+        kind: "app".to_string(),
+        name: p.display_name.to_string(),
+        id: p.app_id,
+        detail,
+    }
+}
+
+/// The service principal rows of app `app_id` that the graph holds a node for.
+fn app_nodes(s: &Snapshot, g: &AccessGraph, app_id: Guid) -> Vec<NodeIndex> {
+    let mut out: Vec<NodeIndex> = s
+        .service_principals
+        .iter()
+        .filter(|p| p.app_id == app_id)
+        .filter_map(|p| g.principal(s, &p.principal_id))
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// The target an app id stands for: its one service principal, or all of them.
+fn app_target(s: &Snapshot, g: &AccessGraph, app_id: Guid) -> Option<Target> {
+    match app_nodes(s, g, app_id).as_slice() {
+        [] => None,
+        [n] => Some(Target::Principal(*n)),
+        _ => Some(Target::App(app_id)),
+    }
+}
+
 fn tenant_candidate(s: &Snapshot, i: usize) -> Candidate {
     let t = &s.tenants[i];
     Candidate {
@@ -154,6 +201,9 @@ fn tenant_candidate(s: &Snapshot, i: usize) -> Candidate {
 /// (a tenant referenced only as a home, without a `tenants` row).
 fn tenant_in_graph(s: &Snapshot, g: &AccessGraph, t: Guid) -> bool {
     s.principals.iter().any(|p| p.tenant_id == t)
+        || s.service_principals
+            .iter()
+            .any(|p| p.tenant_id == t || p.owner_tenant_id == Some(t))
         || g.unresolved_home.values().any(|&h| h == t)
         || g.agent_groups.keys().any(|k| k.0 == t)
         || g.graph
@@ -162,14 +212,18 @@ fn tenant_in_graph(s: &Snapshot, g: &AccessGraph, t: Guid) -> bool {
 }
 
 /// Finds what `query` names: an object id (principal, including one only
-/// referenced, or tenant), a UPN, a display name, or a tenant name or
-/// domain, all case-insensitive. None or several matches are errors that
+/// referenced, or tenant), an application's app id, a UPN, a display name
+/// (of a principal or an app), or a tenant name or domain, all
+/// case-insensitive. None or several matches are errors that
 /// list what the user may have meant.
 pub fn resolve(s: &Snapshot, g: &AccessGraph, query: &str) -> Result<Target, TargetError> {
     let q = query.trim();
     if let Some(id) = Guid::parse(q) {
         if let Some(n) = g.principal(s, &id) {
             return Ok(Target::Principal(n));
+        }
+        if let Some(t) = app_target(s, g, id) {
+            return Ok(t);
         }
         if g.tenant_index.contains_key(&id) || tenant_in_graph(s, g, id) {
             return Ok(Target::Tenant(id));
@@ -189,6 +243,24 @@ pub fn resolve(s: &Snapshot, g: &AccessGraph, query: &str) -> Result<Target, Tar
             }
         }
     }
+    // Apps by display name, one per app id; a service principal also
+    // listed in `principals` counts once, as its app.
+    let mut apps: Vec<(usize, Guid)> = Vec::new();
+    for (i, p) in s.service_principals.iter().enumerate() {
+        if same_text(&p.display_name, q)
+            && g.principal(s, &p.principal_id).is_some()
+            && !apps.iter().any(|&(_, a)| a == p.app_id)
+        {
+            apps.push((i, p.app_id));
+        }
+    }
+    if !apps.is_empty() {
+        principals.retain(|&(_, n)| {
+            !apps
+                .iter()
+                .any(|&(_, a)| app_nodes(s, g, a).binary_search(&n).is_ok())
+        });
+    }
     let tenants: Vec<usize> = s
         .tenants
         .iter()
@@ -198,10 +270,14 @@ pub fn resolve(s: &Snapshot, g: &AccessGraph, query: &str) -> Result<Target, Tar
         })
         .map(|(i, _)| i)
         .collect();
-    match (principals.as_slice(), tenants.as_slice()) {
-        ([(_, n)], []) => Ok(Target::Principal(*n)),
-        ([], [t]) => Ok(Target::Tenant(s.tenants[*t].tenant_id)),
-        ([], []) => Err(TargetError::Unknown {
+    match (principals.as_slice(), apps.as_slice(), tenants.as_slice()) {
+        ([(_, n)], [], []) => Ok(Target::Principal(*n)),
+        ([], [(_, a)], []) => app_target(s, g, *a).ok_or_else(|| TargetError::Unknown {
+            query: q.to_string(),
+            candidates: Vec::new(),
+        }),
+        ([], [], [t]) => Ok(Target::Tenant(s.tenants[*t].tenant_id)),
+        ([], [], []) => Err(TargetError::Unknown {
             query: q.to_string(),
             candidates: suggestions(s, g, q),
         }),
@@ -209,6 +285,7 @@ pub fn resolve(s: &Snapshot, g: &AccessGraph, query: &str) -> Result<Target, Tar
             let mut candidates: Vec<Candidate> = principals
                 .iter()
                 .map(|&(i, _)| principal_candidate(s, g, i))
+                .chain(apps.iter().map(|&(i, _)| app_candidate(s, g, i)))
                 .chain(tenants.iter().map(|&i| tenant_candidate(s, i)))
                 .collect();
             candidates.sort();
@@ -299,6 +376,12 @@ fn suggestions(s: &Snapshot, g: &AccessGraph, q: &str) -> Vec<Candidate> {
         .map(|(sc, i)| (sc, principal_candidate(s, g, i)))
         .collect();
     let mut buf = String::new();
+    for (i, p) in s.service_principals.iter().enumerate() {
+        let sc = score(&mut buf, &p.display_name, false);
+        if sc > 0.0 && g.principal(s, &p.principal_id).is_some() {
+            scored.push((sc, app_candidate(s, g, i)));
+        }
+    }
     for (i, t) in s.tenants.iter().enumerate() {
         let name = score(&mut buf, &t.name, false);
         let domain = t
@@ -310,6 +393,7 @@ fn suggestions(s: &Snapshot, g: &AccessGraph, q: &str) -> Vec<Candidate> {
         }
     }
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    scored.dedup_by(|a, b| a.1 == b.1);
     scored
         .into_iter()
         .take(MAX_SUGGESTIONS)
@@ -321,13 +405,30 @@ fn suggestions(s: &Snapshot, g: &AccessGraph, q: &str) -> Vec<Candidate> {
 fn sources(s: &Snapshot, g: &AccessGraph, target: Target) -> Vec<NodeIndex> {
     match target {
         Target::Principal(n) => vec![n],
+        Target::App(app_id) => app_nodes(s, g, app_id),
         Target::Tenant(t) => {
+            // Service principals, wherever they sit, of the apps `t` owns.
+            let owned: HashSet<Guid> = s
+                .service_principals
+                .iter()
+                .filter(|p| p.owner_tenant_id == Some(t))
+                .map(|p| p.principal_id)
+                .collect();
             let mut out: Vec<NodeIndex> = g
                 .graph
                 .node_indices()
                 .filter(|&n| match &g.graph[n] {
-                    Node::Principal(i) => s.principals[*i as usize].tenant_id == t,
-                    Node::Unresolved { .. } => g.unresolved_home(n) == Some(t),
+                    Node::Principal(i) => {
+                        let p = &s.principals[*i as usize];
+                        p.tenant_id == t || owned.contains(&p.principal_id)
+                    }
+                    Node::App(i) => {
+                        let p = &s.service_principals[*i as usize];
+                        p.tenant_id == t || p.owner_tenant_id == Some(t)
+                    }
+                    Node::Unresolved { id } => {
+                        g.unresolved_home(n) == Some(t) || owned.contains(id)
+                    }
                     Node::Placeholder { partner, .. } => *partner == t,
                     Node::Resource { .. } => false,
                 })
@@ -378,6 +479,18 @@ pub enum Channel {
     DirectoryRole,
     /// Autopilot management through a reseller or DAP relationship (F11, F12).
     Autopilot,
+    /// A standing Azure Lighthouse authorization on a delegated
+    /// subscription or resource group.
+    Lighthouse,
+    /// An eligible (just-in-time) Azure Lighthouse authorization: usable
+    /// once activated.
+    LighthouseEligible,
+    /// An application permission (app-role assignment) of a service
+    /// principal, held without any signed-in user.
+    AppPermission,
+    /// A delegated permission (OAuth2 permission grant) of a service
+    /// principal, used on behalf of a signed-in user.
+    DelegatedPermission,
 }
 
 impl Channel {
@@ -401,6 +514,16 @@ impl Channel {
             Via::Dap { .. } => Channel::Dap,
             Via::Gdap { .. } => Channel::Gdap,
             Via::Autopilot { .. } => Channel::Autopilot,
+            Via::Lighthouse { authorization, .. } => {
+                match s.lighthouse_authorizations[authorization as usize].access {
+                    LighthouseAccess::Standing => Channel::Lighthouse,
+                    LighthouseAccess::Eligible => Channel::LighthouseEligible,
+                }
+            }
+            Via::App { permission } => match s.app_permissions[permission as usize].kind {
+                PermissionKind::Application => Channel::AppPermission,
+                PermissionKind::Delegated => Channel::DelegatedPermission,
+            },
         }
     }
 
@@ -413,6 +536,10 @@ impl Channel {
             Channel::AzureRbac => "azure_rbac",
             Channel::DirectoryRole => "directory_role",
             Channel::Autopilot => "autopilot",
+            Channel::Lighthouse => "lighthouse",
+            Channel::LighthouseEligible => "lighthouse_eligible",
+            Channel::AppPermission => "app_permission",
+            Channel::DelegatedPermission => "delegated_permission",
         }
     }
 
@@ -425,13 +552,23 @@ impl Channel {
             Channel::AzureRbac => "Azure RBAC",
             Channel::DirectoryRole => "directory role assignment",
             Channel::Autopilot => "Autopilot",
+            Channel::Lighthouse => "Azure Lighthouse",
+            Channel::LighthouseEligible => "Azure Lighthouse, eligible",
+            Channel::AppPermission => "app permission, application",
+            Channel::DelegatedPermission => "app permission, delegated",
         }
     }
 
     /// True for access the customer's own role listings do not show (F6).
     pub fn is_implicit(self) -> bool {
         match self {
-            Channel::Dap | Channel::Gdap | Channel::Autopilot => true,
+            Channel::Dap
+            | Channel::Gdap
+            | Channel::Autopilot
+            | Channel::Lighthouse
+            | Channel::LighthouseEligible
+            | Channel::AppPermission
+            | Channel::DelegatedPermission => true,
             Channel::Aobo | Channel::AzureRbac | Channel::DirectoryRole => false,
         }
     }
@@ -446,7 +583,7 @@ fn foreign_agent_group(s: &Snapshot, g: &AccessGraph, holder: NodeIndex, tenant:
             p.agent_group.is_some() && p.tenant_id != tenant
         }
         Node::Placeholder { partner, .. } => *partner != tenant,
-        Node::Unresolved { .. } | Node::Resource { .. } => false,
+        Node::Unresolved { .. } | Node::Resource { .. } | Node::App(_) => false,
     }
 }
 
@@ -464,14 +601,25 @@ pub enum ItemKind {
     AzureResource,
     /// Autopilot profiles or a device.
     Autopilot,
+    /// A permission a service principal holds in a tenant's directory
+    /// (the role names the permission).
+    AppPermission,
     /// Any other scope.
     Other,
 }
 
 impl ItemKind {
-    /// Places a role held on `scope`. Exhaustive over role planes on
-    /// purpose: a new plane (app permissions, say) must be placed here.
-    pub fn of(scope: &str, plane: RolePlane) -> ItemKind {
+    /// Places a role held on `scope` through `via`. Exhaustive over role
+    /// planes and grants on purpose: a new one must be placed here.
+    pub fn of(scope: &str, plane: RolePlane, via: Via) -> ItemKind {
+        match via {
+            Via::App { .. } => return ItemKind::AppPermission,
+            Via::Explicit(_)
+            | Via::Dap { .. }
+            | Via::Gdap { .. }
+            | Via::Autopilot { .. }
+            | Via::Lighthouse { .. } => {}
+        }
         match plane {
             RolePlane::Autopilot => ItemKind::Autopilot,
             RolePlane::Directory | RolePlane::Azure | RolePlane::Custom => Self::of_scope(scope),
@@ -509,6 +657,7 @@ impl ItemKind {
             ItemKind::ResourceGroup => "resource_group",
             ItemKind::AzureResource => "azure_resource",
             ItemKind::Autopilot => "autopilot",
+            ItemKind::AppPermission => "app_permission",
             ItemKind::Other => "other",
         }
     }
@@ -675,7 +824,11 @@ pub fn exposure(s: &Snapshot, g: &AccessGraph, target: Target) -> Exposure {
             tenant: *tenant,
             resource: v.node,
             role,
-            kind: ItemKind::of(g.scope(*scope).as_str(), s.roles.info(role).plane),
+            kind: ItemKind::of(
+                g.scope(*scope).as_str(),
+                s.roles.info(role).plane,
+                grant.via,
+            ),
             channel,
             channels: all,
             grant,
@@ -716,7 +869,8 @@ pub fn exposure(s: &Snapshot, g: &AccessGraph, target: Target) -> Exposure {
 #[derive(Serialize)]
 pub struct TargetOut {
     /// `user`, `group`, `service_principal`, `unresolved_principal`,
-    /// `placeholder_group` or `tenant`.
+    /// `placeholder_group`, `app` (every service principal of an app id;
+    /// `tenant_id` is then the owning tenant) or `tenant`.
     pub kind: &'static str,
     pub id: String,
     pub name: String,
@@ -743,6 +897,7 @@ pub struct SummaryOut {
     pub resource_groups: usize,
     pub azure_resources: usize,
     pub autopilot: usize,
+    pub app_permissions: usize,
     pub other: usize,
     pub items: usize,
 }
@@ -782,6 +937,10 @@ pub struct ReachOut {
     /// The subscription's name, when the item is one and the snapshot names it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// For an app permission: the API it is a permission of (`Microsoft
+    /// Graph`), when the snapshot names it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api: Option<String>,
     pub channel: Channel,
     /// Every channel that grants the role on this resource (see [`Reach::channels`]).
     pub channels: Vec<Channel>,
@@ -822,6 +981,7 @@ fn node_kind(s: &Snapshot, g: &AccessGraph, n: NodeIndex) -> &'static str {
         Node::Unresolved { .. } => "unresolved_principal",
         Node::Placeholder { .. } => "placeholder_group",
         Node::Resource { .. } => "resource",
+        Node::App(_) => "service_principal",
     }
 }
 
@@ -832,6 +992,7 @@ pub fn node_key(s: &Snapshot, g: &AccessGraph, n: NodeIndex) -> String {
     match &g.graph[n] {
         Node::Principal(i) => s.principals[*i as usize].principal_id.to_string(),
         Node::Unresolved { id } => id.to_string(),
+        Node::App(i) => s.service_principals[*i as usize].principal_id.to_string(),
         Node::Placeholder { partner, group } => format!("{partner}/{}", group.as_str()),
         Node::Resource { tenant, scope } => format!("{tenant}{}", g.scope(*scope).as_str()),
     }
@@ -843,6 +1004,7 @@ fn node_tenant(s: &Snapshot, g: &AccessGraph, n: NodeIndex) -> Option<Guid> {
         Node::Unresolved { .. } => g.unresolved_home(n),
         Node::Placeholder { partner, .. } => Some(*partner),
         Node::Resource { tenant, .. } => Some(*tenant),
+        Node::App(i) => Some(s.service_principals[*i as usize].tenant_id),
     }
 }
 
@@ -850,6 +1012,7 @@ fn node_tenant(s: &Snapshot, g: &AccessGraph, n: NodeIndex) -> Option<Guid> {
 fn short_name(s: &Snapshot, g: &AccessGraph, n: NodeIndex) -> String {
     match &g.graph[n] {
         Node::Principal(i) => s.principals[*i as usize].display_name.to_string(),
+        Node::App(i) => s.service_principals[*i as usize].display_name.to_string(),
         Node::Unresolved { .. } | Node::Placeholder { .. } | Node::Resource { .. } => g.label(s, n),
     }
 }
@@ -857,14 +1020,16 @@ fn short_name(s: &Snapshot, g: &AccessGraph, n: NodeIndex) -> String {
 fn scope_of(g: &AccessGraph, n: NodeIndex) -> &str {
     match &g.graph[n] {
         Node::Resource { scope, .. } => g.scope(*scope).as_str(),
-        Node::Principal(_) | Node::Unresolved { .. } | Node::Placeholder { .. } => "",
+        Node::Principal(_) | Node::Unresolved { .. } | Node::Placeholder { .. } | Node::App(_) => {
+            ""
+        }
     }
 }
 
 /// The relationship id behind a grant, where it has one.
 fn relationship_id(s: &Snapshot, via: Via) -> Option<String> {
     let r = match via {
-        Via::Explicit(_) => return None,
+        Via::Explicit(_) | Via::Lighthouse { .. } | Via::App { .. } => return None,
         Via::Dap { relationship, .. }
         | Via::Gdap { relationship, .. }
         | Via::Autopilot { relationship } => &s.relationships[relationship as usize],
@@ -950,6 +1115,7 @@ impl Exposure {
                 ItemKind::ResourceGroup => &mut summary.resource_groups,
                 ItemKind::AzureResource => &mut summary.azure_resources,
                 ItemKind::Autopilot => &mut summary.autopilot,
+                ItemKind::AppPermission => &mut summary.app_permissions,
                 ItemKind::Other => &mut summary.other,
             } += 1;
             summary.items += 1;
@@ -962,6 +1128,17 @@ impl Exposure {
                         .cloned()
                 })
                 .flatten();
+            let api = match via {
+                Via::App { permission } => s.app_permissions[permission as usize]
+                    .resource_name
+                    .as_deref()
+                    .map(str::to_string),
+                Via::Explicit(_)
+                | Via::Dap { .. }
+                | Via::Gdap { .. }
+                | Via::Autopilot { .. }
+                | Via::Lighthouse { .. } => None,
+            };
             let path = r.path.iter().map(|step| step_out(s, g, step)).collect();
             let out = ReachOut {
                 kind: r.kind,
@@ -969,6 +1146,7 @@ impl Exposure {
                 role_id: s.roles.info(r.role).template_id,
                 scope,
                 name,
+                api,
                 channel: r.channel,
                 channels: r.channels.clone(),
                 implicit: r.channel.is_implicit(),
@@ -1050,6 +1228,7 @@ fn target_out(s: &Snapshot, g: &AccessGraph, target: Target, sources: usize) -> 
                     let p = &s.principals[*i as usize];
                     (p.upn.as_deref().map(str::to_string), p.enabled)
                 }
+                Node::App(i) => (None, s.service_principals[*i as usize].enabled),
                 Node::Unresolved { .. } | Node::Placeholder { .. } | Node::Resource { .. } => {
                     (None, None)
                 }
@@ -1063,6 +1242,20 @@ fn target_out(s: &Snapshot, g: &AccessGraph, target: Target, sources: usize) -> 
                 tenant_id,
                 tenant_name: tenant_id.and_then(|t| tenant_name(s, g, t)),
                 enabled,
+                principals: sources,
+            }
+        }
+        Target::App(app_id) => {
+            let first = s.service_principals.iter().find(|p| p.app_id == app_id);
+            let owner = first.and_then(|p| p.owner_tenant_id);
+            TargetOut {
+                kind: "app",
+                id: app_id.to_string(),
+                name: first.map_or_else(|| format!("app {app_id}"), |p| p.display_name.to_string()),
+                upn: None,
+                tenant_id: owner,
+                tenant_name: owner.and_then(|t| tenant_name(s, g, t)),
+                enabled: None,
                 principals: sources,
             }
         }
@@ -1095,6 +1288,17 @@ pub fn render_text(out: &ExposureOut) -> String {
             t.id,
             plural(t.principals, "principal", "principals")
         )),
+        "app" => {
+            head.push_str(&format!(
+                " (app id {}, {}",
+                t.id,
+                plural(t.principals, "service principal", "service principals")
+            ));
+            if let Some(tn) = &t.tenant_name {
+                head.push_str(&format!(", owned by {tn}"));
+            }
+            head.push(')');
+        }
         kind => {
             head.push_str(&format!(" ({kind}"));
             if let Some(tn) = &t.tenant_name {
@@ -1134,6 +1338,7 @@ pub fn render_text(out: &ExposureOut) -> String {
             "Azure resource roles",
         ),
         (sm.autopilot, "Autopilot target", "Autopilot targets"),
+        (sm.app_permissions, "app permission", "app permissions"),
         (sm.other, "other grant", "other grants"),
     ] {
         if n > 0 {
@@ -1164,6 +1369,10 @@ pub fn render_text(out: &ExposureOut) -> String {
                     None => format!("{} on subscription {}", r.role, r.scope),
                 },
                 ItemKind::ResourceGroup => format!("{} on resource group {}", r.role, r.scope),
+                ItemKind::AppPermission => match &r.api {
+                    Some(api) => format!("app permission {} of {api}", r.role),
+                    None => format!("app permission {}", r.role),
+                },
                 ItemKind::AzureResource | ItemKind::Autopilot | ItemKind::Other => {
                     format!("{} on {}", r.role, r.scope)
                 }

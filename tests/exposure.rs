@@ -517,3 +517,350 @@ fn command_line() {
     assert_eq!(code, 2);
     assert!(err.contains("unknown target `no such person`"), "{err}");
 }
+
+const ALPINE_SUB: &str = "/subscriptions/0d0cfa51-f79f-4ffb-a989-5d284d984e61";
+const TAILSPIN_SUB: &str = "/subscriptions/7a9e3c1d-2b4f-4e6a-8c0d-1f3e5a7b9c2d";
+const ERP_RG: &str =
+    "/subscriptions/b0ad68d5-aa0d-4585-9a60-9a16a895f3df/resourceGroups/rg-erp-prod";
+
+/// The items of `o` that come through `channels`.
+fn items_through(
+    o: &ExposureOut,
+    channels: &[&str],
+) -> BTreeSet<(String, &'static str, String, String, &'static str)> {
+    items(o)
+        .into_iter()
+        .filter(|i| channels.contains(&i.4))
+        .collect()
+}
+
+/// Validates the Lighthouse principals against
+/// lighthouse_delegations.csv and lighthouse_authorizations.csv: the offer
+/// "Northwind Managed Azure" (definition 2f7c…) is delegated on Tailspin's
+/// web shop subscription and on Alpine's lift operations subscription.
+/// Azure Operators is authorized Contributor in Tailspin's assignment and
+/// Reader in Alpine's; Azure On-Call holds standing User Access
+/// Administrator and eligible Contributor in Alpine's. The two groups are
+/// members of each other (the demo's harmless cycle), so each reaches the
+/// other's grants too, one hop longer.
+#[test]
+fn lighthouse_principals_reach_the_delegated_scopes() {
+    let a = demo();
+    let ops = query(&a, "Azure Operators");
+    let lh = ["lighthouse", "lighthouse_eligible"];
+    assert_eq!(
+        path_names(&ops, "Alpine Ski House", "Reader", ALPINE_SUB),
+        ["Azure Operators", "⇒ Reader"]
+    );
+    assert_eq!(
+        path_names(
+            &ops,
+            "Alpine Ski House",
+            "User Access Administrator",
+            ALPINE_SUB
+        ),
+        [
+            "Azure Operators",
+            "Azure On-Call",
+            "⇒ User Access Administrator"
+        ]
+    );
+    let tailspin = ops
+        .tenants
+        .iter()
+        .find(|t| t.name == "Tailspin Toys")
+        .expect("Tailspin");
+    assert_eq!(tailspin.reach[0].name.as_deref(), Some("Tailspin Web Shop"));
+    assert!(tailspin.reach[0].implicit);
+    assert!(
+        tailspin.reach[0]
+            .explanation
+            .ends_with("(Azure Lighthouse)"),
+        "{}",
+        tailspin.reach[0].explanation
+    );
+
+    let on_call = query(&a, "Azure On-Call");
+    assert_eq!(items_through(&on_call, &lh), items_through(&ops, &lh));
+    assert_eq!(
+        items_through(&on_call, &lh),
+        [
+            item(
+                "Alpine Ski House",
+                "subscription",
+                "Contributor",
+                ALPINE_SUB,
+                "lighthouse_eligible"
+            ),
+            item(
+                "Alpine Ski House",
+                "subscription",
+                "Reader",
+                ALPINE_SUB,
+                "lighthouse"
+            ),
+            item(
+                "Alpine Ski House",
+                "subscription",
+                "User Access Administrator",
+                ALPINE_SUB,
+                "lighthouse"
+            ),
+            item(
+                "Tailspin Toys",
+                "subscription",
+                "Contributor",
+                TAILSPIN_SUB,
+                "lighthouse"
+            ),
+        ]
+        .into()
+    );
+    assert_eq!(
+        path_names(&on_call, "Alpine Ski House", "Reader", ALPINE_SUB),
+        ["Azure On-Call", "Azure Operators", "⇒ Reader"]
+    );
+    assert_eq!(
+        path_names(&on_call, "Alpine Ski House", "Contributor", ALPINE_SUB),
+        ["Azure On-Call", "⇒ Contributor"]
+    );
+    let text = exposure::render_text(&on_call);
+    assert!(
+        text.contains("Contributor on subscription Alpine Lift Operations (/subscriptions/0d0cfa51-f79f-4ffb-a989-5d284d984e61) [Azure Lighthouse, eligible]"),
+        "{text}"
+    );
+    // The evidence cites both rows behind a Lighthouse grant.
+    let v = serde_json::to_value(&on_call).expect("json");
+    let evidence = v["tenants"]
+        .as_array()
+        .expect("tenants")
+        .iter()
+        .flat_map(|t| t["reach"].as_array().expect("reach"))
+        .filter(|r| r["channel"] == "lighthouse_eligible")
+        .flat_map(|r| r["path"].as_array().expect("path"))
+        .find_map(|s| s["evidence"].as_str())
+        .expect("grant step");
+    assert!(
+        evidence.contains("lighthouse_authorizations.csv:5"),
+        "{evidence}"
+    );
+
+    // Cloud Optimisers is no tenants row: its tenant id still answers, by
+    // the name its delegation gives it, with the unresolved principal its
+    // authorization names (Contributor on Wide World's ERP resource group).
+    let co = query(&a, "4d3c2b1a-0f9e-4d8c-b7a6-5e4d3c2b1a0f");
+    assert_eq!(co.target.kind, "tenant");
+    assert_eq!(co.target.name, "Cloud Optimisers Ltd");
+    assert_eq!(
+        items(&co),
+        [item(
+            "Wide World Importers",
+            "resource_group",
+            "Contributor",
+            ERP_RG,
+            "lighthouse"
+        )]
+        .into()
+    );
+}
+
+/// Validates the partner apps against service_principals.csv and
+/// app_permissions.csv: "Northwind RMM Connector" (app id 4a3b…, owned by
+/// Northwind) sits in Fabrikam with two application permissions of
+/// Microsoft Graph; "Northwind Automation" (app id 5b4c…) sits in Contoso
+/// with one application and one delegated permission.
+#[test]
+fn partner_apps_reach_their_permissions() {
+    let a = demo();
+    // By app id: the one service principal of that app.
+    let rmm = query(&a, "4a3b2c1d-0e9f-4a8b-9c7d-6e5f4a3b2c1d");
+    assert_eq!(rmm.target.kind, "service_principal");
+    assert_eq!(rmm.target.id, "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a");
+    assert_eq!(
+        items(&rmm),
+        [
+            item(
+                "Fabrikam Logistics",
+                "app_permission",
+                "Directory.ReadWrite.All",
+                "/",
+                "app_permission"
+            ),
+            item(
+                "Fabrikam Logistics",
+                "app_permission",
+                "Reports.Read.All",
+                "/",
+                "app_permission"
+            ),
+        ]
+        .into()
+    );
+    assert_eq!(rmm.summary.app_permissions, 2);
+    assert_eq!(
+        rmm.tenants[0].reach[0].api.as_deref(),
+        Some("Microsoft Graph")
+    );
+    // The same by object id.
+    let by_id = query(&a, "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a");
+    assert_eq!(items(&by_id), items(&rmm));
+    // By name the app is not alone: Northwind's own principals table holds a
+    // service principal of the same name, and the two are listed.
+    match exposure::resolve(&a.snapshot, &a.graph, "northwind rmm connector") {
+        Err(TargetError::Ambiguous { candidates, .. }) => {
+            let kinds: Vec<&str> = candidates.iter().map(|c| c.kind.as_str()).collect();
+            assert_eq!(kinds, ["app", "service_principal"], "{candidates:?}");
+            assert_eq!(
+                candidates[0].id.to_string(),
+                "4a3b2c1d-0e9f-4a8b-9c7d-6e5f4a3b2c1d"
+            );
+        }
+        other => panic!("expected ambiguous, got {other:?}"),
+    }
+
+    // By display name; application and delegated permissions told apart.
+    let auto = query(&a, "Northwind Automation");
+    assert_eq!(
+        items(&auto),
+        [
+            item(
+                "Contoso Dental Group",
+                "app_permission",
+                "RoleManagement.ReadWrite.Directory",
+                "/",
+                "app_permission"
+            ),
+            item(
+                "Contoso Dental Group",
+                "app_permission",
+                "User.Read",
+                "/",
+                "delegated_permission"
+            ),
+        ]
+        .into()
+    );
+    let text = exposure::render_text(&auto);
+    assert!(
+        text.contains("app permission User.Read of Microsoft Graph [app permission, delegated]"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Reaches 1 tenant (1 customer): 2 app permissions"),
+        "{text}"
+    );
+    // A typo suggests the app.
+    match exposure::resolve(&a.snapshot, &a.graph, "Northwind Automaton") {
+        Err(TargetError::Unknown { candidates, .. }) => {
+            assert_eq!(candidates[0].kind, "app");
+            assert_eq!(candidates[0].name, "Northwind Automation");
+        }
+        other => panic!("expected unknown, got {other:?}"),
+    }
+}
+
+/// Validates that a partner tenant includes its Lighthouse principals and
+/// the apps it owns, though the apps sit in customer tenants: every
+/// Lighthouse and app item of Azure Operators, Azure On-Call and the two
+/// apps is in Northwind's, and nothing of Cloud Optimisers is.
+#[test]
+fn a_partner_tenant_includes_its_lighthouse_principals_and_apps() {
+    let a = demo();
+    let n = query(&a, NORTHWIND);
+    let all = items(&n);
+    for q in [
+        "Azure Operators",
+        "Azure On-Call",
+        "Northwind Automation",
+        "4a3b2c1d-0e9f-4a8b-9c7d-6e5f4a3b2c1d",
+    ] {
+        let part = query(&a, q);
+        assert!(!part.tenants.is_empty(), "{q} reaches something");
+        assert!(items(&part).is_subset(&all), "{q}");
+    }
+    assert_eq!(n.summary.app_permissions, 4);
+    assert!(!all.contains(&item(
+        "Wide World Importers",
+        "resource_group",
+        "Contributor",
+        ERP_RG,
+        "lighthouse"
+    )));
+    let apps = items_through(&n, &["app_permission", "delegated_permission"]);
+    let tenants: BTreeSet<&str> = apps.iter().map(|i| i.0.as_str()).collect();
+    assert_eq!(
+        tenants,
+        ["Contoso Dental Group", "Fabrikam Logistics"].into()
+    );
+}
+
+/// Validates an app with a service principal in two customers: its app id
+/// or its name is the whole app (both service principals), and the owning
+/// tenant's exposure includes both.
+#[test]
+fn a_multi_tenant_app_is_every_service_principal_of_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = "44444444-4444-4444-4444-444444444444";
+    let app = "55555555-5555-5555-5555-555555555555";
+    let tenants = format!(
+        "tenant_id,name,kind\n{P},Partner One,partner\n{C},Customer One,customer\n{d},Customer Two,customer\n"
+    );
+    let sps = format!(
+        "tenant_id,principal_id,app_id,display_name,owner_tenant_id,enabled\n\
+         {C},eeeeeeee-0000-0000-0000-000000000001,{app},Sync <b>Tool</b>,{P},true\n\
+         {d},eeeeeeee-0000-0000-0000-000000000002,{app},Sync <b>Tool</b>,{P},true\n"
+    );
+    let perms = format!(
+        "tenant_id,client_id,permission,kind,resource_id,resource_name,consent_type,principal_id,granted_at\n\
+         {C},eeeeeeee-0000-0000-0000-000000000001,User.Read.All,application,,Microsoft Graph,,,\n\
+         {d},eeeeeeee-0000-0000-0000-000000000002,Mail.Read,delegated,,Microsoft Graph,all_principals,,\n"
+    );
+    snapshot(
+        dir.path(),
+        &[
+            ("tenants.csv", &tenants),
+            ("service_principals.csv", &sps),
+            ("app_permissions.csv", &perms),
+        ],
+    );
+    let a = common::audit_with(dir.path().to_str().expect("utf-8 path"), &[]);
+    let expected = BTreeSet::from([
+        item(
+            "Customer One",
+            "app_permission",
+            "User.Read.All",
+            "/",
+            "app_permission",
+        ),
+        item(
+            "Customer Two",
+            "app_permission",
+            "Mail.Read",
+            "/",
+            "delegated_permission",
+        ),
+    ]);
+    for q in [app, "sync <B>tool</b>"] {
+        let t = exposure::resolve(&a.snapshot, &a.graph, q).unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(t, Target::App(_)), "{q}: {t:?}");
+        let o = query(&a, q);
+        assert_eq!(o.target.kind, "app");
+        assert_eq!(o.target.principals, 2);
+        assert_eq!(o.target.tenant_name.as_deref(), Some("Partner One"));
+        assert_eq!(items(&o), expected, "{q}");
+        let text = exposure::render_text(&o);
+        assert!(
+            text.starts_with(&format!(
+                "Exposure of Sync <b>Tool</b> (app id {app}, 2 service principals, owned by Partner One)"
+            )),
+            "{text}"
+        );
+    }
+    // One service principal by its object id is that one alone.
+    let one = query(&a, "eeeeeeee-0000-0000-0000-000000000002");
+    assert_eq!(items(&one).len(), 1);
+    // The owner reaches both, though it holds no principal of its own.
+    let owner = query(&a, "Partner One");
+    assert_eq!(owner.target.principals, 2);
+    assert_eq!(items(&owner), expected);
+}

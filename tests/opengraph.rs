@@ -7,7 +7,7 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 
 use partner_audit::app::Audit;
-use partner_audit::report::{opengraph, Report};
+use partner_audit::report::opengraph;
 use serde_json::Value;
 
 const NORTHWIND: &str = "8650add5-6877-40ac-a353-5f54fa779ed1";
@@ -23,13 +23,7 @@ const GDAP_ALPINE: &str =
     "27d87874-61b0-472f-883f-a44c08e22532-2261f621-2d59-43b4-b118-d9a9eefb3557";
 
 fn write(a: &Audit) -> String {
-    let r = Report {
-        snapshot: &a.snapshot,
-        graph: &a.graph,
-        as_of: a.as_of,
-        findings: &a.findings,
-        diagnostics: &a.diagnostics,
-    };
+    let r = common::report_of(a);
     let mut buf = Vec::new();
     opengraph::write(&r, &mut buf).expect("write opengraph.json");
     String::from_utf8(buf).expect("utf-8")
@@ -331,4 +325,92 @@ fn cli_writes_the_same_bytes_at_any_thread_count() {
     assert_eq!(one, run("4"));
     let lib = write(&common::audit_with("fixtures/demo", &[]));
     assert_eq!(String::from_utf8(one).expect("utf-8"), lib);
+}
+
+/// Validates the Lighthouse and partner-app nodes and edges of the demo,
+/// worked out from lighthouse_delegations.csv, lighthouse_authorizations.csv,
+/// service_principals.csv and app_permissions.csv.
+#[test]
+fn demo_lighthouse_and_app_edges() {
+    let (_, g) = parse(&write(&common::audit_with("fixtures/demo", &[])));
+    const OPERATORS: &str = "af9d5190-6c56-43dc-ac62-ffe8f03e9925";
+    const ON_CALL: &str = "e0570009-bdf2-474c-8a27-ca78fbf85d13";
+    let alpine_sub = format!("{ALPINE}/subscriptions/0d0cfa51-f79f-4ffb-a989-5d284d984e61");
+
+    // Standing: Azure Operators Reader on Alpine's subscription, from the
+    // offer's delegation row and its authorization row.
+    let reader = g.edge("PA_LighthouseRole", OPERATORS, &alpine_sub);
+    assert_eq!(strings(&reader["properties"]["roles"]), ["Reader"]);
+    assert_eq!(reader["properties"]["channel"], "lighthouse");
+    assert_eq!(
+        strings(&reader["properties"]["offers"]),
+        ["Northwind Managed Azure"]
+    );
+    assert_eq!(
+        strings(&reader["properties"]["sources"]),
+        [
+            "lighthouse_delegations.csv:3",
+            "lighthouse_authorizations.csv:3"
+        ]
+    );
+    // Azure On-Call: standing User Access Administrator and eligible
+    // Contributor on the same subscription, two edges of two kinds.
+    let standing = g.edge("PA_LighthouseRole", ON_CALL, &alpine_sub);
+    assert_eq!(
+        strings(&standing["properties"]["roles"]),
+        ["User Access Administrator"]
+    );
+    let eligible = g.edge("PA_LighthouseEligibleRole", ON_CALL, &alpine_sub);
+    assert_eq!(strings(&eligible["properties"]["roles"]), ["Contributor"]);
+    assert_eq!(eligible["properties"]["channel"], "lighthouse_eligible");
+    // Cloud Optimisers: an unresolved principal in a tenant known only by
+    // its delegation's name, Contributor on Wide World's ERP resource group.
+    let optimisers = "4d3c2b1a-0f9e-4d8c-b7a6-5e4d3c2b1a0f";
+    let ghost = "d1e2f3a4-b5c6-4d7e-8f9a-0b1c2d3e4f5a";
+    assert_eq!(
+        g.nodes[optimisers]["properties"]["name"],
+        "Cloud Optimisers Ltd"
+    );
+    g.edge("PA_Contains", optimisers, ghost);
+    g.edge(
+        "PA_LighthouseRole",
+        ghost,
+        "1ccaa256-d985-44c4-9ffe-e8a78898c476/subscriptions/b0ad68d5-aa0d-4585-9a60-9a16a895f3df/resourceGroups/rg-erp-prod",
+    );
+
+    // Partner apps: nodes of their own, contained in the customer, owned by Northwind.
+    let rmm = "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a";
+    let automation = "8c7b6a5f-4e3d-4c2b-9a1f-0e9d8c7b6a5f";
+    assert_eq!(g.kinds(rmm), ["PA_App", "PA_Principal"]);
+    assert_eq!(
+        g.nodes[rmm]["properties"]["app_id"],
+        "4a3b2c1d-0e9f-4a8b-9c7d-6e5f4a3b2c1d"
+    );
+    assert_eq!(g.nodes[rmm]["properties"]["owner_tenant_id"], NORTHWIND);
+    g.edge("PA_Contains", FABRIKAM, rmm);
+    g.edge("PA_OwnsApp", NORTHWIND, rmm);
+    g.edge("PA_OwnsApp", NORTHWIND, automation);
+    // Both application permissions of the RMM connector are one edge to Fabrikam.
+    let app = g.edge("PA_AppPermission", rmm, FABRIKAM);
+    assert_eq!(
+        strings(&app["properties"]["roles"]),
+        ["Directory.ReadWrite.All", "Reports.Read.All"]
+    );
+    assert_eq!(strings(&app["properties"]["apis"]), ["Microsoft Graph"]);
+    assert_eq!(
+        strings(&app["properties"]["sources"]),
+        ["app_permissions.csv:2", "app_permissions.csv:3"]
+    );
+    // Automation: application and delegated permissions are two kinds.
+    let app = g.edge("PA_AppPermission", automation, CONTOSO);
+    assert_eq!(
+        strings(&app["properties"]["roles"]),
+        ["RoleManagement.ReadWrite.Directory"]
+    );
+    let delegated = g.edge("PA_DelegatedPermission", automation, CONTOSO);
+    assert_eq!(strings(&delegated["properties"]["roles"]), ["User.Read"]);
+    assert_eq!(delegated["properties"]["channel"], "delegated_permission");
+    // No partner app is owned by its own tenant here: no other PA_OwnsApp.
+    let owns = g.edges.iter().filter(|e| e["kind"] == "PA_OwnsApp").count();
+    assert_eq!(owns, 2);
 }

@@ -102,7 +102,17 @@ struct EdgeOut<'a> {
 struct GrantEdge {
     roles: Vec<String>,
     relationships: Vec<String>,
+    /// Lighthouse: the offers (registration definitions) granting it.
+    offers: Vec<String>,
+    /// App permissions: the APIs they are permissions of.
+    apis: Vec<String>,
     sources: Vec<String>,
+}
+
+fn push_once(list: &mut Vec<String>, v: String) {
+    if !list.contains(&v) {
+        list.push(v);
+    }
 }
 
 /// The edge kind of a grant through `c`. Exhaustive on purpose: a new
@@ -115,6 +125,10 @@ pub fn grant_kind(c: Channel) -> &'static str {
         Channel::AzureRbac => "PA_AzureRole",
         Channel::DirectoryRole => "PA_DirectoryRole",
         Channel::Autopilot => "PA_AutopilotManager",
+        Channel::Lighthouse => "PA_LighthouseRole",
+        Channel::LighthouseEligible => "PA_LighthouseEligibleRole",
+        Channel::AppPermission => "PA_AppPermission",
+        Channel::DelegatedPermission => "PA_DelegatedPermission",
     }
 }
 
@@ -125,7 +139,7 @@ fn resource_kinds(k: ItemKind) -> &'static [&'static str] {
         ItemKind::ResourceGroup => &["PA_ResourceGroup", "PA_Resource"],
         ItemKind::AzureResource => &["PA_AzureResource", "PA_Resource"],
         ItemKind::Autopilot => &["PA_Autopilot", "PA_Resource"],
-        ItemKind::DirectoryRole | ItemKind::Other => &["PA_Resource"],
+        ItemKind::DirectoryRole | ItemKind::AppPermission | ItemKind::Other => &["PA_Resource"],
     }
 }
 
@@ -229,6 +243,13 @@ pub fn write(r: &Report<'_>, w: &mut dyn Write) -> io::Result<()> {
             }
             Node::Placeholder { partner, .. } => other(*partner),
             Node::Resource { tenant, .. } => other(*tenant),
+            Node::App(i) => {
+                let p = &s.service_principals[*i as usize];
+                other(p.tenant_id);
+                if let Some(owner) = p.owner_tenant_id {
+                    other(owner);
+                }
+            }
         }
     }
     for rel in &s.relationships {
@@ -236,16 +257,36 @@ pub fn write(r: &Report<'_>, w: &mut dyn Write) -> io::Result<()> {
         other(rel.customer_tenant_id);
     }
     for t in others {
+        // A managing tenant is often known only by the name its Lighthouse
+        // delegations give it.
+        let name = s
+            .lighthouse_delegations
+            .iter()
+            .filter(|d| d.managing_tenant_id == t)
+            .find_map(|d| d.managing_tenant_name.as_deref())
+            .map_or_else(|| format!("tenant {t}"), str::to_string);
         let mut p = Props::default();
-        p.s("name", format!("tenant {t}"))
-            .s("tenant_id", t)
-            .b("in_snapshot", false);
+        p.s("name", name).s("tenant_id", t).b("in_snapshot", false);
         out.item(&NodeOut {
             id: t.to_string(),
             kinds: &["PA_Tenant"],
             properties: p,
         })?;
     }
+
+    // The `service_principals` row of each service principal, for its app id and owner.
+    let apps: HashMap<Guid, usize> = s
+        .service_principals
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.principal_id, i))
+        .rev()
+        .collect();
+    let app_props = |p: &mut Props, i: usize| {
+        let sp = &s.service_principals[i];
+        p.s("app_id", sp.app_id)
+            .opt("owner_tenant_id", sp.owner_tenant_id);
+    };
 
     // Principals and resources, in graph order.
     for n in g.graph.node_indices() {
@@ -261,14 +302,33 @@ pub fn write(r: &Report<'_>, w: &mut dyn Write) -> io::Result<()> {
                     p.b("enabled", e);
                 }
                 p.opt("agent_group", pr.agent_group.map(|a| a.as_str()));
-                let kinds: &[&str] = match pr.kind {
-                    crate::snapshot::PrincipalKind::User => &["PA_User", "PA_Principal"],
-                    crate::snapshot::PrincipalKind::Group => &["PA_Group", "PA_Principal"],
-                    crate::snapshot::PrincipalKind::ServicePrincipal => {
+                let app = apps.get(&pr.principal_id).copied();
+                if let Some(i) = app {
+                    app_props(&mut p, i);
+                }
+                let kinds: &[&str] = match (pr.kind, app) {
+                    (crate::snapshot::PrincipalKind::User, _) => &["PA_User", "PA_Principal"],
+                    (crate::snapshot::PrincipalKind::Group, _) => &["PA_Group", "PA_Principal"],
+                    (crate::snapshot::PrincipalKind::ServicePrincipal, None) => {
                         &["PA_ServicePrincipal", "PA_Principal"]
+                    }
+                    (crate::snapshot::PrincipalKind::ServicePrincipal, Some(_)) => {
+                        &["PA_App", "PA_Principal"]
                     }
                 };
                 (kinds, p)
+            }
+            Node::App(i) => {
+                let sp = &s.service_principals[*i as usize];
+                let mut p = Props::default();
+                p.s("name", &sp.display_name)
+                    .s("object_id", sp.principal_id)
+                    .s("tenant_id", sp.tenant_id);
+                if let Some(e) = sp.enabled {
+                    p.b("enabled", e);
+                }
+                app_props(&mut p, *i as usize);
+                (&["PA_App", "PA_Principal"], p)
             }
             Node::Unresolved { id } => {
                 let mut p = Props::default();
@@ -366,6 +426,7 @@ pub fn write(r: &Report<'_>, w: &mut dyn Write) -> io::Result<()> {
             Node::Principal(i) => Some(s.principals[*i as usize].tenant_id),
             Node::Unresolved { .. } => g.unresolved_home(n),
             Node::Placeholder { partner, .. } => Some(*partner),
+            Node::App(i) => Some(s.service_principals[*i as usize].tenant_id),
             Node::Resource { scope, .. } if scope.is_directory() => None,
             Node::Resource { tenant, .. } => {
                 let parent = g
@@ -393,6 +454,28 @@ pub fn write(r: &Report<'_>, w: &mut dyn Write) -> io::Result<()> {
                 &mut out,
                 "PA_Contains",
                 &t.to_string(),
+                &node_key(s, g, n),
+                &none,
+            )?;
+        }
+    }
+
+    // Apps: the tenant that registered the application → each of its
+    // service principals in another tenant.
+    for n in g.graph.node_indices() {
+        let row = match &g.graph[n] {
+            Node::App(i) => Some(*i as usize),
+            Node::Principal(i) => apps.get(&s.principals[*i as usize].principal_id).copied(),
+            Node::Unresolved { .. } | Node::Placeholder { .. } | Node::Resource { .. } => None,
+        };
+        let Some(sp) = row.map(|i| &s.service_principals[i]) else {
+            continue;
+        };
+        if let Some(owner) = sp.owner_tenant_id.filter(|&o| o != sp.tenant_id) {
+            edge(
+                &mut out,
+                "PA_OwnsApp",
+                &owner.to_string(),
                 &node_key(s, g, n),
                 &none,
             )?;
@@ -428,15 +511,26 @@ pub fn write(r: &Report<'_>, w: &mut dyn Write) -> io::Result<()> {
                 if !entry.roles.contains(&name) {
                     entry.roles.push(name);
                 }
-                let rel = match via {
-                    Via::Explicit(_) => None,
+                match via {
+                    Via::Explicit(_) => {}
                     Via::Dap { relationship, .. }
                     | Via::Gdap { relationship, .. }
-                    | Via::Autopilot { relationship } => Some(&rel_ids[*relationship as usize]),
-                };
-                if let Some(id) = rel {
-                    if !entry.relationships.contains(id) {
-                        entry.relationships.push(id.clone());
+                    | Via::Autopilot { relationship } => push_once(
+                        &mut entry.relationships,
+                        rel_ids[*relationship as usize].clone(),
+                    ),
+                    Via::Lighthouse { delegation, .. } => {
+                        let d = &s.lighthouse_delegations[*delegation as usize];
+                        let offer = d
+                            .offer_name
+                            .as_deref()
+                            .map_or_else(|| d.definition_id.to_string(), str::to_string);
+                        push_once(&mut entry.offers, offer);
+                    }
+                    Via::App { permission } => {
+                        if let Some(api) = &s.app_permissions[*permission as usize].resource_name {
+                            push_once(&mut entry.apis, api.to_string());
+                        }
                     }
                 }
                 let mut cite = String::new();
@@ -451,10 +545,25 @@ pub fn write(r: &Report<'_>, w: &mut dyn Write) -> io::Result<()> {
                         &mut cite,
                         s.gdap_access_assignments[*access_assignment as usize].loc,
                     ),
+                    Via::Lighthouse {
+                        delegation,
+                        authorization,
+                    } => {
+                        s.cite_into(
+                            &mut cite,
+                            s.lighthouse_delegations[*delegation as usize].loc,
+                        );
+                        push_once(&mut entry.sources, std::mem::take(&mut cite));
+                        s.cite_into(
+                            &mut cite,
+                            s.lighthouse_authorizations[*authorization as usize].loc,
+                        );
+                    }
+                    Via::App { permission } => {
+                        s.cite_into(&mut cite, s.app_permissions[*permission as usize].loc);
+                    }
                 }
-                if !entry.sources.contains(&cite) {
-                    entry.sources.push(cite);
-                }
+                push_once(&mut entry.sources, cite);
             }
             Edge::Within => {}
         }
@@ -464,6 +573,8 @@ pub fn write(r: &Report<'_>, w: &mut dyn Write) -> io::Result<()> {
         let Some(GrantEdge {
             roles,
             relationships: rels,
+            offers,
+            apis,
             sources,
         }) = grant_props.remove(key)
         else {
@@ -478,6 +589,12 @@ pub fn write(r: &Report<'_>, w: &mut dyn Write) -> io::Result<()> {
         }
         if !rels.is_empty() {
             p.a("relationships", rels);
+        }
+        if !offers.is_empty() {
+            p.a("offers", offers);
+        }
+        if !apis.is_empty() {
+            p.a("apis", apis);
         }
         p.a("sources", sources);
         edge(
