@@ -282,13 +282,28 @@ fn exposure(a: &crate::cli::ExposureArgs) -> Result<u8, AppError> {
     let target = crate::exposure::resolve(s, &graph, &a.target)
         .map_err(|e| AppError::Usage(e.to_string()))?;
     let out = crate::exposure::exposure(s, &graph, target).to_out(s, &graph, &a.target);
-    let mut stdout = std::io::stdout().lock();
-    let written = match a.format {
+    let write = |w: &mut dyn std::io::Write| match a.format {
         crate::cli::ExposureFormat::Text => {
-            std::io::Write::write_all(&mut stdout, crate::exposure::render_text(&out).as_bytes())
+            w.write_all(crate::exposure::render_text(&out).as_bytes())
         }
-        crate::cli::ExposureFormat::Json => crate::exposure::write_json(&out, &mut stdout),
+        crate::cli::ExposureFormat::Json => crate::exposure::write_json(&out, w),
+        crate::cli::ExposureFormat::Html => crate::report::html::write_exposure(
+            &out,
+            &crate::exposure::summary_counts(&out.summary),
+            s.manifest.captured_at.map(|t| t.to_string()),
+            w,
+        ),
     };
+    if let Some(path) = &a.out {
+        return crate::report::write_atomic(path, write)
+            .map(|()| 0)
+            .map_err(|source| AppError::Io {
+                path: path.display().to_string(),
+                source,
+            });
+    }
+    let mut stdout = std::io::stdout().lock();
+    let written = write(&mut stdout);
     match written.and_then(|()| std::io::Write::flush(&mut stdout)) {
         // A reader that stops early (`| head`) is not an error.
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(AppError::Io {

@@ -229,6 +229,8 @@ pub enum ExposureFormat {
     Text,
     /// The JSON document described in docs/exposure.md.
     Json,
+    /// One self-contained HTML page, a table per tenant reached.
+    Html,
 }
 
 #[derive(Debug, clap::Args)]
@@ -240,6 +242,9 @@ pub struct ExposureArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ExposureFormat::Text)]
     pub format: ExposureFormat,
+    /// Write the output to this file (replaced whole) instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
     /// Autopilot policy: `legacy` (F11, default) or `strict` (F12).
     #[arg(long, value_enum)]
     pub autopilot_policy: Option<PolicyArg>,

@@ -494,6 +494,20 @@ pub enum Channel {
 }
 
 impl Channel {
+    /// Every channel, in declaration order.
+    pub const ALL: [Channel; 10] = [
+        Channel::Dap,
+        Channel::Gdap,
+        Channel::Aobo,
+        Channel::AzureRbac,
+        Channel::DirectoryRole,
+        Channel::Autopilot,
+        Channel::Lighthouse,
+        Channel::LighthouseEligible,
+        Channel::AppPermission,
+        Channel::DelegatedPermission,
+    ];
+
     /// The channel of a grant of `holder` on `resource` through `via`.
     /// Exhaustive on purpose: a new kind of grant must be named here.
     pub fn of(
@@ -1276,6 +1290,33 @@ fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
+/// What a summary counts, in words: `4 directory roles, 2 subscription roles`.
+pub fn summary_counts(sm: &SummaryOut) -> String {
+    let mut parts = Vec::new();
+    for (n, one, many) in [
+        (sm.directory_roles, "directory role", "directory roles"),
+        (sm.subscriptions, "subscription role", "subscription roles"),
+        (
+            sm.resource_groups,
+            "resource group role",
+            "resource group roles",
+        ),
+        (
+            sm.azure_resources,
+            "Azure resource role",
+            "Azure resource roles",
+        ),
+        (sm.autopilot, "Autopilot target", "Autopilot targets"),
+        (sm.app_permissions, "app permission", "app permissions"),
+        (sm.other, "other grant", "other grants"),
+    ] {
+        if n > 0 {
+            parts.push(plural(n, one, many));
+        }
+    }
+    parts.join(", ")
+}
+
 /// The readable report, grouped by tenant. Snapshot strings are made
 /// printable (no control characters reach the terminal).
 pub fn render_text(out: &ExposureOut) -> String {
@@ -1323,34 +1364,12 @@ pub fn render_text(out: &ExposureOut) -> String {
         let _ = writeln!(w, "\nReaches nothing through any channel in the snapshot.");
         return w;
     }
-    let mut parts = Vec::new();
-    for (n, one, many) in [
-        (sm.directory_roles, "directory role", "directory roles"),
-        (sm.subscriptions, "subscription role", "subscription roles"),
-        (
-            sm.resource_groups,
-            "resource group role",
-            "resource group roles",
-        ),
-        (
-            sm.azure_resources,
-            "Azure resource role",
-            "Azure resource roles",
-        ),
-        (sm.autopilot, "Autopilot target", "Autopilot targets"),
-        (sm.app_permissions, "app permission", "app permissions"),
-        (sm.other, "other grant", "other grants"),
-    ] {
-        if n > 0 {
-            parts.push(plural(n, one, many));
-        }
-    }
     let _ = writeln!(
         w,
         "Reaches {} ({}): {}",
         plural(sm.tenants, "tenant", "tenants"),
         plural(sm.customer_tenants, "customer", "customers"),
-        parts.join(", ")
+        summary_counts(sm)
     );
     for tenant in &out.tenants {
         let _ = writeln!(

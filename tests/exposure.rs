@@ -864,3 +864,82 @@ fn a_multi_tenant_app_is_every_service_principal_of_it() {
     assert_eq!(owner.target.principals, 2);
     assert_eq!(items(&owner), expected);
 }
+
+/// Validates `--format html`: one self-contained page (the report's
+/// Content-Security-Policy, no other script), a table per tenant reached,
+/// and hostile snapshot strings shown as text, never as markup; `--out`
+/// writes the same bytes as standard output.
+#[test]
+fn html_page_escapes_hostile_names() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let evil_tenant = "Evil <img src=x onerror=alert(1)> \"Co\"";
+    let evil_group = "</td><script>alert(1)</script>";
+    let tenants = format!(
+        "tenant_id,name,kind\n{P},Partner One,partner\n{C},\"{}\",customer\n",
+        evil_tenant.replace('"', "\"\"")
+    );
+    let principals = format!(
+        "tenant_id,principal_id,kind,display_name,upn,enabled,agent_group\n\
+         {P},aaaaaaaa-0000-0000-0000-000000000001,group,{evil_group},,,\n"
+    );
+    let assignments = format!(
+        "tenant_id,scope,role,principal_id,principal_tenant_id\n\
+         {C},/,Global Administrator,aaaaaaaa-0000-0000-0000-000000000001,{P}\n\
+         {C},/subscriptions/{SUB},Owner,aaaaaaaa-0000-0000-0000-000000000001,{P}\n"
+    );
+    snapshot(
+        dir.path(),
+        &[
+            ("tenants.csv", &tenants),
+            ("principals.csv", &principals),
+            ("role_assignments.csv", &assignments),
+        ],
+    );
+    let snap = dir.path().to_str().expect("utf-8 path");
+    let file = dir.path().join("exposure.html");
+    let (code, _, err) = common::run(&[
+        "exposure",
+        "Partner One",
+        snap,
+        "--format",
+        "html",
+        "--out",
+        file.to_str().expect("utf-8 path"),
+        "-q",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let html = std::fs::read_to_string(&file).expect("page written");
+    let (code, stdout, err) =
+        common::run(&["exposure", "Partner One", snap, "--format", "html", "-q"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(stdout, html, "--out and standard output differ");
+
+    assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
+    assert!(html.contains("Content-Security-Policy"));
+    assert_eq!(
+        html.matches("<script").count(),
+        1,
+        "only the report's own script"
+    );
+    assert!(!html.contains("<img"), "{html}");
+    assert!(!html.contains("</td><script>"), "{html}");
+    assert!(
+        html.contains("&lt;img src=x onerror=alert(1)&gt;"),
+        "{html}"
+    );
+    assert!(
+        html.contains("&lt;&#x2f;td&gt;&lt;script&gt;alert(1)&lt;&#x2f;script&gt;"),
+        "{html}"
+    );
+    // One table for the one tenant reached, a row per item, with its path.
+    assert_eq!(html.matches("<table").count(), 1);
+    assert_eq!(html.matches("<tr><td>").count(), 2);
+    assert!(html
+        .contains("Reaches <b>1</b> tenant (1 customer): 1 directory role, 1 subscription role."));
+    assert!(
+        html.contains(
+            "&#x2f;subscriptions&#x2f;33333333-3333-3333-3333-333333333333 (Azure RBAC)</td>"
+        ),
+        "{html}"
+    );
+}
