@@ -88,6 +88,7 @@ pub fn run(cli: Cli) -> Result<u8, AppError> {
     match cli.command {
         Command::Audit(a) => audit(&a),
         Command::Import(a) => import(&a),
+        Command::Exposure(a) => exposure(&a),
         Command::Collect(a) => crate::collect::command::run(&a).map_err(AppError::Usage),
         Command::Rules(r) => match r.action {
             None => {
@@ -257,6 +258,59 @@ fn no_rule_files(dir: &Path) -> String {
             "no rule files (*.toml) in `{}`: pass the folder that holds your rule files, `partner-audit rules test DIR` (without DIR, the built-in catalog is tested)",
             dir.display()
         ),
+    }
+}
+
+/// `exposure`: loads the snapshot, builds the graph and prints what the
+/// target reaches.
+fn exposure(a: &crate::cli::ExposureArgs) -> Result<u8, AppError> {
+    let loaded = crate::import::load_any(&a.snapshot);
+    if loaded.has_errors() && !a.keep_going {
+        return Err(AppError::Diagnostics(loaded.diagnostics));
+    }
+    let policy = match a.autopilot_policy {
+        Some(PolicyArg::Strict) => AutopilotPolicy::Strict,
+        Some(PolicyArg::Legacy) | None => AutopilotPolicy::Legacy,
+    };
+    let graph = AccessGraph::build_with(&loaded.snapshot, policy);
+    let mut diagnostics = loaded.diagnostics.clone();
+    diagnostics.extend(graph.warnings.iter().cloned());
+    diagnostics.sort();
+    snapshot::diag::fold_alike_warnings(&mut diagnostics);
+    print_diagnostics(&diagnostics, a.quiet, "not shown");
+    let s = &loaded.snapshot;
+    let target = crate::exposure::resolve(s, &graph, &a.target)
+        .map_err(|e| AppError::Usage(e.to_string()))?;
+    let out = crate::exposure::exposure(s, &graph, target).to_out(s, &graph, &a.target);
+    let write = |w: &mut dyn std::io::Write| match a.format {
+        crate::cli::ExposureFormat::Text => {
+            w.write_all(crate::exposure::render_text(&out).as_bytes())
+        }
+        crate::cli::ExposureFormat::Json => crate::exposure::write_json(&out, w),
+        crate::cli::ExposureFormat::Html => crate::report::html::write_exposure(
+            &out,
+            &crate::exposure::summary_counts(&out.summary),
+            s.manifest.captured_at.map(|t| t.to_string()),
+            w,
+        ),
+    };
+    if let Some(path) = &a.out {
+        return crate::report::write_atomic(path, write)
+            .map(|()| 0)
+            .map_err(|source| AppError::Io {
+                path: path.display().to_string(),
+                source,
+            });
+    }
+    let mut stdout = std::io::stdout().lock();
+    let written = write(&mut stdout);
+    match written.and_then(|()| std::io::Write::flush(&mut stdout)) {
+        // A reader that stops early (`| head`) is not an error.
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(AppError::Io {
+            path: "standard output".into(),
+            source: e,
+        }),
+        _ => Ok(0),
     }
 }
 

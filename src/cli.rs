@@ -45,6 +45,8 @@ pub enum Command {
     Collect(Box<CollectArgs>),
     /// Read an export folder (Graph, az / ARM, Partner Center, Autopilot files in one folder per tenant) and write it as a canonical v1 snapshot.
     Import(ImportArgs),
+    /// List everything a partner principal, group, app or tenant reaches (its blast radius if compromised), each with one shortest explaining path.
+    Exposure(ExposureArgs),
     /// Write a deterministic synthetic snapshot (for benchmarks and experiments).
     Generate {
         /// Number of customer tenants, 1 to 1,000,000 (about 11.8 KB of CSV each: 1,000,000 write about 12 GB).
@@ -218,6 +220,40 @@ pub struct AuditArgs {
     /// Print per-phase timings and peak memory to stderr as one JSON line.
     #[arg(long, hide = true)]
     pub stats: bool,
+}
+
+/// Output of `exposure`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ExposureFormat {
+    /// Readable, grouped by tenant.
+    Text,
+    /// The JSON document described in docs/exposure.md.
+    Json,
+    /// One self-contained HTML page, a table per tenant reached.
+    Html,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExposureArgs {
+    /// Whom to start from: a principal's object id or UPN, a group's or app's id or display name, or a tenant's id, name or domain (all of its principals).
+    pub target: String,
+    /// Snapshot: a directory of `TABLE.csv|json|jsonl` files, one JSON file, or an export folder.
+    pub snapshot: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ExposureFormat::Text)]
+    pub format: ExposureFormat,
+    /// Write the output to this file (replaced whole) instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Autopilot policy: `legacy` (F11, default) or `strict` (F12).
+    #[arg(long, value_enum)]
+    pub autopilot_policy: Option<PolicyArg>,
+    /// Report rejected input rows but answer from the rest instead of stopping.
+    #[arg(long)]
+    pub keep_going: bool,
+    /// Print no input warnings (errors are still printed).
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, clap::Args)]

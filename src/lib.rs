@@ -8,6 +8,7 @@ pub mod app;
 pub mod cli;
 pub mod collect;
 pub mod engine;
+pub mod exposure;
 /// Entry points for the fuzz targets and the bounded fuzz test (not a stable API).
 #[doc(hidden)]
 pub mod fuzzing;

@@ -27,7 +27,8 @@ use super::baseline::Baseline;
 use super::progress::Progress;
 use super::waivers::WaiverSet;
 use super::{
-    csv, html, json, junit, markdown, review, sarif, summary, write_atomic, Outcome, Report,
+    csv, html, json, junit, markdown, opengraph, review, sarif, summary, write_atomic, Outcome,
+    Report,
 };
 use crate::engine::rule::{Rule, Severity};
 use crate::snapshot::Diagnostic;
@@ -47,6 +48,8 @@ pub enum Format {
     Sarif,
     /// junit.xml: one test case per rule and customer.
     Junit,
+    /// opengraph.json: the access graph as BloodHound OpenGraph nodes and edges.
+    Opengraph,
 }
 
 impl Format {
@@ -60,6 +63,7 @@ impl Format {
             Format::Csv => &["findings.csv", "access.csv"],
             Format::Sarif => &["findings.sarif"],
             Format::Junit => &["junit.xml"],
+            Format::Opengraph => &["opengraph.json"],
         }
     }
 }
@@ -68,7 +72,7 @@ impl Format {
 /// boxed to keep `audit`'s arguments small).
 #[derive(Debug, Default, clap::Args)]
 pub struct ReportArgs {
-    /// Report formats to write into `--out`, comma-separated: json, md, html, csv, sarif, junit [default: json].
+    /// Report formats to write into `--out`, comma-separated: json, md, html, csv, sarif, junit, opengraph [default: json].
     #[arg(long, value_enum, value_delimiter = ',', value_name = "FORMATS")]
     pub format: Option<Vec<Format>>,
     /// findings.json of a previous run: mark findings `new` or `unchanged` and list the resolved ones.
@@ -147,6 +151,7 @@ pub fn write_format(
             (Format::Csv, _) => write_atomic(&path, |w| csv::write_findings(o, w)),
             (Format::Sarif, _) => write_atomic(&path, |w| sarif::write(o, w)),
             (Format::Junit, _) => write_atomic(&path, |w| junit::write(o, w)),
+            (Format::Opengraph, _) => write_atomic(&path, |w| opengraph::write(o.report, w)),
             (Format::Md, None) => Ok(()),
         };
         result.map_err(io_err(&path))?;
@@ -475,6 +480,7 @@ fn is_report_file(name: &str) -> bool {
             Format::Csv,
             Format::Sarif,
             Format::Junit,
+            Format::Opengraph,
         ]
         .iter()
         .any(|f| f.files().contains(&name))

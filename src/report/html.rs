@@ -67,7 +67,7 @@ pub const PARTNER_ROWS: usize = 50;
 pub const MAX_INCOMPLETE_LISTED: usize = 50;
 
 const SCRIPT: &str = include_str!("templates/report.js");
-const TEMPLATES: [(&str, &str); 7] = [
+const TEMPLATES: [(&str, &str); 8] = [
     ("base.html", include_str!("templates/base.html")),
     ("report.css", include_str!("templates/report.css")),
     ("macros.html", include_str!("templates/macros.html")),
@@ -75,6 +75,7 @@ const TEMPLATES: [(&str, &str); 7] = [
     ("customer.html", include_str!("templates/customer.html")),
     ("customers.html", include_str!("templates/customers.html")),
     ("extra.html", include_str!("templates/extra.html")),
+    ("exposure.html", include_str!("templates/exposure.html")),
 ];
 
 /// The pages' Content-Security-Policy: nothing from anywhere, inline
@@ -311,34 +312,7 @@ struct Pages {
 
 impl Pages {
     fn new(review: &Review) -> Result<Pages, minijinja::Error> {
-        let mut env = Environment::new();
-        // The names end in `.html`, which turns HTML autoescape on.
-        env.set_undefined_behavior(UndefinedBehavior::Strict);
-        env.set_syntax(
-            SyntaxConfig::builder()
-                .trim_blocks(true)
-                .lstrip_blocks(true)
-                .build()?,
-        );
-        // Every `{{ … }}` passes here: text the template did not build itself
-        // loses its hidden characters before it is HTML-escaped.
-        env.set_formatter(|out, state, value| {
-            if !value.is_safe() {
-                if let Some(text) = value.as_str() {
-                    let clean = escape::visible(text, |c| matches!(c, '\t' | '\n' | '\r'));
-                    if let std::borrow::Cow::Owned(clean) = clean {
-                        return escape_formatter(out, state, &Value::from(clean));
-                    }
-                }
-            }
-            escape_formatter(out, state, value)
-        });
-        env.add_filter("markdown", |text: &str| {
-            Value::from_safe_string(super::markup::to_html(text))
-        });
-        for (name, source) in TEMPLATES {
-            env.add_template(name, source)?;
-        }
+        let env = environment()?;
         let frame = context! {
             title => &review.title,
             tool => &review.tool,
@@ -352,7 +326,42 @@ impl Pages {
         };
         Ok(Pages { env, frame })
     }
+}
 
+/// The template engine with the report's templates, formatter and filters.
+fn environment() -> Result<Environment<'static>, minijinja::Error> {
+    let mut env = Environment::new();
+    // The names end in `.html`, which turns HTML autoescape on.
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_syntax(
+        SyntaxConfig::builder()
+            .trim_blocks(true)
+            .lstrip_blocks(true)
+            .build()?,
+    );
+    // Every `{{ … }}` passes here: text the template did not build itself
+    // loses its hidden characters before it is HTML-escaped.
+    env.set_formatter(|out, state, value| {
+        if !value.is_safe() {
+            if let Some(text) = value.as_str() {
+                let clean = escape::visible(text, |c| matches!(c, '\t' | '\n' | '\r'));
+                if let std::borrow::Cow::Owned(clean) = clean {
+                    return escape_formatter(out, state, &Value::from(clean));
+                }
+            }
+        }
+        escape_formatter(out, state, value)
+    });
+    env.add_filter("markdown", |text: &str| {
+        Value::from_safe_string(super::markup::to_html(text))
+    });
+    for (name, source) in TEMPLATES {
+        env.add_template(name, source)?;
+    }
+    Ok(env)
+}
+
+impl Pages {
     fn render(&self, template: &str, ctx: Value) -> Result<String, minijinja::Error> {
         self.env.get_template(template)?.render(ctx)
     }
@@ -603,6 +612,42 @@ pub fn write(review: &Review, out: &Path) -> io::Result<()> {
         std::fs::write(&file, html)
             .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", file.display())))
     })
+}
+
+/// `exposure --format html`: the blast radius as one self-contained page
+/// (the report's styles, escaping and Content-Security-Policy), a table
+/// per tenant reached. `as_of` is the snapshot's capture time, when it
+/// has one.
+pub fn write_exposure(
+    x: &crate::exposure::ExposureOut,
+    summary: &str,
+    as_of: Option<String>,
+    w: &mut dyn io::Write,
+) -> io::Result<()> {
+    use crate::exposure::Channel;
+    let labels: BTreeMap<&str, &str> = Channel::ALL
+        .iter()
+        .map(|c| (c.as_str(), c.label()))
+        .collect();
+    let ctx = context! {
+        title => format!("Exposure of {}", x.target.name),
+        tool => format!("{} {}", env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION")),
+        as_of => as_of.as_deref().unwrap_or("an undated snapshot"),
+        as_of_origin => "the snapshot's captured_at",
+        captured_at => Value::from(()),
+        perspective => Value::from(()),
+        source => Value::from(()),
+        csp => content_security_policy(),
+        script => Value::from_safe_string(SCRIPT.to_string()),
+        root => Value::from(()),
+        x => Serde(x),
+        summary => summary,
+        labels => labels,
+    };
+    let html = environment()
+        .and_then(|env| env.get_template("exposure.html")?.render(ctx))
+        .map_err(io::Error::other)?;
+    w.write_all(html.as_bytes())
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ pub mod json;
 pub mod junit;
 pub mod markdown;
 pub mod markup;
+pub mod opengraph;
 pub mod progress;
 pub mod review;
 pub mod sarif;
