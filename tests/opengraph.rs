@@ -195,9 +195,12 @@ fn demo_nodes_and_edges() {
         strings(&gdap["properties"]["roles"]),
         ["Global Reader", "Helpdesk Administrator"]
     );
+    // The same group also holds roles through Northwind's Microsoft-led
+    // transition relationship with Alpine (relationships.csv, GDAP005).
+    let mlt_rel = "gdap:5e1f0a7c-3b2d-4e6f-9a81-c2d3e4f5a6b7-2261f621-2d59-43b4-b118-d9a9eefb3557";
     assert_eq!(
         strings(&gdap["properties"]["relationships"]),
-        [gdap_rel.as_str()]
+        [gdap_rel.as_str(), mlt_rel]
     );
     let aa = g.edge("PA_AccessAssignment", TIER1, &gdap_rel);
     assert_eq!(
