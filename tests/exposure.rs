@@ -959,3 +959,60 @@ fn html_page_escapes_hostile_names() {
         "{html}"
     );
 }
+
+/// Validates the HTML overview's blast-radius section: one row per partner
+/// tenant, widest first, with the counts `exposure` gives for that tenant.
+#[test]
+fn the_html_overview_shows_each_partners_blast_radius() {
+    let a = demo();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("out");
+    let (code, _, err) = common::run(&[
+        "audit",
+        "fixtures/demo",
+        "--out",
+        out.to_str().expect("utf-8 path"),
+        "--format",
+        "html",
+        "--fail-on",
+        "never",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let html = std::fs::read_to_string(out.join("report.html")).expect("report.html");
+    let start = html.find("<section id=\"blast-radius\">").expect("section");
+    let section = &html[start..start + html[start..].find("</section>").expect("end")];
+    let rows: Vec<&str> = section.split("<tr><td>").skip(1).collect();
+    let partners = ["Northwind IT Services", "Litware Device Services"];
+    assert_eq!(rows.len(), partners.len(), "{section}");
+    for (row, name) in rows.iter().zip(partners) {
+        assert!(row.starts_with(name), "widest first: {row}");
+        let id = a
+            .snapshot
+            .tenants
+            .iter()
+            .find(|t| &*t.name == name)
+            .expect("tenant")
+            .tenant_id;
+        let sm = query(&a, &id.to_string()).summary;
+        let cells: Vec<usize> = row
+            .split("<td class=\"num")
+            .skip(1)
+            .map(|c| {
+                let v = &c[c.find('>').expect(">") + 1..];
+                v[..v.find('<').expect("<")].parse().expect("count")
+            })
+            .collect();
+        assert_eq!(
+            cells,
+            [
+                sm.customer_tenants,
+                sm.directory_roles,
+                sm.subscriptions,
+                sm.resource_groups,
+                sm.app_permissions,
+                sm.items
+            ],
+            "{name}"
+        );
+    }
+}

@@ -428,6 +428,7 @@ impl Pages {
                 severities => Value::from(Serde(&review.severities)),
                 by_partner => Value::from(Serde(&partners)),
                 partners_total => review.by_partner.len(),
+                blast_radius => Value::from(Serde(&review.blast_radius)),
                 baseline => baseline,
                 waivers => review.waivers.is_some(),
                 affected => rows.iter().filter(|r| r.total > 0).count(),

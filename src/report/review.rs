@@ -40,6 +40,8 @@ pub struct Review {
     pub severities: Vec<SevCount>,
     pub by_customer: Vec<CountRow>,
     pub by_partner: Vec<CountRow>,
+    /// What each partner tenant's principals and apps reach, the widest first.
+    pub blast_radius: Vec<BlastRow>,
     pub baseline: Option<BaselineView>,
     pub waivers: Option<WaiversView>,
     pub customers: Vec<CustomerView>,
@@ -59,6 +61,60 @@ pub struct IncompleteView {
     pub reason: String,
     /// The tenant's customer section, when it has one.
     pub anchor: Option<String>,
+}
+
+/// The partner tenants the overview lists in its blast-radius table.
+pub const BLAST_ROWS: usize = 50;
+
+/// One partner tenant's blast radius: what a compromise of all its
+/// principals and apps would reach, through every channel (`partner-audit
+/// exposure TENANT` lists the items and their paths).
+#[derive(Debug, Serialize)]
+pub struct BlastRow {
+    pub name: String,
+    pub id: Guid,
+    pub customers: usize,
+    pub directory_roles: usize,
+    pub subscriptions: usize,
+    pub resource_groups: usize,
+    pub app_permissions: usize,
+    pub items: usize,
+}
+
+/// The blast radius of every partner tenant in the snapshot's `tenants`,
+/// widest first (by items, then name and id), at most [`BLAST_ROWS`].
+fn blast_radius(r: &Report<'_>) -> Vec<BlastRow> {
+    use crate::exposure::{exposure, Target};
+    use rayon::prelude::*;
+    let (s, g) = (r.snapshot, r.graph);
+    let mut rows: Vec<BlastRow> = s
+        .tenants
+        .par_iter()
+        .filter(|t| t.kind == TenantKind::Partner)
+        .map(|t| {
+            let id = t.tenant_id.to_string();
+            let sm = exposure(s, g, Target::Tenant(t.tenant_id))
+                .to_out(s, g, &id)
+                .summary;
+            BlastRow {
+                name: t.name.to_string(),
+                id: t.tenant_id,
+                customers: sm.customer_tenants,
+                directory_roles: sm.directory_roles,
+                subscriptions: sm.subscriptions,
+                resource_groups: sm.resource_groups,
+                app_permissions: sm.app_permissions,
+                items: sm.items,
+            }
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        b.items
+            .cmp(&a.items)
+            .then_with(|| (&a.name, a.id).cmp(&(&b.name, b.id)))
+    });
+    rows.truncate(BLAST_ROWS);
+    rows
 }
 
 /// Headline numbers.
@@ -718,6 +774,7 @@ pub fn build(o: &Outcome<'_>) -> Review {
         severities,
         by_customer,
         by_partner: by_partner.into_values().collect(),
+        blast_radius: blast_radius(r),
         baseline,
         waivers,
         customers,
