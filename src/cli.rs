@@ -170,9 +170,9 @@ pub enum RulesAction {
 /// Autopilot policy: which partner actions need DAP.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum PolicyArg {
-    /// F11: without DAP a reseller partner still manages profiles and devices other partners added.
+    /// Fact F11 (docs/facts.md): without DAP a reseller partner still manages profiles and devices other partners added.
     Legacy,
-    /// F12: profile management and deleting others' devices require DAP.
+    /// Fact F12 (docs/facts.md): profile management and deleting others' devices require DAP.
     Strict,
 }
 
@@ -200,7 +200,7 @@ pub struct AuditArgs {
     /// Read select / ignore / autopilot_policy / [parameters.RULE] from a TOML file (the command line wins).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Autopilot policy: `legacy` (F11, default: over- rather than under-reports) or `strict` (F12).
+    /// Autopilot policy: `legacy` (fact F11 of docs/facts.md, default: over- rather than under-reports) or `strict` (fact F12).
     #[arg(long, value_enum)]
     pub autopilot_policy: Option<PolicyArg>,
     /// Exit 1 when a finding at or above this severity exists.
@@ -245,7 +245,7 @@ pub struct ExposureArgs {
     /// Write the output to this file (replaced whole) instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
-    /// Autopilot policy: `legacy` (F11, default) or `strict` (F12).
+    /// Autopilot policy: `legacy` (fact F11 of docs/facts.md, default) or `strict` (fact F12).
     #[arg(long, value_enum)]
     pub autopilot_policy: Option<PolicyArg>,
     /// Report rejected input rows but answer from the rest instead of stopping.

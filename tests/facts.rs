@@ -60,7 +60,13 @@ fn fact_refs(text: &str) -> Vec<(usize, u32)> {
 /// a fact reference docs/facts.md does not define.
 fn dangling(what: &str, text: &str, known: &BTreeMap<u32, BTreeSet<String>>) -> Vec<String> {
     let mut out = Vec::new();
-    if let Some(i) = text.find("SPEC") {
+    // `SPEC` as a word (`SPEC.md`, `SPEC §3`), not inside `PERSPECTIVE`.
+    let b = text.as_bytes();
+    let word = |i: usize| b.get(i).is_some_and(u8::is_ascii_alphanumeric);
+    if let Some((i, _)) = text
+        .match_indices("SPEC")
+        .find(|&(i, _)| (i == 0 || !word(i - 1)) && !word(i + 4))
+    {
         out.push(format!("{what}: mentions `SPEC` at byte {i}"));
     }
     for (i, n) in fact_refs(text) {
@@ -226,6 +232,36 @@ fn generated_help_and_reports_are_self_contained() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
+/// Validates `--help` of every command: a fact it cites names docs/facts.md,
+/// since a user reading it has no repository at hand.
+#[test]
+fn command_help_says_where_the_facts_are() {
+    let known = facts();
+    let mut problems = Vec::new();
+    for cmd in [
+        &["--help"][..],
+        &["audit", "--help"],
+        &["exposure", "--help"],
+        &["rules", "--help"],
+        &["import", "--help"],
+        &["collect", "--help"],
+    ] {
+        let out = common::bin(cmd);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{cmd:?}");
+        let name = cmd.join(" ");
+        problems.extend(dangling(&name, &text, &known));
+        for line in text.lines().filter(|l| !fact_refs(l).is_empty()) {
+            if !line.contains("docs/facts.md") {
+                problems.push(format!(
+                    "{name}: cites a fact without docs/facts.md: {line}"
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
 /// Validates the checker: it finds what it must find.
 #[test]
 fn the_checks_catch_a_dangling_fact_and_the_specification() {
@@ -236,5 +272,7 @@ fn the_checks_catch_a_dangling_fact_and_the_specification() {
     );
     let found = dangling("t", "see SPEC §3 and F13", &known);
     assert_eq!(found.len(), 2, "{found:?}");
+    assert_eq!(dangling("t", "shared/SPEC.md", &known).len(), 1);
+    assert!(dangling("t", "--perspective <PERSPECTIVE>", &known).is_empty());
     assert!(dangling("t", "facts F1 and F12", &known).is_empty());
 }
