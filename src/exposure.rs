@@ -1102,26 +1102,18 @@ pub fn explain(s: &Snapshot, g: &AccessGraph, r: &Reach) -> String {
 }
 
 impl Exposure {
-    /// The JSON document (and the data an HTML section shows); `query` is
-    /// the target as typed.
-    pub fn to_out(&self, s: &Snapshot, g: &AccessGraph, query: &str) -> ExposureOut {
-        let target = target_out(s, g, self.target, self.sources);
+    /// The counts of what the target reaches: tenants (customers among
+    /// them) and items of each kind.
+    pub fn summary(&self, s: &Snapshot, g: &AccessGraph) -> SummaryOut {
         let mut summary = SummaryOut::default();
-        let subscriptions = subscription_names(s, g, &self.reach);
-        let mut tenants: Vec<TenantOut> = Vec::new();
+        let mut last = None;
         for r in &self.reach {
-            if tenants.last().is_none_or(|t| t.tenant_id != r.tenant) {
-                let kind = tenant_kind(s, g, r.tenant);
+            if last != Some(r.tenant) {
+                last = Some(r.tenant);
                 summary.tenants += 1;
-                if kind == Some(TenantKind::Customer) {
+                if tenant_kind(s, g, r.tenant) == Some(TenantKind::Customer) {
                     summary.customer_tenants += 1;
                 }
-                tenants.push(TenantOut {
-                    tenant_id: r.tenant,
-                    name: tenant_label(s, g, r.tenant),
-                    kind: kind.map_or("unknown", TenantKind::as_str),
-                    reach: Vec::new(),
-                });
             }
             *match r.kind {
                 ItemKind::DirectoryRole => &mut summary.directory_roles,
@@ -1133,6 +1125,27 @@ impl Exposure {
                 ItemKind::Other => &mut summary.other,
             } += 1;
             summary.items += 1;
+        }
+        summary
+    }
+
+    /// The JSON document (and the data an HTML section shows); `query` is
+    /// the target as typed.
+    pub fn to_out(&self, s: &Snapshot, g: &AccessGraph, query: &str) -> ExposureOut {
+        let target = target_out(s, g, self.target, self.sources);
+        let summary = self.summary(s, g);
+        let subscriptions = subscription_names(s, g, &self.reach);
+        let mut tenants: Vec<TenantOut> = Vec::new();
+        for r in &self.reach {
+            if tenants.last().is_none_or(|t| t.tenant_id != r.tenant) {
+                let kind = tenant_kind(s, g, r.tenant);
+                tenants.push(TenantOut {
+                    tenant_id: r.tenant,
+                    name: tenant_label(s, g, r.tenant),
+                    kind: kind.map_or("unknown", TenantKind::as_str),
+                    reach: Vec::new(),
+                });
+            }
             let via = r.grant.via;
             let scope = scope_of(g, r.resource).to_string();
             let name = (r.kind == ItemKind::Subscription)

@@ -92,10 +92,7 @@ fn blast_radius(r: &Report<'_>) -> Vec<BlastRow> {
         .par_iter()
         .filter(|t| t.kind == TenantKind::Partner)
         .map(|t| {
-            let id = t.tenant_id.to_string();
-            let sm = exposure(s, g, Target::Tenant(t.tenant_id))
-                .to_out(s, g, &id)
-                .summary;
+            let sm = exposure(s, g, Target::Tenant(t.tenant_id)).summary(s, g);
             BlastRow {
                 name: t.name.to_string(),
                 id: t.tenant_id,
