@@ -89,6 +89,7 @@ pub fn run(cli: Cli) -> Result<u8, AppError> {
         Command::Audit(a) => audit(&a),
         Command::Import(a) => import(&a),
         Command::Exposure(a) => exposure(&a),
+        Command::Merge(a) => merge(&a),
         Command::Collect(a) => crate::collect::command::run(&a).map_err(AppError::Usage),
         Command::Rules(r) => match r.action {
             None => {
@@ -315,6 +316,30 @@ fn exposure(a: &crate::cli::ExposureArgs) -> Result<u8, AppError> {
 }
 
 /// `import`: reads an export folder and writes the canonical snapshot.
+fn merge(a: &crate::cli::MergeArgs) -> Result<u8, AppError> {
+    use crate::shard::merge::MergeError;
+    use std::io::Write as _;
+    let merged = crate::shard::merge::merge(&a.shards, &a.out).map_err(|e| match e {
+        MergeError::Io { path, source } => AppError::Io { path, source },
+        other => AppError::Usage(other.to_string().trim_start_matches("error: ").to_string()),
+    })?;
+    let mut stdout = anstream::stdout();
+    let _ = writeln!(
+        stdout,
+        "merged {} shard(s): {} finding(s)",
+        merged.shards,
+        crate::snapshot::diag::thousands(merged.findings)
+    );
+    for path in &merged.written {
+        let _ = writeln!(
+            stdout,
+            "wrote {}",
+            report::summary::printable(&path.display().to_string())
+        );
+    }
+    Ok(0)
+}
+
 fn import(a: &crate::cli::ImportArgs) -> Result<u8, AppError> {
     if a.export.is_dir() && !crate::import::is_export_folder(&a.export) {
         return Err(AppError::Usage(format!(
@@ -629,6 +654,15 @@ fn audit(a: &AuditArgs) -> Result<u8, AppError> {
     let (rules, settings) = prepare(a)?;
     // Mistakes in the command line are reported before the snapshot is read
     // (a bad `--as-of` too, by `run_audit_reporting`).
+    let shard = a
+        .shard
+        .as_deref()
+        .map(|spec| crate::shard::Shard::parse(spec, |v| std::env::var(v).ok()))
+        .transpose()
+        .map_err(AppError::Usage)?;
+    if shard.is_some() {
+        crate::shard::check_args(&a.report, a.out.as_deref()).map_err(AppError::Usage)?;
+    }
     report::emit::preflight(&a.report, a.out.as_deref(), &rules).map_err(emit_error)?;
     let mut timings = Vec::new();
     // A progress line on stderr, only on a terminal and only after a second.
@@ -637,7 +671,11 @@ fn audit(a: &AuditArgs) -> Result<u8, AppError> {
         progress.set(m.to_string());
     });
     progress.finish();
-    let audit = audit?;
+    let mut audit = audit?;
+    if let Some(s) = shard {
+        // Every rule ran on the whole snapshot; the shard keeps its part.
+        audit.findings.retain(|f| s.owns(f));
+    }
     let report = Report {
         snapshot: &audit.snapshot,
         graph: &audit.graph,
@@ -645,6 +683,7 @@ fn audit(a: &AuditArgs) -> Result<u8, AppError> {
         as_of_origin: audit.as_of_origin,
         findings: &audit.findings,
         diagnostics: &audit.diagnostics,
+        shard,
     };
     let json_written = a.out.is_some()
         && a.report

@@ -31,7 +31,7 @@ pub enum FailOn {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Audit a snapshot (a directory of tables, or one JSON file) and report findings.
-    Audit(AuditArgs),
+    Audit(Box<AuditArgs>),
     /// List the rule catalog, test rules against their fixtures, or print the rule reference.
     Rules(RulesArgs),
     /// Print one rule's documentation.
@@ -47,6 +47,8 @@ pub enum Command {
     Import(ImportArgs),
     /// List everything a partner principal, group, app or tenant reaches (its blast radius if compromised), each with one shortest explaining path.
     Exposure(ExposureArgs),
+    /// Combine the folders of `audit --shard I/N` runs into the reports of the unsharded run, byte for byte.
+    Merge(MergeArgs),
     /// Write a deterministic synthetic snapshot (for benchmarks and experiments).
     Generate {
         /// Number of customer tenants, 1 to 1,000,000 (about 11.8 KB of CSV each: 1,000,000 write about 12 GB).
@@ -217,9 +219,22 @@ pub struct AuditArgs {
     pub quiet: bool,
     #[command(flatten)]
     pub report: crate::report::emit::ReportArgs,
+    /// Audit one shard of the customers, `I/N` (0-based), or `auto/N` to read I from JOB_COMPLETION_INDEX (Kubernetes Indexed Job) or SLURM_ARRAY_TASK_ID (Slurm job array); `partner-audit merge` combines the N folders. Writes json and csv only.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
     /// Print per-phase timings and peak memory to stderr as one JSON line.
     #[arg(long, hide = true)]
     pub stats: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MergeArgs {
+    /// The `--out` folders of every shard of one `audit --shard I/N` run, in any order.
+    #[arg(required = true, value_name = "SHARD_DIR")]
+    pub shards: Vec<PathBuf>,
+    /// Write the merged reports into this directory: the bytes the unsharded audit writes.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
 }
 
 /// Output of `exposure`.

@@ -18,4 +18,5 @@ pub mod import;
 pub mod input_file;
 pub mod json_strict;
 pub mod report;
+pub mod shard;
 pub mod snapshot;

@@ -235,6 +235,16 @@ pub const ACCESS_HEADER: &[&str] = &[
 /// `path_group_names` list the groups of `path` after the principal,
 /// member side first, one a line.
 pub fn write_access(o: &Outcome<'_>, w: &mut dyn Write) -> io::Result<()> {
+    write_access_grouped(o, w).map(drop)
+}
+
+/// [`write_access`], returning each tenant's run of rows (its sort key
+/// and row count), which a sharded run records for `merge`. Under
+/// `--shard`, only the rows of the shard's tenants are written.
+pub fn write_access_grouped(
+    o: &Outcome<'_>,
+    w: &mut dyn Write,
+) -> io::Result<Vec<crate::shard::AccessGroup>> {
     let mut out = writer(w);
     row(
         &mut out,
@@ -243,7 +253,20 @@ pub fn write_access(o: &Outcome<'_>, w: &mut dyn Write) -> io::Result<()> {
             .map(ToString::to_string)
             .collect::<Vec<_>>(),
     )?;
-    for l in access::lines(o.report) {
+    let shard = o.report.shard;
+    let mut groups: Vec<crate::shard::AccessGroup> = Vec::new();
+    for l in access::lines(o.report)
+        .into_iter()
+        .filter(|l| shard.is_none_or(|s| s.owns_tenant(l.tenant_id)))
+    {
+        match groups.last_mut() {
+            Some(g) if g.1 == l.tenant_id && g.0 == l.tenant_name => g.2 += 1,
+            _ => groups.push(crate::shard::AccessGroup(
+                l.tenant_name.clone(),
+                l.tenant_id,
+                1,
+            )),
+        }
         let (group_ids, group_names) = path_groups(o.report, &l.groups);
         row(
             &mut out,
@@ -267,5 +290,6 @@ pub fn write_access(o: &Outcome<'_>, w: &mut dyn Write) -> io::Result<()> {
             ],
         )?;
     }
-    out.flush()
+    out.flush()?;
+    Ok(groups)
 }

@@ -128,6 +128,7 @@ pub fn write_format(
     findings_format: json::FindingsFormat,
     out: &Path,
     progress: &Progress,
+    access_groups: &mut Vec<crate::shard::AccessGroup>,
 ) -> Result<Vec<PathBuf>, EmitError> {
     let mut written = Vec::new();
     for name in format.files() {
@@ -145,9 +146,10 @@ pub fn write_format(
             // report.html and the folder html/ are written together.
             (Format::Html, Some(rv)) if *name == html::OVERVIEW => html::write(rv, out),
             (Format::Html, _) => Ok(()),
-            (Format::Csv, _) if *name == "access.csv" => {
-                write_atomic(&path, |w| csv::write_access(o, w))
-            }
+            (Format::Csv, _) if *name == "access.csv" => write_atomic(&path, |w| {
+                *access_groups = csv::write_access_grouped(o, w)?;
+                Ok(())
+            }),
             (Format::Csv, _) => write_atomic(&path, |w| csv::write_findings(o, w)),
             (Format::Sarif, _) => write_atomic(&path, |w| sarif::write(o, w)),
             (Format::Junit, _) => write_atomic(&path, |w| junit::write(o, w)),
@@ -255,7 +257,8 @@ pub fn emit(
         };
         let staging = Staging::create(out).map_err(|e| unpublished(out, e))?;
         let mut review = None;
-        for f in formats {
+        let mut access_groups = Vec::new();
+        for &f in &formats {
             write_format(
                 &outcome,
                 &mut review,
@@ -263,6 +266,7 @@ pub fn emit(
                 args.findings_format,
                 staging.dir(),
                 &progress,
+                &mut access_groups,
             )
             .map_err(|e| match e {
                 EmitError::Io { path, source } => EmitError::Unpublished {
@@ -275,6 +279,11 @@ pub fn emit(
                 },
                 other => other,
             })?;
+        }
+        if let Some(shard) = report.shard {
+            let path = staging.dir().join(crate::shard::INDEX_FILE);
+            crate::shard::write_index(shard, &formats, &outcome, access_groups, &path)
+                .map_err(|e| unpublished(&path, e))?;
         }
         progress.set("publishing the reports".to_string());
         written = staging
@@ -473,6 +482,7 @@ pub fn clean_stale(out: &Path) {
 /// Whether `name` is a file a run writes into `--out`.
 fn is_report_file(name: &str) -> bool {
     name == COMPLETE
+        || name == crate::shard::INDEX_FILE
         || [
             Format::Json,
             Format::Md,

@@ -72,6 +72,9 @@ pub struct Report<'a> {
     pub findings: &'a [Finding],
     /// Loader and graph warnings, and (with `--keep-going`) rejected rows.
     pub diagnostics: &'a [Diagnostic],
+    /// Set by `audit --shard I/N`: `findings` are the shard's already;
+    /// access.csv keeps the rows of the shard's tenants.
+    pub shard: Option<crate::shard::Shard>,
 }
 
 impl Report<'_> {

@@ -97,6 +97,13 @@ impl Serialize for Guid {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for Guid {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Guid, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Guid::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("`{s}` is not a GUID")))
+    }
+}
+
 /// Where a row came from: an index into [`Snapshot::files`] and a 1-based line
 /// (the record's first line for CSV, the line of the object for JSON).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]

@@ -39,6 +39,7 @@ pub fn report_of(a: &Audit) -> Report<'_> {
         as_of_origin: a.as_of_origin,
         findings: &a.findings,
         diagnostics: &a.diagnostics,
+        shard: None,
     }
 }
 

@@ -22,6 +22,7 @@ pub fn report(a: &Audit) -> Report<'_> {
         as_of_origin: a.as_of_origin,
         findings: &a.findings,
         diagnostics: &a.diagnostics,
+        shard: None,
     }
 }
 

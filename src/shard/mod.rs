@@ -1,0 +1,344 @@
+//! Shards: one audit split over several machines by customer tenant.
+//!
+//! `audit --shard I/N` reads the whole snapshot (partner-side and
+//! customer-side tables: a customer's findings can depend on its
+//! partners' groups, and the input accounting must be the whole
+//! snapshot's), evaluates every rule, and keeps what shard `I` owns:
+//!
+//! - a finding belongs to the shard of its customer tenant; a finding
+//!   without a customer (about a partner, or the snapshot as a whole) to
+//!   shard 0;
+//! - an access.csv row belongs to the shard of its tenant.
+//!
+//! A tenant's shard is the first eight bytes of the SHA-256 of its id
+//! (lower-case, hyphenated), read as a big-endian number, modulo `N`: the
+//! same on every machine and in every release, whatever the snapshot's
+//! row order.
+//!
+//! Next to its reports a shard writes [`INDEX_FILE`], which says which
+//! shard it is and the sort key of each finding and of each tenant's
+//! access rows. [`merge`] reads the shards' folders and writes the bytes
+//! the unsharded run writes.
+
+pub mod merge;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::engine::rule::Severity;
+use crate::engine::Finding;
+use crate::report::emit::Format;
+use crate::snapshot::Guid;
+
+/// The file a shard writes next to its reports.
+pub const INDEX_FILE: &str = "shard.json";
+
+/// The version of [`INDEX_FILE`]'s layout.
+pub const INDEX_VERSION: u32 = 1;
+
+/// The report formats a sharded run writes (and `merge` combines).
+pub const FORMATS: [Format; 2] = [Format::Json, Format::Csv];
+
+/// Environment variables `--shard auto/N` reads the shard index from, in
+/// this order: a Kubernetes Indexed Job's, then a Slurm job array's.
+pub const INDEX_VARS: [&str; 2] = ["JOB_COMPLETION_INDEX", "SLURM_ARRAY_TASK_ID"];
+
+/// The most shards a run can be split into.
+pub const MAX_SHARDS: u32 = 65_536;
+
+/// Shard `index` of `count` (0-based).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+impl Shard {
+    /// Parses `I/N` or `auto/N`; `auto` takes the index from the first of
+    /// [`INDEX_VARS`] that `env` has.
+    pub fn parse(spec: &str, env: impl Fn(&str) -> Option<String>) -> Result<Shard, String> {
+        let bad =
+            |why: &str| format!("--shard `{spec}`: {why} (expected I/N, e.g. 0/4, or auto/N)");
+        let (index, count) = spec.split_once('/').ok_or_else(|| bad("no `/`"))?;
+        let count: u32 = count
+            .trim()
+            .parse()
+            .map_err(|_| bad("N is not a whole number"))?;
+        if count == 0 || count > MAX_SHARDS {
+            return Err(bad(&format!("N must be 1 to {MAX_SHARDS}")));
+        }
+        let index = if index.trim() == "auto" {
+            let (var, value) = INDEX_VARS
+                .iter()
+                .find_map(|v| env(v).map(|x| (*v, x)))
+                .ok_or_else(|| {
+                    format!(
+                        "--shard `{spec}`: neither {} is set; give the index as I/N, or run as a Kubernetes Indexed Job or a Slurm job array",
+                        INDEX_VARS.join(" nor ")
+                    )
+                })?;
+            let i: u32 = value
+                .trim()
+                .parse()
+                .map_err(|_| format!("--shard `{spec}`: {var} is `{value}`, not a whole number"))?;
+            if i >= count {
+                return Err(format!(
+                    "--shard `{spec}`: {var} is {i}, but shards are numbered 0 to {} (a Slurm array must be `--array=0-{}`)",
+                    count - 1,
+                    count - 1
+                ));
+            }
+            i
+        } else {
+            index
+                .trim()
+                .parse()
+                .map_err(|_| bad("I is neither a whole number nor `auto`"))?
+        };
+        if index >= count {
+            return Err(bad(&format!("I must be 0 to {}", count - 1)));
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// The shard (of `count`) a tenant belongs to.
+    pub fn of_tenant(count: u32, tenant: Guid) -> u32 {
+        let digest = Sha256::digest(tenant.encode());
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&digest[..8]);
+        (u64::from_be_bytes(first) % u64::from(count)) as u32
+    }
+
+    /// Whether a tenant's rows and findings are this shard's.
+    pub fn owns_tenant(&self, tenant: Guid) -> bool {
+        Shard::of_tenant(self.count, tenant) == self.index
+    }
+
+    /// Whether a finding is this shard's: its customer's shard, or shard 0
+    /// for a finding without a customer.
+    pub fn owns(&self, f: &Finding) -> bool {
+        match f.customer_tenant_id {
+            Some(c) => self.owns_tenant(c),
+            None => self.index == 0,
+        }
+    }
+}
+
+/// A finding's place in report order, as far as shards need it: findings
+/// are sorted by severity (descending), rule, customer, then fields that
+/// only differ within one customer, which is always in one shard.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FindingKey(pub Severity, pub String, pub Option<Guid>);
+
+impl FindingKey {
+    pub fn of(f: &Finding) -> FindingKey {
+        FindingKey(f.severity, f.rule.to_string(), f.customer_tenant_id)
+    }
+
+    /// Compares in report order.
+    pub fn order(&self, other: &FindingKey) -> std::cmp::Ordering {
+        (std::cmp::Reverse(self.0), &self.1, self.2).cmp(&(
+            std::cmp::Reverse(other.0),
+            &other.1,
+            other.2,
+        ))
+    }
+}
+
+/// One tenant's consecutive rows of access.csv: its name and id (the
+/// file's sort key) and how many rows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessGroup(pub String, pub Guid, pub u64);
+
+/// What a shard writes into [`INDEX_FILE`].
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Index {
+    pub format_version: u32,
+    /// The version of partner-audit that wrote the shard.
+    pub tool_version: String,
+    pub shard: u32,
+    pub of: u32,
+    /// The report files of the shard, sorted.
+    pub files: Vec<String>,
+    /// The key of each finding of findings.json and findings.csv, in order.
+    pub findings: Vec<FindingKey>,
+    /// access.csv's rows, tenant by tenant, in order (empty without it).
+    pub access: Vec<AccessGroup>,
+}
+
+/// Writes a shard's [`INDEX_FILE`] to `path`: the shard, its report
+/// files, and the keys `merge` orders them by.
+pub fn write_index(
+    shard: Shard,
+    formats: &[Format],
+    outcome: &crate::report::Outcome<'_>,
+    access: Vec<AccessGroup>,
+    path: &std::path::Path,
+) -> std::io::Result<()> {
+    let mut files: Vec<String> = formats
+        .iter()
+        .flat_map(|f| f.files().iter().map(|n| (*n).to_string()))
+        .collect();
+    files.sort();
+    let index = Index {
+        format_version: INDEX_VERSION,
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        shard: shard.index,
+        of: shard.count,
+        files,
+        findings: outcome
+            .open
+            .iter()
+            .map(|x| FindingKey::of(x.finding))
+            .collect(),
+        access,
+    };
+    crate::report::write_atomic(path, |w| {
+        serde_json::to_writer(&mut *w, &index).map_err(std::io::Error::other)?;
+        w.write_all(b"\n")
+    })
+}
+
+/// What `--shard` cannot be combined with, checked before the snapshot is
+/// read: reports other than [`FORMATS`] (their summaries and pages are
+/// not made of per-customer parts yet), findings.json v1, a baseline or
+/// waivers (whose resolved and unmatched lists are about the whole run),
+/// and no `--out`.
+pub fn check_args(
+    args: &crate::report::emit::ReportArgs,
+    out: Option<&std::path::Path>,
+) -> Result<(), String> {
+    if out.is_none() {
+        return Err(
+            "--shard writes a shard's reports for `partner-audit merge`: pass `--out DIR` as well"
+                .into(),
+        );
+    }
+    let formats = args.format.clone().unwrap_or_else(|| vec![Format::Json]);
+    if let Some(f) = formats.iter().find(|f| !FORMATS.contains(f)) {
+        return Err(format!(
+            "--shard writes json and csv, which `partner-audit merge` combines; `{}` is not made of per-customer parts and is written by an unsharded run",
+            clap::ValueEnum::to_possible_value(f).map_or_else(String::new, |v| v.get_name().to_string())
+        ));
+    }
+    if args.findings_format != crate::report::json::FindingsFormat::V2 {
+        return Err("--shard writes findings.json format_version 2 only (`--findings-format v1` is deprecated)".into());
+    }
+    for (given, flag) in [
+        (args.baseline.is_some(), "--baseline"),
+        (args.waivers.is_some(), "--waivers"),
+    ] {
+        if given {
+            return Err(format!(
+                "{flag} cannot be combined with --shard: what it reports (resolved findings, unmatched waivers) is about the whole run; apply it in an unsharded run"
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    /// Validates `I/N` and `auto/N` with each variable.
+    #[test]
+    fn shard_specs_parse() {
+        assert_eq!(
+            Shard::parse("2/4", no_env),
+            Ok(Shard { index: 2, count: 4 })
+        );
+        assert_eq!(
+            Shard::parse("0/1", no_env),
+            Ok(Shard { index: 0, count: 1 })
+        );
+        let k8s = |v: &str| (v == "JOB_COMPLETION_INDEX").then(|| "3".to_string());
+        assert_eq!(
+            Shard::parse("auto/4", k8s),
+            Ok(Shard { index: 3, count: 4 })
+        );
+        let slurm = |v: &str| (v == "SLURM_ARRAY_TASK_ID").then(|| "1".to_string());
+        assert_eq!(
+            Shard::parse("auto/4", slurm),
+            Ok(Shard { index: 1, count: 4 })
+        );
+        // Kubernetes' variable first when both are set.
+        let both = |v: &str| {
+            Some(
+                if v == "JOB_COMPLETION_INDEX" {
+                    "0"
+                } else {
+                    "2"
+                }
+                .to_string(),
+            )
+        };
+        assert_eq!(
+            Shard::parse("auto/4", both),
+            Ok(Shard { index: 0, count: 4 })
+        );
+        for bad in ["4/4", "1", "a/4", "1/0", "1/x", "-1/4", "auto/65537"] {
+            assert!(Shard::parse(bad, no_env).is_err(), "{bad}");
+        }
+    }
+
+    /// Validates that a tenant's shard is the SHA-256 of its id, the same
+    /// in every release (values computed with Python's hashlib).
+    #[test]
+    fn a_tenants_shard_is_stable() {
+        let a = Guid::parse("11111111-1111-1111-1111-111111111111").expect("guid");
+        let b = Guid::parse("C0FFEE00-0000-4000-8000-000000000001").expect("guid");
+        assert_eq!(
+            [
+                Shard::of_tenant(4, a),
+                Shard::of_tenant(7, a),
+                Shard::of_tenant(1000, a)
+            ],
+            [2, 3, 190]
+        );
+        assert_eq!(
+            [
+                Shard::of_tenant(4, b),
+                Shard::of_tenant(7, b),
+                Shard::of_tenant(1000, b)
+            ],
+            [1, 2, 305]
+        );
+        assert_eq!(Shard::of_tenant(1, a), 0);
+    }
+
+    /// Validates report order of finding keys: severity first, then rule,
+    /// then customer (none first).
+    #[test]
+    fn finding_keys_sort_in_report_order() {
+        let c = Guid::parse("11111111-1111-1111-1111-111111111111");
+        let k = |s, r: &str, c| FindingKey(s, r.into(), c);
+        let mut keys = vec![
+            k(Severity::Low, "AZ001", None),
+            k(Severity::High, "DAP001", c),
+            k(Severity::High, "DAP001", None),
+            k(Severity::High, "AZ001", c),
+        ];
+        keys.sort_by(FindingKey::order);
+        assert_eq!(
+            keys,
+            vec![
+                k(Severity::High, "AZ001", c),
+                k(Severity::High, "DAP001", None),
+                k(Severity::High, "DAP001", c),
+                k(Severity::Low, "AZ001", None),
+            ]
+        );
+    }
+}

@@ -1,0 +1,381 @@
+//! `audit --shard I/N` and `partner-audit merge`: four shard processes,
+//! merged, give the unsharded run's bytes; the index comes from the
+//! Kubernetes and Slurm variables with `auto/N`; a merge refuses an
+//! incomplete, mixed or altered set of shards.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::root;
+
+/// The merged files, compared byte for byte (the set's marker too).
+const FILES: [&str; 4] = [
+    "findings.json",
+    "findings.csv",
+    "access.csv",
+    ".partner-audit-complete",
+];
+
+/// Runs the binary with extra environment variables (and none of the
+/// shard ones unless given).
+fn run_env(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_partner-audit"));
+    cmd.args(args)
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .env_remove("JOB_COMPLETION_INDEX")
+        .env_remove("SLURM_ARRAY_TASK_ID");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let o = cmd.output().expect("run partner-audit");
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+/// Audits `snapshot` unsharded and as four shard processes run at once
+/// (two of them told their index by `JOB_COMPLETION_INDEX` and
+/// `SLURM_ARRAY_TASK_ID`), merges the shards, and returns the folders.
+fn shard_and_merge(snapshot: &str, extra: &[&str], tmp: &Path) -> (PathBuf, Vec<PathBuf>, PathBuf) {
+    let whole = tmp.join("whole");
+    let mut args = vec![
+        "audit",
+        snapshot,
+        "--format",
+        "json,csv",
+        "--fail-on",
+        "never",
+    ];
+    args.extend_from_slice(extra);
+    let (code, _, err) = run_env(&[&args[..], &["--out", s(&whole)]].concat(), &[]);
+    assert_eq!(code, 0, "unsharded run: {err}");
+    let dirs: Vec<PathBuf> = (0..4).map(|i| tmp.join(format!("shard-{i}"))).collect();
+    let children: Vec<_> = dirs
+        .iter()
+        .enumerate()
+        .map(|(i, dir)| {
+            let index = i.to_string();
+            let (spec, env): (String, Vec<(&str, String)>) = match i {
+                1 => ("auto/4".into(), vec![("JOB_COMPLETION_INDEX", index)]),
+                3 => ("auto/4".into(), vec![("SLURM_ARRAY_TASK_ID", index)]),
+                _ => (format!("{i}/4"), vec![]),
+            };
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_partner-audit"));
+            cmd.args(&args)
+                .args(["--shard", &spec, "--out", s(dir)])
+                .current_dir(root())
+                .env("NO_COLOR", "1")
+                .env_remove("JOB_COMPLETION_INDEX")
+                .env_remove("SLURM_ARRAY_TASK_ID");
+            for (k, v) in env {
+                cmd.env(k, v);
+            }
+            cmd.stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("start a shard")
+        })
+        .collect();
+    for (i, child) in children.into_iter().enumerate() {
+        let o = child.wait_with_output().expect("shard ends");
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "shard {i}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let merged = tmp.join("merged");
+    // In another order than 0..4: the merge orders them itself.
+    let (code, out, err) = run_env(
+        &[
+            "merge",
+            s(&dirs[2]),
+            s(&dirs[0]),
+            s(&dirs[3]),
+            s(&dirs[1]),
+            "--out",
+            s(&merged),
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "merge: {err}");
+    assert!(out.contains("merged 4 shard(s)"), "{out}");
+    (whole, dirs, merged)
+}
+
+fn read(p: &Path) -> Vec<u8> {
+    std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+fn findings_of(dir: &Path) -> Vec<serde_json::Value> {
+    let doc: serde_json::Value =
+        serde_json::from_slice(&read(&dir.join("findings.json"))).expect("findings.json parses");
+    doc["findings"].as_array().expect("findings").clone()
+}
+
+/// Checks that the merge is the unsharded run byte for byte, and that the
+/// shards split the findings (each finding in exactly one shard).
+fn check_identical(whole: &Path, dirs: &[PathBuf], merged: &Path, min_nonempty: usize) {
+    for name in FILES {
+        let a = read(&whole.join(name));
+        let b = read(&merged.join(name));
+        assert!(
+            a == b,
+            "{name}: the merge differs from the unsharded run ({} vs {} bytes)",
+            a.len(),
+            b.len()
+        );
+    }
+    assert!(
+        !merged.join("shard.json").exists(),
+        "the merge writes no index"
+    );
+    let all = findings_of(whole);
+    let per: Vec<Vec<serde_json::Value>> = dirs.iter().map(|d| findings_of(d)).collect();
+    assert_eq!(
+        per.iter().map(Vec::len).sum::<usize>(),
+        all.len(),
+        "every finding is in exactly one shard"
+    );
+    assert!(
+        per.iter().filter(|f| !f.is_empty()).count() >= min_nonempty,
+        "the findings are spread over the shards: {:?}",
+        per.iter().map(Vec::len).collect::<Vec<_>>()
+    );
+    // A customer's findings are all in one shard.
+    for (i, f) in per.iter().enumerate() {
+        for x in f {
+            if let Some(c) = x["customer_tenant_id"].as_str() {
+                for (j, g) in per.iter().enumerate() {
+                    if j != i {
+                        assert!(
+                            !g.iter()
+                                .any(|y| y["customer_tenant_id"].as_str() == Some(c)),
+                            "customer {c} is in shards {i} and {j}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    // Shard 0 alone holds the findings without a customer.
+    for f in per.iter().skip(1) {
+        assert!(f.iter().all(|x| !x["customer_tenant_id"].is_null()));
+    }
+}
+
+/// Validates that four shards of the demo merge into the unsharded bytes.
+#[test]
+fn four_shards_of_the_demo_merge_into_the_unsharded_bytes() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (whole, dirs, merged) = shard_and_merge("fixtures/demo", &[], tmp.path());
+    check_identical(&whole, &dirs, &merged, 2);
+}
+
+/// Validates the same on hostile strings (formula prefixes, quotes and
+/// line breaks inside CSV cells, names that sort oddly).
+#[test]
+fn four_shards_of_hostile_names_merge_into_the_unsharded_bytes() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (whole, dirs, merged) = shard_and_merge(
+        "fixtures/report/hostile.json",
+        &["--as-of", "2026-11-01T00:00:00Z"],
+        tmp.path(),
+    );
+    check_identical(&whole, &dirs, &merged, 1);
+}
+
+/// Validates it on 300 generated customers, where every shard has many.
+#[test]
+fn four_shards_of_generated_customers_merge_into_the_unsharded_bytes() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let snap = tmp.path().join("snap");
+    let (code, _, err) = run_env(
+        &[
+            "generate",
+            "--customers",
+            "300",
+            "--partners",
+            "5",
+            s(&snap),
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    let (whole, dirs, merged) = shard_and_merge(s(&snap), &[], tmp.path());
+    check_identical(&whole, &dirs, &merged, 4);
+    // The shards hold about a quarter of the customers each.
+    for d in &dirs {
+        let n = findings_of(d).len();
+        let all = findings_of(&whole).len();
+        assert!(
+            n * 8 > all && n * 2 < all,
+            "{n} of {all} findings in {}",
+            d.display()
+        );
+    }
+}
+
+/// Validates that a merge refuses an incomplete or mixed set of shards and
+/// an altered shard file, naming what is wrong, and writes nothing.
+#[test]
+fn merge_refuses_incomplete_mixed_or_altered_shards() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (_, dirs, _) = shard_and_merge("fixtures/demo", &[], tmp.path());
+    let out = tmp.path().join("refused");
+    let merge = |dirs: &[&Path]| {
+        let mut args = vec!["merge"];
+        args.extend(dirs.iter().map(|d| s(d)));
+        args.extend(["--out", s(&out)]);
+        run_env(&args, &[])
+    };
+    // A shard missing.
+    let (code, _, err) = merge(&[&dirs[0], &dirs[1], &dirs[3]]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("shard 2 of 4 missing"), "{err}");
+    // The same shard twice.
+    let (code, _, err) = merge(&[&dirs[0], &dirs[1], &dirs[1], &dirs[2], &dirs[3]]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("are both shard 1/4"), "{err}");
+    // A shard of another split.
+    let other = tmp.path().join("other");
+    let (code, _, err) = run_env(
+        &[
+            "audit",
+            "fixtures/demo",
+            "--format",
+            "json,csv",
+            "--fail-on",
+            "never",
+            "--shard",
+            "1/2",
+            "--out",
+            s(&other),
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = merge(&[&dirs[0], &other, &dirs[2], &dirs[3]]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("different runs"), "{err}");
+    // A folder that is not a shard.
+    let (code, _, err) = merge(&[&dirs[0], &tmp.path().join("whole"), &dirs[2], &dirs[3]]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("shard.json"), "{err}");
+    // A shard run with another as-of date: the heads differ.
+    let late = tmp.path().join("late");
+    let (code, _, err) = run_env(
+        &[
+            "audit",
+            "fixtures/demo",
+            "--format",
+            "json,csv",
+            "--fail-on",
+            "never",
+            "--shard",
+            "3/4",
+            "--as-of",
+            "2027-01-01",
+            "--out",
+            s(&late),
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = merge(&[&dirs[0], &dirs[1], &dirs[2], &late]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("differ before `summary`"), "{err}");
+    // A findings.csv with a row removed.
+    let csv = dirs[0].join("findings.csv");
+    let text = String::from_utf8(read(&csv)).expect("utf-8");
+    let cut = text
+        .trim_end_matches("\r\n")
+        .rfind("\r\n")
+        .expect("two rows");
+    std::fs::write(&csv, &text[..cut + 2]).expect("write");
+    let (code, _, err) = merge(&[&dirs[0], &dirs[1], &dirs[2], &dirs[3]]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("findings.csv") && err.contains("fewer rows"),
+        "{err}"
+    );
+    assert!(
+        !out.join("findings.json").exists(),
+        "a refused merge writes nothing"
+    );
+}
+
+/// Extra arguments, environment variables, and what the error must say.
+type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+
+/// Validates the usage errors of `--shard`, given before the snapshot is
+/// read (the snapshot path does not exist).
+#[test]
+fn shard_usage_errors_come_before_the_snapshot_is_read() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("out");
+    let cases: &[Case] = &[
+        (&["--shard", "4/4"], &[], "I must be 0 to 3"),
+        (&["--shard", "0/0"], &[], "N must be 1 to"),
+        (&["--shard", "x"], &[], "expected I/N"),
+        (
+            &["--shard", "auto/4"],
+            &[],
+            "neither JOB_COMPLETION_INDEX nor SLURM_ARRAY_TASK_ID",
+        ),
+        (
+            &["--shard", "auto/4"],
+            &[("SLURM_ARRAY_TASK_ID", "4")],
+            "--array=0-3",
+        ),
+        (
+            &["--shard", "auto/4"],
+            &[("JOB_COMPLETION_INDEX", "one")],
+            "not a whole number",
+        ),
+        (
+            &["--shard", "0/4", "--format", "json,html"],
+            &[],
+            "`html` is not made of per-customer parts",
+        ),
+        (
+            &["--shard", "0/4", "--findings-format", "v1"],
+            &[],
+            "format_version 2 only",
+        ),
+        (
+            &[
+                "--shard",
+                "0/4",
+                "--baseline",
+                "fixtures/demo/manifest.json",
+            ],
+            &[],
+            "--baseline cannot be combined",
+        ),
+    ];
+    for (extra, env, want) in cases {
+        let mut args = vec!["audit", "no/such/snapshot", "--out", s(&out)];
+        args.extend_from_slice(extra);
+        let (code, _, err) = run_env(&args, env);
+        assert_eq!(code, 2, "{extra:?}: {err}");
+        assert!(err.contains(want), "{extra:?}: want `{want}` in {err}");
+        assert!(
+            !err.contains("no/such/snapshot"),
+            "{extra:?}: read the snapshot first: {err}"
+        );
+    }
+    let (code, _, err) = run_env(&["audit", "no/such/snapshot", "--shard", "0/4"], &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("pass `--out DIR`"), "{err}");
+}
