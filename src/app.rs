@@ -671,11 +671,8 @@ fn audit(a: &AuditArgs) -> Result<u8, AppError> {
         progress.set(m.to_string());
     });
     progress.finish();
-    let mut audit = audit?;
-    if let Some(s) = shard {
-        // Every rule ran on the whole snapshot; the shard keeps its part.
-        audit.findings.retain(|f| s.owns(f));
-    }
+    // Every rule ran on the whole snapshot: the reports take the shard's part.
+    let audit = audit?;
     let report = Report {
         snapshot: &audit.snapshot,
         graph: &audit.graph,

@@ -10,11 +10,21 @@ use std::process::Command;
 
 use common::root;
 
-/// The merged files, compared byte for byte (the set's marker too).
-const FILES: [&str; 4] = [
+/// Every report format.
+const FORMATS: &str = "json,md,html,csv,sarif,junit,opengraph";
+
+/// The merged files, compared byte for byte (the set's marker too; a
+/// folder file by file).
+const FILES: [&str; 10] = [
     "findings.json",
     "findings.csv",
     "access.csv",
+    "report.md",
+    "report.html",
+    "html",
+    "findings.sarif",
+    "junit.xml",
+    "opengraph.json",
     ".partner-audit-complete",
 ];
 
@@ -47,14 +57,7 @@ fn s(p: &Path) -> &str {
 /// `SLURM_ARRAY_TASK_ID`), merges the shards, and returns the folders.
 fn shard_and_merge(snapshot: &str, extra: &[&str], tmp: &Path) -> (PathBuf, Vec<PathBuf>, PathBuf) {
     let whole = tmp.join("whole");
-    let mut args = vec![
-        "audit",
-        snapshot,
-        "--format",
-        "json,csv",
-        "--fail-on",
-        "never",
-    ];
+    let mut args = vec!["audit", snapshot, "--format", FORMATS, "--fail-on", "never"];
     args.extend_from_slice(extra);
     let (code, _, err) = run_env(&[&args[..], &["--out", s(&whole)]].concat(), &[]);
     assert_eq!(code, 0, "unsharded run: {err}");
@@ -127,8 +130,8 @@ fn findings_of(dir: &Path) -> Vec<serde_json::Value> {
 /// shards split the findings (each finding in exactly one shard).
 fn check_identical(whole: &Path, dirs: &[PathBuf], merged: &Path, min_nonempty: usize) {
     for name in FILES {
-        let a = read(&whole.join(name));
-        let b = read(&merged.join(name));
+        let a = common::read_report(&whole.join(name));
+        let b = common::read_report(&merged.join(name));
         assert!(
             a == b,
             "{name}: the merge differs from the unsharded run ({} vs {} bytes)",
@@ -140,6 +143,26 @@ fn check_identical(whole: &Path, dirs: &[PathBuf], merged: &Path, min_nonempty: 
         !merged.join("shard.json").exists(),
         "the merge writes no index"
     );
+    // Shards other than 0 write their part only: no whole-run report, and
+    // their customers' pages.
+    for d in &dirs[1..] {
+        for name in [
+            "report.md",
+            "report.html",
+            "findings.sarif",
+            "junit.xml",
+            "opengraph.json",
+        ] {
+            assert!(!d.join(name).exists(), "{} holds {name}", d.display());
+        }
+    }
+    let pages = |d: &Path| std::fs::read_dir(d.join("html/customers")).map_or(0, |r| r.count());
+    assert_eq!(
+        dirs.iter().map(|d| pages(d)).sum::<usize>(),
+        pages(whole),
+        "every customer page is written by one shard"
+    );
+    assert!(pages(whole) > 0, "the run has customer pages");
     let all = findings_of(whole);
     let per: Vec<Vec<serde_json::Value>> = dirs.iter().map(|d| findings_of(d)).collect();
     assert_eq!(
@@ -254,7 +277,7 @@ fn merge_refuses_incomplete_mixed_or_altered_shards() {
             "audit",
             "fixtures/demo",
             "--format",
-            "json,csv",
+            FORMATS,
             "--fail-on",
             "never",
             "--shard",
@@ -279,7 +302,7 @@ fn merge_refuses_incomplete_mixed_or_altered_shards() {
             "audit",
             "fixtures/demo",
             "--format",
-            "json,csv",
+            FORMATS,
             "--fail-on",
             "never",
             "--shard",
@@ -342,11 +365,6 @@ fn shard_usage_errors_come_before_the_snapshot_is_read() {
             &["--shard", "auto/4"],
             &[("JOB_COMPLETION_INDEX", "one")],
             "not a whole number",
-        ),
-        (
-            &["--shard", "0/4", "--format", "json,html"],
-            &[],
-            "`html` is not made of per-customer parts",
         ),
         (
             &["--shard", "0/4", "--findings-format", "v1"],

@@ -120,9 +120,28 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> EmitError + '_ {
     }
 }
 
+/// What a run writes from: every open finding, and (under
+/// `audit --shard`) the shard's part of them.
+pub struct Parts<'o, 'a> {
+    /// Every open finding of the run: the whole-run reports.
+    pub all: &'o Outcome<'a>,
+    /// The findings the run writes per finding: `all`, or the shard's.
+    pub mine: &'o Outcome<'a>,
+    pub shard: Option<crate::shard::Shard>,
+}
+
+impl Parts<'_, '_> {
+    /// Whether this run writes the reports about the whole run (md, sarif,
+    /// junit, opengraph, the HTML overview and lists): an unsharded run
+    /// and shard 0.
+    fn whole_run(&self) -> bool {
+        self.shard.is_none_or(|s| s.index == 0)
+    }
+}
+
 /// Writes one format's files into `out`; returns their paths.
 pub fn write_format(
-    o: &Outcome<'_>,
+    parts: &Parts<'_, '_>,
     review: &mut Option<review::Review>,
     format: Format,
     findings_format: json::FindingsFormat,
@@ -131,29 +150,46 @@ pub fn write_format(
     access_groups: &mut Vec<crate::shard::AccessGroup>,
 ) -> Result<Vec<PathBuf>, EmitError> {
     let mut written = Vec::new();
+    let (all, o) = (parts.all, parts.mine);
+    let whole = parts.whole_run();
     for name in format.files() {
-        progress.set(format!("writing {name}"));
         let path = out.join(name);
+        let whole_run_file = !matches!(format, Format::Json | Format::Csv) && *name != html::DIR;
+        if whole_run_file && !whole {
+            continue;
+        }
+        progress.set(format!("writing {name}"));
         let needs_review = matches!(format, Format::Md | Format::Html);
         if needs_review && review.is_none() {
-            *review = Some(review::build(o));
+            *review = Some(review::build(all));
         }
         let result = match (format, review.as_ref()) {
             (Format::Json, _) => {
                 write_atomic(&path, |w| json::write_outcome_as(o, findings_format, w))
             }
             (Format::Md, Some(rv)) => write_atomic(&path, |w| markdown::write(rv, w)),
-            // report.html and the folder html/ are written together.
-            (Format::Html, Some(rv)) if *name == html::OVERVIEW => html::write(rv, out),
+            // report.html and the folder html/ are written together, with
+            // the folder (the only file of a shard other than 0).
+            (Format::Html, Some(rv)) if *name == html::DIR => {
+                let owns = |id: &str| {
+                    crate::snapshot::Guid::parse(id)
+                        .is_some_and(|t| parts.shard.is_none_or(|s| s.owns_tenant(t)))
+                };
+                let set = html::PageSet {
+                    whole_run: whole,
+                    customer: parts.shard.is_some().then_some(&owns as _),
+                };
+                html::write_set(rv, &set, out)
+            }
             (Format::Html, _) => Ok(()),
             (Format::Csv, _) if *name == "access.csv" => write_atomic(&path, |w| {
                 *access_groups = csv::write_access_grouped(o, w)?;
                 Ok(())
             }),
             (Format::Csv, _) => write_atomic(&path, |w| csv::write_findings(o, w)),
-            (Format::Sarif, _) => write_atomic(&path, |w| sarif::write(o, w)),
-            (Format::Junit, _) => write_atomic(&path, |w| junit::write(o, w)),
-            (Format::Opengraph, _) => write_atomic(&path, |w| opengraph::write(o.report, w)),
+            (Format::Sarif, _) => write_atomic(&path, |w| sarif::write(all, w)),
+            (Format::Junit, _) => write_atomic(&path, |w| junit::write(all, w)),
+            (Format::Opengraph, _) => write_atomic(&path, |w| opengraph::write(all.report, w)),
             (Format::Md, None) => Ok(()),
         };
         result.map_err(io_err(&path))?;
@@ -246,6 +282,9 @@ pub fn emit(
             );
         }
     }
+    // A shard's part: what it writes per finding, its summary and its exit status.
+    let part = report.shard.map(|s| outcome.part(|f| s.owns(f)));
+    let mine = part.as_ref().unwrap_or(&outcome);
     let mut written: Vec<PathBuf> = Vec::new();
     if let Some(out) = out {
         std::fs::create_dir_all(out).map_err(io_err(out))?;
@@ -258,9 +297,14 @@ pub fn emit(
         let staging = Staging::create(out).map_err(|e| unpublished(out, e))?;
         let mut review = None;
         let mut access_groups = Vec::new();
+        let parts = Parts {
+            all: &outcome,
+            mine,
+            shard: report.shard,
+        };
         for &f in &formats {
             write_format(
-                &outcome,
+                &parts,
                 &mut review,
                 f,
                 args.findings_format,
@@ -282,7 +326,7 @@ pub fn emit(
         }
         if let Some(shard) = report.shard {
             let path = staging.dir().join(crate::shard::INDEX_FILE);
-            crate::shard::write_index(shard, &formats, &outcome, access_groups, &path)
+            crate::shard::write_index(shard, &formats, parts.mine, access_groups, &path)
                 .map_err(|e| unpublished(&path, e))?;
         }
         progress.set("publishing the reports".to_string());
@@ -292,7 +336,7 @@ pub fn emit(
         progress.finish();
     }
     let mut stdout = anstream::stdout();
-    let _ = write!(stdout, "{}", summary::render(&outcome, &written));
+    let _ = write!(stdout, "{}", summary::render(mine, &written));
     if !written.is_empty() {
         let _ = writeln!(stdout);
     }
@@ -305,8 +349,7 @@ pub fn emit(
     }
     let _ = stdout.flush();
     let failing = fail_on.is_some_and(|t| {
-        outcome
-            .gating(args.fail_on_new)
+        mine.gating(args.fail_on_new)
             .any(|x| x.finding.severity >= t)
     });
     Ok(u8::from(failing))

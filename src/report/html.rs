@@ -492,8 +492,49 @@ fn each_page(
     review: &Review,
     put: &(dyn Fn(&str, String) -> io::Result<()> + Sync),
 ) -> io::Result<()> {
+    each_page_of(review, &PageSet::default(), put)
+}
+
+/// Which pages a run writes: under `audit --shard`, shard 0 writes the
+/// pages about the whole run (the overview, the lists and the other
+/// pages) and each shard the pages of its customers.
+pub struct PageSet<'a> {
+    /// The pages about the whole run.
+    pub whole_run: bool,
+    /// Which customers' pages, by tenant id (`None`: every one).
+    pub customer: Option<&'a (dyn Fn(&str) -> bool + Sync)>,
+}
+
+impl Default for PageSet<'_> {
+    fn default() -> Self {
+        PageSet {
+            whole_run: true,
+            customer: None,
+        }
+    }
+}
+
+fn each_page_of(
+    review: &Review,
+    set: &PageSet<'_>,
+    put: &(dyn Fn(&str, String) -> io::Result<()> + Sync),
+) -> io::Result<()> {
     let err = |e: minijinja::Error| io::Error::other(format!("report.html: {e:#}"));
     let pages = Pages::new(review).map_err(err)?;
+    review
+        .customers
+        .par_iter()
+        .filter(|c| set.customer.is_none_or(|owns| owns(&c.id)))
+        .try_for_each(|c| {
+            let name = page_name(&c.id)?;
+            put(
+                &format!("{DIR}/customers/{name}"),
+                pages.customer(c).map_err(err)?,
+            )
+        })?;
+    if !set.whole_run {
+        return Ok(());
+    }
     put(OVERVIEW, pages.overview(review).map_err(err)?)?;
     let rows = customer_rows(review);
     let lists = rows.len().div_ceil(LIST_ROWS).max(1);
@@ -509,13 +550,6 @@ fn each_page(
             pages.extra("partners", "Partners", ctx).map_err(err)?,
         )?;
     }
-    review.customers.par_iter().try_for_each(|c| {
-        let name = page_name(&c.id)?;
-        put(
-            &format!("{DIR}/customers/{name}"),
-            pages.customer(c).map_err(err)?,
-        )
-    })?;
     // Where each finding is, for the links of the waivers page.
     let mut links: BTreeMap<&str, String> = BTreeMap::new();
     if let Some(w) = &review.waivers {
@@ -607,8 +641,13 @@ pub fn pages(review: &Review) -> io::Result<Vec<Page>> {
 /// Writes `report.html` and the `html/` folder into `out` (the run's
 /// staging folder: the set is published whole or not at all).
 pub fn write(review: &Review, out: &Path) -> io::Result<()> {
+    write_set(review, &PageSet::default(), out)
+}
+
+/// [`write`], only the pages of `set`.
+pub fn write_set(review: &Review, set: &PageSet<'_>, out: &Path) -> io::Result<()> {
     std::fs::create_dir_all(out.join(DIR).join("customers"))?;
-    each_page(review, &|path, html| {
+    each_page_of(review, set, &|path, html| {
         let file = out.join(path);
         std::fs::write(&file, html)
             .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", file.display())))

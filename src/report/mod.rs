@@ -241,6 +241,24 @@ impl<'a> Outcome<'a> {
         out
     }
 
+    /// The outcome of the open findings `keep` keeps (a shard's part, in
+    /// report order); no baseline or waivers (a sharded run has neither).
+    pub fn part(&self, keep: impl Fn(&Finding) -> bool) -> Outcome<'a> {
+        Outcome {
+            report: self.report,
+            rules: self.rules,
+            open: self
+                .open
+                .iter()
+                .filter(|x| keep(x.finding))
+                .copied()
+                .collect(),
+            waived: Vec::new(),
+            baseline: None,
+            waivers: None,
+        }
+    }
+
     /// The findings that gate the run: open, and new when `only_new`.
     pub fn gating(&self, only_new: bool) -> impl Iterator<Item = &Open<'a>> {
         self.open

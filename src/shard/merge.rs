@@ -12,6 +12,9 @@
 //! - findings.csv: the header, then the rows in report order.
 //! - access.csv: the header, then each tenant's rows, ordered by tenant
 //!   name and id like the unsharded file.
+//! - html/: shard 0's folder and every shard's customer pages.
+//! - report.html, report.md, findings.sarif, junit.xml, opengraph.json:
+//!   about the whole run, written whole by shard 0, copied.
 //!
 //! Memory holds the shards' indexes and one table of findings.json at a
 //! time; the findings and rows are copied through.
@@ -551,6 +554,74 @@ fn merge_access_csv(parts: &[Part], w: &mut dyn Write) -> Result<(), MergeError>
     Ok(())
 }
 
+/// The files merge puts together from every shard's part; the others
+/// (but `html/`) shard 0 writes whole.
+const COMBINED: [&str; 3] = ["findings.json", "findings.csv", "access.csv"];
+
+/// Merges `html/`: shard 0's folder (the lists and other whole-run pages,
+/// and its customers' pages), and every other shard's customer pages.
+fn merge_html(parts: &[Part], to: &Path) -> Result<(), MergeError> {
+    let dir = crate::report::html::DIR;
+    copy_tree(&parts[0].dir.join(dir), to)?;
+    let pages = to.join("customers");
+    std::fs::create_dir_all(&pages).map_err(|e| MergeError::Io {
+        path: pages.display().to_string(),
+        source: e,
+    })?;
+    for p in &parts[1..] {
+        let from = p.dir.join(dir);
+        for e in read_dir(&from)? {
+            if e != "customers" {
+                return Err(damaged(
+                    &from.join(&e),
+                    "a shard other than 0 writes only customer pages",
+                ));
+            }
+        }
+        let from = from.join("customers");
+        for name in read_dir(&from)? {
+            let target = pages.join(&name);
+            if target.exists() {
+                return Err(MergeError::Shards(format!(
+                    "customer page `{name}` is in `{}` and in another shard: the shards overlap",
+                    p.dir.display()
+                )));
+            }
+            let source = from.join(&name);
+            std::fs::copy(&source, &target).map_err(|e| damaged(&source, e.to_string()))?;
+        }
+    }
+    Ok(())
+}
+
+/// The names in a folder, sorted.
+fn read_dir(dir: &Path) -> Result<Vec<String>, MergeError> {
+    let mut names = Vec::new();
+    for e in std::fs::read_dir(dir).map_err(|e| damaged(dir, e.to_string()))? {
+        let e = e.map_err(|e| damaged(dir, e.to_string()))?;
+        names.push(e.file_name().to_string_lossy().into_owned());
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// Copies a folder of files and folders.
+fn copy_tree(from: &Path, to: &Path) -> Result<(), MergeError> {
+    std::fs::create_dir_all(to).map_err(|e| MergeError::Io {
+        path: to.display().to_string(),
+        source: e,
+    })?;
+    for name in read_dir(from)? {
+        let (a, b) = (from.join(&name), to.join(&name));
+        if a.is_dir() {
+            copy_tree(&a, &b)?;
+        } else {
+            std::fs::copy(&a, &b).map_err(|e| damaged(&a, e.to_string()))?;
+        }
+    }
+    Ok(())
+}
+
 fn open_all(parts: &[Part], name: &str) -> Result<Vec<Reader>, MergeError> {
     parts
         .iter()
@@ -585,16 +656,23 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Merged, MergeError> {
     let staging = Staging::create(out).map_err(io_err(out))?;
     for name in &parts[0].index.files {
         let path = staging.dir().join(name);
+        if name == crate::report::html::DIR {
+            merge_html(&parts, &path)?;
+            continue;
+        }
+        if !COMBINED.contains(&name.as_str()) {
+            // A report about the whole run: shard 0 wrote it whole.
+            let from = parts[0].dir.join(name);
+            std::fs::copy(&from, &path).map_err(|e| damaged(&from, e.to_string()))?;
+            continue;
+        }
         let mut failed = None;
         let result = write_atomic(&path, |w| {
             let r = match name.as_str() {
                 "findings.json" => merge_json(&parts, &order, w),
                 "findings.csv" => merge_findings_csv(&parts, &order, w),
                 "access.csv" => merge_access_csv(&parts, w),
-                other => Err(damaged(
-                    &parts[0].dir.join(INDEX_FILE),
-                    format!("lists `{other}`, which merge does not combine"),
-                )),
+                _ => Ok(()),
             };
             r.map_err(|e| {
                 failed = Some(e);

@@ -7,8 +7,12 @@
 //!
 //! - a finding belongs to the shard of its customer tenant; a finding
 //!   without a customer (about a partner, or the snapshot as a whole) to
-//!   shard 0;
-//! - an access.csv row belongs to the shard of its tenant.
+//!   shard 0: findings.json and findings.csv hold the shard's findings;
+//! - an access.csv row belongs to the shard of its tenant;
+//! - a customer's HTML page, to its customer's shard;
+//! - the reports about the whole run (report.md, findings.sarif,
+//!   junit.xml, opengraph.json, report.html and the HTML lists) are
+//!   written by shard 0 alone, from every finding.
 //!
 //! A tenant's shard is the first eight bytes of the SHA-256 of its id
 //! (lower-case, hyphenated), read as a big-endian number, modulo `N`: the
@@ -36,8 +40,11 @@ pub const INDEX_FILE: &str = "shard.json";
 /// The version of [`INDEX_FILE`]'s layout.
 pub const INDEX_VERSION: u32 = 1;
 
-/// The report formats a sharded run writes (and `merge` combines).
-pub const FORMATS: [Format; 2] = [Format::Json, Format::Csv];
+/// The report formats whose files a shard writes its part of: findings,
+/// access rows and customer pages. Shard 0 also writes the reports about
+/// the whole run (report.md, findings.sarif, junit.xml, opengraph.json,
+/// report.html and the HTML lists), from every finding.
+pub const SPLIT: [Format; 3] = [Format::Json, Format::Csv, Format::Html];
 
 /// Environment variables `--shard auto/N` reads the shard index from, in
 /// this order: a Kubernetes Indexed Job's, then a Slurm job array's.
@@ -165,7 +172,8 @@ pub struct Index {
     pub tool_version: String,
     pub shard: u32,
     pub of: u32,
-    /// The report files of the shard, sorted.
+    /// The report files of the run, sorted (shards other than 0 write
+    /// only their part of findings.json, the CSV files and html/).
     pub files: Vec<String>,
     /// The key of each finding of findings.json and findings.csv, in order.
     pub findings: Vec<FindingKey>,
@@ -207,10 +215,8 @@ pub fn write_index(
 }
 
 /// What `--shard` cannot be combined with, checked before the snapshot is
-/// read: reports other than [`FORMATS`] (their summaries and pages are
-/// not made of per-customer parts yet), findings.json v1, a baseline or
-/// waivers (whose resolved and unmatched lists are about the whole run),
-/// and no `--out`.
+/// read: findings.json v1, a baseline or waivers (whose resolved and
+/// unmatched lists are about the whole run), and no `--out`.
 pub fn check_args(
     args: &crate::report::emit::ReportArgs,
     out: Option<&std::path::Path>,
@@ -220,13 +226,6 @@ pub fn check_args(
             "--shard writes a shard's reports for `partner-audit merge`: pass `--out DIR` as well"
                 .into(),
         );
-    }
-    let formats = args.format.clone().unwrap_or_else(|| vec![Format::Json]);
-    if let Some(f) = formats.iter().find(|f| !FORMATS.contains(f)) {
-        return Err(format!(
-            "--shard writes json and csv, which `partner-audit merge` combines; `{}` is not made of per-customer parts and is written by an unsharded run",
-            clap::ValueEnum::to_possible_value(f).map_or_else(String::new, |v| v.get_name().to_string())
-        ));
     }
     if args.findings_format != crate::report::json::FindingsFormat::V2 {
         return Err("--shard writes findings.json format_version 2 only (`--findings-format v1` is deprecated)".into());
