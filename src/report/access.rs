@@ -6,13 +6,12 @@
 //! Partner agent groups whose members the snapshot does not hold appear as
 //! one row each (kind `placeholder`): the access exists, who uses it is unknown.
 
-use std::collections::BTreeSet;
-
 use petgraph::graph::NodeIndex;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::Report;
 use crate::graph::members::{Member, MemberKind};
-use crate::graph::{Grant, Hop, Node, Via};
+use crate::graph::{Access, Grant, Hop, Node, Via};
 use crate::snapshot::roles::RoleId;
 use crate::snapshot::Guid;
 
@@ -214,65 +213,134 @@ fn line(r: &Report<'_>, m: &Member, grant: &Grant, resource: NodeIndex) -> Optio
 /// Every effective-access row, placeholders included, sorted by tenant,
 /// resource, role, listed before hidden, then principal.
 pub fn lines(r: &Report<'_>) -> Vec<AccessLine> {
-    let g = r.graph;
-    // (resource, role, member) reachable through an explicit assignment.
-    let mut explicit: BTreeSet<(NodeIndex, RoleId, NodeIndex)> = BTreeSet::new();
-    for grant in g.grants.iter().filter(|x| !x.via.is_implicit()) {
-        let below = g.below.get(&grant.resource).map_or(&[][..], Vec::as_slice);
-        for m in g.members_of(grant.holder).list.iter() {
-            for &res in std::iter::once(&grant.resource).chain(below) {
-                explicit.insert((res, grant.role, m.node));
+    let by = ByTenant::new(r, |_| true);
+    by.tenants.iter().flat_map(|t| by.lines(r, t)).collect()
+}
+
+/// What a row is made from: an effective access, or a partner group
+/// whose members the snapshot lacks (a placeholder member).
+#[derive(Clone)]
+enum Source<'g> {
+    Access(Access<'g>),
+    Placeholder(&'g Member, &'g Grant),
+}
+
+/// One tenant's rows, before they are made: the rows of [`lines`] come
+/// tenant by tenant (by name, then id), so a writer can make and write
+/// one tenant's at a time instead of holding every row.
+pub struct TenantRows<'g> {
+    pub name: String,
+    pub id: Guid,
+    /// In the order [`lines`] meets them (effective accesses, then
+    /// placeholders): the sort is stable.
+    sources: Vec<Source<'g>>,
+}
+
+/// The effective-access rows of a report, grouped by the tenant that owns
+/// the resource, in [`lines`] order.
+pub struct ByTenant<'g> {
+    /// (resource, role, member) reachable through an explicit assignment:
+    /// what the customer's role listing shows.
+    explicit: FxHashSet<(NodeIndex, RoleId, NodeIndex)>,
+    pub tenants: Vec<TenantRows<'g>>,
+}
+
+impl<'g> ByTenant<'g> {
+    /// Groups the rows of the tenants `keep` accepts.
+    pub fn new(r: &Report<'g>, keep: impl Fn(Guid) -> bool) -> ByTenant<'g> {
+        let g: &'g crate::graph::AccessGraph = r.graph;
+        let mut explicit = FxHashSet::default();
+        for grant in g.grants.iter().filter(|x| !x.via.is_implicit()) {
+            let below = g.below.get(&grant.resource).map_or(&[][..], Vec::as_slice);
+            for m in g.members_of(grant.holder).list.iter() {
+                for &res in std::iter::once(&grant.resource).chain(below) {
+                    explicit.insert((res, grant.role, m.node));
+                }
             }
         }
-    }
-    let mut out: Vec<AccessLine> = g
-        .effective_access()
-        .iter()
-        .filter_map(|a| line(r, a.member, a.grant, a.resource))
-        .collect();
-    for grant in &g.grants {
-        for m in g
-            .members_of(grant.holder)
-            .list
-            .iter()
-            .filter(|m| m.kind == MemberKind::Placeholder)
-        {
-            out.extend(line(r, m, grant, grant.resource));
+        let mut tenants: Vec<TenantRows<'g>> = Vec::new();
+        let mut index: FxHashMap<Guid, usize> = FxHashMap::default();
+        let mut add = |resource: NodeIndex, source: Source<'g>| {
+            let Node::Resource { tenant, .. } = &g.graph[resource] else {
+                return;
+            };
+            if !keep(*tenant) {
+                return;
+            }
+            let i = *index.entry(*tenant).or_insert_with(|| {
+                tenants.push(TenantRows {
+                    name: r.tenant_name(*tenant),
+                    id: *tenant,
+                    sources: Vec::new(),
+                });
+                tenants.len() - 1
+            });
+            tenants[i].sources.push(source);
+        };
+        for a in g.effective_access() {
+            add(a.resource, Source::Access(a));
         }
+        for grant in &g.grants {
+            for m in g
+                .members_of(grant.holder)
+                .list
+                .iter()
+                .filter(|m| m.kind == MemberKind::Placeholder)
+            {
+                add(grant.resource, Source::Placeholder(m, grant));
+            }
+        }
+        tenants.sort_by(|a, b| (&a.name, a.id).cmp(&(&b.name, b.id)));
+        ByTenant { explicit, tenants }
     }
-    for l in &mut out {
-        let res = g.find_resource(l.tenant_id, &l.resource);
-        l.listed = res.is_some_and(|res| explicit.contains(&(res, l.role_id, l.member_node)));
+
+    /// One tenant's rows, sorted by resource, role, listed before hidden,
+    /// then principal, one per (resource, role, principal).
+    pub fn lines(&self, r: &Report<'_>, t: &TenantRows<'_>) -> Vec<AccessLine> {
+        let g = r.graph;
+        let mut out: Vec<AccessLine> = t
+            .sources
+            .iter()
+            .filter_map(|s| match s {
+                Source::Access(a) => line(r, a.member, a.grant, a.resource),
+                Source::Placeholder(m, grant) => line(r, m, grant, grant.resource),
+            })
+            .collect();
+        for l in &mut out {
+            let res = g.find_resource(l.tenant_id, &l.resource);
+            l.listed =
+                res.is_some_and(|res| self.explicit.contains(&(res, l.role_id, l.member_node)));
+        }
+        out.sort_by(|a, b| {
+            (
+                &a.tenant_name,
+                a.tenant_id,
+                &a.resource,
+                &a.role,
+                !a.listed,
+                &a.home_tenant_name,
+                &a.display_name,
+                a.principal_id,
+                &a.path,
+            )
+                .cmp(&(
+                    &b.tenant_name,
+                    b.tenant_id,
+                    &b.resource,
+                    &b.role,
+                    !b.listed,
+                    &b.home_tenant_name,
+                    &b.display_name,
+                    b.principal_id,
+                    &b.path,
+                ))
+        });
+        out.dedup_by(|a, b| {
+            a.tenant_id == b.tenant_id
+                && a.resource == b.resource
+                && a.role_id == b.role_id
+                && a.member_node == b.member_node
+        });
+        out
     }
-    out.sort_by(|a, b| {
-        (
-            &a.tenant_name,
-            a.tenant_id,
-            &a.resource,
-            &a.role,
-            !a.listed,
-            &a.home_tenant_name,
-            &a.display_name,
-            a.principal_id,
-            &a.path,
-        )
-            .cmp(&(
-                &b.tenant_name,
-                b.tenant_id,
-                &b.resource,
-                &b.role,
-                !b.listed,
-                &b.home_tenant_name,
-                &b.display_name,
-                b.principal_id,
-                &b.path,
-            ))
-    });
-    out.dedup_by(|a, b| {
-        a.tenant_id == b.tenant_id
-            && a.resource == b.resource
-            && a.role_id == b.role_id
-            && a.member_node == b.member_node
-    });
-    out
 }

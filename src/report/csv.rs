@@ -14,6 +14,8 @@
 
 use std::io::{self, Write};
 
+use rayon::prelude::*;
+
 use super::access;
 use super::escape::csv_cell;
 use super::{Outcome, Report};
@@ -27,7 +29,8 @@ fn writer(w: &mut dyn Write) -> ::csv::Writer<&mut dyn Write> {
 }
 
 fn row<W: Write>(w: &mut ::csv::Writer<W>, cells: &[String]) -> io::Result<()> {
-    w.write_record(cells.iter().map(|c| csv_cell(c).into_owned()))
+    let cells: Vec<std::borrow::Cow<'_, str>> = cells.iter().map(|c| csv_cell(c)).collect();
+    w.write_record(cells.iter().map(|c| c.as_bytes()))
         .map_err(io::Error::other)
 }
 
@@ -153,8 +156,39 @@ pub fn write_findings(o: &Outcome<'_>, w: &mut dyn Write) -> io::Result<()> {
             .map(ToString::to_string)
             .collect::<Vec<_>>(),
     )?;
+    out.flush()?;
+    drop(out);
+    // Findings are rendered in parallel batches and written in order.
+    for batch in o.open.chunks(FINDINGS_BATCH) {
+        let rendered: Vec<io::Result<Vec<u8>>> = batch
+            .par_iter()
+            .map(|x| {
+                let mut buf = Vec::with_capacity(1024);
+                let mut out = writer(&mut buf);
+                finding_row(&mut out, r, x)?;
+                out.flush()?;
+                drop(out);
+                Ok(buf)
+            })
+            .collect();
+        for bytes in rendered {
+            w.write_all(&bytes?)?;
+        }
+    }
+    Ok(())
+}
+
+/// How many findings are rendered at once.
+const FINDINGS_BATCH: usize = 1024;
+
+/// One row of findings.csv.
+fn finding_row<W: Write>(
+    out: &mut ::csv::Writer<W>,
+    r: &Report<'_>,
+    x: &super::Open<'_>,
+) -> io::Result<()> {
     let opt = |g: Option<crate::snapshot::Guid>| g.map(|g| g.to_string()).unwrap_or_default();
-    for x in &o.open {
+    {
         let f = x.finding;
         let paths: Vec<String> = f
             .paths
@@ -166,7 +200,7 @@ pub fn write_findings(o: &Outcome<'_>, w: &mut dyn Write) -> io::Result<()> {
         let a = f.assignment.as_deref();
         let a_named = a.map(|a| name_and_upn(r, a.principal_id));
         row(
-            &mut out,
+            out,
             &[
                 f.id.clone(),
                 x.status.map(|s| s.as_str().to_string()).unwrap_or_default(),
@@ -205,9 +239,8 @@ pub fn write_findings(o: &Outcome<'_>, w: &mut dyn Write) -> io::Result<()> {
                 r.evidence(f).join("\n"),
                 f.remediation.to_string(),
             ],
-        )?;
+        )
     }
-    out.flush()
 }
 
 /// Columns of access.csv.
@@ -253,43 +286,69 @@ pub fn write_access_grouped(
             .map(ToString::to_string)
             .collect::<Vec<_>>(),
     )?;
-    let shard = o.report.shard;
-    let mut groups: Vec<crate::shard::AccessGroup> = Vec::new();
-    for l in access::lines(o.report)
-        .into_iter()
-        .filter(|l| shard.is_none_or(|s| s.owns_tenant(l.tenant_id)))
-    {
-        match groups.last_mut() {
-            Some(g) if g.1 == l.tenant_id && g.0 == l.tenant_name => g.2 += 1,
-            _ => groups.push(crate::shard::AccessGroup(
-                l.tenant_name.clone(),
-                l.tenant_id,
-                1,
-            )),
-        }
-        let (group_ids, group_names) = path_groups(o.report, &l.groups);
-        row(
-            &mut out,
-            &[
-                l.principal_id.map(|g| g.to_string()).unwrap_or_default(),
-                l.principal_kind.to_string(),
-                l.display_name,
-                l.upn.unwrap_or_default(),
-                l.home_tenant_id.map(|g| g.to_string()).unwrap_or_default(),
-                l.home_tenant_name,
-                l.tenant_id.to_string(),
-                l.tenant_name,
-                l.resource,
-                l.role,
-                if l.implicit { "implicit" } else { "explicit" }.to_string(),
-                l.listed.to_string(),
-                l.justification,
-                l.path,
-                group_ids,
-                group_names,
-            ],
-        )?;
-    }
     out.flush()?;
+    drop(out);
+    let shard = o.report.shard;
+    let r = o.report;
+    let by = access::ByTenant::new(r, |t| shard.is_none_or(|s| s.owns_tenant(t)));
+    let mut groups: Vec<crate::shard::AccessGroup> = Vec::new();
+    // Tenants are made and rendered in parallel batches and written in
+    // order: only one batch of rows is held at a time.
+    for batch in by.tenants.chunks(ACCESS_BATCH) {
+        let rendered: Vec<io::Result<(u64, Vec<u8>)>> = batch
+            .par_iter()
+            .map(|t| {
+                let lines = by.lines(r, t);
+                let mut buf = Vec::with_capacity(lines.len() * 384);
+                let mut out = writer(&mut buf);
+                for l in &lines {
+                    access_row(&mut out, r, l)?;
+                }
+                out.flush()?;
+                drop(out);
+                Ok((lines.len() as u64, buf))
+            })
+            .collect();
+        for (t, done) in batch.iter().zip(rendered) {
+            let (rows, bytes) = done?;
+            if rows > 0 {
+                groups.push(crate::shard::AccessGroup(t.name.clone(), t.id, rows));
+            }
+            w.write_all(&bytes)?;
+        }
+    }
     Ok(groups)
+}
+
+/// How many tenants' access rows are made at once.
+const ACCESS_BATCH: usize = 64;
+
+/// One row of access.csv.
+fn access_row<W: Write>(
+    out: &mut ::csv::Writer<W>,
+    r: &Report<'_>,
+    l: &access::AccessLine,
+) -> io::Result<()> {
+    let (group_ids, group_names) = path_groups(r, &l.groups);
+    row(
+        out,
+        &[
+            l.principal_id.map(|g| g.to_string()).unwrap_or_default(),
+            l.principal_kind.to_string(),
+            l.display_name.clone(),
+            l.upn.clone().unwrap_or_default(),
+            l.home_tenant_id.map(|g| g.to_string()).unwrap_or_default(),
+            l.home_tenant_name.clone(),
+            l.tenant_id.to_string(),
+            l.tenant_name.clone(),
+            l.resource.clone(),
+            l.role.clone(),
+            if l.implicit { "implicit" } else { "explicit" }.to_string(),
+            l.listed.to_string(),
+            l.justification.clone(),
+            l.path.clone(),
+            group_ids,
+            group_names,
+        ],
+    )
 }

@@ -28,7 +28,13 @@ pub fn is_hidden(c: char) -> bool {
 /// replaced by U+FFFD (borrowed when there is none).
 pub fn visible(s: &str, keep: impl Fn(char) -> bool) -> Cow<'_, str> {
     let hidden = |c: char| is_hidden(c) && !keep(c);
-    if !s.contains(hidden) {
+    // An ASCII character is hidden when it is a control character: bytes
+    // decide for the ASCII text before the first non-ASCII character
+    // (all of most strings), characters for the rest.
+    let hidden_byte = |b: &u8| (*b < 0x20 || *b == 0x7f) && !keep(char::from(*b));
+    let ascii = s.bytes().position(|b| b >= 0x80).unwrap_or(s.len());
+    let clean = !s.as_bytes()[..ascii].iter().any(hidden_byte) && !s[ascii..].contains(hidden);
+    if clean {
         return Cow::Borrowed(s);
     }
     Cow::Owned(
@@ -190,6 +196,23 @@ mod tests {
         assert_eq!(csv_cell(s), want);
         assert_eq!(visible("a\tb\nc", |c| c == '\t'), "a\tb\u{fffd}c");
         assert!(matches!(visible("plain ü", |_| false), Cow::Borrowed(_)));
+    }
+
+    /// Validates the byte scan of ASCII text and the character scan after
+    /// the first non-ASCII character: kept characters stay, hidden ones
+    /// are found before, at and after that point.
+    #[test]
+    fn hidden_characters_are_found_in_ascii_and_beyond() {
+        let keep_lf = |c: char| c == '\n';
+        assert!(matches!(visible("plain text", keep_lf), Cow::Borrowed(_)));
+        assert!(matches!(visible("a\nb", keep_lf), Cow::Borrowed(_)));
+        assert!(matches!(visible("é\nb", keep_lf), Cow::Borrowed(_)));
+        assert_eq!(visible("a\u{1}é", keep_lf), "a\u{fffd}é");
+        assert_eq!(visible("é\u{1}", keep_lf), "é\u{fffd}");
+        assert_eq!(visible("a\u{7f}", keep_lf), "a\u{fffd}");
+        assert_eq!(visible("ab\u{202e}", keep_lf), "ab\u{fffd}");
+        assert_eq!(visible("a\rb", keep_lf), "a\u{fffd}b");
+        assert_eq!(visible("a\nb", |_| false), "a\u{fffd}b");
     }
 
     #[test]
