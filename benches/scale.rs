@@ -8,6 +8,13 @@
 //! and prints both, their ratio, the audit's own phase timings, and its peak
 //! RSS against the input size. Targets: audit ≤ 3× parse-only, peak RSS ≤ 2×
 //! input bytes, rule evaluation ≤ 20% of the audit.
+//!
+//! Then, with every report format (json, md, html, csv, sarif, junit,
+//! opengraph): the audit in one process (target ≤ 3× parse-only, peak RSS
+//! ≤ 1.5× input), and the same audit as `PA_BENCH_SHARDS` shards (default 4)
+//! run one after the other, each shard's time and peak RSS, and the
+//! `merge` of their folders. `PA_BENCH_RUNS` sets how many runs each
+//! figure is the best of (default 3; the every-format runs once).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -15,7 +22,17 @@ use std::time::Instant;
 
 use partner_audit::generate::{generate, GenerateOptions};
 
-const RUNS: usize = 3;
+/// How many runs each figure is the best of (`PA_BENCH_RUNS`, default 3).
+fn runs() -> usize {
+    std::env::var("PA_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(3)
+}
+
+/// Every report format.
+const EVERY_FORMAT: &str = "json,md,html,csv,sarif,junit,opengraph";
 
 fn parse_only(dir: &Path) -> (f64, u64) {
     let start = Instant::now();
@@ -86,14 +103,14 @@ fn main() {
 
     let mut best_parse = f64::INFINITY;
     let mut rows = 0;
-    for _ in 0..RUNS {
+    for _ in 0..runs() {
         let (t, r) = parse_only(&dir);
         best_parse = best_parse.min(t);
         rows = r;
     }
 
     let out = root.join("out");
-    println!("scale benchmark: {customers} customers, {rows} data rows, {:.1} MB of CSV ({RUNS} runs, best of each)", input_bytes as f64 / 1e6);
+    println!("scale benchmark: {customers} customers, {rows} data rows, {:.1} MB of CSV ({} runs, best of each)", input_bytes as f64 / 1e6, runs());
     println!("  parse-only (csv crate, StringRecord, 1 thread): {best_parse:.3} s");
     let catalogs: Vec<(String, Option<String>)> = match select {
         Some(sel) => vec![(sel.clone(), Some(sel))],
@@ -112,6 +129,131 @@ fn main() {
             input_bytes,
         );
     }
+    every_format(&dir, &root, best_parse, input_bytes);
+}
+
+/// Runs the binary with `args`; returns the wall time and the `--stats`
+/// line of its stderr.
+fn timed(args: &[&str]) -> (f64, String) {
+    let t = Instant::now();
+    let o = Command::new(env!("CARGO_BIN_EXE_partner-audit"))
+        .args(args)
+        .output()
+        .expect("run partner-audit");
+    let wall = t.elapsed().as_secs_f64();
+    assert!(
+        o.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    let line = stderr
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('{'))
+        .unwrap_or_default()
+        .to_string();
+    (wall, line)
+}
+
+/// Bytes of the files under `path`.
+fn size(path: &Path) -> u64 {
+    if path.is_dir() {
+        std::fs::read_dir(path)
+            .map(|r| r.filter_map(Result::ok).map(|e| size(&e.path())).sum())
+            .unwrap_or(0)
+    } else {
+        std::fs::metadata(path).map_or(0, |m| m.len())
+    }
+}
+
+/// The audit with every report format, in one process and as shards.
+fn every_format(dir: &Path, root: &Path, best_parse: f64, input_bytes: u64) {
+    let dir_s = dir.to_string_lossy().into_owned();
+    let out = root.join("out-every");
+    let _ = std::fs::remove_dir_all(&out);
+    let out_s = out.to_string_lossy().into_owned();
+    let (wall, line) = timed(&[
+        "audit",
+        &dir_s,
+        "--format",
+        EVERY_FORMAT,
+        "--out",
+        &out_s,
+        "--stats",
+        "--fail-on",
+        "never",
+        "--quiet",
+    ]);
+    let rss = stat(&line, "peak_rss_bytes");
+    println!("every format ({EVERY_FORMAT}), one process:");
+    println!(
+        "  full audit: {wall:.3} s = {:.2}x parse-only (target <= 3x); report phase {:.3} s",
+        wall / best_parse,
+        stat(&line, "report_s")
+    );
+    println!(
+        "  peak RSS: {:.1} MB = {:.2}x input bytes (target <= 1.5x); output {:.1} MB",
+        rss / 1e6,
+        rss / input_bytes as f64,
+        size(&out) as f64 / 1e6
+    );
+    let shards: u32 = std::env::var("PA_BENCH_SHARDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(4);
+    let mut dirs = Vec::new();
+    let mut slowest: f64 = 0.0;
+    let mut widest: f64 = 0.0;
+    println!("  as {shards} shards, one after the other:");
+    for i in 0..shards {
+        let d = root.join(format!("shard-{i}"));
+        let _ = std::fs::remove_dir_all(&d);
+        let d_s = d.to_string_lossy().into_owned();
+        let spec = format!("{i}/{shards}");
+        let (wall, line) = timed(&[
+            "audit",
+            &dir_s,
+            "--format",
+            EVERY_FORMAT,
+            "--shard",
+            &spec,
+            "--out",
+            &d_s,
+            "--stats",
+            "--fail-on",
+            "never",
+            "--quiet",
+        ]);
+        let rss = stat(&line, "peak_rss_bytes");
+        println!(
+            "    shard {spec}: {wall:.3} s, peak RSS {:.1} MB, wrote {:.1} MB",
+            rss / 1e6,
+            size(&d) as f64 / 1e6
+        );
+        slowest = slowest.max(wall);
+        widest = widest.max(rss);
+        dirs.push(d_s);
+    }
+    let merged = root.join("merged");
+    let _ = std::fs::remove_dir_all(&merged);
+    let merged_s = merged.to_string_lossy().into_owned();
+    let mut args = vec!["merge"];
+    args.extend(dirs.iter().map(String::as_str));
+    args.extend(["--out", &merged_s, "--stats"]);
+    let (merge_wall, line) = timed(&args);
+    println!(
+        "    merge: {merge_wall:.3} s, peak RSS {:.1} MB",
+        stat(&line, "peak_rss_bytes") / 1e6
+    );
+    println!(
+        "  on {shards} machines: {:.3} s (slowest shard + merge) = {:.2}x parse-only; largest shard peak RSS {:.1} MB = {:.2}x input",
+        slowest + merge_wall,
+        (slowest + merge_wall) / best_parse,
+        widest / 1e6,
+        widest / input_bytes as f64
+    );
 }
 
 /// The core rules: implicit DAP access and lingering Azure roles.
@@ -127,7 +269,7 @@ fn audit_catalog(
     input_bytes: u64,
 ) {
     let mut best: Option<(f64, String)> = None;
-    for _ in 0..RUNS {
+    for _ in 0..runs() {
         let t = Instant::now();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_partner-audit"));
         cmd.args([

@@ -319,6 +319,7 @@ fn exposure(a: &crate::cli::ExposureArgs) -> Result<u8, AppError> {
 fn merge(a: &crate::cli::MergeArgs) -> Result<u8, AppError> {
     use crate::shard::merge::MergeError;
     use std::io::Write as _;
+    let start = Instant::now();
     let merged = crate::shard::merge::merge(&a.shards, &a.out).map_err(|e| match e {
         MergeError::Io { path, source } => AppError::Io { path, source },
         other => AppError::Usage(other.to_string().trim_start_matches("error: ").to_string()),
@@ -335,6 +336,14 @@ fn merge(a: &crate::cli::MergeArgs) -> Result<u8, AppError> {
             stdout,
             "wrote {}",
             report::summary::printable(&path.display().to_string())
+        );
+    }
+    if a.stats {
+        eprintln!(
+            "{{\"total_s\":{:.4},\"findings\":{},\"peak_rss_bytes\":{}}}",
+            start.elapsed().as_secs_f64(),
+            merged.findings,
+            peak_rss().unwrap_or(0)
         );
     }
     Ok(0)

@@ -235,6 +235,9 @@ pub struct MergeArgs {
     /// Write the merged reports into this directory: the bytes the unsharded audit writes.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+    /// Print the time taken and peak memory to stderr as one JSON line.
+    #[arg(long, hide = true)]
+    pub stats: bool,
 }
 
 /// Output of `exposure`.
