@@ -137,6 +137,10 @@ impl Serialize for ChainHop {
     }
 }
 
+/// A finding's paths grouped by grant (with their chain keys) and its
+/// evidence lines, rendered and keyed.
+type Prepared = (Vec<(u32, Vec<Key>)>, Vec<(Key, String)>);
+
 /// What one finding refers to.
 struct Refs {
     principals: Key,
@@ -229,39 +233,32 @@ impl<'a> Tables<'a> {
                 chain_of.insert(slot, key);
             }
         }
-        // Each finding's paths grouped by grant, in parallel (read-only).
-        let grouped: Vec<Vec<(u32, Vec<Key>)>> = o
-            .open
-            .par_iter()
-            .map(|x| {
-                let mut groups: Vec<(u32, Vec<Key>)> = Vec::new();
-                for p in &x.finding.paths {
-                    let holder = g.grants[p.grant as usize].holder;
-                    let key = chain_of[&(holder.index() as u32, p.member)];
-                    match groups.iter_mut().find(|(gi, _)| *gi == p.grant) {
-                        Some((_, keys)) => keys.push(key),
-                        None => groups.push((p.grant, vec![key])),
-                    }
+        // Each finding's paths grouped by grant and its evidence lines
+        // rendered and keyed, in parallel, a batch at a time: a line
+        // recurs in many findings and the table keeps it once, so only
+        // one batch of rendered lines is held beside it.
+        let prepare = |x: &Open<'_>| {
+            let mut groups: Vec<(u32, Vec<Key>)> = Vec::new();
+            for p in &x.finding.paths {
+                let holder = g.grants[p.grant as usize].holder;
+                let key = chain_of[&(holder.index() as u32, p.member)];
+                match groups.iter_mut().find(|(gi, _)| *gi == p.grant) {
+                    Some((_, keys)) => keys.push(key),
+                    None => groups.push((p.grant, vec![key])),
                 }
-                groups
-            })
-            .collect();
-        // Each finding's evidence lines, rendered and keyed in parallel.
-        let lines: Vec<Vec<(Key, String)>> = o
-            .open
-            .par_iter()
-            .map(|x| {
-                x.finding
-                    .evidence
-                    .iter()
-                    .map(|e| {
-                        let mut text = String::new();
-                        render_evidence_into(&mut text, r.snapshot, r.graph, e);
-                        (Key::of([text.as_bytes()]), text)
-                    })
-                    .collect()
-            })
-            .collect();
+            }
+            let lines: Vec<(Key, String)> = x
+                .finding
+                .evidence
+                .iter()
+                .map(|e| {
+                    let mut text = String::new();
+                    render_evidence_into(&mut text, r.snapshot, r.graph, e);
+                    (Key::of([text.as_bytes()]), text)
+                })
+                .collect();
+            (groups, lines)
+        };
         let catalog: BTreeMap<&str, &Rule> = o.rules.iter().map(|r| (r.id.as_str(), r)).collect();
         let mut evidence: BTreeMap<Key, String> = BTreeMap::new();
         let mut remediations: BTreeMap<Key, &'a str> = BTreeMap::new();
@@ -270,52 +267,56 @@ impl<'a> Tables<'a> {
         // Findings share principal lists (one allocation each): key each once.
         let mut set_of: FxHashMap<usize, Key> = FxHashMap::default();
         let mut refs = Vec::with_capacity(o.open.len());
-        for ((x, groups), lines) in o.open.iter().zip(grouped).zip(lines) {
-            let list = &x.finding.principals;
-            let principals = match set_of.get(&(list.as_ptr() as usize)) {
-                Some(&k) => k,
-                None => {
-                    let texts: Vec<String> = list.iter().map(Guid::to_string).collect();
+        for batch in o.open.chunks(super::BATCH) {
+            let prepared: Vec<Prepared> = batch.par_iter().map(prepare).collect();
+            for (x, (groups, lines)) in batch.iter().zip(prepared) {
+                let list = &x.finding.principals;
+                let principals = match set_of.get(&(list.as_ptr() as usize)) {
+                    Some(&k) => k,
+                    None => {
+                        let texts: Vec<String> = list.iter().map(Guid::to_string).collect();
+                        let k = Key::of(texts.iter().map(|t| t.as_bytes()));
+                        insert(
+                            &mut principal_sets,
+                            "principal_sets",
+                            PRINCIPAL_SET,
+                            k,
+                            Arc::clone(list),
+                        )?;
+                        set_of.insert(list.as_ptr() as usize, k);
+                        k
+                    }
+                };
+                let mut out = Vec::with_capacity(groups.len());
+                for (grant, keys) in groups {
+                    let texts: Vec<String> =
+                        keys.iter().map(|&k| Ref(CHAIN, k).to_string()).collect();
                     let k = Key::of(texts.iter().map(|t| t.as_bytes()));
-                    insert(
-                        &mut principal_sets,
-                        "principal_sets",
-                        PRINCIPAL_SET,
-                        k,
-                        Arc::clone(list),
-                    )?;
-                    set_of.insert(list.as_ptr() as usize, k);
-                    k
+                    insert(&mut chain_sets, "chain_sets", CHAIN_SET, k, keys)?;
+                    out.push((grant, k));
                 }
-            };
-            let mut out = Vec::with_capacity(groups.len());
-            for (grant, keys) in groups {
-                let texts: Vec<String> = keys.iter().map(|&k| Ref(CHAIN, k).to_string()).collect();
-                let k = Key::of(texts.iter().map(|t| t.as_bytes()));
-                insert(&mut chain_sets, "chain_sets", CHAIN_SET, k, keys)?;
-                out.push((grant, k));
-            }
-            let mut keys = Vec::with_capacity(lines.len());
-            for (k, text) in lines {
-                insert(&mut evidence, "evidence", EVIDENCE, k, text)?;
-                keys.push(k);
-            }
-            let f = x.finding;
-            let template = catalog.get(&*f.rule).map(|rule| &*rule.remediation);
-            let remediation = match differs(&f.remediation, template) {
-                Some(text) => {
-                    let k = Key::of([text.as_bytes()]);
-                    insert(&mut remediations, "remediations", REMEDIATION, k, text)?;
-                    Some(k)
+                let mut keys = Vec::with_capacity(lines.len());
+                for (k, text) in lines {
+                    insert(&mut evidence, "evidence", EVIDENCE, k, text)?;
+                    keys.push(k);
                 }
-                None => None,
-            };
-            refs.push(Refs {
-                principals,
-                groups: out,
-                evidence: keys,
-                remediation,
-            });
+                let f = x.finding;
+                let template = catalog.get(&*f.rule).map(|rule| &*rule.remediation);
+                let remediation = match differs(&f.remediation, template) {
+                    Some(text) => {
+                        let k = Key::of([text.as_bytes()]);
+                        insert(&mut remediations, "remediations", REMEDIATION, k, text)?;
+                        Some(k)
+                    }
+                    None => None,
+                };
+                refs.push(Refs {
+                    principals,
+                    groups: out,
+                    evidence: keys,
+                    remediation,
+                });
+            }
         }
         // Principals: every hop of every chain, every member of a set, and
         // the principal of each assignment.
