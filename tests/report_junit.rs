@@ -26,3 +26,76 @@ fn partner_level_findings_are_named_after_the_partner() {
     );
     assert!(xml.contains(&case), "{xml}");
 }
+
+/// Validates junit.xml of a run with more cases than one rendering batch
+/// (1024): the same bytes at 1 and at 3 threads and from `junit::render`,
+/// and head counts that agree with the cases written after them.
+#[test]
+fn a_large_file_is_the_same_at_any_thread_count() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let snap = tmp.path().join("snap");
+    partner_audit::generate::generate(
+        &partner_audit::generate::GenerateOptions::new(120, 3),
+        &snap,
+    )
+    .expect("generate");
+    let snap = snap.display().to_string();
+    let written = |threads: &str| {
+        let out = tmp.path().join(format!("t{threads}"));
+        let (code, _, err) = common::run(&[
+            "audit",
+            &snap,
+            "--out",
+            &out.to_string_lossy(),
+            "--format",
+            "junit",
+            "--fail-on",
+            "never",
+            "--threads",
+            threads,
+            "-q",
+        ]);
+        assert_eq!(code, 0, "{err}");
+        std::fs::read_to_string(out.join("junit.xml")).expect("junit.xml written")
+    };
+    let one = written("1");
+    if let Some(d) = report::first_difference(&one, &written("3")) {
+        panic!("1 and 3 threads differ at {d}");
+    }
+    let a = common::audit(&snap);
+    let rules = common::catalog();
+    let r = report::report(&a);
+    let o = partner_audit::report::Outcome::plain(&r, &rules);
+    if let Some(d) = report::first_difference(&partner_audit::report::junit::render(&o), &one) {
+        panic!("render and the written file differ at {d}");
+    }
+    // The head's counts are taken before the cases are written: they must
+    // agree with them.
+    let head = one.lines().nth(1).expect("head");
+    let count = |name: &str| {
+        let key = format!(" {name}=\"");
+        let at = head.find(&key).expect(name) + key.len();
+        head[at..]
+            .split('"')
+            .next()
+            .and_then(|n| n.parse::<usize>().ok())
+            .expect(name)
+    };
+    let cases = one.matches("<testcase ").count();
+    assert!(
+        cases > 2 * 1024,
+        "{cases} cases do not span several batches"
+    );
+    assert_eq!(count("tests"), cases);
+    assert_eq!(count("failures"), one.matches("<failure ").count());
+    assert!(count("failures") > 0);
+    let customers = a
+        .snapshot
+        .tenants
+        .iter()
+        .filter(|t| t.kind == partner_audit::snapshot::TenantKind::Customer)
+        .count();
+    let enabled = rules.iter().filter(|x| x.enabled).count();
+    assert_eq!(one.matches("<testsuite ").count(), enabled);
+    assert!(cases >= enabled * customers);
+}

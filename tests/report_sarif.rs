@@ -199,3 +199,71 @@ fn absent_and_waived_results_have_a_physical_location() {
     assert!(results.iter().any(|x| x["baselineState"] == "absent"));
     assert!(results.iter().any(|x| x["suppressions"].is_array()));
 }
+
+/// A generated snapshot of `customers` customers (seed 3) under `dir`, as
+/// the path the binary is given.
+fn generated(customers: usize, dir: &std::path::Path) -> String {
+    let snap = dir.join("snap");
+    partner_audit::generate::generate(
+        &partner_audit::generate::GenerateOptions::new(customers, 3),
+        &snap,
+    )
+    .expect("generate");
+    snap.display().to_string()
+}
+
+/// `--format FORMAT` of the snapshot at `snap`, run with `threads` threads.
+fn written(snap: &str, format: &str, file: &str, threads: &str, dir: &std::path::Path) -> String {
+    let out = dir.join(format!("{format}-{threads}"));
+    let (code, _, err) = common::run(&[
+        "audit",
+        snap,
+        "--out",
+        &out.to_string_lossy(),
+        "--format",
+        format,
+        "--fail-on",
+        "never",
+        "--threads",
+        threads,
+        "-q",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    std::fs::read_to_string(out.join(file)).expect("report written")
+}
+
+/// Validates the SARIF of a run with more results than one rendering batch
+/// (1024): the same bytes at 1 and at 3 threads, the layout serde_json
+/// gives the whole log (every result indented as deep as it sits), and
+/// the run's findings as results, once each and in report order.
+#[test]
+fn a_large_log_is_the_same_at_any_thread_count() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let snap = generated(300, tmp.path());
+    let one = written(&snap, "sarif", "findings.sarif", "1", tmp.path());
+    let three = written(&snap, "sarif", "findings.sarif", "3", tmp.path());
+    if let Some(d) = report::first_difference(&one, &three) {
+        panic!("1 and 3 threads differ at {d}");
+    }
+    if let Some(d) = report::first_difference(&report::pretty_again(&one), &one) {
+        panic!("the log is not laid out as serde_json lays it out whole, at {d}");
+    }
+    let doc: Value = serde_json::from_str(&one).expect("json");
+    let results = doc["runs"][0]["results"].as_array().expect("results");
+    let ids: Vec<&str> = results
+        .iter()
+        .map(|x| {
+            x["partialFingerprints"][partner_audit::report::sarif::FINGERPRINT]
+                .as_str()
+                .unwrap_or("")
+        })
+        .collect();
+    let a = common::audit(&snap);
+    let want: Vec<&str> = a.findings.iter().map(|f| f.id.as_str()).collect();
+    assert!(
+        want.len() > 2 * 1024,
+        "{} findings do not span several batches",
+        want.len()
+    );
+    assert_eq!(ids, want);
+}

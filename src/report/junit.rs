@@ -7,19 +7,32 @@
 //! as incomplete gets a failed case in the `input` suite. Every interpolated value
 //! goes through [`xml`]; no times are written, so the file is reproducible.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use super::escape::xml;
 use super::Outcome;
+use crate::engine::rule::Rule;
 use crate::engine::Finding;
 use crate::snapshot::{Guid, TenantKind};
 
+/// The findings of one rule about one subject.
+#[derive(Default)]
 struct Case<'a> {
-    name: String,
     open: Vec<&'a Finding>,
     waived: Vec<&'a Finding>,
+}
+
+/// One rule's suite: a case per subject, of which those with findings are
+/// kept (by subject position), and the counts its head carries.
+struct Suite<'a> {
+    rule: &'a Rule,
+    /// `partner-audit.RULE`, escaped: every case's classname.
+    classname: String,
+    cases: BTreeMap<usize, Case<'a>>,
+    failures: usize,
+    skipped: usize,
 }
 
 /// What a test case is about: a customer, or, for a finding tied to no
@@ -41,11 +54,10 @@ impl Subject {
     }
 }
 
-/// Renders junit.xml.
-pub fn render(o: &Outcome<'_>) -> String {
+/// Every suite's subjects in case order, as (sort name, subject, case
+/// name): customers by name, then partners by name, then the snapshot.
+fn subjects(o: &Outcome<'_>) -> Vec<(String, Subject, String)> {
     let r = o.report;
-    // (sort name, subject, case name): customers by name, then partners by
-    // name, then the snapshot.
     let mut subjects: Vec<(String, Subject, String)> = r
         .snapshot
         .tenants
@@ -57,7 +69,7 @@ pub fn render(o: &Outcome<'_>) -> String {
             (name, Subject::Customer(t.tenant_id), label)
         })
         .collect();
-    let mut seen: std::collections::BTreeSet<Subject> = subjects.iter().map(|s| s.1).collect();
+    let mut seen: BTreeSet<Subject> = subjects.iter().map(|s| s.1).collect();
     for f in r.findings {
         let key = Subject::of(f);
         if seen.insert(key) {
@@ -84,96 +96,116 @@ pub fn render(o: &Outcome<'_>) -> String {
         };
         (rank(&a.1), &a.0, a.1).cmp(&(rank(&b.1), &b.0, b.1))
     });
+    subjects
+}
+
+/// Renders junit.xml.
+pub fn render(o: &Outcome<'_>) -> String {
+    let mut out = Vec::new();
+    // Writing into memory cannot fail, and every case renders.
+    let _ = write(o, &mut out);
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// Writes junit.xml.
+///
+/// The counts the heads carry are taken first; then the cases of every
+/// suite are rendered in parallel batches and written in order as they
+/// come, so that a large run is never held whole.
+pub fn write(o: &Outcome<'_>, w: &mut dyn Write) -> io::Result<()> {
+    let r = o.report;
+    let subjects = subjects(o);
     let order: BTreeMap<Subject, usize> =
         subjects.iter().enumerate().map(|(i, s)| (s.1, i)).collect();
-    let mut suites = String::new();
-    let (mut tests, mut failures, mut skipped) = (0usize, 0usize, 0usize);
+    let labels: Vec<String> = subjects.iter().map(|s| xml(&s.2)).collect();
+    let key = |f: &Finding| order.get(&Subject::of(f)).copied();
+    let mut rules: Vec<&Rule> = o.rules.iter().filter(|x| x.enabled).collect();
+    rules.sort_by(|a, b| a.id.cmp(&b.id));
+    let suites: Vec<Suite<'_>> = rules
+        .into_iter()
+        .map(|rule| {
+            let mut cases: BTreeMap<usize, Case<'_>> = BTreeMap::new();
+            for x in o.open.iter().filter(|x| *x.finding.rule == *rule.id) {
+                if let Some(k) = key(x.finding) {
+                    cases.entry(k).or_default().open.push(x.finding);
+                }
+            }
+            for x in o.waived.iter().filter(|x| *x.finding.rule == *rule.id) {
+                if let Some(k) = key(x.finding) {
+                    cases.entry(k).or_default().waived.push(x.finding);
+                }
+            }
+            let failures = cases.values().filter(|c| !c.open.is_empty()).count();
+            let skipped = cases
+                .values()
+                .filter(|c| c.open.is_empty() && !c.waived.is_empty())
+                .count();
+            Suite {
+                rule,
+                classname: xml(&format!("partner-audit.{}", rule.id)),
+                cases,
+                failures,
+                skipped,
+            }
+        })
+        .collect();
+    let incomplete = r.incomplete();
+    let tests = suites.len() * subjects.len() + incomplete.len();
+    let failures = suites.iter().map(|s| s.failures).sum::<usize>() + incomplete.len();
+    let skipped: usize = suites.iter().map(|s| s.skipped).sum();
+    write!(
+        w,
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"partner-audit\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\">\n"
+    )?;
     // Every suite records the as-of date and its origin (not a clock time).
     let as_of = format!(
         "      <property name=\"as_of\" value=\"{}\"/>\n      <property name=\"as_of_origin\" value=\"{}\"/>\n",
         xml(&r.as_of.to_string()),
         xml(r.as_of_origin.as_str())
     );
-    let mut rules: Vec<_> = o.rules.iter().filter(|x| x.enabled).collect();
-    rules.sort_by(|a, b| a.id.cmp(&b.id));
-    for rule in rules {
-        let mut cases: Vec<Case<'_>> = subjects
-            .iter()
-            .map(|(_, _, label)| Case {
-                name: label.clone(),
-                open: Vec::new(),
-                waived: Vec::new(),
-            })
-            .collect();
-        let key = |f: &Finding| order.get(&Subject::of(f)).copied();
-        for x in o.open.iter().filter(|x| *x.finding.rule == *rule.id) {
-            if let Some(c) = key(x.finding).and_then(|k| cases.get_mut(k)) {
-                c.open.push(x.finding);
-            }
-        }
-        for x in o.waived.iter().filter(|x| *x.finding.rule == *rule.id) {
-            if let Some(c) = key(x.finding).and_then(|k| cases.get_mut(k)) {
-                c.waived.push(x.finding);
-            }
-        }
-        let (mut s_fail, mut s_skip) = (0, 0);
-        let mut body = String::new();
-        for c in &cases {
-            let _ = write!(
-                body,
-                "    <testcase classname=\"{}\" name=\"{}\"",
-                xml(&format!("partner-audit.{}", rule.id)),
-                xml(&c.name)
-            );
-            if !c.open.is_empty() {
-                s_fail += 1;
-                let mut text = String::new();
-                for f in &c.open {
-                    let _ = writeln!(text, "[{}] {} {}", f.severity, f.id, f.message);
-                    for p in &f.paths {
-                        let _ = writeln!(
-                            text,
-                            "  path: {}",
-                            crate::engine::render_path(r.snapshot, r.graph, *p)
-                        );
-                    }
-                    let _ = writeln!(text, "  remediation: {}", f.remediation);
-                }
-                let _ =
-                    write!(
-                    body,
-                    ">\n      <failure type=\"{}\" message=\"{}\">{}</failure>\n    </testcase>\n",
-                    xml(c.open[0].severity.as_str()),
-                    xml(&format!("{} finding(s): {}", c.open.len(), c.open[0].message)),
-                    xml(&text)
-                );
-            } else if !c.waived.is_empty() {
-                s_skip += 1;
-                let ids: Vec<&str> = c.waived.iter().map(|f| f.id.as_str()).collect();
-                let _ = write!(
-                    body,
-                    ">\n      <skipped message=\"{}\"/>\n    </testcase>\n",
-                    xml(&format!("waived: {}", ids.join(", ")))
-                );
-            } else {
-                body.push_str("/>\n");
-            }
-        }
-        tests += cases.len();
-        failures += s_fail;
-        skipped += s_skip;
+    let n = subjects.len();
+    let suite_head = |s: &Suite<'_>, out: &mut String| {
         let _ = write!(
-            suites,
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{s_fail}\" errors=\"0\" skipped=\"{s_skip}\">\n    <properties>\n      <property name=\"severity\" value=\"{}\"/>\n      <property name=\"title\" value=\"{}\"/>\n{as_of}    </properties>\n{body}  </testsuite>\n",
-            xml(&rule.id),
-            cases.len(),
-            xml(rule.severity.as_str()),
-            xml(&rule.title)
+            out,
+            "  <testsuite name=\"{}\" tests=\"{n}\" failures=\"{}\" errors=\"0\" skipped=\"{}\">\n    <properties>\n      <property name=\"severity\" value=\"{}\"/>\n      <property name=\"title\" value=\"{}\"/>\n{as_of}    </properties>\n",
+            xml(&s.rule.id),
+            s.failures,
+            s.skipped,
+            xml(s.rule.severity.as_str()),
+            xml(&s.rule.title)
         );
+    };
+    const SUITE_END: &str = "  </testsuite>\n";
+    if n == 0 {
+        for s in &suites {
+            let mut out = String::new();
+            suite_head(s, &mut out);
+            out.push_str(SUITE_END);
+            w.write_all(out.as_bytes())?;
+        }
+    } else {
+        // Case `c` of suite `s`, for every suite and subject: the first
+        // case of a suite opens it, the last closes it.
+        let units: Vec<(usize, usize)> = (0..suites.len())
+            .flat_map(|s| (0..n).map(move |c| (s, c)))
+            .collect();
+        super::write_in_order(&units, b"", w, |_, &(s, c)| {
+            let (Some(suite), Some(label)) = (suites.get(s), labels.get(c)) else {
+                return Err(io::Error::other("junit.xml: case out of range"));
+            };
+            let mut out = String::with_capacity(256);
+            if c == 0 {
+                suite_head(suite, &mut out);
+            }
+            render_case(o, suite, label, suite.cases.get(&c), &mut out);
+            if c + 1 == n {
+                out.push_str(SUITE_END);
+            }
+            Ok(out.into_bytes())
+        })?;
     }
     // One failed case per incomplete tenant: a tenant whose findings may be
     // missing never passes.
-    let incomplete = r.incomplete();
     if !incomplete.is_empty() {
         let mut body = String::new();
         for x in &incomplete {
@@ -185,20 +217,62 @@ pub fn render(o: &Outcome<'_>) -> String {
                 xml(&x.reason)
             );
         }
-        tests += incomplete.len();
-        failures += incomplete.len();
-        let _ = write!(
-            suites,
+        write!(
+            w,
             "  <testsuite name=\"input\" tests=\"{n}\" failures=\"{n}\" errors=\"0\" skipped=\"0\">\n{body}  </testsuite>\n",
             n = incomplete.len()
-        );
+        )?;
     }
-    format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"partner-audit\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\">\n{suites}</testsuites>\n"
-    )
+    w.write_all(b"</testsuites>\n")
 }
 
-/// Writes junit.xml.
-pub fn write(o: &Outcome<'_>, w: &mut dyn Write) -> io::Result<()> {
-    w.write_all(render(o).as_bytes())
+/// One test case: failed with its open findings, skipped when all of them
+/// are waived, passed when there are none. `label` is the escaped case name.
+fn render_case(
+    o: &Outcome<'_>,
+    suite: &Suite<'_>,
+    label: &str,
+    case: Option<&Case<'_>>,
+    out: &mut String,
+) {
+    let r = o.report;
+    let _ = write!(
+        out,
+        "    <testcase classname=\"{}\" name=\"{label}\"",
+        suite.classname
+    );
+    let Some(c) = case else {
+        out.push_str("/>\n");
+        return;
+    };
+    if let Some(first) = c.open.first() {
+        let mut text = String::new();
+        for f in &c.open {
+            let _ = writeln!(text, "[{}] {} {}", f.severity, f.id, f.message);
+            for p in &f.paths {
+                let _ = writeln!(
+                    text,
+                    "  path: {}",
+                    crate::engine::render_path(r.snapshot, r.graph, *p)
+                );
+            }
+            let _ = writeln!(text, "  remediation: {}", f.remediation);
+        }
+        let _ = write!(
+            out,
+            ">\n      <failure type=\"{}\" message=\"{}\">{}</failure>\n    </testcase>\n",
+            xml(first.severity.as_str()),
+            xml(&format!("{} finding(s): {}", c.open.len(), first.message)),
+            xml(&text)
+        );
+    } else if !c.waived.is_empty() {
+        let ids: Vec<&str> = c.waived.iter().map(|f| f.id.as_str()).collect();
+        let _ = write!(
+            out,
+            ">\n      <skipped message=\"{}\"/>\n    </testcase>\n",
+            xml(&format!("waived: {}", ids.join(", ")))
+        );
+    } else {
+        out.push_str("/>\n");
+    }
 }

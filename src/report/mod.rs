@@ -294,3 +294,54 @@ pub fn write_atomic(
     }
     result
 }
+
+/// How many items [`write_in_order`] renders in parallel before writing
+/// them: bounds the memory the rendered text takes.
+pub(crate) const BATCH: usize = 1024;
+
+/// Writes `items` in order, each as the bytes `render` makes from its
+/// position and itself, `sep` between two of them. Items are rendered in
+/// parallel batches of [`BATCH`] while the calling thread writes the
+/// previous batch, so that a large report is never held whole and its
+/// bytes do not depend on the thread count.
+pub(crate) fn write_in_order<T, F>(
+    items: &[T],
+    sep: &[u8],
+    w: &mut dyn Write,
+    render: F,
+) -> io::Result<()>
+where
+    T: Sync,
+    F: Fn(usize, &T) -> io::Result<Vec<u8>> + Sync,
+{
+    use rayon::prelude::*;
+    // One thread renders batch after batch on the pool while this one
+    // writes them out in order; the channel bounds how many wait.
+    let render = &render;
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<io::Result<Vec<u8>>>>(1);
+        scope.spawn(move || {
+            for (b, batch) in items.chunks(BATCH).enumerate() {
+                let rendered = batch
+                    .par_iter()
+                    .enumerate()
+                    .map(|(i, x)| render(b * BATCH + i, x))
+                    .collect();
+                if tx.send(rendered).is_err() {
+                    break; // the writer stopped on an error
+                }
+            }
+        });
+        let mut first = true;
+        for rendered in rx {
+            for text in rendered {
+                if !first {
+                    w.write_all(sep)?;
+                }
+                first = false;
+                w.write_all(&text?)?;
+            }
+        }
+        Ok(())
+    })
+}

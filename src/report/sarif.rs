@@ -21,8 +21,11 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
+use super::baseline::Prior;
 use super::escape::uri;
-use super::{Outcome, Report};
+use super::json::write_nested;
+use super::waivers::Waiver;
+use super::{Open, Outcome, Report};
 use crate::engine::rule::{Rule, Severity};
 use crate::engine::Finding;
 use crate::snapshot::{Guid, Loc, RelState};
@@ -34,25 +37,6 @@ pub const SCHEMA: &str =
 pub const ROOT: &str = "SNAPSHOTROOT";
 /// The `partialFingerprints` key holding the finding id.
 pub const FINGERPRINT: &str = "partnerAuditFindingId/v1";
-
-#[derive(Serialize)]
-struct Log<'a> {
-    #[serde(rename = "$schema")]
-    schema: &'static str,
-    version: &'static str,
-    runs: Vec<Run<'a>>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Run<'a> {
-    tool: Tool<'a>,
-    invocations: Vec<Invocation>,
-    original_uri_base_ids: BTreeMap<&'static str, BaseId>,
-    column_kind: &'static str,
-    results: Vec<ResultOut>,
-    properties: RunProps,
-}
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -514,39 +498,54 @@ fn result(
     }
 }
 
-/// Writes the SARIF log (pretty JSON, trailing newline).
-pub fn write(o: &Outcome<'_>, w: &mut dyn Write) -> io::Result<()> {
-    let rules: Vec<&Rule> = o.rules.iter().filter(|r| r.enabled).collect();
-    let index: BTreeMap<&str, usize> = rules
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (r.id.as_str(), i))
-        .collect();
-    let locator = Locator::new(o.report);
-    let mut results = Vec::new();
-    for x in &o.open {
-        let reopened = x.reopened_by.and_then(|i| {
-            let set = o.waivers.as_ref()?;
-            let w = set.waivers.get(i)?;
-            Some(format!("{}:{} expired {}", set.file, w.line, w.expires))
-        });
-        results.push(result(
-            o,
-            &locator,
-            &index,
-            x.finding,
-            x.status.map(super::Status::as_str),
-            reopened,
-        ));
-    }
-    if let Some(set) = &o.waivers {
-        for x in &o.waived {
-            let w = &set.waivers[x.waiver];
+/// One result of the log, in the order results are written: the open
+/// findings, the waived ones, then the baseline's findings that are gone.
+enum Item<'a> {
+    Open(&'a Open<'a>),
+    Waived {
+        finding: &'a Finding,
+        waiver: &'a Waiver,
+        file: &'a str,
+    },
+    Resolved(&'a Prior),
+}
+
+/// How deep a result sits in the log: `{ "runs": [ { "results": [`.
+const RESULT_DEPTH: usize = 4;
+
+/// One result as pretty JSON, indented as it sits in `results`.
+fn render(
+    o: &Outcome<'_>,
+    locator: &Locator<'_>,
+    index: &BTreeMap<&str, usize>,
+    item: &Item<'_>,
+) -> io::Result<Vec<u8>> {
+    let res = match *item {
+        Item::Open(x) => {
+            let reopened = x.reopened_by.and_then(|i| {
+                let set = o.waivers.as_ref()?;
+                let w = set.waivers.get(i)?;
+                Some(format!("{}:{} expired {}", set.file, w.line, w.expires))
+            });
+            result(
+                o,
+                locator,
+                index,
+                x.finding,
+                x.status.map(super::Status::as_str),
+                reopened,
+            )
+        }
+        Item::Waived {
+            finding,
+            waiver: w,
+            file,
+        } => {
             let mut res = result(
                 o,
-                &locator,
-                &index,
-                x.finding,
+                locator,
+                index,
+                finding,
                 o.baseline.as_ref().map(|_| "unchanged"),
                 None,
             );
@@ -557,16 +556,14 @@ pub fn write(o: &Outcome<'_>, w: &mut dyn Write) -> io::Result<()> {
                 properties: SuppressionProps {
                     owner: w.owner.clone(),
                     expires: w.expires.clone(),
-                    waiver: format!("{}:{}", set.file, w.line),
+                    waiver: format!("{file}:{}", w.line),
                 },
             });
-            results.push(res);
+            res
         }
-    }
-    if let Some(d) = &o.baseline {
-        for p in &d.resolved {
+        Item::Resolved(p) => {
             let sev = Severity::parse(&p.severity).unwrap_or(Severity::Info);
-            results.push(ResultOut {
+            ResultOut {
                 rule_id: p.rule.clone(),
                 rule_index: index.get(p.rule.as_str()).copied(),
                 level: level(sev),
@@ -590,61 +587,107 @@ pub fn write(o: &Outcome<'_>, w: &mut dyn Write) -> io::Result<()> {
                     partner_tenant_id: p.partner_tenant_id.clone(),
                     ..ResultProps::default()
                 },
+            }
+        }
+    };
+    let mut out = Vec::with_capacity(4096);
+    out.resize(RESULT_DEPTH * 2, b' ');
+    write_nested(&mut out, RESULT_DEPTH, &res)?;
+    Ok(out)
+}
+
+/// Writes the SARIF log (pretty JSON, trailing newline).
+///
+/// The log is written piece by piece, each laid out as serde_json's pretty
+/// printer lays out the whole log: the run's head, then the results,
+/// rendered in parallel batches and written in order as they come (a
+/// large run is never held whole), then the run's properties.
+pub fn write(o: &Outcome<'_>, w: &mut dyn Write) -> io::Result<()> {
+    let rules: Vec<&Rule> = o.rules.iter().filter(|r| r.enabled).collect();
+    let index: BTreeMap<&str, usize> = rules
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.id.as_str(), i))
+        .collect();
+    let locator = Locator::new(o.report);
+    let mut items: Vec<Item<'_>> = o.open.iter().map(Item::Open).collect();
+    if let Some(set) = &o.waivers {
+        for x in &o.waived {
+            let waiver = set.waivers.get(x.waiver).ok_or_else(|| {
+                io::Error::other(format!("waived finding {} has no waiver", x.finding.id))
+            })?;
+            items.push(Item::Waived {
+                finding: x.finding,
+                waiver,
+                file: &set.file,
             });
         }
     }
-    let log = Log {
-        schema: SCHEMA,
-        version: "2.1.0",
-        runs: vec![Run {
-            tool: Tool {
-                driver: Driver {
-                    name: env!("CARGO_PKG_NAME"),
-                    version: env!("CARGO_PKG_VERSION"),
-                    semantic_version: env!("CARGO_PKG_VERSION"),
-                    rules: rules.iter().map(|r| rule_out(r)).collect(),
-                },
-            },
-            invocations: vec![Invocation {
-                execution_successful: true,
-                tool_execution_notifications: o
-                    .report
-                    .incomplete()
-                    .into_iter()
-                    .map(|x| Notification {
-                        level: "warning",
-                        message: Text {
-                            text: format!(
-                                "tenant {} ({}) is incomplete, findings may be missing: {}",
-                                x.name, x.tenant_id, x.reason
-                            ),
-                        },
-                        properties: NotificationProps {
-                            incomplete_tenant_id: x.tenant_id,
-                            tenant_name: x.name,
-                        },
-                    })
-                    .collect(),
-            }],
-            original_uri_base_ids: BTreeMap::from([(
-                ROOT,
-                BaseId {
-                    description: Text {
-                        text: "The snapshot folder the audit read (the folder of a single-file snapshot)"
-                            .into(),
-                    },
-                },
-            )]),
-            column_kind: "unicodeCodePoints",
-            results,
-            properties: RunProps {
-                as_of: o.report.as_of.to_string(),
-                as_of_origin: o.report.as_of_origin.as_str(),
-                baseline: o.baseline.as_ref().map(|d| d.file.clone()),
-                waivers: o.waivers.as_ref().map(|s| s.file.clone()),
-            },
-        }],
+    if let Some(d) = &o.baseline {
+        items.extend(d.resolved.iter().map(Item::Resolved));
+    }
+    let tool = Tool {
+        driver: Driver {
+            name: env!("CARGO_PKG_NAME"),
+            version: env!("CARGO_PKG_VERSION"),
+            semantic_version: env!("CARGO_PKG_VERSION"),
+            rules: rules.iter().map(|r| rule_out(r)).collect(),
+        },
     };
-    serde_json::to_writer_pretty(&mut *w, &log).map_err(io::Error::other)?;
-    w.write_all(b"\n")
+    let invocations = [Invocation {
+        execution_successful: true,
+        tool_execution_notifications: o
+            .report
+            .incomplete()
+            .into_iter()
+            .map(|x| Notification {
+                level: "warning",
+                message: Text {
+                    text: format!(
+                        "tenant {} ({}) is incomplete, findings may be missing: {}",
+                        x.name, x.tenant_id, x.reason
+                    ),
+                },
+                properties: NotificationProps {
+                    incomplete_tenant_id: x.tenant_id,
+                    tenant_name: x.name,
+                },
+            })
+            .collect(),
+    }];
+    let base_ids = BTreeMap::from([(
+        ROOT,
+        BaseId {
+            description: Text {
+                text: "The snapshot folder the audit read (the folder of a single-file snapshot)"
+                    .into(),
+            },
+        },
+    )]);
+    let properties = RunProps {
+        as_of: o.report.as_of.to_string(),
+        as_of_origin: o.report.as_of_origin.as_str(),
+        baseline: o.baseline.as_ref().map(|d| d.file.clone()),
+        waivers: o.waivers.as_ref().map(|s| s.file.clone()),
+    };
+    // The log's one run sits three brackets deep: `{ "runs": [ {`.
+    w.write_all(b"{\n  \"$schema\": ")?;
+    write_nested(w, 1, SCHEMA)?;
+    w.write_all(b",\n  \"version\": \"2.1.0\",\n  \"runs\": [\n    {\n      \"tool\": ")?;
+    write_nested(w, 3, &tool)?;
+    w.write_all(b",\n      \"invocations\": ")?;
+    write_nested(w, 3, &invocations)?;
+    w.write_all(b",\n      \"originalUriBaseIds\": ")?;
+    write_nested(w, 3, &base_ids)?;
+    w.write_all(b",\n      \"columnKind\": \"unicodeCodePoints\",\n      \"results\": ")?;
+    if items.is_empty() {
+        w.write_all(b"[]")?;
+    } else {
+        w.write_all(b"[\n")?;
+        super::write_in_order(&items, b",\n", w, |_, x| render(o, &locator, &index, x))?;
+        w.write_all(b"\n      ]")?;
+    }
+    w.write_all(b",\n      \"properties\": ")?;
+    write_nested(w, 3, &properties)?;
+    w.write_all(b"\n    }\n  ]\n}\n")
 }

@@ -92,3 +92,125 @@ pub fn validate_sarif(sarif: &str) -> Result<(), String> {
     let doc: Value = serde_json::from_str(sarif).map_err(|e| e.to_string())?;
     schemas.validate(&doc, idx).map_err(|e| format!("{e:#}"))
 }
+
+/// A JSON value that keeps object keys in the order the document has them
+/// (serde_json's `Value` sorts them), so that writing it again shows the
+/// layout serde_json gives the same document whole.
+pub enum Ordered {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Uint(u64),
+    Float(f64),
+    Str(String),
+    Array(Vec<Ordered>),
+    Object(Vec<(String, Ordered)>),
+}
+
+impl<'de> serde::Deserialize<'de> for Ordered {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Ordered;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_unit<E>(self) -> Result<Ordered, E> {
+                Ok(Ordered::Null)
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Ordered, E> {
+                Ok(Ordered::Bool(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Ordered, E> {
+                Ok(Ordered::Int(v))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Ordered, E> {
+                Ok(Ordered::Uint(v))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Ordered, E> {
+                Ok(Ordered::Float(v))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Ordered, E> {
+                Ok(Ordered::Str(v.to_owned()))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Ordered, E> {
+                Ok(Ordered::Str(v))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<Ordered, A::Error> {
+                let mut out = Vec::new();
+                while let Some(x) = a.next_element()? {
+                    out.push(x);
+                }
+                Ok(Ordered::Array(out))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<Ordered, A::Error> {
+                let mut out = Vec::new();
+                while let Some(entry) = a.next_entry()? {
+                    out.push(entry);
+                }
+                Ok(Ordered::Object(out))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl serde::Serialize for Ordered {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        match self {
+            Ordered::Null => s.serialize_unit(),
+            Ordered::Bool(v) => s.serialize_bool(*v),
+            Ordered::Int(v) => s.serialize_i64(*v),
+            Ordered::Uint(v) => s.serialize_u64(*v),
+            Ordered::Float(v) => s.serialize_f64(*v),
+            Ordered::Str(v) => s.serialize_str(v),
+            Ordered::Array(v) => {
+                let mut seq = s.serialize_seq(Some(v.len()))?;
+                for x in v {
+                    seq.serialize_element(x)?;
+                }
+                seq.end()
+            }
+            Ordered::Object(v) => {
+                let mut map = s.serialize_map(Some(v.len()))?;
+                for (k, x) in v {
+                    map.serialize_entry(k, x)?;
+                }
+                map.end()
+            }
+        }
+    }
+}
+
+/// `json` parsed and pretty-printed again by serde_json whole (keys in
+/// their order, trailing newline): a document written piece by piece must
+/// equal it byte for byte.
+pub fn pretty_again(json: &str) -> String {
+    let doc: Ordered = serde_json::from_str(json).expect("JSON");
+    let mut out = serde_json::to_string_pretty(&doc).expect("serialize");
+    out.push('\n');
+    out
+}
+
+/// The byte offset where two texts first differ, with a little of each
+/// from there (a whole report is too large for an assertion message).
+pub fn first_difference(a: &str, b: &str) -> Option<String> {
+    let at = a
+        .bytes()
+        .zip(b.bytes())
+        .position(|(x, y)| x != y)
+        .or_else(|| (a.len() != b.len()).then(|| a.len().min(b.len())))?;
+    let near = |s: &str| {
+        let b = s.as_bytes();
+        String::from_utf8_lossy(&b[at.saturating_sub(80).min(b.len())..(at + 80).min(b.len())])
+            .into_owned()
+    };
+    Some(format!("byte {at}:\n{:?}\nvs\n{:?}", near(a), near(b)))
+}

@@ -23,7 +23,6 @@ pub mod v2;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-use rayon::prelude::*;
 use serde::Serialize;
 
 use super::baseline::Prior;
@@ -111,10 +110,6 @@ struct ExpiredOut<'a> {
     reopened: &'a [String],
 }
 
-/// How many findings are rendered in parallel before being written: bounds
-/// the memory the rendered text takes.
-const BATCH: usize = 1024;
-
 /// serde_json's pretty layout (two-space indent) starting `depth` levels
 /// deep, so that a finding rendered on its own has the bytes it has inside
 /// the whole document.
@@ -193,6 +188,18 @@ impl serde_json::ser::Formatter for Nested {
         self.has_value = true;
         Ok(())
     }
+}
+
+/// Writes `value` as pretty JSON laid out as it is inside a document where
+/// it sits `depth` brackets deep, so that a document can be written piece
+/// by piece with the bytes serde_json's pretty printer gives it whole.
+pub(crate) fn write_nested<T: Serialize + ?Sized>(
+    w: &mut dyn Write,
+    depth: usize,
+    value: &T,
+) -> io::Result<()> {
+    let mut ser = serde_json::Serializer::with_formatter(w, Nested::new(depth));
+    value.serialize(&mut ser).map_err(io::Error::from)
 }
 
 /// A finding's evidence lines, rendered one at a time into one buffer as
@@ -397,8 +404,8 @@ fn head(o: &Outcome<'_>, format: FindingsFormat) -> io::Result<Vec<u8>> {
 /// Writes `"findings": [ … ]` and the document's end: `render` makes each
 /// finding's bytes (its indentation included) from its position in
 /// `o.open` and the finding; findings are rendered in
-/// parallel batches and appended in order, so the bytes do not depend on
-/// the thread count.
+/// parallel batches and appended in order ([`super::write_in_order`]), so
+/// the bytes do not depend on the thread count.
 fn write_findings<'a, F>(o: &'a Outcome<'a>, w: &mut dyn Write, render: F) -> io::Result<()>
 where
     F: Fn(usize, &Open<'a>) -> io::Result<Vec<u8>> + Sync,
@@ -407,35 +414,7 @@ where
         return w.write_all(b",\n  \"findings\": []\n}\n");
     }
     w.write_all(b",\n  \"findings\": [\n")?;
-    // One thread renders batch after batch on the pool while this one
-    // writes them out in order; the channel bounds how many wait.
-    let render = &render;
-    std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<io::Result<Vec<u8>>>>(1);
-        scope.spawn(move || {
-            for (b, batch) in o.open.chunks(BATCH).enumerate() {
-                let rendered = batch
-                    .par_iter()
-                    .enumerate()
-                    .map(|(i, x)| render(b * BATCH + i, x))
-                    .collect();
-                if tx.send(rendered).is_err() {
-                    break; // the writer stopped on an error
-                }
-            }
-        });
-        let mut first = true;
-        for rendered in rx {
-            for text in rendered {
-                if !first {
-                    w.write_all(b",\n")?;
-                }
-                first = false;
-                w.write_all(&text?)?;
-            }
-        }
-        Ok::<(), io::Error>(())
-    })?;
+    super::write_in_order(&o.open, b",\n", w, render)?;
     w.write_all(b"\n  ]\n}\n")
 }
 
