@@ -158,28 +158,16 @@ pub fn write_findings(o: &Outcome<'_>, w: &mut dyn Write) -> io::Result<()> {
     )?;
     out.flush()?;
     drop(out);
-    // Findings are rendered in parallel batches and written in order.
-    for batch in o.open.chunks(FINDINGS_BATCH) {
-        let rendered: Vec<io::Result<Vec<u8>>> = batch
-            .par_iter()
-            .map(|x| {
-                let mut buf = Vec::with_capacity(1024);
-                let mut out = writer(&mut buf);
-                finding_row(&mut out, r, x)?;
-                out.flush()?;
-                drop(out);
-                Ok(buf)
-            })
-            .collect();
-        for bytes in rendered {
-            w.write_all(&bytes?)?;
-        }
-    }
-    Ok(())
+    // Rows are rendered in parallel batches and written in order.
+    super::write_in_order(&o.open, b"", w, |_, x| {
+        let mut buf = Vec::with_capacity(1024);
+        let mut out = writer(&mut buf);
+        finding_row(&mut out, r, x)?;
+        out.flush()?;
+        drop(out);
+        Ok(buf)
+    })
 }
-
-/// How many findings are rendered at once.
-const FINDINGS_BATCH: usize = 1024;
 
 /// One row of findings.csv.
 fn finding_row<W: Write>(

@@ -267,7 +267,7 @@ impl<'a> Tables<'a> {
         // Findings share principal lists (one allocation each): key each once.
         let mut set_of: FxHashMap<usize, Key> = FxHashMap::default();
         let mut refs = Vec::with_capacity(o.open.len());
-        for batch in o.open.chunks(super::BATCH) {
+        for batch in o.open.chunks(crate::report::BATCH) {
             let prepared: Vec<Prepared> = batch.par_iter().map(prepare).collect();
             for (x, (groups, lines)) in batch.iter().zip(prepared) {
                 let list = &x.finding.principals;
