@@ -12,9 +12,9 @@ use std::io::{self, Write};
 use super::escape;
 use super::review::{CustomerView, FindingView, Review};
 
-/// Markdown-escaped text.
-fn md(s: &str) -> String {
-    escape::markdown(s)
+/// Markdown-escaped text, escaped as it is written.
+fn md(s: &str) -> escape::Markdown<'_> {
+    escape::Markdown(s)
 }
 
 /// A code span that no content can break out of: the fence is longer than
@@ -92,7 +92,7 @@ fn finding(out: &mut String, f: &FindingView) {
         );
     }
     if !f.principals.is_empty() {
-        let mut who: Vec<String> = f.principals.iter().map(|p| md(p)).collect();
+        let mut who: Vec<String> = f.principals.iter().map(|p| escape::markdown(p)).collect();
         if f.more_principals > 0 {
             who.push(format!("… and {} more", f.more_principals));
         }
@@ -257,7 +257,9 @@ fn section(c: &CustomerView) -> String {
                 x.started.as_deref().unwrap_or("—"),
                 x.ended.as_deref().unwrap_or("—"),
                 x.last_activity.as_deref().unwrap_or("—"),
-                x.relationship_id.as_deref().map_or("—".into(), md)
+                x.relationship_id
+                    .as_deref()
+                    .map_or("—".into(), escape::markdown)
             );
         }
         let _ = writeln!(out);
@@ -321,7 +323,7 @@ fn section(c: &CustomerView) -> String {
             "| subscription | scope | role | held by | relationships | remove | source |\n|---|---|---|---|---|---|---|"
         );
         for l in &c.lingering {
-            let mut source = md(&l.source);
+            let mut source = escape::markdown(&l.source);
             if l.waived {
                 source.push_str(" (waived)");
             }
@@ -474,7 +476,6 @@ fn tail(r: &Review<'_>) -> String {
     }
     out
 }
-
 
 /// Renders the review as Markdown.
 pub fn render(r: &Review<'_>) -> String {
