@@ -1,5 +1,6 @@
-//! The human review report's content, computed once and rendered twice
-//! (Markdown by [`super::markdown`], HTML by [`super::html`]).
+//! The human review report's content, rendered twice (Markdown by
+//! [`super::markdown`], HTML by [`super::html`]): the part about the whole
+//! run computed once, each customer's section when a renderer writes it.
 //!
 //! Everything here is plain data: strings stay unescaped until a renderer
 //! escapes them for its syntax. Besides the findings, the review computes
@@ -44,7 +45,7 @@ pub struct Review<'o> {
     /// Every customer, in report order (by name, then id).
     pub customers: Vec<CustomerSummary>,
     pub by_partner: Vec<CountRow>,
-    /// Open findings per rule (by rule id), customers' first, then the others.
+    /// Open findings per rule, by rule id.
     pub rules: Vec<RuleCount>,
     /// What each partner tenant's principals and apps reach, the widest first.
     pub blast_radius: Vec<BlastRow>,
@@ -79,7 +80,8 @@ pub struct CustomerSummary {
 #[derive(Debug)]
 pub struct RuleCount {
     pub rule: String,
-    /// The title of its first finding.
+    /// The title of its first finding (customers' findings in report
+    /// order, then the others).
     pub title: String,
     pub severity: &'static str,
     pub open: usize,
