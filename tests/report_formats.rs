@@ -101,8 +101,8 @@ fn review_shows_hidden_partner_admins() {
     let r = report::report(&a);
     let o = partner_audit::report::Outcome::plain(&r, &rules);
     let rv = partner_audit::report::review::build(&o);
-    let contoso = rv
-        .customers
+    let customers = rv.customer_views();
+    let contoso = customers
         .iter()
         .find(|c| c.name == "Contoso Dental Group")
         .expect("contoso");
@@ -120,8 +120,7 @@ fn review_shows_hidden_partner_admins() {
         .collect();
     assert_eq!(hidden, ["Anna Kowalski", "Carla Mendes", "Devi Raman"]);
     // Fabrikam: the lingering Owner of AdminAgents, with the exact assignment.
-    let fabrikam = rv
-        .customers
+    let fabrikam = customers
         .iter()
         .find(|c| c.name == "Fabrikam Logistics")
         .expect("fabrikam");

@@ -488,6 +488,12 @@ impl AccessGraph {
     /// covers the known scopes below it. Sorted by resource node, role, then
     /// principal node, so the order is deterministic.
     pub fn effective_access(&self) -> Vec<Access<'_>> {
+        self.effective_access_on(|_| true)
+    }
+
+    /// [`AccessGraph::effective_access`] on the resources `keep` accepts
+    /// only (the same rows, without computing the others).
+    pub fn effective_access_on(&self, keep: impl Fn(NodeIndex) -> bool) -> Vec<Access<'_>> {
         let mut best: std::collections::BTreeMap<(NodeIndex, RoleId, NodeIndex), Access<'_>> =
             std::collections::BTreeMap::new();
         for grant in &self.grants {
@@ -500,7 +506,10 @@ impl AccessGraph {
                 .iter()
                 .filter(|m| m.effective())
             {
-                for &resource in std::iter::once(&grant.resource).chain(below) {
+                for &resource in std::iter::once(&grant.resource)
+                    .chain(below)
+                    .filter(|&&n| keep(n))
+                {
                     let candidate = Access {
                         member,
                         grant,

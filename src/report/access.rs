@@ -6,6 +6,8 @@
 //! Partner agent groups whose members the snapshot does not hold appear as
 //! one row each (kind `placeholder`): the access exists, who uses it is unknown.
 
+use std::collections::BTreeMap;
+
 use petgraph::graph::NodeIndex;
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -239,9 +241,7 @@ pub struct TenantRows<'g> {
 /// The effective-access rows of a report, grouped by the tenant that owns
 /// the resource, in [`lines`] order.
 pub struct ByTenant<'g> {
-    /// (resource, role, member) reachable through an explicit assignment:
-    /// what the customer's role listing shows.
-    explicit: FxHashSet<(NodeIndex, RoleId, NodeIndex)>,
+    explicit: Explicit,
     pub tenants: Vec<TenantRows<'g>>,
 }
 
@@ -249,56 +249,45 @@ impl<'g> ByTenant<'g> {
     /// Groups the rows of the tenants `keep` accepts.
     pub fn new(r: &Report<'g>, keep: impl Fn(Guid) -> bool) -> ByTenant<'g> {
         let g: &'g crate::graph::AccessGraph = r.graph;
-        let mut explicit = FxHashSet::default();
-        for grant in g.grants.iter().filter(|x| !x.via.is_implicit()) {
-            let below = g.below.get(&grant.resource).map_or(&[][..], Vec::as_slice);
-            for m in g.members_of(grant.holder).list.iter() {
-                for &res in std::iter::once(&grant.resource).chain(below) {
-                    explicit.insert((res, grant.role, m.node));
-                }
-            }
-        }
+        let tenant_of = |n: NodeIndex| match &g.graph[n] {
+            Node::Resource { tenant, .. } if keep(*tenant) => Some(*tenant),
+            _ => None,
+        };
         let mut tenants: Vec<TenantRows<'g>> = Vec::new();
         let mut index: FxHashMap<Guid, usize> = FxHashMap::default();
         let mut add = |resource: NodeIndex, source: Source<'g>| {
-            let Node::Resource { tenant, .. } = &g.graph[resource] else {
+            let Some(tenant) = tenant_of(resource) else {
                 return;
             };
-            if !keep(*tenant) {
-                return;
-            }
-            let i = *index.entry(*tenant).or_insert_with(|| {
+            let i = *index.entry(tenant).or_insert_with(|| {
                 tenants.push(TenantRows {
-                    name: r.tenant_name(*tenant),
-                    id: *tenant,
+                    name: r.tenant_name(tenant),
+                    id: tenant,
                     sources: Vec::new(),
                 });
                 tenants.len() - 1
             });
             tenants[i].sources.push(source);
         };
-        for a in g.effective_access() {
+        for a in g.effective_access_on(|n| tenant_of(n).is_some()) {
             add(a.resource, Source::Access(a));
         }
         for grant in &g.grants {
-            for m in g
-                .members_of(grant.holder)
-                .list
-                .iter()
-                .filter(|m| m.kind == MemberKind::Placeholder)
-            {
+            for m in placeholders(r, grant) {
                 add(grant.resource, Source::Placeholder(m, grant));
             }
         }
         tenants.sort_by(|a, b| (&a.name, a.id).cmp(&(&b.name, b.id)));
-        ByTenant { explicit, tenants }
+        ByTenant {
+            explicit: explicit(r, |n| tenant_of(n).is_some()),
+            tenants,
+        }
     }
 
     /// One tenant's rows, sorted by resource, role, listed before hidden,
     /// then principal, one per (resource, role, principal).
     pub fn lines(&self, r: &Report<'_>, t: &TenantRows<'_>) -> Vec<AccessLine> {
-        let g = r.graph;
-        let mut out: Vec<AccessLine> = t
+        let out = t
             .sources
             .iter()
             .filter_map(|s| match s {
@@ -306,41 +295,132 @@ impl<'g> ByTenant<'g> {
                 Source::Placeholder(m, grant) => line(r, m, grant, grant.resource),
             })
             .collect();
-        for l in &mut out {
-            let res = g.find_resource(l.tenant_id, &l.resource);
-            l.listed =
-                res.is_some_and(|res| self.explicit.contains(&(res, l.role_id, l.member_node)));
+        finish(r, &self.explicit, out)
+    }
+}
+
+/// (resource, role, member) triples that an explicit assignment gives:
+/// what the customer's role listing shows.
+type Explicit = FxHashSet<(NodeIndex, RoleId, NodeIndex)>;
+
+/// (resource, role, member) reachable through an explicit assignment, on
+/// the resources `keep` accepts.
+fn explicit(r: &Report<'_>, keep: impl Fn(NodeIndex) -> bool) -> Explicit {
+    let g = r.graph;
+    let mut explicit = Explicit::default();
+    for grant in g.grants.iter().filter(|x| !x.via.is_implicit()) {
+        let below = g.below.get(&grant.resource).map_or(&[][..], Vec::as_slice);
+        for m in g.members_of(grant.holder).list.iter() {
+            for &res in std::iter::once(&grant.resource).chain(below) {
+                if keep(res) {
+                    explicit.insert((res, grant.role, m.node));
+                }
+            }
         }
-        out.sort_by(|a, b| {
-            (
-                &a.tenant_name,
-                a.tenant_id,
-                &a.resource,
-                &a.role,
-                !a.listed,
-                &a.home_tenant_name,
-                &a.display_name,
-                a.principal_id,
-                &a.path,
-            )
-                .cmp(&(
-                    &b.tenant_name,
-                    b.tenant_id,
-                    &b.resource,
-                    &b.role,
-                    !b.listed,
-                    &b.home_tenant_name,
-                    &b.display_name,
-                    b.principal_id,
-                    &b.path,
-                ))
-        });
-        out.dedup_by(|a, b| {
-            a.tenant_id == b.tenant_id
-                && a.resource == b.resource
-                && a.role_id == b.role_id
-                && a.member_node == b.member_node
-        });
-        out
+    }
+    explicit
+}
+
+/// The partner agent groups of unknown members among a grant's holders.
+fn placeholders<'g>(r: &Report<'g>, grant: &Grant) -> impl Iterator<Item = &'g Member> {
+    r.graph
+        .members_of(grant.holder)
+        .list
+        .iter()
+        .filter(|m| m.kind == MemberKind::Placeholder)
+}
+
+/// Marks the listed rows, then sorts and deduplicates.
+fn finish(r: &Report<'_>, explicit: &Explicit, mut out: Vec<AccessLine>) -> Vec<AccessLine> {
+    let g = r.graph;
+    for l in &mut out {
+        let res = g.find_resource(l.tenant_id, &l.resource);
+        l.listed = res.is_some_and(|res| explicit.contains(&(res, l.role_id, l.member_node)));
+    }
+    out.sort_by(|a, b| {
+        (
+            &a.tenant_name,
+            a.tenant_id,
+            &a.resource,
+            &a.role,
+            !a.listed,
+            &a.home_tenant_name,
+            &a.display_name,
+            a.principal_id,
+            &a.path,
+        )
+            .cmp(&(
+                &b.tenant_name,
+                b.tenant_id,
+                &b.resource,
+                &b.role,
+                !b.listed,
+                &b.home_tenant_name,
+                &b.display_name,
+                b.principal_id,
+                &b.path,
+            ))
+    });
+    out.dedup_by(|a, b| {
+        a.tenant_id == b.tenant_id
+            && a.resource == b.resource
+            && a.role_id == b.role_id
+            && a.member_node == b.member_node
+    });
+    out
+}
+
+/// The directory-role rows of [`lines`], one tenant at a time: the review
+/// shows each customer's administrators, and the rows of every tenant at
+/// once take hundreds of megabytes on a large snapshot. Holds what the
+/// rows are made from, grouped by the tenant of the directory.
+pub struct DirectoryAccess<'g> {
+    /// Per tenant, (member, grant, directory node) in the order [`lines`]
+    /// collects them: effective access, then placeholders.
+    by_tenant: BTreeMap<Guid, Vec<(&'g Member, &'g Grant, NodeIndex)>>,
+    explicit: Explicit,
+}
+
+impl<'g> DirectoryAccess<'g> {
+    pub fn new(r: &Report<'g>) -> Self {
+        let g = r.graph;
+        let directory_of = |n: NodeIndex| match &g.graph[n] {
+            Node::Resource { tenant, scope } if scope.is_directory() => Some(*tenant),
+            _ => None,
+        };
+        let mut by_tenant: BTreeMap<Guid, Vec<_>> = BTreeMap::new();
+        for a in g.effective_access_on(|n| directory_of(n).is_some()) {
+            if let Some(t) = directory_of(a.resource) {
+                by_tenant
+                    .entry(t)
+                    .or_default()
+                    .push((a.member, a.grant, a.resource));
+            }
+        }
+        for grant in &g.grants {
+            let Some(t) = directory_of(grant.resource) else {
+                continue;
+            };
+            for m in placeholders(r, grant) {
+                by_tenant
+                    .entry(t)
+                    .or_default()
+                    .push((m, grant, grant.resource));
+            }
+        }
+        DirectoryAccess {
+            by_tenant,
+            explicit: explicit(r, |n| directory_of(n).is_some()),
+        }
+    }
+
+    /// The rows of [`lines`] about `tenant`'s directory, in the same order.
+    pub fn lines(&self, r: &Report<'_>, tenant: Guid) -> Vec<AccessLine> {
+        let rows = self.by_tenant.get(&tenant).map_or(&[][..], Vec::as_slice);
+        let out = rows
+            .iter()
+            .filter_map(|&(m, grant, res)| line(r, m, grant, res))
+            .collect();
+        finish(r, &self.explicit, out)
     }
 }

@@ -140,9 +140,9 @@ impl Parts<'_, '_> {
 }
 
 /// Writes one format's files into `out`; returns their paths.
-pub fn write_format(
-    parts: &Parts<'_, '_>,
-    review: &mut Option<review::Review>,
+pub fn write_format<'o>(
+    parts: &Parts<'o, '_>,
+    review: &mut Option<review::Review<'o>>,
     format: Format,
     findings_format: json::FindingsFormat,
     out: &Path,

@@ -50,29 +50,48 @@ pub fn visible(s: &str, keep: impl Fn(char) -> bool) -> Cow<'_, str> {
 /// ([`is_hidden`]) become U+FFFD.
 pub fn markdown(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
-    // A leading `-`/`+` (list marker) or `1.`/`1)` (ordered list) would
-    // start a block inside a list item: escape it.
-    let digits = s.chars().take_while(char::is_ascii_digit).count();
-    for (i, c) in s.chars().enumerate() {
-        match c {
-            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '|' | '~' | '&' => {
-                out.push('\\');
-                out.push(c);
-            }
-            '-' | '+' if i == 0 => {
-                out.push('\\');
-                out.push(c);
-            }
-            '.' | ')' if i == digits && digits > 0 => {
-                out.push('\\');
-                out.push(c);
-            }
-            '\r' | '\n' | '\t' => out.push(' '),
-            c if is_hidden(c) => out.push('\u{fffd}'),
-            c => out.push(c),
-        }
-    }
+    let _ = markdown_into(&mut out, s);
     out
+}
+
+/// [`markdown`], written to `out` (no string of its own); runs of
+/// characters that need no escape are copied whole.
+pub fn markdown_into(out: &mut impl std::fmt::Write, s: &str) -> std::fmt::Result {
+    // A leading `-`/`+` (list marker) or `1.`/`1)` (ordered list) would
+    // start a block inside a list item: escape it. The digits are ASCII,
+    // so their count is also the byte offset of what follows them.
+    let digits = s.bytes().take_while(u8::is_ascii_digit).count();
+    let mut plain = 0;
+    for (at, c) in s.char_indices() {
+        let with: Option<char> = match c {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '|' | '~' | '&' => None,
+            '-' | '+' if at == 0 => None,
+            '.' | ')' if at == digits && digits > 0 => None,
+            '\r' | '\n' | '\t' => Some(' '),
+            c if is_hidden(c) => Some('\u{fffd}'),
+            _ => continue,
+        };
+        out.write_str(&s[plain..at])?;
+        match with {
+            Some(r) => out.write_char(r)?,
+            None => {
+                out.write_char('\\')?;
+                out.write_char(c)?;
+            }
+        }
+        plain = at + c.len_utf8();
+    }
+    out.write_str(&s[plain..])
+}
+
+/// Text shown through `{}` escaped as [`markdown`] does, written straight
+/// into the output.
+pub struct Markdown<'s>(pub &'s str);
+
+impl std::fmt::Display for Markdown<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        markdown_into(f, self.0)
+    }
 }
 
 /// XML character data and attribute values (`"` and `'` included);

@@ -49,7 +49,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::escape;
-use super::review::{CustomerView, FindingView, Review};
+use super::review::{CustomerSummary, CustomerView, Review};
 
 /// The overview's file name in `--out`.
 pub const OVERVIEW: &str = "report.html";
@@ -165,32 +165,24 @@ fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-fn customer_findings(c: &CustomerView) -> impl Iterator<Item = &FindingView> {
-    c.consequences.iter().chain(&c.findings)
-}
-
-fn customer_row(c: &CustomerView) -> CustomerRow<'_> {
-    let mut partners: BTreeSet<&str> = c.relationships.iter().map(|r| r.partner.as_str()).collect();
-    partners.extend(customer_findings(c).filter_map(|f| f.partner.as_deref()));
+fn customer_row(c: &CustomerSummary) -> CustomerRow<'_> {
     CustomerRow {
-        name: &c.name,
-        id: &c.id,
-        partners: partners.into_iter().collect(),
+        name: &c.counts.name,
+        id: &c.counts.id,
+        partners: c.partners.iter().map(String::as_str).collect(),
         high: c.counts.high,
         medium: c.counts.medium,
         low: c.counts.low,
         info: c.counts.info,
         total: c.counts.total,
-        new: customer_findings(c)
-            .filter(|f| f.status == Some("new"))
-            .count(),
-        incomplete: c.incomplete.is_some(),
-        rules: customer_findings(c).map(|f| f.rule.as_str()).collect(),
+        new: c.new,
+        incomplete: c.incomplete,
+        rules: c.rules.iter().map(String::as_str).collect(),
     }
 }
 
 /// The customers, most severe first (then by name and id).
-fn customer_rows(review: &Review) -> Vec<CustomerRow<'_>> {
+fn customer_rows<'r>(review: &'r Review<'_>) -> Vec<CustomerRow<'r>> {
     let mut rows: Vec<CustomerRow<'_>> = review.customers.iter().map(customer_row).collect();
     rows.sort_by(|a, b| {
         (b.high, b.medium, b.low, b.info)
@@ -200,38 +192,18 @@ fn customer_rows(review: &Review) -> Vec<CustomerRow<'_>> {
     rows
 }
 
-fn rule_rows(review: &Review) -> Vec<RuleRow<'_>> {
-    let mut rules: BTreeMap<&str, (RuleRow<'_>, BTreeSet<usize>)> = BTreeMap::new();
-    let all = review
-        .customers
+fn rule_rows<'r>(review: &'r Review<'_>) -> Vec<RuleRow<'r>> {
+    let mut rows: Vec<RuleRow<'_>> = review
+        .rules
         .iter()
-        .enumerate()
-        .flat_map(|(i, c)| customer_findings(c).map(move |f| (Some(i), f)))
-        .chain(review.other_findings.iter().map(|f| (None, f)));
-    for (customer, f) in all {
-        let (row, customers) = rules.entry(&f.rule).or_insert_with(|| {
-            (
-                RuleRow {
-                    rule: &f.rule,
-                    title: &f.title,
-                    severity: f.severity,
-                    rank: severity_rank(f.severity),
-                    open: 0,
-                    new: 0,
-                    customers: 0,
-                },
-                BTreeSet::new(),
-            )
-        });
-        row.open += 1;
-        row.new += usize::from(f.status == Some("new"));
-        customers.extend(customer);
-    }
-    let mut rows: Vec<RuleRow<'_>> = rules
-        .into_values()
-        .map(|(mut row, customers)| {
-            row.customers = customers.len();
-            row
+        .map(|x| RuleRow {
+            rule: &x.rule,
+            title: &x.title,
+            severity: x.severity,
+            rank: severity_rank(x.severity),
+            open: x.open,
+            new: x.new,
+            customers: x.customers,
         })
         .collect();
     rows.sort_by(|a, b| {
@@ -245,7 +217,7 @@ fn rule_rows(review: &Review) -> Vec<RuleRow<'_>> {
 /// The overview's inline data: every customer as an array (name, id,
 /// high, medium, low, info, total, new, partner indexes, rule indexes,
 /// incomplete), partners and rules once each.
-fn customer_data(review: &Review, rows: &[CustomerRow<'_>], rules: &[RuleRow<'_>]) -> String {
+fn customer_data(review: &Review<'_>, rows: &[CustomerRow<'_>], rules: &[RuleRow<'_>]) -> String {
     let partners: BTreeSet<&str> = rows
         .iter()
         .flat_map(|r| r.partners.iter().copied())
@@ -311,7 +283,7 @@ struct Pages {
 }
 
 impl Pages {
-    fn new(review: &Review) -> Result<Pages, minijinja::Error> {
+    fn new(review: &Review<'_>) -> Result<Pages, minijinja::Error> {
         let env = environment()?;
         let frame = context! {
             title => &review.title,
@@ -366,7 +338,7 @@ impl Pages {
         self.env.get_template(template)?.render(ctx)
     }
 
-    fn overview(&self, review: &Review) -> Result<String, minijinja::Error> {
+    fn overview(&self, review: &Review<'_>) -> Result<String, minijinja::Error> {
         let rows = customer_rows(review);
         let rules = rule_rows(review);
         let data = customer_data(review, &rows, &rules);
@@ -453,7 +425,7 @@ impl Pages {
     /// Page `page` (from 1) of `pages` of the full customer list.
     fn customers(
         &self,
-        review: &Review,
+        review: &Review<'_>,
         rows: &[CustomerRow<'_>],
         page: usize,
         pages: usize,
@@ -489,7 +461,7 @@ impl Pages {
 /// relative to `--out` (`/`-separated). Customer pages are rendered in
 /// parallel; what `put` receives does not depend on the order.
 fn each_page(
-    review: &Review,
+    review: &Review<'_>,
     put: &(dyn Fn(&str, String) -> io::Result<()> + Sync),
 ) -> io::Result<()> {
     each_page_of(review, &PageSet::default(), put)
@@ -515,21 +487,27 @@ impl Default for PageSet<'_> {
 }
 
 fn each_page_of(
-    review: &Review,
+    review: &Review<'_>,
     set: &PageSet<'_>,
     put: &(dyn Fn(&str, String) -> io::Result<()> + Sync),
 ) -> io::Result<()> {
     let err = |e: minijinja::Error| io::Error::other(format!("report.html: {e:#}"));
     let pages = Pages::new(review).map_err(err)?;
-    review
-        .customers
-        .par_iter()
-        .filter(|c| set.customer.is_none_or(|owns| owns(&c.id)))
-        .try_for_each(|c| {
+    // Each customer's page is built, written and dropped on its own.
+    (0..review.customers.len())
+        .into_par_iter()
+        .filter(|&i| {
+            set.customer
+                .is_none_or(|owns| owns(&review.customers[i].counts.id))
+        })
+        .try_for_each(|i| {
+            let Some(c) = review.customer(i, true) else {
+                return Ok(());
+            };
             let name = page_name(&c.id)?;
             put(
                 &format!("{DIR}/customers/{name}"),
-                pages.customer(c).map_err(err)?,
+                pages.customer(&c).map_err(err)?,
             )
         })?;
     if !set.whole_run {
@@ -558,11 +536,14 @@ fn each_page_of(
             .iter()
             .flat_map(|x| x.reopened.iter().map(String::as_str))
             .collect();
-        for c in &review.customers {
-            for f in customer_findings(c).filter(|f| wanted.contains(f.id.as_str())) {
+        for (i, c) in review.customers.iter().enumerate() {
+            for f in review
+                .customer_findings(i)
+                .filter(|f| wanted.contains(f.id.as_str()))
+            {
                 links.insert(
                     &f.id,
-                    format!("customers/{}#{}", page_name(&c.id)?, f.anchor),
+                    format!("customers/{}#f-{}", page_name(&c.counts.id)?, f.id),
                 );
             }
         }
@@ -620,7 +601,7 @@ pub struct Page {
 
 /// Every page of the review in memory, sorted by path (for tests and
 /// small snapshots; [`write`] streams them to files).
-pub fn pages(review: &Review) -> io::Result<Vec<Page>> {
+pub fn pages(review: &Review<'_>) -> io::Result<Vec<Page>> {
     let all = Mutex::new(Vec::new());
     each_page(review, &|path, html| {
         all.lock()
@@ -640,12 +621,12 @@ pub fn pages(review: &Review) -> io::Result<Vec<Page>> {
 
 /// Writes `report.html` and the `html/` folder into `out` (the run's
 /// staging folder: the set is published whole or not at all).
-pub fn write(review: &Review, out: &Path) -> io::Result<()> {
+pub fn write(review: &Review<'_>, out: &Path) -> io::Result<()> {
     write_set(review, &PageSet::default(), out)
 }
 
 /// [`write`], only the pages of `set`.
-pub fn write_set(review: &Review, set: &PageSet<'_>, out: &Path) -> io::Result<()> {
+pub fn write_set(review: &Review<'_>, set: &PageSet<'_>, out: &Path) -> io::Result<()> {
     std::fs::create_dir_all(out.join(DIR).join("customers"))?;
     each_page_of(review, set, &|path, html| {
         let file = out.join(path);

@@ -10,11 +10,11 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use super::escape;
-use super::review::{FindingView, Review};
+use super::review::{CustomerView, FindingView, Review};
 
-/// Markdown-escaped text.
-fn md(s: &str) -> String {
-    escape::markdown(s)
+/// Markdown-escaped text, escaped as it is written.
+fn md(s: &str) -> escape::Markdown<'_> {
+    escape::Markdown(s)
 }
 
 /// A code span that no content can break out of: the fence is longer than
@@ -92,7 +92,7 @@ fn finding(out: &mut String, f: &FindingView) {
         );
     }
     if !f.principals.is_empty() {
-        let mut who: Vec<String> = f.principals.iter().map(|p| md(p)).collect();
+        let mut who: Vec<String> = f.principals.iter().map(|p| escape::markdown(p)).collect();
         if f.more_principals > 0 {
             who.push(format!("… and {} more", f.more_principals));
         }
@@ -128,8 +128,8 @@ fn finding(out: &mut String, f: &FindingView) {
     );
 }
 
-/// Renders the review as Markdown.
-pub fn render(r: &Review) -> String {
+/// The report's head: title, summary and the count tables.
+fn head(r: &Review<'_>) -> String {
     let mut out = String::with_capacity(64 * 1024);
     let _ = writeln!(out, "# {}\n", md(&r.title));
     let _ = write!(
@@ -202,7 +202,11 @@ pub fn render(r: &Review) -> String {
         }
     }
     let _ = writeln!(out);
-    for (caption, rows) in [("Customer", &r.by_customer), ("Partner", &r.by_partner)] {
+    let by_customer = r.customers.iter().map(|c| &c.counts);
+    for (caption, rows) in [
+        ("Customer", by_customer.collect::<Vec<_>>()),
+        ("Partner", r.by_partner.iter().collect()),
+    ] {
         let _ = writeln!(
             out,
             "| {caption} | high | medium | low | info | total |\n|---|--:|--:|--:|--:|--:|"
@@ -221,136 +225,149 @@ pub fn render(r: &Review) -> String {
         }
         let _ = writeln!(out);
     }
-    for c in &r.customers {
-        let _ = writeln!(out, "## {} ({})\n", md(&c.name), code(&c.id));
-        if let Some(reason) = &c.incomplete {
-            let _ = writeln!(
-                out,
-                "> **incomplete:** {}, findings may be missing\n",
-                md(reason)
-            );
-        }
-        let _ = writeln!(out, "### Partner relationships\n");
-        if c.relationships.is_empty() {
-            let _ = writeln!(out, "None in the snapshot.\n");
-        } else {
-            let _ = writeln!(
-                out,
-                "| partner | kind | state | started | ended | last activity | GDAP id |\n|---|---|---|---|---|---|---|"
-            );
-            for x in &c.relationships {
-                let _ = writeln!(
-                    out,
-                    "| {} | {} | {} | {} | {} | {} | {} |",
-                    md(&x.partner),
-                    x.kind,
-                    x.state,
-                    x.started.as_deref().unwrap_or("—"),
-                    x.ended.as_deref().unwrap_or("—"),
-                    x.last_activity.as_deref().unwrap_or("—"),
-                    x.relationship_id.as_deref().map_or("—".into(), md)
-                );
-            }
-            let _ = writeln!(out);
-        }
-        let _ = writeln!(out, "### Administrators: listed vs effective\n");
-        if c.roles.is_empty() {
-            let _ = writeln!(out, "Nobody holds a directory role in this tenant.\n");
-        } else {
-            let _ = writeln!(
-                out,
-                "*Listed* is what the customer's own role listing shows; *can act* counts everyone who can use the role, partner users holding it implicitly through DAP or GDAP included (facts F5, F6 of partner-audit's docs/facts.md).\n"
-            );
-            let _ = writeln!(
-                out,
-                "| directory role | listed | can act | hidden partner holders |\n|---|--:|--:|--:|"
-            );
-            for x in &c.roles {
-                let unknown = if x.unknown { " (+ unknown)" } else { "" };
-                let _ = writeln!(
-                    out,
-                    "| {} | {} | {} | {}{unknown} |",
-                    md(&x.role),
-                    x.listed,
-                    x.effective,
-                    x.hidden
-                );
-            }
-            let _ = writeln!(
-                out,
-                "\n| role | principal | home tenant | in listing | through |\n|---|---|---|---|---|"
-            );
-            for a in &c.admins {
-                let listed = if a.listed {
-                    "listed"
-                } else if a.foreign {
-                    "**hidden**"
-                } else {
-                    "not listed"
-                };
-                let _ = writeln!(
-                    out,
-                    "| {} | {} | {} | {listed} | {} |",
-                    md(&a.role),
-                    md(&a.name),
-                    md(&a.home),
-                    md(&a.path)
-                );
-            }
-            let _ = writeln!(out);
-        }
-        let _ = writeln!(out, "### Lingering subscription roles\n");
-        if c.lingering.is_empty() {
-            let _ = writeln!(out, "None.\n");
-        } else {
-            let _ = writeln!(
-                out,
-                "Removing DAP does not remove Azure role assignments (fact F10 of partner-audit's docs/facts.md). Each row is the exact assignment to remove.\n"
-            );
-            let _ = writeln!(
-                out,
-                "| subscription | scope | role | held by | relationships | remove | source |\n|---|---|---|---|---|---|---|"
-            );
-            for l in &c.lingering {
-                let mut source = md(&l.source);
-                if l.waived {
-                    source.push_str(" (waived)");
-                }
-                for id in &l.findings {
-                    source.push_str(&format!(" {}", code(id)));
-                }
-                let _ = writeln!(
-                    out,
-                    "| {} | {} | {} | {} of {} | {} | {} | {source} |",
-                    md(&l.subscription),
-                    code(&l.scope),
-                    md(&l.role),
-                    md(&l.principal),
-                    md(&l.partner),
-                    md(&l.relationships),
-                    code(&l.command)
-                );
-            }
-            let _ = writeln!(out);
-        }
-        let _ = writeln!(out, "### Autopilot and service requests\n");
-        if c.consequences.is_empty() {
-            let _ = writeln!(
-                out,
-                "None: no Autopilot (AP) or service-request (SR) finding for this customer.\n"
-            );
-        }
-        for f in &c.consequences {
-            finding(&mut out, f);
-        }
-        let _ = writeln!(out, "### Findings\n");
-        if c.findings.is_empty() {
-            let _ = writeln!(out, "None.\n");
-        }
-        for f in &c.findings {
-            finding(&mut out, f);
-        }
+    out
+}
+
+/// One customer's section.
+fn section(c: &CustomerView) -> String {
+    let mut out = String::with_capacity(16 * 1024);
+    let _ = writeln!(out, "## {} ({})\n", md(&c.name), code(&c.id));
+    if let Some(reason) = &c.incomplete {
+        let _ = writeln!(
+            out,
+            "> **incomplete:** {}, findings may be missing\n",
+            md(reason)
+        );
     }
+    let _ = writeln!(out, "### Partner relationships\n");
+    if c.relationships.is_empty() {
+        let _ = writeln!(out, "None in the snapshot.\n");
+    } else {
+        let _ = writeln!(
+            out,
+            "| partner | kind | state | started | ended | last activity | GDAP id |\n|---|---|---|---|---|---|---|"
+        );
+        for x in &c.relationships {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {} |",
+                md(&x.partner),
+                x.kind,
+                x.state,
+                x.started.as_deref().unwrap_or("—"),
+                x.ended.as_deref().unwrap_or("—"),
+                x.last_activity.as_deref().unwrap_or("—"),
+                x.relationship_id
+                    .as_deref()
+                    .map_or("—".into(), escape::markdown)
+            );
+        }
+        let _ = writeln!(out);
+    }
+    let _ = writeln!(out, "### Administrators: listed vs effective\n");
+    if c.roles.is_empty() {
+        let _ = writeln!(out, "Nobody holds a directory role in this tenant.\n");
+    } else {
+        let _ = writeln!(
+            out,
+            "*Listed* is what the customer's own role listing shows; *can act* counts everyone who can use the role, partner users holding it implicitly through DAP or GDAP included (facts F5, F6 of partner-audit's docs/facts.md).\n"
+        );
+        let _ = writeln!(
+            out,
+            "| directory role | listed | can act | hidden partner holders |\n|---|--:|--:|--:|"
+        );
+        for x in &c.roles {
+            let unknown = if x.unknown { " (+ unknown)" } else { "" };
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {}{unknown} |",
+                md(&x.role),
+                x.listed,
+                x.effective,
+                x.hidden
+            );
+        }
+        let _ = writeln!(
+            out,
+            "\n| role | principal | home tenant | in listing | through |\n|---|---|---|---|---|"
+        );
+        for a in &c.admins {
+            let listed = if a.listed {
+                "listed"
+            } else if a.foreign {
+                "**hidden**"
+            } else {
+                "not listed"
+            };
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {listed} | {} |",
+                md(&a.role),
+                md(&a.name),
+                md(&a.home),
+                md(&a.path)
+            );
+        }
+        let _ = writeln!(out);
+    }
+    let _ = writeln!(out, "### Lingering subscription roles\n");
+    if c.lingering.is_empty() {
+        let _ = writeln!(out, "None.\n");
+    } else {
+        let _ = writeln!(
+            out,
+            "Removing DAP does not remove Azure role assignments (fact F10 of partner-audit's docs/facts.md). Each row is the exact assignment to remove.\n"
+        );
+        let _ = writeln!(
+            out,
+            "| subscription | scope | role | held by | relationships | remove | source |\n|---|---|---|---|---|---|---|"
+        );
+        for l in &c.lingering {
+            let mut source = escape::markdown(&l.source);
+            if l.waived {
+                source.push_str(" (waived)");
+            }
+            for id in &l.findings {
+                source.push_str(&format!(" {}", code(id)));
+            }
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} of {} | {} | {} | {source} |",
+                md(&l.subscription),
+                code(&l.scope),
+                md(&l.role),
+                md(&l.principal),
+                md(&l.partner),
+                md(&l.relationships),
+                code(&l.command)
+            );
+        }
+        let _ = writeln!(out);
+    }
+    let _ = writeln!(out, "### Autopilot and service requests\n");
+    if c.consequences.is_empty() {
+        let _ = writeln!(
+            out,
+            "None: no Autopilot (AP) or service-request (SR) finding for this customer.\n"
+        );
+    }
+    for f in &c.consequences {
+        finding(&mut out, f);
+    }
+    let _ = writeln!(out, "### Findings\n");
+    if c.findings.is_empty() {
+        let _ = writeln!(out, "None.\n");
+    }
+    for f in &c.findings {
+        finding(&mut out, f);
+    }
+    out
+}
+
+/// The report's end: findings tied to no customer, waivers, baseline
+/// changes and input warnings.
+fn tail(r: &Review<'_>) -> String {
+    let mut out = String::new();
     if !r.other_findings.is_empty() {
         let _ = writeln!(out, "## Other findings\n");
         for f in &r.other_findings {
@@ -457,15 +474,57 @@ pub fn render(r: &Review) -> String {
         }
         let _ = writeln!(out);
     }
-    while out.ends_with("\n\n") {
-        out.pop();
-    }
     out
 }
 
-/// Writes report.md.
-pub fn write(review: &Review, w: &mut dyn Write) -> io::Result<()> {
-    w.write_all(render(review).as_bytes())
+/// Renders the review as Markdown.
+pub fn render(r: &Review<'_>) -> String {
+    let mut out = Vec::new();
+    // Writing to memory cannot fail.
+    let _ = write(r, &mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Writes report.md: the head, each customer's section as soon as it is
+/// rendered (a batch at a time, in order), then the end.
+pub fn write(review: &Review<'_>, w: &mut dyn Write) -> io::Result<()> {
+    let mut w = TrimEnd { w, newlines: 0 };
+    w.put(&head(review))?;
+    review.each_customer(false, &|_| true, &|c| Ok(section(c)), &mut |text| {
+        w.put(&text)
+    })?;
+    w.put(&tail(review))?;
+    w.finish()
+}
+
+/// A writer that ends the text with exactly one line break: line breaks
+/// are held back until more text follows them.
+struct TrimEnd<'w> {
+    w: &'w mut dyn Write,
+    newlines: usize,
+}
+
+impl TrimEnd<'_> {
+    fn put(&mut self, text: &str) -> io::Result<()> {
+        let body = text.trim_end_matches('\n');
+        if body.is_empty() {
+            self.newlines += text.len();
+            return Ok(());
+        }
+        for _ in 0..self.newlines {
+            self.w.write_all(b"\n")?;
+        }
+        self.w.write_all(body.as_bytes())?;
+        self.newlines = text.len() - body.len();
+        Ok(())
+    }
+
+    fn finish(self) -> io::Result<()> {
+        if self.newlines > 0 {
+            self.w.write_all(b"\n")?;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

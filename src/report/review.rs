@@ -1,5 +1,6 @@
-//! The human review report's content, computed once and rendered twice
-//! (Markdown by [`super::markdown`], HTML by [`super::html`]).
+//! The human review report's content, rendered twice (Markdown by
+//! [`super::markdown`], HTML by [`super::html`]): the part about the whole
+//! run computed once, each customer's section when a renderer writes it.
 //!
 //! Everything here is plain data: strings stay unescaped until a renderer
 //! escapes them for its syntax. Besides the findings, the review computes
@@ -25,9 +26,12 @@ pub const MAX_DIAGRAMS: usize = 4;
 /// Principals and paths listed per finding.
 pub const MAX_LISTED: usize = 25;
 
-/// The whole review.
-#[derive(Debug, Serialize)]
-pub struct Review {
+/// The whole review: what the overview, the lists and the summaries show,
+/// and what builds each customer's section when it is written
+/// ([`Review::customer`]). A customer's section (every finding with its
+/// paths, evidence and diagrams) is built, written and dropped one at a
+/// time: all of them at once take gigabytes on a large snapshot.
+pub struct Review<'o> {
     pub title: String,
     pub tool: String,
     pub as_of: String,
@@ -38,19 +42,62 @@ pub struct Review {
     pub source: Option<String>,
     pub totals: Totals,
     pub severities: Vec<SevCount>,
-    pub by_customer: Vec<CountRow>,
+    /// Every customer, in report order (by name, then id).
+    pub customers: Vec<CustomerSummary>,
     pub by_partner: Vec<CountRow>,
+    /// Open findings per rule, by rule id.
+    pub rules: Vec<RuleCount>,
     /// What each partner tenant's principals and apps reach, the widest first.
     pub blast_radius: Vec<BlastRow>,
     pub baseline: Option<BaselineView>,
     pub waivers: Option<WaiversView>,
-    pub customers: Vec<CustomerView>,
     /// Open findings tied to no customer in the snapshot.
     pub other_findings: Vec<FindingView>,
     /// Input warnings (dangling references, placeholders, rejected rows).
     pub warnings: Vec<String>,
     /// Tenants whose data is incomplete (findings may be missing), by tenant id.
     pub incomplete: Vec<IncompleteView>,
+    sections: Sections<'o>,
+}
+
+/// One customer as the overview and the lists show it.
+#[derive(Debug)]
+pub struct CustomerSummary {
+    pub id: Guid,
+    /// Name, id, anchor and open findings per severity.
+    pub counts: CountRow,
+    /// The partners of its relationships and findings, by name, sorted.
+    pub partners: Vec<String>,
+    /// Its findings new since the baseline.
+    pub new: usize,
+    /// Its data is incomplete.
+    pub incomplete: bool,
+    /// The rules of its open findings, sorted.
+    pub rules: Vec<String>,
+}
+
+/// The open findings of one rule.
+#[derive(Debug)]
+pub struct RuleCount {
+    pub rule: String,
+    /// The title of its first finding (customers' findings in report
+    /// order, then the others).
+    pub title: String,
+    pub severity: &'static str,
+    pub open: usize,
+    pub new: usize,
+    /// Customers with a finding of the rule.
+    pub customers: usize,
+}
+
+/// What a customer's section is built from, grouped by customer.
+struct Sections<'o> {
+    outcome: &'o Outcome<'o>,
+    /// Per customer, its open findings in report order.
+    open_of: BTreeMap<Guid, Vec<&'o Open<'o>>>,
+    rels_of: BTreeMap<Guid, Vec<&'o crate::snapshot::Relationship>>,
+    directory: access::DirectoryAccess<'o>,
+    lingering: BTreeMap<Guid, Vec<LingeringView>>,
 }
 
 /// A tenant the snapshot lists as incomplete.
@@ -244,7 +291,7 @@ pub struct AdminRow {
 }
 
 /// A partner-held Azure role assignment that outlived DAP and GDAP (F10).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Clone)]
 pub struct LingeringView {
     pub subscription: String,
     pub scope: String,
@@ -350,7 +397,8 @@ fn principal_name(r: &Report<'_>, id: Guid) -> String {
     }
 }
 
-fn finding_view(o: &Outcome<'_>, open: &Open<'_>) -> FindingView {
+/// One open finding's view; `diagrams`: with its path diagrams.
+fn finding_view(o: &Outcome<'_>, open: &Open<'_>, diagrams: bool) -> FindingView {
     let r = o.report;
     let f: &Finding = open.finding;
     let paths: Vec<String> = f
@@ -362,7 +410,7 @@ fn finding_view(o: &Outcome<'_>, open: &Open<'_>) -> FindingView {
     let diagrams = f
         .paths
         .iter()
-        .take(MAX_DIAGRAMS)
+        .take(if diagrams { MAX_DIAGRAMS } else { 0 })
         .map(|p| diagram::layout(&diagram::steps(r, *p)))
         .collect();
     let reopened = open.reopened_by.and_then(|i| {
@@ -530,7 +578,7 @@ fn lingering(o: &Outcome<'_>) -> BTreeMap<Guid, Vec<LingeringView>> {
     out
 }
 
-fn admins(mine: &[&AccessLine]) -> (Vec<RoleSummary>, Vec<AdminRow>) {
+fn admins(mine: &[AccessLine]) -> (Vec<RoleSummary>, Vec<AdminRow>) {
     let mut roles: BTreeMap<&str, RoleSummary> = BTreeMap::new();
     let mut rows = Vec::new();
     for l in mine {
@@ -565,12 +613,138 @@ fn admins(mine: &[&AccessLine]) -> (Vec<RoleSummary>, Vec<AdminRow>) {
     (roles.into_values().collect(), rows)
 }
 
+/// Customers whose sections are built at once, in parallel, before they
+/// are written in order: enough to keep the threads busy, few enough that
+/// the sections in memory stay small.
+pub const BATCH: usize = 256;
+
+/// A customer's open findings, Autopilot and service requests first.
+fn in_section_order<'x, 'o>(open: &'x [&'o Open<'o>]) -> impl Iterator<Item = &'o Open<'o>> + 'x {
+    let (cons, rest): (Vec<_>, Vec<_>) = open
+        .iter()
+        .copied()
+        .partition(|x| is_consequence(&x.finding.rule));
+    cons.into_iter().chain(rest)
+}
+
+impl<'o> Review<'o> {
+    /// Customer `i`'s full section; `diagrams`: with the path diagrams
+    /// (only the HTML page draws them).
+    pub fn customer(&self, i: usize, diagrams: bool) -> Option<CustomerView> {
+        let c = self.customers.get(i)?;
+        let sc = &self.sections;
+        let o = sc.outcome;
+        let r = o.report;
+        let s = r.snapshot;
+        let id = c.id;
+        let mut findings = Vec::new();
+        let mut consequences = Vec::new();
+        for x in sc.open_of.get(&id).map_or(&[][..], Vec::as_slice) {
+            if is_consequence(&x.finding.rule) {
+                consequences.push(finding_view(o, x, diagrams));
+            } else {
+                findings.push(finding_view(o, x, diagrams));
+            }
+        }
+        let (roles, admins) = admins(&sc.directory.lines(r, id));
+        let tenant = r
+            .graph
+            .tenant_index
+            .get(&id)
+            .map(|&i| &s.tenants[i as usize]);
+        Some(CustomerView {
+            anchor: format!("c-{id}"),
+            name: c.counts.name.clone(),
+            id: c.counts.id.clone(),
+            domain: tenant.and_then(|t| t.domain.as_deref().map(str::to_string)),
+            counts: c.counts.clone(),
+            relationships: relationships(r, sc.rels_of.get(&id).map_or(&[][..], Vec::as_slice)),
+            roles,
+            admins,
+            lingering: sc.lingering.get(&id).cloned().unwrap_or_default(),
+            consequences,
+            findings,
+            incomplete: s.manifest.incomplete_reason(id).map(str::to_owned),
+        })
+    }
+
+    /// Every customer's section, in report order (for tests and small
+    /// snapshots: [`Review::each_customer`] holds a batch at a time).
+    pub fn customer_views(&self) -> Vec<CustomerView> {
+        (0..self.customers.len())
+            .filter_map(|i| self.customer(i, true))
+            .collect()
+    }
+
+    /// Renders the sections of the customers `wanted` accepts (by index)
+    /// with `render`, [`BATCH`] at a time in parallel, and hands the
+    /// results to `put` in report order, whatever the number of threads.
+    pub fn each_customer<T: Send>(
+        &self,
+        diagrams: bool,
+        wanted: &(dyn Fn(usize) -> bool + Sync),
+        render: &(dyn Fn(&CustomerView) -> std::io::Result<T> + Sync),
+        put: &mut dyn FnMut(T) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
+        use rayon::prelude::*;
+        let all: Vec<usize> = (0..self.customers.len()).filter(|&i| wanted(i)).collect();
+        for batch in all.chunks(BATCH) {
+            let done: Vec<T> = batch
+                .par_iter()
+                .filter_map(|&i| self.customer(i, diagrams))
+                .map(|c| render(&c))
+                .collect::<std::io::Result<_>>()?;
+            for t in done {
+                put(t)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Customer `i`'s open findings in the order of its section.
+    pub fn customer_findings(&self, i: usize) -> impl Iterator<Item = &'o Finding> + '_ {
+        let open = self
+            .customers
+            .get(i)
+            .and_then(|c| self.sections.open_of.get(&c.id))
+            .map_or(&[][..], Vec::as_slice);
+        in_section_order(open).map(|x| x.finding)
+    }
+}
+
+/// A customer's relationships, sorted by partner, kind, state, id and start.
+fn relationships(r: &Report<'_>, rels: &[&crate::snapshot::Relationship]) -> Vec<RelView> {
+    let mut out: Vec<RelView> = rels
+        .iter()
+        .map(|x| RelView {
+            partner: r.tenant_name(x.partner_tenant_id),
+            kind: x.kind.as_str(),
+            state: x.state.as_str(),
+            relationship_id: x.relationship_id.as_deref().map(str::to_string),
+            started: date(x.started_at),
+            ended: date(x.ended_at),
+            last_activity: date(x.last_activity_at),
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        (&a.partner, a.kind, a.state, &a.relationship_id, &a.started).cmp(&(
+            &b.partner,
+            b.kind,
+            b.state,
+            &b.relationship_id,
+            &b.started,
+        ))
+    });
+    out
+}
+
 /// Computes the review from an outcome.
-pub fn build(o: &Outcome<'_>) -> Review {
+pub fn build<'o>(o: &'o Outcome<'o>) -> Review<'o> {
+    use rayon::prelude::*;
     let r = o.report;
     let s = r.snapshot;
-    let lines = access::lines(r);
-    let mut lingering = lingering(o);
+    let directory = access::DirectoryAccess::new(r);
+    let lingering = lingering(o);
     // Customers: the snapshot's customer tenants, then any other tenant a finding names as customer.
     let mut customer_ids: Vec<Guid> = s
         .tenants
@@ -588,10 +762,6 @@ pub fn build(o: &Outcome<'_>) -> Review {
     }
     customer_ids.sort_by_key(|&c| (r.tenant_name(c), c));
     let known_customers: BTreeSet<Guid> = customer_ids.iter().copied().collect();
-    let mut directory_lines: BTreeMap<Guid, Vec<&AccessLine>> = BTreeMap::new();
-    for l in lines.iter().filter(|l| l.directory) {
-        directory_lines.entry(l.tenant_id).or_default().push(l);
-    }
     let mut open_of: BTreeMap<Guid, Vec<&Open<'_>>> = BTreeMap::new();
     for x in &o.open {
         if let Some(c) = x.finding.customer_tenant_id {
@@ -636,76 +806,87 @@ pub fn build(o: &Outcome<'_>) -> Review {
                 .add(f.severity);
         }
     }
-    let mut customers = Vec::new();
-    let mut by_customer = Vec::new();
-    for c in &customer_ids {
-        let c = *c;
-        let anchor = format!("c-{c}");
+    // Partner directory-role holders the customers' own listings do not show.
+    totals.hidden_admins = customer_ids
+        .par_iter()
+        .map(|&c| {
+            directory
+                .lines(r, c)
+                .iter()
+                .filter(|l| l.foreign && !l.listed)
+                .count()
+        })
+        .sum();
+    let mut rules: BTreeMap<String, (RuleCount, BTreeSet<usize>)> = BTreeMap::new();
+    let mut tally = |customer: Option<usize>, x: &Open<'_>| {
+        let f = x.finding;
+        let (row, customers) = rules.entry(f.rule.to_string()).or_insert_with(|| {
+            (
+                RuleCount {
+                    rule: f.rule.to_string(),
+                    title: f.title.to_string(),
+                    severity: f.severity.as_str(),
+                    open: 0,
+                    new: 0,
+                    customers: 0,
+                },
+                BTreeSet::new(),
+            )
+        });
+        row.open += 1;
+        row.new += usize::from(x.status.map(super::Status::as_str) == Some("new"));
+        customers.extend(customer);
+    };
+    let mut customers = Vec::with_capacity(customer_ids.len());
+    for (i, &c) in customer_ids.iter().enumerate() {
         let mut counts = CountRow {
             name: r.tenant_name(c),
             id: c.to_string(),
-            anchor: Some(anchor.clone()),
+            anchor: Some(format!("c-{c}")),
             ..CountRow::default()
         };
-        let mut findings = Vec::new();
-        let mut consequences = Vec::new();
-        for x in open_of.get(&c).map_or(&[][..], Vec::as_slice) {
-            counts.add(x.finding.severity);
-            if is_consequence(&x.finding.rule) {
-                consequences.push(finding_view(o, x));
-            } else {
-                findings.push(finding_view(o, x));
-            }
-        }
-        let (roles, admins) = admins(directory_lines.get(&c).map_or(&[][..], Vec::as_slice));
-        totals.hidden_admins += admins.iter().filter(|a| a.foreign && !a.listed).count();
-        let lingering = lingering.remove(&c).unwrap_or_default();
-        totals.lingering += lingering.len();
-        totals.consequences += consequences.len();
-        let tenant = r
-            .graph
-            .tenant_index
-            .get(&c)
-            .map(|&i| &s.tenants[i as usize]);
-        let mut relationships: Vec<RelView> = rels_of
+        let open = open_of.get(&c).map_or(&[][..], Vec::as_slice);
+        let mut partners: BTreeSet<String> = rels_of
             .get(&c)
             .map_or(&[][..], Vec::as_slice)
             .iter()
-            .map(|x| RelView {
-                partner: r.tenant_name(x.partner_tenant_id),
-                kind: x.kind.as_str(),
-                state: x.state.as_str(),
-                relationship_id: x.relationship_id.as_deref().map(str::to_string),
-                started: date(x.started_at),
-                ended: date(x.ended_at),
-                last_activity: date(x.last_activity_at),
-            })
+            .map(|x| r.tenant_name(x.partner_tenant_id))
             .collect();
-        relationships.sort_by(|a, b| {
-            (&a.partner, a.kind, a.state, &a.relationship_id, &a.started).cmp(&(
-                &b.partner,
-                b.kind,
-                b.state,
-                &b.relationship_id,
-                &b.started,
-            ))
-        });
-        by_customer.push(counts.clone());
-        customers.push(CustomerView {
-            anchor,
-            name: r.tenant_name(c),
-            id: c.to_string(),
-            domain: tenant.and_then(|t| t.domain.as_deref().map(str::to_string)),
+        let mut rule_set: BTreeSet<String> = BTreeSet::new();
+        let mut new = 0;
+        for x in in_section_order(open) {
+            let f = x.finding;
+            counts.add(f.severity);
+            totals.consequences += usize::from(is_consequence(&f.rule));
+            partners.extend(f.partner_tenant_id.map(|p| r.tenant_name(p)));
+            rule_set.insert(f.rule.to_string());
+            new += usize::from(x.status.map(super::Status::as_str) == Some("new"));
+            tally(Some(i), x);
+        }
+        totals.lingering += lingering.get(&c).map_or(0, Vec::len);
+        customers.push(CustomerSummary {
+            id: c,
             counts,
-            relationships,
-            roles,
-            admins,
-            lingering,
-            consequences,
-            findings,
-            incomplete: s.manifest.incomplete_reason(c).map(str::to_owned),
+            partners: partners.into_iter().collect(),
+            new,
+            incomplete: s.manifest.incomplete_reason(c).is_some(),
+            rules: rule_set.into_iter().collect(),
         });
     }
+    for x in o.open.iter().filter(|x| {
+        x.finding
+            .customer_tenant_id
+            .is_none_or(|c| !known_customers.contains(&c))
+    }) {
+        tally(None, x);
+    }
+    let rules = rules
+        .into_values()
+        .map(|(mut row, customers)| {
+            row.customers = customers.len();
+            row
+        })
+        .collect();
     let other_findings = o
         .open
         .iter()
@@ -714,7 +895,7 @@ pub fn build(o: &Outcome<'_>) -> Review {
                 .customer_tenant_id
                 .is_none_or(|c| !known_customers.contains(&c))
         })
-        .map(|x| finding_view(o, x))
+        .map(|x| finding_view(o, x, true))
         .collect();
     let baseline = o.baseline.as_ref().map(|d| BaselineView {
         file: d.file.clone(),
@@ -769,12 +950,12 @@ pub fn build(o: &Outcome<'_>) -> Review {
         source: m.source.clone(),
         totals,
         severities,
-        by_customer,
+        customers,
         by_partner: by_partner.into_values().collect(),
+        rules,
         blast_radius: blast_radius(r),
         baseline,
         waivers,
-        customers,
         other_findings,
         warnings: r
             .diagnostics
@@ -793,5 +974,12 @@ pub fn build(o: &Outcome<'_>) -> Review {
                 reason: x.reason,
             })
             .collect(),
+        sections: Sections {
+            outcome: o,
+            open_of,
+            rels_of,
+            directory,
+            lingering,
+        },
     }
 }
