@@ -259,7 +259,7 @@ fn every_format(dir: &Path, root: &Path, best_parse: f64, input_bytes: u64) {
 /// The core rules: implicit DAP access and lingering Azure roles.
 const CORE: &str = "DAP001,DAP002,DAP003,AZ001,AZ002,AZ003,AZ004";
 
-/// Times the audit with one catalog (best of [`RUNS`]) and prints its figures.
+/// Times the audit with one catalog (best of [`runs`]) and prints its figures.
 fn audit_catalog(
     dir: &Path,
     out: &Path,
@@ -269,35 +269,22 @@ fn audit_catalog(
     input_bytes: u64,
 ) {
     let mut best: Option<(f64, String)> = None;
+    let dir_s = dir.to_string_lossy().into_owned();
+    let out_s = out.to_string_lossy().into_owned();
+    let mut args = vec![
+        "audit",
+        &dir_s,
+        "--out",
+        &out_s,
+        "--stats",
+        "--fail-on",
+        "never",
+    ];
+    if let Some(sel) = select {
+        args.extend(["--select", sel]);
+    }
     for _ in 0..runs() {
-        let t = Instant::now();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_partner-audit"));
-        cmd.args([
-            "audit",
-            &dir.to_string_lossy(),
-            "--out",
-            &out.to_string_lossy(),
-            "--stats",
-            "--fail-on",
-            "never",
-        ]);
-        if let Some(sel) = select {
-            cmd.args(["--select", sel]);
-        }
-        let o = cmd.output().expect("run audit");
-        let wall = t.elapsed().as_secs_f64();
-        assert!(
-            o.status.success(),
-            "audit failed: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        let stderr = String::from_utf8_lossy(&o.stderr);
-        let line = stderr
-            .lines()
-            .rev()
-            .find(|l| l.starts_with('{'))
-            .unwrap_or_default()
-            .to_string();
+        let (wall, line) = timed(&args);
         if best.as_ref().is_none_or(|b| wall < b.0) {
             best = Some((wall, line));
         }

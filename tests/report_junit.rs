@@ -33,31 +33,8 @@ fn partner_level_findings_are_named_after_the_partner() {
 #[test]
 fn a_large_file_is_the_same_at_any_thread_count() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let snap = tmp.path().join("snap");
-    partner_audit::generate::generate(
-        &partner_audit::generate::GenerateOptions::new(120, 3),
-        &snap,
-    )
-    .expect("generate");
-    let snap = snap.display().to_string();
-    let written = |threads: &str| {
-        let out = tmp.path().join(format!("t{threads}"));
-        let (code, _, err) = common::run(&[
-            "audit",
-            &snap,
-            "--out",
-            &out.to_string_lossy(),
-            "--format",
-            "junit",
-            "--fail-on",
-            "never",
-            "--threads",
-            threads,
-            "-q",
-        ]);
-        assert_eq!(code, 0, "{err}");
-        std::fs::read_to_string(out.join("junit.xml")).expect("junit.xml written")
-    };
+    let snap = report::generated(120, tmp.path());
+    let written = |threads: &str| report::written(&snap, "junit", "junit.xml", threads, tmp.path());
     let one = written("1");
     if let Some(d) = report::first_difference(&one, &written("3")) {
         panic!("1 and 3 threads differ at {d}");

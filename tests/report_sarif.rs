@@ -7,6 +7,7 @@ mod report;
 
 use report::common;
 use report::validate_sarif as validate;
+use report::{generated, written};
 use serde_json::Value;
 
 fn demo_sarif(baseline: bool, waivers: bool) -> String {
@@ -198,38 +199,6 @@ fn absent_and_waived_results_have_a_physical_location() {
     let results = located(&sarif);
     assert!(results.iter().any(|x| x["baselineState"] == "absent"));
     assert!(results.iter().any(|x| x["suppressions"].is_array()));
-}
-
-/// A generated snapshot of `customers` customers (seed 3) under `dir`, as
-/// the path the binary is given.
-fn generated(customers: usize, dir: &std::path::Path) -> String {
-    let snap = dir.join("snap");
-    partner_audit::generate::generate(
-        &partner_audit::generate::GenerateOptions::new(customers, 3),
-        &snap,
-    )
-    .expect("generate");
-    snap.display().to_string()
-}
-
-/// `--format FORMAT` of the snapshot at `snap`, run with `threads` threads.
-fn written(snap: &str, format: &str, file: &str, threads: &str, dir: &std::path::Path) -> String {
-    let out = dir.join(format!("{format}-{threads}"));
-    let (code, _, err) = common::run(&[
-        "audit",
-        snap,
-        "--out",
-        &out.to_string_lossy(),
-        "--format",
-        format,
-        "--fail-on",
-        "never",
-        "--threads",
-        threads,
-        "-q",
-    ]);
-    assert_eq!(code, 0, "{err}");
-    std::fs::read_to_string(out.join(file)).expect("report written")
 }
 
 /// Validates the SARIF of a run with more results than one rendering batch

@@ -28,9 +28,9 @@ const FILES: [&str; 10] = [
     ".partner-audit-complete",
 ];
 
-/// Runs the binary with extra environment variables (and none of the
-/// shard ones unless given).
-fn run_env(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+/// The binary with `args` and extra environment variables (and none of
+/// the shard ones unless given).
+fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_partner-audit"));
     cmd.args(args)
         .current_dir(root())
@@ -40,7 +40,12 @@ fn run_env(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let o = cmd.output().expect("run partner-audit");
+    cmd
+}
+
+/// Runs [`command`]: exit status, stdout, stderr.
+fn run_env(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let o = command(args, env).output().expect("run partner-audit");
     (
         o.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&o.stdout).into_owned(),
@@ -67,22 +72,15 @@ fn shard_and_merge(snapshot: &str, extra: &[&str], tmp: &Path) -> (PathBuf, Vec<
         .enumerate()
         .map(|(i, dir)| {
             let index = i.to_string();
-            let (spec, env): (String, Vec<(&str, String)>) = match i {
-                1 => ("auto/4".into(), vec![("JOB_COMPLETION_INDEX", index)]),
-                3 => ("auto/4".into(), vec![("SLURM_ARRAY_TASK_ID", index)]),
+            let (spec, env): (String, Vec<(&str, &str)>) = match i {
+                1 => ("auto/4".into(), vec![("JOB_COMPLETION_INDEX", &index)]),
+                3 => ("auto/4".into(), vec![("SLURM_ARRAY_TASK_ID", &index)]),
                 _ => (format!("{i}/4"), vec![]),
             };
-            let mut cmd = Command::new(env!("CARGO_BIN_EXE_partner-audit"));
-            cmd.args(&args)
-                .args(["--shard", &spec, "--out", s(dir)])
-                .current_dir(root())
-                .env("NO_COLOR", "1")
-                .env_remove("JOB_COMPLETION_INDEX")
-                .env_remove("SLURM_ARRAY_TASK_ID");
-            for (k, v) in env {
-                cmd.env(k, v);
-            }
-            cmd.stdout(std::process::Stdio::piped())
+            let mut all = args.clone();
+            all.extend(["--shard", &spec, "--out", s(dir)]);
+            command(&all, &env)
+                .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
                 .spawn()
                 .expect("start a shard")
@@ -249,6 +247,22 @@ fn four_shards_of_generated_customers_merge_into_the_unsharded_bytes() {
     }
 }
 
+/// Audits the demo as shard `spec` with every format into `out`.
+fn demo_shard(spec: &str, extra: &[&str], out: &Path) {
+    let mut args = vec![
+        "audit",
+        "fixtures/demo",
+        "--format",
+        FORMATS,
+        "--fail-on",
+        "never",
+    ];
+    args.extend_from_slice(extra);
+    args.extend(["--shard", spec, "--out", s(out)]);
+    let (code, _, err) = run_env(&args, &[]);
+    assert_eq!(code, 0, "{err}");
+}
+
 /// Validates that a merge refuses an incomplete or mixed set of shards and
 /// an altered shard file, naming what is wrong, and writes nothing.
 #[test]
@@ -272,22 +286,7 @@ fn merge_refuses_incomplete_mixed_or_altered_shards() {
     assert!(err.contains("are both shard 1/4"), "{err}");
     // A shard of another split.
     let other = tmp.path().join("other");
-    let (code, _, err) = run_env(
-        &[
-            "audit",
-            "fixtures/demo",
-            "--format",
-            FORMATS,
-            "--fail-on",
-            "never",
-            "--shard",
-            "1/2",
-            "--out",
-            s(&other),
-        ],
-        &[],
-    );
-    assert_eq!(code, 0, "{err}");
+    demo_shard("1/2", &[], &other);
     let (code, _, err) = merge(&[&dirs[0], &other, &dirs[2], &dirs[3]]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("different runs"), "{err}");
@@ -297,24 +296,7 @@ fn merge_refuses_incomplete_mixed_or_altered_shards() {
     assert!(err.contains("shard.json"), "{err}");
     // A shard run with another as-of date: the heads differ.
     let late = tmp.path().join("late");
-    let (code, _, err) = run_env(
-        &[
-            "audit",
-            "fixtures/demo",
-            "--format",
-            FORMATS,
-            "--fail-on",
-            "never",
-            "--shard",
-            "3/4",
-            "--as-of",
-            "2027-01-01",
-            "--out",
-            s(&late),
-        ],
-        &[],
-    );
-    assert_eq!(code, 0, "{err}");
+    demo_shard("3/4", &["--as-of", "2027-01-01"], &late);
     let (code, _, err) = merge(&[&dirs[0], &dirs[1], &dirs[2], &late]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("differ before `summary`"), "{err}");

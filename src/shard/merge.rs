@@ -491,37 +491,17 @@ fn merge_tables(readers: &mut [Reader], w: &mut dyn Write) -> Result<(), MergeEr
 
 /// Merges findings.csv: the shared header, then the rows in report order.
 fn merge_findings_csv(parts: &[Part], order: &[u32], w: &mut dyn Write) -> Result<(), MergeError> {
-    let name = "findings.csv";
-    let mut readers = open_all(parts, name)?;
-    header(&mut readers, name, w)?;
-    let out = |e| MergeError::Io {
-        path: name.into(),
-        source: e,
-    };
-    for &s in order {
-        let r = &mut readers[s as usize];
-        let rec = r.next_record()?;
-        if rec.is_empty() {
-            return Err(damaged(&r.path, "fewer rows than its shard.json lists"));
-        }
-        w.write_all(rec).map_err(out)?;
-    }
-    for r in &mut readers {
-        r.expect_end()?;
-    }
-    Ok(())
+    merge_csv(
+        parts,
+        "findings.csv",
+        order.iter().map(|&s| (s as usize, 1)),
+        w,
+    )
 }
 
 /// Merges access.csv: the shared header, then each tenant's rows, by
 /// tenant name and id.
 fn merge_access_csv(parts: &[Part], w: &mut dyn Write) -> Result<(), MergeError> {
-    let name = "access.csv";
-    let mut readers = open_all(parts, name)?;
-    header(&mut readers, name, w)?;
-    let out = |e| MergeError::Io {
-        path: name.into(),
-        source: e,
-    };
     let mut groups: Vec<(&AccessGroup, usize)> = parts
         .iter()
         .enumerate()
@@ -538,9 +518,31 @@ fn merge_access_csv(parts: &[Part], w: &mut dyn Write) -> Result<(), MergeError>
             )));
         }
     }
-    for (g, s) in groups {
+    merge_csv(
+        parts,
+        "access.csv",
+        groups.into_iter().map(|(g, s)| (s, g.2)),
+        w,
+    )
+}
+
+/// Writes the header every shard's `name` shares, then, run by run, that
+/// many records of that shard's file; checks that each file ends there.
+fn merge_csv(
+    parts: &[Part],
+    name: &str,
+    runs: impl Iterator<Item = (usize, u64)>,
+    w: &mut dyn Write,
+) -> Result<(), MergeError> {
+    let mut readers = open_all(parts, name)?;
+    header(&mut readers, name, w)?;
+    let out = |e| MergeError::Io {
+        path: name.into(),
+        source: e,
+    };
+    for (s, rows) in runs {
         let r = &mut readers[s];
-        for _ in 0..g.2 {
+        for _ in 0..rows {
             let rec = r.next_record()?;
             if rec.is_empty() {
                 return Err(damaged(&r.path, "fewer rows than its shard.json lists"));

@@ -214,3 +214,41 @@ pub fn first_difference(a: &str, b: &str) -> Option<String> {
     };
     Some(format!("byte {at}:\n{:?}\nvs\n{:?}", near(a), near(b)))
 }
+
+/// A generated snapshot of `customers` customers (seed 3) under `dir`, as
+/// the path the binary is given.
+pub fn generated(customers: usize, dir: &std::path::Path) -> String {
+    let snap = dir.join("snap");
+    partner_audit::generate::generate(
+        &partner_audit::generate::GenerateOptions::new(customers, 3),
+        &snap,
+    )
+    .expect("generate");
+    snap.display().to_string()
+}
+
+/// `--format FORMAT` of the snapshot at `snap`, run with `threads` threads.
+pub fn written(
+    snap: &str,
+    format: &str,
+    file: &str,
+    threads: &str,
+    dir: &std::path::Path,
+) -> String {
+    let out = dir.join(format!("{format}-{threads}"));
+    let (code, _, err) = common::run(&[
+        "audit",
+        snap,
+        "--out",
+        &out.to_string_lossy(),
+        "--format",
+        format,
+        "--fail-on",
+        "never",
+        "--threads",
+        threads,
+        "-q",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    std::fs::read_to_string(out.join(file)).expect("report written")
+}
