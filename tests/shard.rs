@@ -144,18 +144,15 @@ fn check_identical(whole: &Path, dirs: &[PathBuf], merged: &Path, min_nonempty: 
     // Shards other than 0 write their part only: no whole-run report, and
     // their customers' pages.
     for d in &dirs[1..] {
-        for name in ["report.md", "report.html", "junit.xml", "opengraph.json"] {
+        for name in [
+            "report.md",
+            "report.html",
+            "findings.sarif",
+            "junit.xml",
+            "opengraph.json",
+        ] {
             assert!(!d.join(name).exists(), "{} holds {name}", d.display());
         }
-    }
-    // Each shard's SARIF holds the results of its findings.
-    let results = |d: &Path| {
-        let log: serde_json::Value =
-            serde_json::from_slice(&read(&d.join("findings.sarif"))).expect("sarif parses");
-        log["runs"][0]["results"].as_array().map_or(0, Vec::len)
-    };
-    for d in dirs {
-        assert_eq!(results(d), findings_of(d).len(), "{}", d.display());
     }
     let pages = |d: &Path| std::fs::read_dir(d.join("html/customers")).map_or(0, |r| r.count());
     assert_eq!(
@@ -303,22 +300,6 @@ fn merge_refuses_incomplete_mixed_or_altered_shards() {
     let (code, _, err) = merge(&[&dirs[0], &dirs[1], &dirs[2], &late]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("differ before `summary`"), "{err}");
-    // A findings.sarif whose end was changed.
-    let sarif = dirs[2].join("findings.sarif");
-    let saved = read(&sarif);
-    let text = String::from_utf8(saved.clone()).expect("utf-8");
-    std::fs::write(
-        &sarif,
-        text.replace(
-            "\"as_of_origin\": \"manifest\"",
-            "\"as_of_origin\": \"flag\"",
-        ),
-    )
-    .expect("write");
-    let (code, _, err) = merge(&[&dirs[0], &dirs[1], &dirs[2], &dirs[3]]);
-    assert_eq!(code, 2, "{err}");
-    assert!(err.contains("differ after `results`"), "{err}");
-    std::fs::write(&sarif, saved).expect("write");
     // A findings.csv with a row removed.
     let csv = dirs[0].join("findings.csv");
     let text = String::from_utf8(read(&csv)).expect("utf-8");

@@ -131,7 +131,7 @@ pub struct Parts<'o, 'a> {
 }
 
 impl Parts<'_, '_> {
-    /// Whether this run writes the reports about the whole run (md,
+    /// Whether this run writes the reports about the whole run (md, sarif,
     /// junit, opengraph, the HTML overview and lists): an unsharded run
     /// and shard 0.
     fn whole_run(&self) -> bool {
@@ -154,7 +154,7 @@ pub fn write_format<'o>(
     let whole = parts.whole_run();
     for name in format.files() {
         let path = out.join(name);
-        let whole_run_file = !crate::shard::SPLIT.contains(&format) || *name == html::OVERVIEW;
+        let whole_run_file = !matches!(format, Format::Json | Format::Csv) && *name != html::DIR;
         if whole_run_file && !whole {
             continue;
         }
@@ -187,7 +187,7 @@ pub fn write_format<'o>(
                 Ok(())
             }),
             (Format::Csv, _) => write_atomic(&path, |w| csv::write_findings(o, w)),
-            (Format::Sarif, _) => write_atomic(&path, |w| sarif::write(o, w)),
+            (Format::Sarif, _) => write_atomic(&path, |w| sarif::write(all, w)),
             (Format::Junit, _) => write_atomic(&path, |w| junit::write(all, w)),
             (Format::Opengraph, _) => write_atomic(&path, |w| opengraph::write(all.report, w)),
             (Format::Md, None) => Ok(()),

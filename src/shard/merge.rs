@@ -10,13 +10,11 @@
 //!   are merged in key order, an entry two shards both hold being the same
 //!   bytes; findings are interleaved in report order.
 //! - findings.csv: the header, then the rows in report order.
-//! - findings.sarif: the run's head and end, the same in every shard,
-//!   around the results interleaved in report order.
 //! - access.csv: the header, then each tenant's rows, ordered by tenant
 //!   name and id like the unsharded file.
 //! - html/: shard 0's folder and every shard's customer pages.
-//! - report.html, report.md, junit.xml, opengraph.json: about the whole
-//!   run, written whole by shard 0, copied.
+//! - report.html, report.md, findings.sarif, junit.xml, opengraph.json:
+//!   about the whole run, written whole by shard 0, copied.
 //!
 //! Memory holds the shards' indexes and one table of findings.json at a
 //! time; the findings and rows are copied through.
@@ -341,7 +339,15 @@ fn merge_json(parts: &[Part], order: &[u32], w: &mut dyn Write) -> Result<(), Me
         summary.add(part);
         heads.push(head);
     }
-    same_in_every_shard(&readers, &heads, "before `summary`")?;
+    for (i, h) in heads.iter().enumerate().skip(1) {
+        if *h != heads[0] {
+            return Err(MergeError::Shards(format!(
+                "`{}` and `{}` differ before `summary`: the shards were not run on the same snapshot with the same options and version",
+                readers[0].path.display(),
+                readers[i].path.display()
+            )));
+        }
+    }
     w.write_all(&heads[0]).map_err(out)?;
     w.write_all(SUMMARY).map_err(out)?;
     let pretty = serde_json::to_string_pretty(&summary).map_err(|e| out(io::Error::other(e)))?;
@@ -483,106 +489,6 @@ fn merge_tables(readers: &mut [Reader], w: &mut dyn Write) -> Result<(), MergeEr
     }
 }
 
-const RESULTS: &[u8] = b"      \"results\": ";
-
-/// Merges findings.sarif: the run's head (tool, rules, invocations) and its
-/// end (properties) are the same in every shard; the results (one per
-/// finding, each an object whose lines start deeper than its own closing
-/// `        }`) are interleaved in report order.
-fn merge_sarif(parts: &[Part], order: &[u32], w: &mut dyn Write) -> Result<(), MergeError> {
-    let name = "findings.sarif";
-    let mut readers = open_all(parts, name)?;
-    let out = |e| MergeError::Io {
-        path: name.into(),
-        source: e,
-    };
-    let mut heads: Vec<Vec<u8>> = Vec::with_capacity(readers.len());
-    for r in &mut readers {
-        let mut head = Vec::new();
-        loop {
-            let line = r.next_line()?;
-            if line.is_empty() {
-                return Err(r.unexpected("`results`"));
-            }
-            if line.starts_with(RESULTS) {
-                let open = line == b"      \"results\": [\n";
-                if !open && line != b"      \"results\": [],\n" {
-                    return Err(r.unexpected("`\"results\": [`"));
-                }
-                break;
-            }
-            head.extend_from_slice(line);
-        }
-        heads.push(head);
-    }
-    same_in_every_shard(&readers, &heads, "before `results`")?;
-    w.write_all(&heads[0]).map_err(out)?;
-    if order.is_empty() {
-        w.write_all(b"      \"results\": [],\n").map_err(out)?;
-    } else {
-        w.write_all(b"      \"results\": [\n").map_err(out)?;
-    }
-    for (i, &s) in order.iter().enumerate() {
-        let r = &mut readers[s as usize];
-        if r.next_line()? != b"        {\n" {
-            return Err(r.unexpected("a result"));
-        }
-        if i > 0 {
-            w.write_all(b",\n").map_err(out)?;
-        }
-        w.write_all(b"        {\n").map_err(out)?;
-        loop {
-            let line = r.next_line()?;
-            if line.is_empty() {
-                return Err(r.unexpected("the end of a result"));
-            }
-            if line.starts_with(b"        }") {
-                w.write_all(b"        }").map_err(out)?;
-                break;
-            }
-            w.write_all(line).map_err(out)?;
-        }
-    }
-    if !order.is_empty() {
-        w.write_all(b"\n      ],\n").map_err(out)?;
-    }
-    let mut tails: Vec<Vec<u8>> = Vec::with_capacity(readers.len());
-    for (r, p) in readers.iter_mut().zip(parts) {
-        if !p.index.findings.is_empty() && r.next_line()? != b"      ],\n" {
-            return Err(r.unexpected("the end of `results`"));
-        }
-        let mut tail = Vec::new();
-        loop {
-            let line = r.next_line()?;
-            if line.is_empty() {
-                break;
-            }
-            tail.extend_from_slice(line);
-        }
-        tails.push(tail);
-    }
-    same_in_every_shard(&readers, &tails, "after `results`")?;
-    w.write_all(&tails[0]).map_err(out)
-}
-
-/// Checks that a part of a file is the same bytes in every shard.
-fn same_in_every_shard(
-    readers: &[Reader],
-    parts: &[Vec<u8>],
-    what: &str,
-) -> Result<(), MergeError> {
-    for (i, p) in parts.iter().enumerate().skip(1) {
-        if *p != parts[0] {
-            return Err(MergeError::Shards(format!(
-                "`{}` and `{}` differ {what}: the shards were not run on the same snapshot with the same options and version",
-                readers[0].path.display(),
-                readers[i].path.display()
-            )));
-        }
-    }
-    Ok(())
-}
-
 /// Merges findings.csv: the shared header, then the rows in report order.
 fn merge_findings_csv(parts: &[Part], order: &[u32], w: &mut dyn Write) -> Result<(), MergeError> {
     merge_csv(
@@ -652,12 +558,7 @@ fn merge_csv(
 
 /// The files merge puts together from every shard's part; the others
 /// (but `html/`) shard 0 writes whole.
-const COMBINED: [&str; 4] = [
-    "findings.json",
-    "findings.csv",
-    "access.csv",
-    "findings.sarif",
-];
+const COMBINED: [&str; 3] = ["findings.json", "findings.csv", "access.csv"];
 
 /// Merges `html/`: shard 0's folder (the lists and other whole-run pages,
 /// and its customers' pages), and every other shard's customer pages.
@@ -773,7 +674,6 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Merged, MergeError> {
                 "findings.json" => merge_json(&parts, &order, w),
                 "findings.csv" => merge_findings_csv(&parts, &order, w),
                 "access.csv" => merge_access_csv(&parts, w),
-                "findings.sarif" => merge_sarif(&parts, &order, w),
                 _ => Ok(()),
             };
             r.map_err(|e| {

@@ -7,13 +7,12 @@
 //!
 //! - a finding belongs to the shard of its customer tenant; a finding
 //!   without a customer (about a partner, or the snapshot as a whole) to
-//!   shard 0: findings.json, findings.csv and findings.sarif hold the
-//!   shard's findings;
+//!   shard 0: findings.json and findings.csv hold the shard's findings;
 //! - an access.csv row belongs to the shard of its tenant;
 //! - a customer's HTML page, to its customer's shard;
-//! - the reports about the whole run (report.md, junit.xml,
-//!   opengraph.json, report.html and the HTML lists) are written by
-//!   shard 0 alone, from every finding.
+//! - the reports about the whole run (report.md, findings.sarif,
+//!   junit.xml, opengraph.json, report.html and the HTML lists) are
+//!   written by shard 0 alone, from every finding.
 //!
 //! A tenant's shard is the first eight bytes of the SHA-256 of its id
 //! (lower-case, hyphenated), read as a big-endian number, modulo `N`: the
@@ -41,12 +40,11 @@ pub const INDEX_FILE: &str = "shard.json";
 /// The version of [`INDEX_FILE`]'s layout.
 pub const INDEX_VERSION: u32 = 1;
 
-/// The report formats whose files a shard writes its part of: findings
-/// (findings.json, findings.csv, SARIF results), access rows and customer
-/// pages. Shard 0 also writes the reports about the whole run (report.md,
-/// junit.xml, opengraph.json, report.html and the HTML lists), from every
-/// finding.
-pub const SPLIT: [Format; 4] = [Format::Json, Format::Csv, Format::Sarif, Format::Html];
+/// The report formats whose files a shard writes its part of: findings,
+/// access rows and customer pages. Shard 0 also writes the reports about
+/// the whole run (report.md, findings.sarif, junit.xml, opengraph.json,
+/// report.html and the HTML lists), from every finding.
+pub const SPLIT: [Format; 3] = [Format::Json, Format::Csv, Format::Html];
 
 /// Environment variables `--shard auto/N` reads the shard index from, in
 /// this order: a Kubernetes Indexed Job's, then a Slurm job array's.
@@ -177,8 +175,7 @@ pub struct Index {
     /// The report files of the run, sorted (shards other than 0 write
     /// only their part of findings.json, the CSV files and html/).
     pub files: Vec<String>,
-    /// The key of each finding of findings.json, findings.csv and
-    /// findings.sarif, in order.
+    /// The key of each finding of findings.json and findings.csv, in order.
     pub findings: Vec<FindingKey>,
     /// access.csv's rows, tenant by tenant, in order (empty without it).
     pub access: Vec<AccessGroup>,
