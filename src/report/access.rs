@@ -6,8 +6,6 @@
 //! Partner agent groups whose members the snapshot does not hold appear as
 //! one row each (kind `placeholder`): the access exists, who uses it is unknown.
 
-use std::collections::BTreeMap;
-
 use petgraph::graph::NodeIndex;
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -212,13 +210,6 @@ fn line(r: &Report<'_>, m: &Member, grant: &Grant, resource: NodeIndex) -> Optio
     })
 }
 
-/// Every effective-access row, placeholders included, sorted by tenant,
-/// resource, role, listed before hidden, then principal.
-pub fn lines(r: &Report<'_>) -> Vec<AccessLine> {
-    let by = ByTenant::new(r, |_| true);
-    by.tenants.iter().flat_map(|t| by.lines(r, t)).collect()
-}
-
 /// What a row is made from: an effective access, or a partner group
 /// whose members the snapshot lacks (a placeholder member).
 #[derive(Clone)]
@@ -227,30 +218,36 @@ enum Source<'g> {
     Placeholder(&'g Member, &'g Grant),
 }
 
-/// One tenant's rows, before they are made: the rows of [`lines`] come
-/// tenant by tenant (by name, then id), so a writer can make and write
-/// one tenant's at a time instead of holding every row.
+/// One tenant's rows, before they are made: access.csv lists them tenant
+/// by tenant (by name, then id), so a writer can make and write one
+/// tenant's at a time instead of holding every row.
 pub struct TenantRows<'g> {
     pub name: String,
     pub id: Guid,
-    /// In the order [`lines`] meets them (effective accesses, then
-    /// placeholders): the sort is stable.
+    /// Effective accesses, then placeholders, in graph order: rows that
+    /// sort alike keep this order.
     sources: Vec<Source<'g>>,
 }
 
-/// The effective-access rows of a report, grouped by the tenant that owns
-/// the resource, in [`lines`] order.
+/// The effective-access rows of a report (every row is one principal's
+/// role on one resource, placeholders included), grouped by the tenant
+/// that owns the resource, tenants sorted by name and id.
 pub struct ByTenant<'g> {
     explicit: Explicit,
     pub tenants: Vec<TenantRows<'g>>,
+    /// Tenant id → position in `tenants`.
+    index: FxHashMap<Guid, usize>,
 }
 
 impl<'g> ByTenant<'g> {
-    /// Groups the rows of the tenants `keep` accepts.
-    pub fn new(r: &Report<'g>, keep: impl Fn(Guid) -> bool) -> ByTenant<'g> {
+    /// Groups the rows on the resources `keep` accepts, given the tenant
+    /// that owns the resource and whether it is a directory (`/`).
+    pub fn new(r: &Report<'g>, keep: impl Fn(Guid, bool) -> bool) -> ByTenant<'g> {
         let g: &'g crate::graph::AccessGraph = r.graph;
         let tenant_of = |n: NodeIndex| match &g.graph[n] {
-            Node::Resource { tenant, .. } if keep(*tenant) => Some(*tenant),
+            Node::Resource { tenant, scope } if keep(*tenant, scope.is_directory()) => {
+                Some(*tenant)
+            }
             _ => None,
         };
         let mut tenants: Vec<TenantRows<'g>> = Vec::new();
@@ -278,10 +275,19 @@ impl<'g> ByTenant<'g> {
             }
         }
         tenants.sort_by(|a, b| (&a.name, a.id).cmp(&(&b.name, b.id)));
+        let index = tenants.iter().enumerate().map(|(i, t)| (t.id, i)).collect();
         ByTenant {
             explicit: explicit(r, |n| tenant_of(n).is_some()),
             tenants,
+            index,
         }
+    }
+
+    /// The rows of `tenant` (none when it has none).
+    pub fn lines_of(&self, r: &Report<'_>, tenant: Guid) -> Vec<AccessLine> {
+        self.index
+            .get(&tenant)
+            .map_or_else(Vec::new, |&i| self.lines(r, &self.tenants[i]))
     }
 
     /// One tenant's rows, sorted by resource, role, listed before hidden,
@@ -368,59 +374,4 @@ fn finish(r: &Report<'_>, explicit: &Explicit, mut out: Vec<AccessLine>) -> Vec<
             && a.member_node == b.member_node
     });
     out
-}
-
-/// The directory-role rows of [`lines`], one tenant at a time: the review
-/// shows each customer's administrators, and the rows of every tenant at
-/// once take hundreds of megabytes on a large snapshot. Holds what the
-/// rows are made from, grouped by the tenant of the directory.
-pub struct DirectoryAccess<'g> {
-    /// Per tenant, (member, grant, directory node) in the order [`lines`]
-    /// collects them: effective access, then placeholders.
-    by_tenant: BTreeMap<Guid, Vec<(&'g Member, &'g Grant, NodeIndex)>>,
-    explicit: Explicit,
-}
-
-impl<'g> DirectoryAccess<'g> {
-    pub fn new(r: &Report<'g>) -> Self {
-        let g = r.graph;
-        let directory_of = |n: NodeIndex| match &g.graph[n] {
-            Node::Resource { tenant, scope } if scope.is_directory() => Some(*tenant),
-            _ => None,
-        };
-        let mut by_tenant: BTreeMap<Guid, Vec<_>> = BTreeMap::new();
-        for a in g.effective_access_on(|n| directory_of(n).is_some()) {
-            if let Some(t) = directory_of(a.resource) {
-                by_tenant
-                    .entry(t)
-                    .or_default()
-                    .push((a.member, a.grant, a.resource));
-            }
-        }
-        for grant in &g.grants {
-            let Some(t) = directory_of(grant.resource) else {
-                continue;
-            };
-            for m in placeholders(r, grant) {
-                by_tenant
-                    .entry(t)
-                    .or_default()
-                    .push((m, grant, grant.resource));
-            }
-        }
-        DirectoryAccess {
-            by_tenant,
-            explicit: explicit(r, |n| directory_of(n).is_some()),
-        }
-    }
-
-    /// The rows of [`lines`] about `tenant`'s directory, in the same order.
-    pub fn lines(&self, r: &Report<'_>, tenant: Guid) -> Vec<AccessLine> {
-        let rows = self.by_tenant.get(&tenant).map_or(&[][..], Vec::as_slice);
-        let out = rows
-            .iter()
-            .filter_map(|&(m, grant, res)| line(r, m, grant, res))
-            .collect();
-        finish(r, &self.explicit, out)
-    }
 }

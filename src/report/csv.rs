@@ -278,7 +278,7 @@ pub fn write_access_grouped(
     drop(out);
     let shard = o.report.shard;
     let r = o.report;
-    let by = access::ByTenant::new(r, |t| shard.is_none_or(|s| s.owns_tenant(t)));
+    let by = access::ByTenant::new(r, |t, _| shard.is_none_or(|s| s.owns_tenant(t)));
     let mut groups: Vec<crate::shard::AccessGroup> = Vec::new();
     // Tenants are made and rendered in parallel batches and written in
     // order: only one batch of rows is held at a time.

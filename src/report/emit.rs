@@ -154,7 +154,7 @@ pub fn write_format<'o>(
     let whole = parts.whole_run();
     for name in format.files() {
         let path = out.join(name);
-        let whole_run_file = !matches!(format, Format::Json | Format::Csv) && *name != html::DIR;
+        let whole_run_file = !crate::shard::SPLIT.contains(&format) || *name == html::OVERVIEW;
         if whole_run_file && !whole {
             continue;
         }

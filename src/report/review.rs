@@ -96,7 +96,7 @@ struct Sections<'o> {
     /// Per customer, its open findings in report order.
     open_of: BTreeMap<Guid, Vec<&'o Open<'o>>>,
     rels_of: BTreeMap<Guid, Vec<&'o crate::snapshot::Relationship>>,
-    directory: access::DirectoryAccess<'o>,
+    directory: access::ByTenant<'o>,
     lingering: BTreeMap<Guid, Vec<LingeringView>>,
 }
 
@@ -646,7 +646,7 @@ impl<'o> Review<'o> {
                 findings.push(finding_view(o, x, diagrams));
             }
         }
-        let (roles, admins) = admins(&sc.directory.lines(r, id));
+        let (roles, admins) = admins(&sc.directory.lines_of(r, id));
         let tenant = r
             .graph
             .tenant_index
@@ -743,7 +743,8 @@ pub fn build<'o>(o: &'o Outcome<'o>) -> Review<'o> {
     use rayon::prelude::*;
     let r = o.report;
     let s = r.snapshot;
-    let directory = access::DirectoryAccess::new(r);
+    // Directory-role rows only: the review shows each customer's administrators.
+    let directory = access::ByTenant::new(r, |_, directory| directory);
     let lingering = lingering(o);
     // Customers: the snapshot's customer tenants, then any other tenant a finding names as customer.
     let mut customer_ids: Vec<Guid> = s
@@ -811,7 +812,7 @@ pub fn build<'o>(o: &'o Outcome<'o>) -> Review<'o> {
         .par_iter()
         .map(|&c| {
             directory
-                .lines(r, c)
+                .lines_of(r, c)
                 .iter()
                 .filter(|l| l.foreign && !l.listed)
                 .count()
