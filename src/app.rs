@@ -322,7 +322,7 @@ fn merge(a: &crate::cli::MergeArgs) -> Result<u8, AppError> {
     let start = Instant::now();
     let merged = crate::shard::merge::merge(&a.shards, &a.out).map_err(|e| match e {
         MergeError::Io { path, source } => AppError::Io { path, source },
-        other => AppError::Usage(other.to_string().trim_start_matches("error: ").to_string()),
+        other => AppError::Usage(other.to_string()),
     })?;
     let mut stdout = anstream::stdout();
     let _ = writeln!(

@@ -43,12 +43,12 @@ pub struct Merged {
 #[derive(Debug, thiserror::Error)]
 pub enum MergeError {
     /// The shards given are not a complete, consistent set.
-    #[error("error: {0}")]
+    #[error("{0}")]
     Shards(String),
     /// A shard's file is not what a shard writes.
-    #[error("error: `{path}`: {message}")]
+    #[error("`{path}`: {message}")]
     Damaged { path: String, message: String },
-    #[error("error: cannot write `{path}`: {source}")]
+    #[error("cannot write `{path}`: {source}")]
     Io { path: String, source: io::Error },
 }
 
