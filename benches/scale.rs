@@ -167,17 +167,27 @@ fn size(path: &Path) -> u64 {
     }
 }
 
-/// The audit with every report format, in one process and as shards.
+/// The audit with every report format, in one process and as shards;
+/// then the same with json and csv, the formats a shard writes from its own
+/// findings alone.
 fn every_format(dir: &Path, root: &Path, best_parse: f64, input_bytes: u64) {
     let dir_s = dir.to_string_lossy().into_owned();
+    for formats in [EVERY_FORMAT, OWN_ONLY_FORMATS] {
+        one_process(&dir_s, root, formats, best_parse, input_bytes);
+        sharded(&dir_s, root, formats, best_parse, input_bytes);
+    }
+}
+
+/// The audit with `formats` in one process.
+fn one_process(dir_s: &str, root: &Path, formats: &str, best_parse: f64, input_bytes: u64) {
     let out = root.join("out-every");
     let _ = std::fs::remove_dir_all(&out);
     let out_s = out.to_string_lossy().into_owned();
     let (wall, line) = timed(&[
         "audit",
-        &dir_s,
+        dir_s,
         "--format",
-        EVERY_FORMAT,
+        formats,
         "--out",
         &out_s,
         "--stats",
@@ -186,7 +196,7 @@ fn every_format(dir: &Path, root: &Path, best_parse: f64, input_bytes: u64) {
         "--quiet",
     ]);
     let rss = stat(&line, "peak_rss_bytes");
-    println!("every format ({EVERY_FORMAT}), one process:");
+    println!("formats {formats}, one process:");
     println!(
         "  full audit: {wall:.3} s = {:.2}x parse-only (target <= 3x); report phase {:.3} s",
         wall / best_parse,
@@ -198,6 +208,14 @@ fn every_format(dir: &Path, root: &Path, best_parse: f64, input_bytes: u64) {
         rss / input_bytes as f64,
         size(&out) as f64 / 1e6
     );
+}
+
+/// The formats a shard writes from its own findings alone.
+const OWN_ONLY_FORMATS: &str = "json,csv";
+
+/// The audit with `formats` as `PA_BENCH_SHARDS` shards (default 4), one
+/// after the other, then their merge.
+fn sharded(dir_s: &str, root: &Path, formats: &str, best_parse: f64, input_bytes: u64) {
     let shards: u32 = std::env::var("PA_BENCH_SHARDS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -214,9 +232,9 @@ fn every_format(dir: &Path, root: &Path, best_parse: f64, input_bytes: u64) {
         let spec = format!("{i}/{shards}");
         let (wall, line) = timed(&[
             "audit",
-            &dir_s,
+            dir_s,
             "--format",
-            EVERY_FORMAT,
+            formats,
             "--shard",
             &spec,
             "--out",
@@ -228,9 +246,10 @@ fn every_format(dir: &Path, root: &Path, best_parse: f64, input_bytes: u64) {
         ]);
         let rss = stat(&line, "peak_rss_bytes");
         println!(
-            "    shard {spec}: {wall:.3} s, peak RSS {:.1} MB, wrote {:.1} MB",
+            "    shard {spec}: {wall:.3} s, peak RSS {:.1} MB, wrote {:.1} MB, {} finding(s) assembled",
             rss / 1e6,
-            size(&d) as f64 / 1e6
+            size(&d) as f64 / 1e6,
+            stat(&line, "findings")
         );
         slowest = slowest.max(wall);
         widest = widest.max(rss);

@@ -478,6 +478,9 @@ pub struct Settings {
     pub keep_going: bool,
     pub overrides: Overrides,
     pub policy: AutopilotPolicy,
+    /// Under `audit --shard`, when the shard evaluates only its own
+    /// findings ([`crate::shard::Shard::evaluates_own_only`]).
+    pub only: Option<crate::shard::Shard>,
 }
 
 /// Loads, builds and evaluates: the whole pipeline without reporting.
@@ -526,6 +529,7 @@ pub fn run_audit_reporting(
             as_of,
             overrides: settings.overrides.clone(),
             policy: settings.policy,
+            only: settings.only,
         },
     );
     // Fact derivation and rule evaluation are reported apart.
@@ -636,6 +640,7 @@ fn prepare(a: &AuditArgs) -> Result<(Vec<Rule>, Settings), AppError> {
             keep_going: a.keep_going,
             overrides,
             policy,
+            only: None,
         },
     ))
 }
@@ -660,7 +665,7 @@ fn audit(a: &AuditArgs) -> Result<u8, AppError> {
             .num_threads(n)
             .build_global();
     }
-    let (rules, settings) = prepare(a)?;
+    let (rules, mut settings) = prepare(a)?;
     // Mistakes in the command line are reported before the snapshot is read
     // (a bad `--as-of` too, by `run_audit_reporting`).
     let shard = a
@@ -669,8 +674,10 @@ fn audit(a: &AuditArgs) -> Result<u8, AppError> {
         .map(|spec| crate::shard::Shard::parse(spec, |v| std::env::var(v).ok()))
         .transpose()
         .map_err(AppError::Usage)?;
-    if shard.is_some() {
+    if let Some(s) = shard {
         crate::shard::check_args(&a.report, a.out.as_deref()).map_err(AppError::Usage)?;
+        let formats = report::emit::formats(&a.report);
+        settings.only = s.evaluates_own_only(&formats).then_some(s);
     }
     report::emit::preflight(&a.report, a.out.as_deref(), &rules).map_err(emit_error)?;
     let mut timings = Vec::new();
@@ -680,7 +687,8 @@ fn audit(a: &AuditArgs) -> Result<u8, AppError> {
         progress.set(m.to_string());
     });
     progress.finish();
-    // Every rule ran on the whole snapshot: the reports take the shard's part.
+    // A shard that writes a whole-run report evaluated every customer: the
+    // reports take the shard's part.
     let audit = audit?;
     let report = Report {
         snapshot: &audit.snapshot,

@@ -57,12 +57,33 @@ fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
 
+/// What [`shard_and_merge`] leaves: the unsharded run's folder, the
+/// shards' folders, the merge's folder, and how many findings each shard
+/// assembled (its `--stats`).
+struct Run {
+    whole: PathBuf,
+    dirs: Vec<PathBuf>,
+    merged: PathBuf,
+    assembled: Vec<usize>,
+}
+
+/// The `findings` count of a `--stats` line on stderr.
+fn stats_findings(stderr: &str) -> usize {
+    let line = stderr
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("{\"load_s\""))
+        .unwrap_or_else(|| panic!("no --stats line in {stderr}"));
+    let v: serde_json::Value = serde_json::from_str(line).expect("--stats is JSON");
+    v["findings"].as_u64().expect("findings count") as usize
+}
+
 /// Audits `snapshot` unsharded and as four shard processes run at once
 /// (two of them told their index by `JOB_COMPLETION_INDEX` and
 /// `SLURM_ARRAY_TASK_ID`), merges the shards, and returns the folders.
-fn shard_and_merge(snapshot: &str, extra: &[&str], tmp: &Path) -> (PathBuf, Vec<PathBuf>, PathBuf) {
+fn shard_and_merge(snapshot: &str, formats: &str, extra: &[&str], tmp: &Path) -> Run {
     let whole = tmp.join("whole");
-    let mut args = vec!["audit", snapshot, "--format", FORMATS, "--fail-on", "never"];
+    let mut args = vec!["audit", snapshot, "--format", formats, "--fail-on", "never"];
     args.extend_from_slice(extra);
     let (code, _, err) = run_env(&[&args[..], &["--out", s(&whole)]].concat(), &[]);
     assert_eq!(code, 0, "unsharded run: {err}");
@@ -78,7 +99,7 @@ fn shard_and_merge(snapshot: &str, extra: &[&str], tmp: &Path) -> (PathBuf, Vec<
                 _ => (format!("{i}/4"), vec![]),
             };
             let mut all = args.clone();
-            all.extend(["--shard", &spec, "--out", s(dir)]);
+            all.extend(["--shard", &spec, "--out", s(dir), "--stats"]);
             command(&all, &env)
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
@@ -86,14 +107,12 @@ fn shard_and_merge(snapshot: &str, extra: &[&str], tmp: &Path) -> (PathBuf, Vec<
                 .expect("start a shard")
         })
         .collect();
+    let mut assembled = Vec::new();
     for (i, child) in children.into_iter().enumerate() {
         let o = child.wait_with_output().expect("shard ends");
-        assert_eq!(
-            o.status.code(),
-            Some(0),
-            "shard {i}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(0), "shard {i}: {err}");
+        assembled.push(stats_findings(&err));
     }
     let merged = tmp.join("merged");
     // In another order than 0..4: the merge orders them itself.
@@ -111,7 +130,12 @@ fn shard_and_merge(snapshot: &str, extra: &[&str], tmp: &Path) -> (PathBuf, Vec<
     );
     assert_eq!(code, 0, "merge: {err}");
     assert!(out.contains("merged 4 shard(s)"), "{out}");
-    (whole, dirs, merged)
+    Run {
+        whole,
+        dirs,
+        merged,
+        assembled,
+    }
 }
 
 fn read(p: &Path) -> Vec<u8> {
@@ -124,10 +148,24 @@ fn findings_of(dir: &Path) -> Vec<serde_json::Value> {
     doc["findings"].as_array().expect("findings").clone()
 }
 
-/// Checks that the merge is the unsharded run byte for byte, and that the
-/// shards split the findings (each finding in exactly one shard).
-fn check_identical(whole: &Path, dirs: &[PathBuf], merged: &Path, min_nonempty: usize) {
-    for name in FILES {
+/// Checks that the merge is the unsharded run byte for byte, that the
+/// shards split the findings (each finding in exactly one shard), and that
+/// every shard assembled only its own findings, except shard 0 when it
+/// writes a report about the whole run.
+fn check_identical(run: &Run, min_nonempty: usize) {
+    let Run {
+        whole,
+        dirs,
+        merged,
+        assembled,
+    } = run;
+    let whole_run = whole.join("report.md").exists();
+    let files: Vec<&str> = FILES
+        .into_iter()
+        .filter(|n| whole.join(n).exists())
+        .collect();
+    assert!(files.len() >= 4, "the run wrote its reports: {files:?}");
+    for name in files {
         let a = common::read_report(&whole.join(name));
         let b = common::read_report(&merged.join(name));
         assert!(
@@ -141,6 +179,20 @@ fn check_identical(whole: &Path, dirs: &[PathBuf], merged: &Path, min_nonempty: 
         !merged.join("shard.json").exists(),
         "the merge writes no index"
     );
+    let all = findings_of(whole);
+    let per: Vec<Vec<serde_json::Value>> = dirs.iter().map(|d| findings_of(d)).collect();
+    for (i, n) in assembled.iter().enumerate() {
+        let own = per[i].len();
+        if i == 0 && whole_run {
+            assert_eq!(
+                *n,
+                all.len(),
+                "shard 0 writes whole-run reports from every finding"
+            );
+        } else {
+            assert_eq!(*n, own, "shard {i} assembles its own findings only");
+        }
+    }
     // Shards other than 0 write their part only: no whole-run report, and
     // their customers' pages.
     for d in &dirs[1..] {
@@ -154,15 +206,15 @@ fn check_identical(whole: &Path, dirs: &[PathBuf], merged: &Path, min_nonempty: 
             assert!(!d.join(name).exists(), "{} holds {name}", d.display());
         }
     }
-    let pages = |d: &Path| std::fs::read_dir(d.join("html/customers")).map_or(0, |r| r.count());
-    assert_eq!(
-        dirs.iter().map(|d| pages(d)).sum::<usize>(),
-        pages(whole),
-        "every customer page is written by one shard"
-    );
-    assert!(pages(whole) > 0, "the run has customer pages");
-    let all = findings_of(whole);
-    let per: Vec<Vec<serde_json::Value>> = dirs.iter().map(|d| findings_of(d)).collect();
+    if whole_run {
+        let pages = |d: &Path| std::fs::read_dir(d.join("html/customers")).map_or(0, |r| r.count());
+        assert_eq!(
+            dirs.iter().map(|d| pages(d)).sum::<usize>(),
+            pages(whole),
+            "every customer page is written by one shard"
+        );
+        assert!(pages(whole) > 0, "the run has customer pages");
+    }
     assert_eq!(
         per.iter().map(Vec::len).sum::<usize>(),
         all.len(),
@@ -199,8 +251,8 @@ fn check_identical(whole: &Path, dirs: &[PathBuf], merged: &Path, min_nonempty: 
 #[test]
 fn four_shards_of_the_demo_merge_into_the_unsharded_bytes() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let (whole, dirs, merged) = shard_and_merge("fixtures/demo", &[], tmp.path());
-    check_identical(&whole, &dirs, &merged, 2);
+    let run = shard_and_merge("fixtures/demo", FORMATS, &[], tmp.path());
+    check_identical(&run, 2);
 }
 
 /// Validates the same on hostile strings (formula prefixes, quotes and
@@ -208,12 +260,13 @@ fn four_shards_of_the_demo_merge_into_the_unsharded_bytes() {
 #[test]
 fn four_shards_of_hostile_names_merge_into_the_unsharded_bytes() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let (whole, dirs, merged) = shard_and_merge(
+    let run = shard_and_merge(
         "fixtures/report/hostile.json",
+        FORMATS,
         &["--as-of", "2026-11-01T00:00:00Z"],
         tmp.path(),
     );
-    check_identical(&whole, &dirs, &merged, 1);
+    check_identical(&run, 1);
 }
 
 /// Validates it on 300 generated customers, where every shard has many.
@@ -233,17 +286,21 @@ fn four_shards_of_generated_customers_merge_into_the_unsharded_bytes() {
         &[],
     );
     assert_eq!(code, 0, "{err}");
-    let (whole, dirs, merged) = shard_and_merge(s(&snap), &[], tmp.path());
-    check_identical(&whole, &dirs, &merged, 4);
-    // The shards hold about a quarter of the customers each.
-    for d in &dirs {
-        let n = findings_of(d).len();
-        let all = findings_of(&whole).len();
-        assert!(
-            n * 8 > all && n * 2 < all,
-            "{n} of {all} findings in {}",
-            d.display()
-        );
+    for (formats, name) in [(FORMATS, "every"), ("json,csv", "json-csv")] {
+        let dir = tmp.path().join(name);
+        std::fs::create_dir(&dir).expect("mkdir");
+        let run = shard_and_merge(s(&snap), formats, &[], &dir);
+        check_identical(&run, 4);
+        // The shards hold about a quarter of the customers each.
+        for d in &run.dirs {
+            let n = findings_of(d).len();
+            let all = findings_of(&run.whole).len();
+            assert!(
+                n * 8 > all && n * 2 < all,
+                "{n} of {all} findings in {}",
+                d.display()
+            );
+        }
     }
 }
 
@@ -268,7 +325,7 @@ fn demo_shard(spec: &str, extra: &[&str], out: &Path) {
 #[test]
 fn merge_refuses_incomplete_mixed_or_altered_shards() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let (_, dirs, _) = shard_and_merge("fixtures/demo", &[], tmp.path());
+    let Run { dirs, .. } = shard_and_merge("fixtures/demo", FORMATS, &[], tmp.path());
     let out = tmp.path().join("refused");
     let merge = |dirs: &[&Path]| {
         let mut args = vec!["merge"];

@@ -830,6 +830,11 @@ pub struct RunOptions {
     pub overrides: Overrides,
     /// Autopilot policy (F11 legacy, F12 strict); the graph must have been built with the same.
     pub policy: AutopilotPolicy,
+    /// Under `audit --shard`: assemble only the findings this shard owns
+    /// (those about its customers; shard 0 also those about no one
+    /// customer). Rows are still matched in every fact table, so each
+    /// finding is the one an unsharded run assembles.
+    pub only: Option<crate::shard::Shard>,
 }
 
 /// Runs every enabled rule in parallel and returns the findings sorted
@@ -868,6 +873,16 @@ pub fn run_timed(
         .filter(|r| r.enabled)
         .filter_map(|r| plan(r, &facts, &ctx, param_values(r, &opts.overrides)))
         .collect();
+    if let Some(shard) = opts.only {
+        plans.par_iter_mut().for_each(|p| {
+            let (table, rows) = (p.table, &p.rows);
+            p.groups.retain(|g| {
+                // The customer `assemble` gives the finding.
+                let customer = uniform(rows[g.clone()].iter().map(|&r| table.core(r).customer));
+                shard.owns_customer(customer)
+            });
+        });
+    }
     plans.sort_unstable_by(|a, b| {
         (Reverse(a.rule.severity), &a.rule.id).cmp(&(Reverse(b.rule.severity), &b.rule.id))
     });

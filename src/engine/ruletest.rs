@@ -167,6 +167,7 @@ fn run_one(rule: &Rule, t: &RuleTest, from: Fixtures) -> Result<(Vec<Value>, Vec
             as_of,
             overrides,
             policy,
+            only: None,
         },
     );
     let expected = match &t.expect {

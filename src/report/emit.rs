@@ -233,6 +233,15 @@ pub fn preflight(args: &ReportArgs, out: Option<&Path>, rules: &[Rule]) -> Resul
     Ok(())
 }
 
+/// The formats `args` asks for, in writing order, each once (json alone
+/// when none is named).
+pub fn formats(args: &ReportArgs) -> Vec<Format> {
+    let mut formats = args.format.clone().unwrap_or_else(|| vec![Format::Json]);
+    formats.sort_unstable();
+    formats.dedup();
+    formats
+}
+
 /// Loads the baseline and waivers, writes the requested reports into `out`
 /// (when given), prints the terminal summary and returns the exit status:
 /// 1 when an open finding at or above `fail_on` exists (only new ones with
@@ -245,9 +254,7 @@ pub fn emit(
     fail_on: Option<Severity>,
     quiet: bool,
 ) -> Result<u8, EmitError> {
-    let mut formats = args.format.clone().unwrap_or_else(|| vec![Format::Json]);
-    formats.sort_unstable();
-    formats.dedup();
+    let formats = formats(args);
     check_args(args, out)?;
     if args.findings_format == json::FindingsFormat::V1 {
         // Once per run, --quiet or not: the layout goes away in the next release.

@@ -46,6 +46,10 @@ pub const INDEX_VERSION: u32 = 1;
 /// report.html and the HTML lists), from every finding.
 pub const SPLIT: [Format; 3] = [Format::Json, Format::Csv, Format::Html];
 
+/// The formats written wholly from the shard's own findings: with only
+/// these, shard 0 too evaluates no other shard's customers.
+pub const OWN_ONLY: [Format; 2] = [Format::Json, Format::Csv];
+
 /// Environment variables `--shard auto/N` reads the shard index from, in
 /// this order: a Kubernetes Indexed Job's, then a Slurm job array's.
 pub const INDEX_VARS: [&str; 2] = ["JOB_COMPLETION_INDEX", "SLURM_ARRAY_TASK_ID"];
@@ -130,10 +134,24 @@ impl Shard {
     /// Whether a finding is this shard's: its customer's shard, or shard 0
     /// for a finding without a customer.
     pub fn owns(&self, f: &Finding) -> bool {
-        match f.customer_tenant_id {
+        self.owns_customer(f.customer_tenant_id)
+    }
+
+    /// Whether the findings about `customer` (`None`: about no one
+    /// customer) are this shard's.
+    pub fn owns_customer(&self, customer: Option<Guid>) -> bool {
+        match customer {
             Some(c) => self.owns_tenant(c),
             None => self.index == 0,
         }
+    }
+
+    /// Whether this shard evaluates only the findings it owns, given the
+    /// formats it writes. Every shard but 0 does; shard 0 does too unless
+    /// it writes a report about the whole run (md, sarif, junit,
+    /// opengraph or the HTML overview), which needs every finding.
+    pub fn evaluates_own_only(&self, formats: &[Format]) -> bool {
+        self.index != 0 || formats.iter().all(|f| OWN_ONLY.contains(f))
     }
 }
 
