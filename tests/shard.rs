@@ -196,14 +196,19 @@ fn check_identical(run: &Run, min_nonempty: usize) {
     // Shards other than 0 write their part only: no whole-run report, and
     // their customers' pages.
     for d in &dirs[1..] {
-        for name in [
-            "report.md",
-            "report.html",
-            "findings.sarif",
-            "junit.xml",
-            "opengraph.json",
-        ] {
+        for name in ["report.md", "report.html", "junit.xml", "opengraph.json"] {
             assert!(!d.join(name).exists(), "{} holds {name}", d.display());
+        }
+    }
+    // Each shard's SARIF holds the results of its findings.
+    let results = |d: &Path| {
+        let log: serde_json::Value =
+            serde_json::from_slice(&read(&d.join("findings.sarif"))).expect("sarif parses");
+        log["runs"][0]["results"].as_array().map_or(0, Vec::len)
+    };
+    if whole.join("findings.sarif").exists() {
+        for d in dirs {
+            assert_eq!(results(d), findings_of(d).len(), "{}", d.display());
         }
     }
     if whole_run {
@@ -286,7 +291,9 @@ fn four_shards_of_generated_customers_merge_into_the_unsharded_bytes() {
         &[],
     );
     assert_eq!(code, 0, "{err}");
-    for (formats, name) in [(FORMATS, "every"), ("json,csv", "json-csv")] {
+    // Every format, then the formats written from a shard's own findings
+    // alone (shard 0 then assembles only its own too).
+    for (formats, name) in [(FORMATS, "every"), ("json,csv,sarif", "own-only")] {
         let dir = tmp.path().join(name);
         std::fs::create_dir(&dir).expect("mkdir");
         let run = shard_and_merge(s(&snap), formats, &[], &dir);
@@ -357,6 +364,41 @@ fn merge_refuses_incomplete_mixed_or_altered_shards() {
     let (code, _, err) = merge(&[&dirs[0], &dirs[1], &dirs[2], &late]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("differ before `summary`"), "{err}");
+    // A findings.sarif whose end was changed.
+    let sarif = dirs[2].join("findings.sarif");
+    let saved = read(&sarif);
+    let text = String::from_utf8(saved.clone()).expect("utf-8");
+    std::fs::write(
+        &sarif,
+        text.replace(
+            "\"as_of_origin\": \"manifest\"",
+            "\"as_of_origin\": \"flag\"",
+        ),
+    )
+    .expect("write");
+    let (code, _, err) = merge(&[&dirs[0], &dirs[1], &dirs[2], &dirs[3]]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("differ after `results`"), "{err}");
+    std::fs::write(&sarif, saved).expect("write");
+    // A shard.json whose SARIF result lengths do not match the file.
+    let index = dirs
+        .iter()
+        .map(|d| d.join("shard.json"))
+        .find(|p| findings_of(p.parent().expect("folder")).len() > 1)
+        .expect("a shard with findings");
+    let saved = read(&index);
+    let mut doc: serde_json::Value = serde_json::from_slice(&saved).expect("shard.json parses");
+    let first = doc["sarif_results"][0].as_u64().expect("a result length");
+    doc["sarif_results"][0] = serde_json::json!(first + 1);
+    std::fs::write(&index, serde_json::to_vec(&doc).expect("json")).expect("write");
+    let (code, _, err) = merge(&[&dirs[0], &dirs[1], &dirs[2], &dirs[3]]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("findings.sarif"), "{err}");
+    assert!(
+        err.contains("a result of the length shard.json gives"),
+        "{err}"
+    );
+    std::fs::write(&index, saved).expect("write");
     // A findings.csv with a row removed.
     let csv = dirs[0].join("findings.csv");
     let text = String::from_utf8(read(&csv)).expect("utf-8");

@@ -131,7 +131,7 @@ pub struct Parts<'o, 'a> {
 }
 
 impl Parts<'_, '_> {
-    /// Whether this run writes the reports about the whole run (md, sarif,
+    /// Whether this run writes the reports about the whole run (md,
     /// junit, opengraph, the HTML overview and lists): an unsharded run
     /// and shard 0.
     fn whole_run(&self) -> bool {
@@ -147,7 +147,7 @@ pub fn write_format<'o>(
     findings_format: json::FindingsFormat,
     out: &Path,
     progress: &Progress,
-    access_groups: &mut Vec<crate::shard::AccessGroup>,
+    layout: &mut crate::shard::Layout,
 ) -> Result<Vec<PathBuf>, EmitError> {
     let mut written = Vec::new();
     let (all, o) = (parts.all, parts.mine);
@@ -183,11 +183,14 @@ pub fn write_format<'o>(
             }
             (Format::Html, _) => Ok(()),
             (Format::Csv, _) if *name == "access.csv" => write_atomic(&path, |w| {
-                *access_groups = csv::write_access_grouped(o, w)?;
+                layout.access = csv::write_access_grouped(o, w)?;
                 Ok(())
             }),
             (Format::Csv, _) => write_atomic(&path, |w| csv::write_findings(o, w)),
-            (Format::Sarif, _) => write_atomic(&path, |w| sarif::write(all, w)),
+            (Format::Sarif, _) => write_atomic(&path, |w| {
+                layout.sarif_results = sarif::write_measured(o, w)?;
+                Ok(())
+            }),
             (Format::Junit, _) => write_atomic(&path, |w| junit::write(all, w)),
             (Format::Opengraph, _) => write_atomic(&path, |w| opengraph::write(all.report, w)),
             (Format::Md, None) => Ok(()),
@@ -303,7 +306,7 @@ pub fn emit(
         };
         let staging = Staging::create(out).map_err(|e| unpublished(out, e))?;
         let mut review = None;
-        let mut access_groups = Vec::new();
+        let mut layout = crate::shard::Layout::default();
         let parts = Parts {
             all: &outcome,
             mine,
@@ -317,7 +320,7 @@ pub fn emit(
                 args.findings_format,
                 staging.dir(),
                 &progress,
-                &mut access_groups,
+                &mut layout,
             )
             .map_err(|e| match e {
                 EmitError::Io { path, source } => EmitError::Unpublished {
@@ -333,7 +336,7 @@ pub fn emit(
         }
         if let Some(shard) = report.shard {
             let path = staging.dir().join(crate::shard::INDEX_FILE);
-            crate::shard::write_index(shard, &formats, parts.mine, access_groups, &path)
+            crate::shard::write_index(shard, &formats, parts.mine, layout, &path)
                 .map_err(|e| unpublished(&path, e))?;
         }
         progress.set("publishing the reports".to_string());

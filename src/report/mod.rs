@@ -314,6 +314,21 @@ where
     T: Sync,
     F: Fn(usize, &T) -> io::Result<Vec<u8>> + Sync,
 {
+    write_in_order_measured(items, sep, w, render).map(drop)
+}
+
+/// [`write_in_order`], returning the byte length of each item as written
+/// (without `sep`): what a shard's index records for `merge`.
+pub(crate) fn write_in_order_measured<T, F>(
+    items: &[T],
+    sep: &[u8],
+    w: &mut dyn Write,
+    render: F,
+) -> io::Result<Vec<u64>>
+where
+    T: Sync,
+    F: Fn(usize, &T) -> io::Result<Vec<u8>> + Sync,
+{
     use rayon::prelude::*;
     // One thread renders batch after batch on the pool while this one
     // writes them out in order; the channel bounds how many wait.
@@ -332,16 +347,17 @@ where
                 }
             }
         });
-        let mut first = true;
+        let mut lengths = Vec::with_capacity(items.len());
         for rendered in rx {
             for text in rendered {
-                if !first {
+                if !lengths.is_empty() {
                     w.write_all(sep)?;
                 }
-                first = false;
-                w.write_all(&text?)?;
+                let text = text?;
+                w.write_all(&text)?;
+                lengths.push(text.len() as u64);
             }
         }
-        Ok(())
+        Ok(lengths)
     })
 }

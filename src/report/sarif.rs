@@ -603,6 +603,12 @@ fn render(
 /// rendered in parallel batches and written in order as they come (a
 /// large run is never held whole), then the run's properties.
 pub fn write(o: &Outcome<'_>, w: &mut dyn Write) -> io::Result<()> {
+    write_measured(o, w).map(drop)
+}
+
+/// [`write`], returning the byte length of each result in order (for a
+/// shard's index: `merge` copies the results whole by their lengths).
+pub fn write_measured(o: &Outcome<'_>, w: &mut dyn Write) -> io::Result<Vec<u64>> {
     let rules: Vec<&Rule> = o.rules.iter().filter(|r| r.enabled).collect();
     let index: BTreeMap<&str, usize> = rules
         .iter()
@@ -680,14 +686,18 @@ pub fn write(o: &Outcome<'_>, w: &mut dyn Write) -> io::Result<()> {
     w.write_all(b",\n      \"originalUriBaseIds\": ")?;
     write_nested(w, 3, &base_ids)?;
     w.write_all(b",\n      \"columnKind\": \"unicodeCodePoints\",\n      \"results\": ")?;
+    let mut lengths = Vec::new();
     if items.is_empty() {
         w.write_all(b"[]")?;
     } else {
         w.write_all(b"[\n")?;
-        super::write_in_order(&items, b",\n", w, |_, x| render(o, &locator, &index, x))?;
+        lengths = super::write_in_order_measured(&items, b",\n", w, |_, x| {
+            render(o, &locator, &index, x)
+        })?;
         w.write_all(b"\n      ]")?;
     }
     w.write_all(b",\n      \"properties\": ")?;
     write_nested(w, 3, &properties)?;
-    w.write_all(b"\n    }\n  ]\n}\n")
+    w.write_all(b"\n    }\n  ]\n}\n")?;
+    Ok(lengths)
 }

@@ -10,18 +10,20 @@
 //!   are merged in key order, an entry two shards both hold being the same
 //!   bytes; findings are interleaved in report order.
 //! - findings.csv: the header, then the rows in report order.
+//! - findings.sarif: the run's head and end, the same in every shard,
+//!   around the results interleaved in report order.
 //! - access.csv: the header, then each tenant's rows, ordered by tenant
 //!   name and id like the unsharded file.
 //! - html/: shard 0's folder and every shard's customer pages.
-//! - report.html, report.md, findings.sarif, junit.xml, opengraph.json:
-//!   about the whole run, written whole by shard 0, copied.
+//! - report.html, report.md, junit.xml, opengraph.json: about the whole
+//!   run, written whole by shard 0, copied.
 //!
 //! Memory holds the shards' indexes and one table of findings.json at a
 //! time; the findings and rows are copied through.
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -229,6 +231,16 @@ impl Reader {
         Ok(&self.line)
     }
 
+    /// The next `n` bytes; fewer at the end of the file.
+    fn next_bytes(&mut self, n: usize) -> Result<&[u8], MergeError> {
+        self.line.clear();
+        (&mut self.inner)
+            .take(n as u64)
+            .read_to_end(&mut self.line)
+            .map_err(|e| damaged(&self.path, e.to_string()))?;
+        Ok(&self.line)
+    }
+
     /// The next CSV record, its line end included: lines are joined while
     /// a quoted cell is open (an odd number of `"` so far).
     fn next_record(&mut self) -> Result<&[u8], MergeError> {
@@ -339,15 +351,7 @@ fn merge_json(parts: &[Part], order: &[u32], w: &mut dyn Write) -> Result<(), Me
         summary.add(part);
         heads.push(head);
     }
-    for (i, h) in heads.iter().enumerate().skip(1) {
-        if *h != heads[0] {
-            return Err(MergeError::Shards(format!(
-                "`{}` and `{}` differ before `summary`: the shards were not run on the same snapshot with the same options and version",
-                readers[0].path.display(),
-                readers[i].path.display()
-            )));
-        }
-    }
+    same_in_every_shard(&readers, &heads, "before `summary`")?;
     w.write_all(&heads[0]).map_err(out)?;
     w.write_all(SUMMARY).map_err(out)?;
     let pretty = serde_json::to_string_pretty(&summary).map_err(|e| out(io::Error::other(e)))?;
@@ -489,6 +493,122 @@ fn merge_tables(readers: &mut [Reader], w: &mut dyn Write) -> Result<(), MergeEr
     }
 }
 
+const RESULTS: &[u8] = b"      \"results\": ";
+
+/// Merges findings.sarif: the run's head (tool, rules, invocations) and its
+/// end (properties) are the same in every shard; the results (one per
+/// finding) are interleaved in report order, each copied whole by the byte
+/// length its shard's index records.
+fn merge_sarif(parts: &[Part], order: &[u32], w: &mut dyn Write) -> Result<(), MergeError> {
+    let name = "findings.sarif";
+    let mut readers = open_all(parts, name)?;
+    let out = |e| MergeError::Io {
+        path: name.into(),
+        source: e,
+    };
+    let mut heads: Vec<Vec<u8>> = Vec::with_capacity(readers.len());
+    for r in &mut readers {
+        let mut head = Vec::new();
+        loop {
+            let line = r.next_line()?;
+            if line.is_empty() {
+                return Err(r.unexpected("`results`"));
+            }
+            if line.starts_with(RESULTS) {
+                let open = line == b"      \"results\": [\n";
+                if !open && line != b"      \"results\": [],\n" {
+                    return Err(r.unexpected("`\"results\": [`"));
+                }
+                break;
+            }
+            head.extend_from_slice(line);
+        }
+        heads.push(head);
+    }
+    same_in_every_shard(&readers, &heads, "before `results`")?;
+    w.write_all(&heads[0]).map_err(out)?;
+    if order.is_empty() {
+        w.write_all(b"      \"results\": [],\n").map_err(out)?;
+    } else {
+        w.write_all(b"      \"results\": [\n").map_err(out)?;
+    }
+    // Each result is copied whole, by the length its shard's index gives;
+    // within a shard's file the results are separated by `,\n` and the last
+    // is followed by a line end.
+    for (r, p) in readers.iter().zip(parts) {
+        if p.index.sarif_results.len() != p.index.findings.len() {
+            return Err(damaged(
+                &r.path,
+                format!(
+                    "{} holds {} SARIF result length(s) for {} finding(s)",
+                    super::INDEX_FILE,
+                    p.index.sarif_results.len(),
+                    p.index.findings.len()
+                ),
+            ));
+        }
+    }
+    let mut next = vec![0usize; readers.len()];
+    for (i, &s) in order.iter().enumerate() {
+        let s = s as usize;
+        let lengths = &parts[s].index.sarif_results;
+        let r = &mut readers[s];
+        let len = usize::try_from(lengths[next[s]]).unwrap_or(usize::MAX);
+        next[s] += 1;
+        let last = next[s] == lengths.len();
+        let result = r.next_bytes(len)?;
+        if !(result.starts_with(b"        {\n") && result.ends_with(b"\n        }")) {
+            return Err(r.unexpected("a result of the length shard.json gives"));
+        }
+        if i > 0 {
+            w.write_all(b",\n").map_err(out)?;
+        }
+        w.write_all(result).map_err(out)?;
+        let sep: &[u8] = if last { b"\n" } else { b",\n" };
+        if r.next_bytes(sep.len())? != sep {
+            return Err(r.unexpected("the end of a result"));
+        }
+    }
+    if !order.is_empty() {
+        w.write_all(b"\n      ],\n").map_err(out)?;
+    }
+    let mut tails: Vec<Vec<u8>> = Vec::with_capacity(readers.len());
+    for (r, p) in readers.iter_mut().zip(parts) {
+        if !p.index.findings.is_empty() && r.next_line()? != b"      ],\n" {
+            return Err(r.unexpected("the end of `results`"));
+        }
+        let mut tail = Vec::new();
+        loop {
+            let line = r.next_line()?;
+            if line.is_empty() {
+                break;
+            }
+            tail.extend_from_slice(line);
+        }
+        tails.push(tail);
+    }
+    same_in_every_shard(&readers, &tails, "after `results`")?;
+    w.write_all(&tails[0]).map_err(out)
+}
+
+/// Checks that a part of a file is the same bytes in every shard.
+fn same_in_every_shard(
+    readers: &[Reader],
+    parts: &[Vec<u8>],
+    what: &str,
+) -> Result<(), MergeError> {
+    for (i, p) in parts.iter().enumerate().skip(1) {
+        if *p != parts[0] {
+            return Err(MergeError::Shards(format!(
+                "`{}` and `{}` differ {what}: the shards were not run on the same snapshot with the same options and version",
+                readers[0].path.display(),
+                readers[i].path.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Merges findings.csv: the shared header, then the rows in report order.
 fn merge_findings_csv(parts: &[Part], order: &[u32], w: &mut dyn Write) -> Result<(), MergeError> {
     merge_csv(
@@ -558,7 +678,12 @@ fn merge_csv(
 
 /// The files merge puts together from every shard's part; the others
 /// (but `html/`) shard 0 writes whole.
-const COMBINED: [&str; 3] = ["findings.json", "findings.csv", "access.csv"];
+const COMBINED: [&str; 4] = [
+    "findings.json",
+    "findings.csv",
+    "access.csv",
+    "findings.sarif",
+];
 
 /// Merges `html/`: shard 0's folder (the lists and other whole-run pages,
 /// and its customers' pages), and every other shard's customer pages.
@@ -674,6 +799,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Merged, MergeError> {
                 "findings.json" => merge_json(&parts, &order, w),
                 "findings.csv" => merge_findings_csv(&parts, &order, w),
                 "access.csv" => merge_access_csv(&parts, w),
+                "findings.sarif" => merge_sarif(&parts, &order, w),
                 _ => Ok(()),
             };
             r.map_err(|e| {

@@ -7,12 +7,13 @@
 //!
 //! - a finding belongs to the shard of its customer tenant; a finding
 //!   without a customer (about a partner, or the snapshot as a whole) to
-//!   shard 0: findings.json and findings.csv hold the shard's findings;
+//!   shard 0: findings.json, findings.csv and findings.sarif hold the
+//!   shard's findings;
 //! - an access.csv row belongs to the shard of its tenant;
 //! - a customer's HTML page, to its customer's shard;
-//! - the reports about the whole run (report.md, findings.sarif,
-//!   junit.xml, opengraph.json, report.html and the HTML lists) are
-//!   written by shard 0 alone, from every finding.
+//! - the reports about the whole run (report.md, junit.xml,
+//!   opengraph.json, report.html and the HTML lists) are written by
+//!   shard 0 alone, from every finding.
 //!
 //! A tenant's shard is the first eight bytes of the SHA-256 of its id
 //! (lower-case, hyphenated), read as a big-endian number, modulo `N`: the
@@ -38,17 +39,18 @@ use crate::snapshot::Guid;
 pub const INDEX_FILE: &str = "shard.json";
 
 /// The version of [`INDEX_FILE`]'s layout.
-pub const INDEX_VERSION: u32 = 1;
+pub const INDEX_VERSION: u32 = 2;
 
-/// The report formats whose files a shard writes its part of: findings,
-/// access rows and customer pages. Shard 0 also writes the reports about
-/// the whole run (report.md, findings.sarif, junit.xml, opengraph.json,
-/// report.html and the HTML lists), from every finding.
-pub const SPLIT: [Format; 3] = [Format::Json, Format::Csv, Format::Html];
+/// The report formats whose files a shard writes its part of: findings
+/// (findings.json, findings.csv, SARIF results), access rows and customer
+/// pages. Shard 0 also writes the reports about the whole run (report.md,
+/// junit.xml, opengraph.json, report.html and the HTML lists), from every
+/// finding.
+pub const SPLIT: [Format; 4] = [Format::Json, Format::Csv, Format::Sarif, Format::Html];
 
 /// The formats written wholly from the shard's own findings: with only
 /// these, shard 0 too evaluates no other shard's customers.
-pub const OWN_ONLY: [Format; 2] = [Format::Json, Format::Csv];
+pub const OWN_ONLY: [Format; 3] = [Format::Json, Format::Csv, Format::Sarif];
 
 /// Environment variables `--shard auto/N` reads the shard index from, in
 /// this order: a Kubernetes Indexed Job's, then a Slurm job array's.
@@ -148,8 +150,8 @@ impl Shard {
 
     /// Whether this shard evaluates only the findings it owns, given the
     /// formats it writes. Every shard but 0 does; shard 0 does too unless
-    /// it writes a report about the whole run (md, sarif, junit,
-    /// opengraph or the HTML overview), which needs every finding.
+    /// it writes a report about the whole run (md, junit, opengraph or the
+    /// HTML overview), which needs every finding.
     pub fn evaluates_own_only(&self, formats: &[Format]) -> bool {
         self.index != 0 || formats.iter().all(|f| OWN_ONLY.contains(f))
     }
@@ -193,19 +195,34 @@ pub struct Index {
     /// The report files of the run, sorted (shards other than 0 write
     /// only their part of findings.json, the CSV files and html/).
     pub files: Vec<String>,
-    /// The key of each finding of findings.json and findings.csv, in order.
+    /// The key of each finding of findings.json, findings.csv and
+    /// findings.sarif, in order.
     pub findings: Vec<FindingKey>,
     /// access.csv's rows, tenant by tenant, in order (empty without it).
     pub access: Vec<AccessGroup>,
+    /// The byte length of each result of findings.sarif, in order (empty
+    /// without it): `merge` copies each whole. (Absent from an older
+    /// index, which then fails the version check rather than the parse.)
+    #[serde(default)]
+    pub sarif_results: Vec<u64>,
+}
+
+/// What the writers of a shard's files tell its index about their layout.
+#[derive(Debug, Default)]
+pub struct Layout {
+    /// access.csv's rows, tenant by tenant.
+    pub access: Vec<AccessGroup>,
+    /// The byte length of each SARIF result.
+    pub sarif_results: Vec<u64>,
 }
 
 /// Writes a shard's [`INDEX_FILE`] to `path`: the shard, its report
-/// files, and the keys `merge` orders them by.
+/// files, and the keys and lengths `merge` orders and copies them by.
 pub fn write_index(
     shard: Shard,
     formats: &[Format],
     outcome: &crate::report::Outcome<'_>,
-    access: Vec<AccessGroup>,
+    layout: Layout,
     path: &std::path::Path,
 ) -> std::io::Result<()> {
     let mut files: Vec<String> = formats
@@ -224,7 +241,8 @@ pub fn write_index(
             .iter()
             .map(|x| FindingKey::of(x.finding))
             .collect(),
-        access,
+        access: layout.access,
+        sarif_results: layout.sarif_results,
     };
     crate::report::write_atomic(path, |w| {
         serde_json::to_writer(&mut *w, &index).map_err(std::io::Error::other)?;
