@@ -210,8 +210,9 @@ fn one_process(dir_s: &str, root: &Path, formats: &str, best_parse: f64, input_b
     );
 }
 
-/// The formats a shard writes from its own findings alone.
-const OWN_ONLY_FORMATS: &str = "json,csv,sarif";
+/// The formats with which every shard, shard 0 too, assembles only its
+/// own customers' findings.
+const OWN_ONLY_FORMATS: &str = "json,csv,sarif,opengraph";
 
 /// The audit with `formats` as `PA_BENCH_SHARDS` shards (default 4), one
 /// after the other, then their merge.

@@ -159,6 +159,7 @@ fn check_identical(run: &Run, min_nonempty: usize) {
         merged,
         assembled,
     } = run;
+    // Whether shard 0 writes a report made from every finding.
     let whole_run = whole.join("report.md").exists();
     let files: Vec<&str> = FILES
         .into_iter()
@@ -293,7 +294,7 @@ fn four_shards_of_generated_customers_merge_into_the_unsharded_bytes() {
     assert_eq!(code, 0, "{err}");
     // Every format, then the formats written from a shard's own findings
     // alone (shard 0 then assembles only its own too).
-    for (formats, name) in [(FORMATS, "every"), ("json,csv,sarif", "own-only")] {
+    for (formats, name) in [(FORMATS, "every"), ("json,csv,sarif,opengraph", "own-only")] {
         let dir = tmp.path().join(name);
         std::fs::create_dir(&dir).expect("mkdir");
         let run = shard_and_merge(s(&snap), formats, &[], &dir);

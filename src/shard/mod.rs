@@ -48,9 +48,12 @@ pub const INDEX_VERSION: u32 = 2;
 /// finding.
 pub const SPLIT: [Format; 4] = [Format::Json, Format::Csv, Format::Sarif, Format::Html];
 
-/// The formats written wholly from the shard's own findings: with only
-/// these, shard 0 too evaluates no other shard's customers.
-pub const OWN_ONLY: [Format; 3] = [Format::Json, Format::Csv, Format::Sarif];
+/// The reports about the whole run that are made from every finding
+/// (report.md, junit.xml, the HTML overview and lists): shard 0 writes
+/// them, and assembles every finding when one is asked for. (OpenGraph,
+/// also about the whole run, is made from the snapshot and graph alone,
+/// which every shard holds whole.)
+pub const FROM_EVERY_FINDING: [Format; 3] = [Format::Md, Format::Html, Format::Junit];
 
 /// Environment variables `--shard auto/N` reads the shard index from, in
 /// this order: a Kubernetes Indexed Job's, then a Slurm job array's.
@@ -150,10 +153,9 @@ impl Shard {
 
     /// Whether this shard evaluates only the findings it owns, given the
     /// formats it writes. Every shard but 0 does; shard 0 does too unless
-    /// it writes a report about the whole run (md, junit, opengraph or the
-    /// HTML overview), which needs every finding.
+    /// it writes a report made from every finding ([`FROM_EVERY_FINDING`]).
     pub fn evaluates_own_only(&self, formats: &[Format]) -> bool {
-        self.index != 0 || formats.iter().all(|f| OWN_ONLY.contains(f))
+        self.index != 0 || !formats.iter().any(|f| FROM_EVERY_FINDING.contains(f))
     }
 }
 
