@@ -212,7 +212,7 @@ fn one_process(dir_s: &str, root: &Path, formats: &str, best_parse: f64, input_b
 
 /// The formats with which every shard, shard 0 too, assembles only its
 /// own customers' findings.
-const OWN_ONLY_FORMATS: &str = "json,csv,sarif,opengraph";
+const OWN_ONLY_FORMATS: &str = "json,csv,sarif,junit,opengraph";
 
 /// The audit with `formats` as `PA_BENCH_SHARDS` shards (default 4), one
 /// after the other, then their merge.

@@ -197,7 +197,7 @@ fn check_identical(run: &Run, min_nonempty: usize) {
     // Shards other than 0 write their part only: no whole-run report, and
     // their customers' pages.
     for d in &dirs[1..] {
-        for name in ["report.md", "report.html", "junit.xml", "opengraph.json"] {
+        for name in ["report.md", "report.html", "opengraph.json"] {
             assert!(!d.join(name).exists(), "{} holds {name}", d.display());
         }
     }
@@ -211,6 +211,20 @@ fn check_identical(run: &Run, min_nonempty: usize) {
         for d in dirs {
             assert_eq!(results(d), findings_of(d).len(), "{}", d.display());
         }
+    }
+    // Each shard's junit.xml holds the cases of its own subjects: together,
+    // every case of the rules' suites once (the `input` suite is in each).
+    let cases = |d: &Path| {
+        let text = String::from_utf8(read(&d.join("junit.xml"))).expect("utf-8");
+        text.matches("<testcase ").count()
+            - text.matches("classname=\"partner-audit.input\"").count()
+    };
+    if whole.join("junit.xml").exists() {
+        assert_eq!(
+            dirs.iter().map(|d| cases(d)).sum::<usize>(),
+            cases(whole),
+            "every JUnit case is written by one shard"
+        );
     }
     if whole_run {
         let pages = |d: &Path| std::fs::read_dir(d.join("html/customers")).map_or(0, |r| r.count());
@@ -261,6 +275,35 @@ fn four_shards_of_the_demo_merge_into_the_unsharded_bytes() {
     check_identical(&run, 2);
 }
 
+/// Validates it on the demo with two tenants the manifest marks
+/// incomplete (junit.xml's `input` suite, SARIF notifications and the
+/// findings.json head name them, alike in every shard).
+#[test]
+fn four_shards_with_incomplete_tenants_merge_into_the_unsharded_bytes() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let snap = tmp.path().join("snap");
+    std::fs::create_dir(&snap).expect("mkdir");
+    for entry in std::fs::read_dir(root().join("fixtures/demo")).expect("demo") {
+        let path = entry.expect("entry").path();
+        std::fs::copy(&path, snap.join(path.file_name().expect("name"))).expect("copy");
+    }
+    let manifest = snap.join("manifest.json");
+    let mut doc: serde_json::Value =
+        serde_json::from_slice(&read(&manifest)).expect("manifest parses");
+    doc["incomplete"] = serde_json::json!([
+        {"tenant_id": "a24e022d-57ab-4419-aeae-2f3bc58a985d", "reason": "role assignments: throttled"},
+        {"tenant_id": "88effb8d-f0a2-4825-be43-f4148978d143", "reason": "devices: <forbidden> & \"denied\""}
+    ]);
+    std::fs::write(&manifest, serde_json::to_vec_pretty(&doc).expect("json")).expect("write");
+    let run = shard_and_merge(s(&snap), FORMATS, &[], tmp.path());
+    check_identical(&run, 2);
+    let junit = String::from_utf8(read(&run.merged.join("junit.xml"))).expect("utf-8");
+    assert_eq!(
+        junit.matches("classname=\"partner-audit.input\"").count(),
+        2
+    );
+}
+
 /// Validates the same on hostile strings (formula prefixes, quotes and
 /// line breaks inside CSV cells, names that sort oddly).
 #[test]
@@ -294,7 +337,10 @@ fn four_shards_of_generated_customers_merge_into_the_unsharded_bytes() {
     assert_eq!(code, 0, "{err}");
     // Every format, then the formats written from a shard's own findings
     // alone (shard 0 then assembles only its own too).
-    for (formats, name) in [(FORMATS, "every"), ("json,csv,sarif,opengraph", "own-only")] {
+    for (formats, name) in [
+        (FORMATS, "every"),
+        ("json,csv,sarif,junit,opengraph", "own-only"),
+    ] {
         let dir = tmp.path().join(name);
         std::fs::create_dir(&dir).expect("mkdir");
         let run = shard_and_merge(s(&snap), formats, &[], &dir);
@@ -399,6 +445,18 @@ fn merge_refuses_incomplete_mixed_or_altered_shards() {
         err.contains("a result of the length shard.json gives"),
         "{err}"
     );
+    std::fs::write(&index, saved).expect("write");
+    // A shard.json whose JUnit case lengths do not match the file.
+    let saved = read(&index);
+    let mut doc: serde_json::Value = serde_json::from_slice(&saved).expect("shard.json parses");
+    let first = doc["junit"]["suites"][0]["cases"][0]
+        .as_u64()
+        .expect("a case length");
+    doc["junit"]["suites"][0]["cases"][0] = serde_json::json!(first + 1);
+    std::fs::write(&index, serde_json::to_vec(&doc).expect("json")).expect("write");
+    let (code, _, err) = merge(&[&dirs[0], &dirs[1], &dirs[2], &dirs[3]]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("junit.xml"), "{err}");
     std::fs::write(&index, saved).expect("write");
     // A findings.csv with a row removed.
     let csv = dirs[0].join("findings.csv");

@@ -132,8 +132,8 @@ pub struct Parts<'o, 'a> {
 
 impl Parts<'_, '_> {
     /// Whether this run writes the reports about the whole run (md,
-    /// junit, opengraph, the HTML overview and lists): an unsharded run
-    /// and shard 0.
+    /// opengraph, the HTML overview and lists): an unsharded run and
+    /// shard 0.
     fn whole_run(&self) -> bool {
         self.shard.is_none_or(|s| s.index == 0)
     }
@@ -191,7 +191,13 @@ pub fn write_format<'o>(
                 layout.sarif_results = sarif::write_measured(o, w)?;
                 Ok(())
             }),
-            (Format::Junit, _) => write_atomic(&path, |w| junit::write(all, w)),
+            (Format::Junit, _) => write_atomic(&path, |w| match parts.shard {
+                Some(shard) => {
+                    layout.junit = Some(junit::write_part(o, shard, w)?);
+                    Ok(())
+                }
+                None => junit::write(all, w),
+            }),
             (Format::Opengraph, _) => write_atomic(&path, |w| opengraph::write(all.report, w)),
             (Format::Md, None) => Ok(()),
         };

@@ -15,7 +15,9 @@ use super::escape::xml;
 use super::Outcome;
 use crate::engine::rule::Rule;
 use crate::engine::Finding;
+use crate::shard::Shard;
 use crate::snapshot::{Guid, TenantKind};
+use serde::{Deserialize, Serialize};
 
 /// The findings of one rule about one subject.
 #[derive(Default)]
@@ -56,7 +58,9 @@ impl Subject {
 
 /// Every suite's subjects in case order, as (sort name, subject, case
 /// name): customers by name, then partners by name, then the snapshot.
-fn subjects(o: &Outcome<'_>) -> Vec<(String, Subject, String)> {
+/// Under `audit --shard`, only the shard's: its customers, and on shard 0
+/// the partners and the snapshot.
+fn subjects(o: &Outcome<'_>, shard: Option<Shard>) -> Vec<(String, Subject, String)> {
     let r = o.report;
     let mut subjects: Vec<(String, Subject, String)> = r
         .snapshot
@@ -88,15 +92,51 @@ fn subjects(o: &Outcome<'_>) -> Vec<(String, Subject, String)> {
             });
         }
     }
-    subjects.sort_by(|a, b| {
-        let rank = |s: &Subject| match s {
-            Subject::Customer(_) => 0,
-            Subject::Partner(_) => 1,
-            Subject::Snapshot => 2,
-        };
-        (rank(&a.1), &a.0, a.1).cmp(&(rank(&b.1), &b.0, b.1))
-    });
+    if let Some(shard) = shard {
+        subjects.retain(|s| match s.1 {
+            Subject::Customer(c) => shard.owns_tenant(c),
+            Subject::Partner(_) | Subject::Snapshot => shard.index == 0,
+        });
+    }
+    subjects.sort_by_cached_key(|a| a.1.sort_key(&a.0));
     subjects
+}
+
+impl Subject {
+    /// Where its cases go in a suite: customers by name, then partners by
+    /// name, then the snapshot (the id breaks ties between equal names).
+    fn sort_key(self, name: &str) -> CaseKey {
+        let (rank, id) = match self {
+            Subject::Customer(c) => (0, Some(c)),
+            Subject::Partner(p) => (1, Some(p)),
+            Subject::Snapshot => (2, None),
+        };
+        CaseKey(rank, name.to_string(), id)
+    }
+}
+
+/// A subject's place in every suite, as a shard's index records it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct CaseKey(pub u8, pub String, pub Option<Guid>);
+
+/// What a shard's junit.xml holds, for `merge`: its subjects in case order
+/// and, per suite (rules by id), its counts and each case's byte length.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Layout {
+    pub subjects: Vec<CaseKey>,
+    pub suites: Vec<SuiteLayout>,
+    /// Test cases of the `input` suite (one per incomplete tenant), which
+    /// every shard writes alike.
+    pub incomplete: u64,
+}
+
+/// One suite of a shard's junit.xml.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SuiteLayout {
+    pub failures: u64,
+    pub skipped: u64,
+    /// The byte length of each case, one per subject.
+    pub cases: Vec<u64>,
 }
 
 /// Renders junit.xml.
@@ -113,8 +153,35 @@ pub fn render(o: &Outcome<'_>) -> String {
 /// suite are rendered in parallel batches and written in order as they
 /// come, so that a large run is never held whole.
 pub fn write(o: &Outcome<'_>, w: &mut dyn Write) -> io::Result<()> {
+    write_with(o, None, w).map(drop)
+}
+
+/// Writes a shard's junit.xml: the cases of its own subjects only, with
+/// counts of its own; returns their layout for its index.
+pub fn write_part(o: &Outcome<'_>, shard: Shard, w: &mut dyn Write) -> io::Result<Layout> {
+    write_with(o, Some(shard), w)
+}
+
+/// The head of junit.xml, with the run's counts.
+pub(crate) fn testsuites_head(tests: u64, failures: u64, skipped: u64) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"partner-audit\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\">\n"
+    )
+}
+
+/// The line that opens a rule's suite (`name` already escaped).
+pub(crate) fn suite_open(name: &str, tests: u64, failures: u64, skipped: u64) -> String {
+    format!(
+        "  <testsuite name=\"{name}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\">\n"
+    )
+}
+
+/// The line that closes a suite.
+pub(crate) const SUITE_END: &str = "  </testsuite>\n";
+
+fn write_with(o: &Outcome<'_>, shard: Option<Shard>, w: &mut dyn Write) -> io::Result<Layout> {
     let r = o.report;
-    let subjects = subjects(o);
+    let subjects = subjects(o, shard);
     let order: BTreeMap<Subject, usize> =
         subjects.iter().enumerate().map(|(i, s)| (s.1, i)).collect();
     let labels: Vec<String> = subjects.iter().map(|s| xml(&s.2)).collect();
@@ -153,10 +220,7 @@ pub fn write(o: &Outcome<'_>, w: &mut dyn Write) -> io::Result<()> {
     let tests = suites.len() * subjects.len() + incomplete.len();
     let failures = suites.iter().map(|s| s.failures).sum::<usize>() + incomplete.len();
     let skipped: usize = suites.iter().map(|s| s.skipped).sum();
-    write!(
-        w,
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"partner-audit\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\">\n"
-    )?;
+    w.write_all(testsuites_head(tests as u64, failures as u64, skipped as u64).as_bytes())?;
     // Every suite records the as-of date and its origin (not a clock time).
     let as_of = format!(
         "      <property name=\"as_of\" value=\"{}\"/>\n      <property name=\"as_of_origin\" value=\"{}\"/>\n",
@@ -165,17 +229,23 @@ pub fn write(o: &Outcome<'_>, w: &mut dyn Write) -> io::Result<()> {
     );
     let n = subjects.len();
     let suite_head = |s: &Suite<'_>, out: &mut String| {
+        out.push_str(&suite_open(
+            &xml(&s.rule.id),
+            n as u64,
+            s.failures as u64,
+            s.skipped as u64,
+        ));
         let _ = write!(
             out,
-            "  <testsuite name=\"{}\" tests=\"{n}\" failures=\"{}\" errors=\"0\" skipped=\"{}\">\n    <properties>\n      <property name=\"severity\" value=\"{}\"/>\n      <property name=\"title\" value=\"{}\"/>\n{as_of}    </properties>\n",
-            xml(&s.rule.id),
-            s.failures,
-            s.skipped,
+            "    <properties>\n      <property name=\"severity\" value=\"{}\"/>\n      <property name=\"title\" value=\"{}\"/>\n{as_of}    </properties>\n",
             xml(s.rule.severity.as_str()),
             xml(&s.rule.title)
         );
     };
-    const SUITE_END: &str = "  </testsuite>\n";
+    // Each case's byte length, for a shard's index.
+    let case_lengths: Vec<std::sync::atomic::AtomicU64> = (0..suites.len() * n)
+        .map(|_| std::sync::atomic::AtomicU64::new(0))
+        .collect();
     if n == 0 {
         for s in &suites {
             let mut out = String::new();
@@ -189,7 +259,7 @@ pub fn write(o: &Outcome<'_>, w: &mut dyn Write) -> io::Result<()> {
         let units: Vec<(usize, usize)> = (0..suites.len())
             .flat_map(|s| (0..n).map(move |c| (s, c)))
             .collect();
-        super::write_in_order(&units, b"", w, |_, &(s, c)| {
+        super::write_in_order(&units, b"", w, |i, &(s, c)| {
             let (Some(suite), Some(label)) = (suites.get(s), labels.get(c)) else {
                 return Err(io::Error::other("junit.xml: case out of range"));
             };
@@ -197,7 +267,14 @@ pub fn write(o: &Outcome<'_>, w: &mut dyn Write) -> io::Result<()> {
             if c == 0 {
                 suite_head(suite, &mut out);
             }
+            let start = out.len();
             render_case(o, suite, label, suite.cases.get(&c), &mut out);
+            if let Some(len) = case_lengths.get(i) {
+                len.store(
+                    (out.len() - start) as u64,
+                    std::sync::atomic::Ordering::Relaxed,
+                );
+            }
             if c + 1 == n {
                 out.push_str(SUITE_END);
             }
@@ -223,7 +300,20 @@ pub fn write(o: &Outcome<'_>, w: &mut dyn Write) -> io::Result<()> {
             n = incomplete.len()
         )?;
     }
-    w.write_all(b"</testsuites>\n")
+    w.write_all(b"</testsuites>\n")?;
+    let mut lengths = case_lengths.into_iter().map(|l| l.into_inner());
+    Ok(Layout {
+        subjects: subjects.iter().map(|s| s.1.sort_key(&s.0)).collect(),
+        suites: suites
+            .iter()
+            .map(|s| SuiteLayout {
+                failures: s.failures as u64,
+                skipped: s.skipped as u64,
+                cases: lengths.by_ref().take(n).collect(),
+            })
+            .collect(),
+        incomplete: incomplete.len() as u64,
+    })
 }
 
 /// One test case: failed with its open findings, skipped when all of them

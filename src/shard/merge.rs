@@ -12,11 +12,14 @@
 //! - findings.csv: the header, then the rows in report order.
 //! - findings.sarif: the run's head and end, the same in every shard,
 //!   around the results interleaved in report order.
+//! - junit.xml: the heads written again with the counts summed, each
+//!   suite's cases interleaved in subject order; the `input` suite and
+//!   the end, the same in every shard.
 //! - access.csv: the header, then each tenant's rows, ordered by tenant
 //!   name and id like the unsharded file.
 //! - html/: shard 0's folder and every shard's customer pages.
-//! - report.html, report.md, junit.xml, opengraph.json: about the whole
-//!   run, written whole by shard 0, copied.
+//! - report.html, report.md, opengraph.json: about the whole run,
+//!   written whole by shard 0, copied.
 //!
 //! Memory holds the shards' indexes and one table of findings.json at a
 //! time; the findings and rows are copied through.
@@ -591,6 +594,141 @@ fn merge_sarif(parts: &[Part], order: &[u32], w: &mut dyn Write) -> Result<(), M
     w.write_all(&tails[0]).map_err(out)
 }
 
+/// Merges junit.xml. Every shard writes the cases of its own subjects
+/// (customers; on shard 0 also partners and the whole snapshot) in every
+/// suite, with counts of its own; the heads are written again with the
+/// counts summed, each suite's properties must be alike in every shard,
+/// and the cases are interleaved in subject order, each copied whole by
+/// the byte length its shard's index records. The `input` suite and the
+/// end are alike in every shard.
+fn merge_junit(parts: &[Part], w: &mut dyn Write) -> Result<(), MergeError> {
+    use crate::report::junit;
+    let name = "junit.xml";
+    let out = |e| MergeError::Io {
+        path: name.into(),
+        source: e,
+    };
+    let mut layouts = Vec::with_capacity(parts.len());
+    for p in parts {
+        let index = p.dir.join(super::INDEX_FILE);
+        let Some(l) = &p.index.junit else {
+            return Err(damaged(&index, "lists junit.xml without its layout"));
+        };
+        let first = parts[0].index.junit.as_ref().unwrap_or(l);
+        if l.suites.len() != first.suites.len()
+            || l.incomplete != first.incomplete
+            || l.suites.iter().any(|x| x.cases.len() != l.subjects.len())
+        {
+            return Err(damaged(
+                &index,
+                "junit.xml's layout does not fit the other shards'",
+            ));
+        }
+        layouts.push(l);
+    }
+    // Every subject, in case order, with its shard and its place there.
+    let mut subjects: Vec<(&junit::CaseKey, usize, usize)> = layouts
+        .iter()
+        .enumerate()
+        .flat_map(|(s, l)| l.subjects.iter().enumerate().map(move |(i, k)| (k, s, i)))
+        .collect();
+    subjects.sort();
+    if let Some(pair) = subjects.windows(2).find(|p| p[0].0 == p[1].0) {
+        return Err(MergeError::Shards(format!(
+            "`{}` and `{}` both hold the junit.xml cases of one subject: the shards overlap",
+            parts[pair[0].1].dir.display(),
+            parts[pair[1].1].dir.display()
+        )));
+    }
+    let n = subjects.len() as u64;
+    let suites = layouts[0].suites.len();
+    let sum = |f: &dyn Fn(&junit::SuiteLayout) -> u64, i: usize| -> u64 {
+        layouts.iter().map(|l| f(&l.suites[i])).sum()
+    };
+    let failures: Vec<u64> = (0..suites).map(|i| sum(&|x| x.failures, i)).collect();
+    let skipped: Vec<u64> = (0..suites).map(|i| sum(&|x| x.skipped, i)).collect();
+    let incomplete = layouts[0].incomplete;
+    let mut readers = open_all(parts, name)?;
+    for r in &mut readers {
+        if r.next_line()? != b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" {
+            return Err(r.unexpected("the XML declaration"));
+        }
+        if !r
+            .next_line()?
+            .starts_with(b"<testsuites name=\"partner-audit\" ")
+        {
+            return Err(r.unexpected("`<testsuites`"));
+        }
+    }
+    let head = junit::testsuites_head(
+        suites as u64 * n + incomplete,
+        failures.iter().sum::<u64>() + incomplete,
+        skipped.iter().sum::<u64>(),
+    );
+    w.write_all(head.as_bytes()).map_err(out)?;
+    const OPEN: &[u8] = b"  <testsuite name=\"";
+    for i in 0..suites {
+        let mut names: Vec<Vec<u8>> = Vec::with_capacity(readers.len());
+        let mut properties: Vec<Vec<u8>> = Vec::with_capacity(readers.len());
+        for r in &mut readers {
+            let line = r.next_line()?;
+            let rest = line.strip_prefix(OPEN).unwrap_or_default();
+            let Some(end) = rest.iter().position(|&b| b == b'"') else {
+                return Err(r.unexpected("`<testsuite name=`"));
+            };
+            names.push(rest[..end].to_vec());
+            let mut block = Vec::new();
+            loop {
+                let line = r.next_line()?;
+                if line.is_empty() {
+                    return Err(r.unexpected("`</properties>`"));
+                }
+                block.extend_from_slice(line);
+                if line == b"    </properties>\n" {
+                    break;
+                }
+            }
+            properties.push(block);
+        }
+        same_in_every_shard(&readers, &names, "in a suite's name")?;
+        same_in_every_shard(&readers, &properties, "in a suite's properties")?;
+        let suite_name = String::from_utf8_lossy(&names[0]);
+        let open = junit::suite_open(&suite_name, n, failures[i], skipped[i]);
+        w.write_all(open.as_bytes()).map_err(out)?;
+        w.write_all(&properties[0]).map_err(out)?;
+        for &(_, s, local) in &subjects {
+            let len = usize::try_from(layouts[s].suites[i].cases[local]).unwrap_or(usize::MAX);
+            let r = &mut readers[s];
+            let case = r.next_bytes(len)?;
+            if !(case.starts_with(b"    <testcase ") && case.ends_with(b"\n")) {
+                return Err(r.unexpected("a test case of the length shard.json gives"));
+            }
+            w.write_all(case).map_err(out)?;
+        }
+        for r in &mut readers {
+            if r.next_line()? != junit::SUITE_END.as_bytes() {
+                return Err(r.unexpected("`</testsuite>`"));
+            }
+        }
+        w.write_all(junit::SUITE_END.as_bytes()).map_err(out)?;
+    }
+    // The `input` suite and the end.
+    let mut tails: Vec<Vec<u8>> = Vec::with_capacity(readers.len());
+    for r in &mut readers {
+        let mut tail = Vec::new();
+        loop {
+            let line = r.next_line()?;
+            if line.is_empty() {
+                break;
+            }
+            tail.extend_from_slice(line);
+        }
+        tails.push(tail);
+    }
+    same_in_every_shard(&readers, &tails, "after the rules' suites")?;
+    w.write_all(&tails[0]).map_err(out)
+}
+
 /// Checks that a part of a file is the same bytes in every shard.
 fn same_in_every_shard(
     readers: &[Reader],
@@ -678,11 +816,12 @@ fn merge_csv(
 
 /// The files merge puts together from every shard's part; the others
 /// (but `html/`) shard 0 writes whole.
-const COMBINED: [&str; 4] = [
+const COMBINED: [&str; 5] = [
     "findings.json",
     "findings.csv",
     "access.csv",
     "findings.sarif",
+    "junit.xml",
 ];
 
 /// Merges `html/`: shard 0's folder (the lists and other whole-run pages,
@@ -800,6 +939,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Merged, MergeError> {
                 "findings.csv" => merge_findings_csv(&parts, &order, w),
                 "access.csv" => merge_access_csv(&parts, w),
                 "findings.sarif" => merge_sarif(&parts, &order, w),
+                "junit.xml" => merge_junit(&parts, w),
                 _ => Ok(()),
             };
             r.map_err(|e| {

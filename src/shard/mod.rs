@@ -1,19 +1,22 @@
 //! Shards: one audit split over several machines by customer tenant.
 //!
-//! `audit --shard I/N` reads the whole snapshot (partner-side and
-//! customer-side tables: a customer's findings can depend on its
-//! partners' groups, and the input accounting must be the whole
-//! snapshot's), evaluates every rule, and keeps what shard `I` owns:
+//! `audit --shard I/N` reads the whole snapshot and builds the whole graph
+//! (partner-side and customer-side tables: a customer's findings can
+//! depend on its partners' groups, and the input accounting must be the
+//! whole snapshot's), matches every rule, assembles the findings shard
+//! `I` owns (all of them on shard 0 when it writes a report made from
+//! every finding, [`FROM_EVERY_FINDING`]) and writes what it owns:
 //!
 //! - a finding belongs to the shard of its customer tenant; a finding
 //!   without a customer (about a partner, or the snapshot as a whole) to
 //!   shard 0: findings.json, findings.csv and findings.sarif hold the
 //!   shard's findings;
+//! - a junit.xml case belongs to the shard of its customer (a partner's
+//!   and the whole snapshot's to shard 0);
 //! - an access.csv row belongs to the shard of its tenant;
 //! - a customer's HTML page, to its customer's shard;
-//! - the reports about the whole run (report.md, junit.xml,
-//!   opengraph.json, report.html and the HTML lists) are written by
-//!   shard 0 alone, from every finding.
+//! - the reports about the whole run (report.md, opengraph.json,
+//!   report.html and the HTML lists) are written by shard 0 alone.
 //!
 //! A tenant's shard is the first eight bytes of the SHA-256 of its id
 //! (lower-case, hyphenated), read as a big-endian number, modulo `N`: the
@@ -21,8 +24,9 @@
 //! row order.
 //!
 //! Next to its reports a shard writes [`INDEX_FILE`], which says which
-//! shard it is and the sort key of each finding and of each tenant's
-//! access rows. [`merge`] reads the shards' folders and writes the bytes
+//! shard it is, the sort key of each finding, of each tenant's access rows
+//! and of each JUnit subject, and the byte length of each SARIF result and
+//! JUnit case. [`merge`] reads the shards' folders and writes the bytes
 //! the unsharded run writes.
 
 pub mod merge;
@@ -42,18 +46,23 @@ pub const INDEX_FILE: &str = "shard.json";
 pub const INDEX_VERSION: u32 = 2;
 
 /// The report formats whose files a shard writes its part of: findings
-/// (findings.json, findings.csv, SARIF results), access rows and customer
-/// pages. Shard 0 also writes the reports about the whole run (report.md,
-/// junit.xml, opengraph.json, report.html and the HTML lists), from every
-/// finding.
-pub const SPLIT: [Format; 4] = [Format::Json, Format::Csv, Format::Sarif, Format::Html];
+/// (findings.json, findings.csv, SARIF results), JUnit cases, access rows
+/// and customer pages. Shard 0 also writes the reports about the whole run
+/// (report.md, opengraph.json, report.html and the HTML lists).
+pub const SPLIT: [Format; 5] = [
+    Format::Json,
+    Format::Csv,
+    Format::Sarif,
+    Format::Junit,
+    Format::Html,
+];
 
 /// The reports about the whole run that are made from every finding
-/// (report.md, junit.xml, the HTML overview and lists): shard 0 writes
-/// them, and assembles every finding when one is asked for. (OpenGraph,
-/// also about the whole run, is made from the snapshot and graph alone,
-/// which every shard holds whole.)
-pub const FROM_EVERY_FINDING: [Format; 3] = [Format::Md, Format::Html, Format::Junit];
+/// (report.md, the HTML overview and lists): shard 0 writes them, and
+/// assembles every finding when one is asked for. (OpenGraph, also about
+/// the whole run, is made from the snapshot and graph alone, which every
+/// shard holds whole.)
+pub const FROM_EVERY_FINDING: [Format; 2] = [Format::Md, Format::Html];
 
 /// Environment variables `--shard auto/N` reads the shard index from, in
 /// this order: a Kubernetes Indexed Job's, then a Slurm job array's.
@@ -207,6 +216,9 @@ pub struct Index {
     /// index, which then fails the version check rather than the parse.)
     #[serde(default)]
     pub sarif_results: Vec<u64>,
+    /// junit.xml's subjects, suite counts and case lengths (none without it).
+    #[serde(default)]
+    pub junit: Option<crate::report::junit::Layout>,
 }
 
 /// What the writers of a shard's files tell its index about their layout.
@@ -216,6 +228,8 @@ pub struct Layout {
     pub access: Vec<AccessGroup>,
     /// The byte length of each SARIF result.
     pub sarif_results: Vec<u64>,
+    /// junit.xml's layout.
+    pub junit: Option<crate::report::junit::Layout>,
 }
 
 /// Writes a shard's [`INDEX_FILE`] to `path`: the shard, its report
@@ -245,6 +259,7 @@ pub fn write_index(
             .collect(),
         access: layout.access,
         sarif_results: layout.sarif_results,
+        junit: layout.junit,
     };
     crate::report::write_atomic(path, |w| {
         serde_json::to_writer(&mut *w, &index).map_err(std::io::Error::other)?;
