@@ -494,9 +494,20 @@ impl AccessGraph {
     /// [`AccessGraph::effective_access`] on the resources `keep` accepts
     /// only (the same rows, without computing the others).
     pub fn effective_access_on(&self, keep: impl Fn(NodeIndex) -> bool) -> Vec<Access<'_>> {
+        self.effective_access_among(&self.grants, keep)
+    }
+
+    /// [`AccessGraph::effective_access_on`] through `grants` only, given in
+    /// graph order: the same rows as through every grant when `grants` holds
+    /// every grant that reaches a resource `keep` accepts.
+    pub fn effective_access_among<'g>(
+        &'g self,
+        grants: impl IntoIterator<Item = &'g Grant>,
+        keep: impl Fn(NodeIndex) -> bool,
+    ) -> Vec<Access<'g>> {
         let mut best: std::collections::BTreeMap<(NodeIndex, RoleId, NodeIndex), Access<'_>> =
             std::collections::BTreeMap::new();
-        for grant in &self.grants {
+        for grant in grants {
             let below = self
                 .below
                 .get(&grant.resource)

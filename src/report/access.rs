@@ -11,7 +11,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::Report;
 use crate::graph::members::{Member, MemberKind};
-use crate::graph::{Access, Grant, Hop, Node, Via};
+use crate::graph::{Grant, Hop, Node, Via};
 use crate::snapshot::roles::RoleId;
 use crate::snapshot::Guid;
 
@@ -210,77 +210,75 @@ fn line(r: &Report<'_>, m: &Member, grant: &Grant, resource: NodeIndex) -> Optio
     })
 }
 
-/// What a row is made from: an effective access, or a partner group
-/// whose members the snapshot lacks (a placeholder member).
-#[derive(Clone)]
-enum Source<'g> {
-    Access(Access<'g>),
-    Placeholder(&'g Member, &'g Grant),
-}
-
 /// One tenant's rows, before they are made: access.csv lists them tenant
 /// by tenant (by name, then id), so a writer can make and write one
 /// tenant's at a time instead of holding every row.
-pub struct TenantRows<'g> {
+pub struct TenantRows {
     pub name: String,
     pub id: Guid,
-    /// Effective accesses, then placeholders, in graph order: rows that
-    /// sort alike keep this order.
-    sources: Vec<Source<'g>>,
+    /// The grants (indexes, in graph order) that reach a resource of the
+    /// tenant: its rows are made from these alone.
+    grants: Vec<u32>,
 }
 
 /// The effective-access rows of a report (every row is one principal's
 /// role on one resource, placeholders included), grouped by the tenant
-/// that owns the resource, tenants sorted by name and id.
-pub struct ByTenant<'g> {
-    explicit: Explicit,
-    pub tenants: Vec<TenantRows<'g>>,
+/// that owns the resource, tenants sorted by name and id. Only the grants
+/// are grouped up front; a tenant's rows are made when asked for, so that
+/// no more than a batch of tenants' rows is ever held.
+pub struct ByTenant<'k> {
+    pub tenants: Vec<TenantRows>,
     /// Tenant id → position in `tenants`.
     index: FxHashMap<Guid, usize>,
+    /// Whether the rows on a resource (given its tenant and whether it is
+    /// a directory, `/`) are wanted.
+    keep: Box<dyn Fn(Guid, bool) -> bool + Sync + 'k>,
 }
 
-impl<'g> ByTenant<'g> {
-    /// Groups the rows on the resources `keep` accepts, given the tenant
-    /// that owns the resource and whether it is a directory (`/`).
-    pub fn new(r: &Report<'g>, keep: impl Fn(Guid, bool) -> bool) -> ByTenant<'g> {
-        let g: &'g crate::graph::AccessGraph = r.graph;
-        let tenant_of = |n: NodeIndex| match &g.graph[n] {
-            Node::Resource { tenant, scope } if keep(*tenant, scope.is_directory()) => {
-                Some(*tenant)
-            }
-            _ => None,
-        };
-        let mut tenants: Vec<TenantRows<'g>> = Vec::new();
+impl<'k> ByTenant<'k> {
+    /// Groups the grants that reach the resources `keep` accepts, given the
+    /// tenant that owns the resource and whether it is a directory (`/`).
+    pub fn new(r: &Report<'_>, keep: impl Fn(Guid, bool) -> bool + Sync + 'k) -> ByTenant<'k> {
+        let g = r.graph;
+        let mut tenants: Vec<TenantRows> = Vec::new();
         let mut index: FxHashMap<Guid, usize> = FxHashMap::default();
-        let mut add = |resource: NodeIndex, source: Source<'g>| {
-            let Some(tenant) = tenant_of(resource) else {
-                return;
-            };
-            let i = *index.entry(tenant).or_insert_with(|| {
-                tenants.push(TenantRows {
-                    name: r.tenant_name(tenant),
-                    id: tenant,
-                    sources: Vec::new(),
+        for (gi, grant) in g.grants.iter().enumerate() {
+            let below = g.below.get(&grant.resource).map_or(&[][..], Vec::as_slice);
+            for &n in std::iter::once(&grant.resource).chain(below) {
+                let Node::Resource { tenant, scope } = &g.graph[n] else {
+                    continue;
+                };
+                if !keep(*tenant, scope.is_directory()) {
+                    continue;
+                }
+                let i = *index.entry(*tenant).or_insert_with(|| {
+                    tenants.push(TenantRows {
+                        name: r.tenant_name(*tenant),
+                        id: *tenant,
+                        grants: Vec::new(),
+                    });
+                    tenants.len() - 1
                 });
-                tenants.len() - 1
-            });
-            tenants[i].sources.push(source);
-        };
-        for a in g.effective_access_on(|n| tenant_of(n).is_some()) {
-            add(a.resource, Source::Access(a));
-        }
-        for grant in &g.grants {
-            for m in placeholders(r, grant) {
-                add(grant.resource, Source::Placeholder(m, grant));
+                let list = &mut tenants[i].grants;
+                let gi = u32::try_from(gi).unwrap_or(u32::MAX);
+                if list.last() != Some(&gi) {
+                    list.push(gi);
+                }
             }
         }
         tenants.sort_by(|a, b| (&a.name, a.id).cmp(&(&b.name, b.id)));
         let index = tenants.iter().enumerate().map(|(i, t)| (t.id, i)).collect();
         ByTenant {
-            explicit: explicit(r, |n| tenant_of(n).is_some()),
             tenants,
             index,
+            keep: Box::new(keep),
         }
+    }
+
+    /// Whether resource `n` is one of `tenant`'s that the rows are wanted on.
+    fn wanted(&self, r: &Report<'_>, tenant: Guid, n: NodeIndex) -> bool {
+        matches!(&r.graph.graph[n], Node::Resource { tenant: t, scope }
+            if *t == tenant && (self.keep)(*t, scope.is_directory()))
     }
 
     /// The rows of `tenant` (none when it has none).
@@ -291,17 +289,21 @@ impl<'g> ByTenant<'g> {
     }
 
     /// One tenant's rows, sorted by resource, role, listed before hidden,
-    /// then principal, one per (resource, role, principal).
-    pub fn lines(&self, r: &Report<'_>, t: &TenantRows<'_>) -> Vec<AccessLine> {
-        let out = t
-            .sources
-            .iter()
-            .filter_map(|s| match s {
-                Source::Access(a) => line(r, a.member, a.grant, a.resource),
-                Source::Placeholder(m, grant) => line(r, m, grant, grant.resource),
-            })
+    /// then principal, one per (resource, role, principal): its effective
+    /// accesses, then the placeholders of the grants on its resources.
+    pub fn lines(&self, r: &Report<'_>, t: &TenantRows) -> Vec<AccessLine> {
+        let g = r.graph;
+        let grants = || t.grants.iter().map(|&i| &g.grants[i as usize]);
+        let wanted = |n: NodeIndex| self.wanted(r, t.id, n);
+        let mut out: Vec<AccessLine> = g
+            .effective_access_among(grants(), wanted)
+            .into_iter()
+            .filter_map(|a| line(r, a.member, a.grant, a.resource))
             .collect();
-        finish(r, &self.explicit, out)
+        for grant in grants().filter(|x| wanted(x.resource)) {
+            out.extend(placeholders(r, grant).filter_map(|m| line(r, m, grant, grant.resource)));
+        }
+        finish(r, &explicit(r, grants(), wanted), out)
     }
 }
 
@@ -309,12 +311,16 @@ impl<'g> ByTenant<'g> {
 /// what the customer's role listing shows.
 type Explicit = FxHashSet<(NodeIndex, RoleId, NodeIndex)>;
 
-/// (resource, role, member) reachable through an explicit assignment, on
-/// the resources `keep` accepts.
-fn explicit(r: &Report<'_>, keep: impl Fn(NodeIndex) -> bool) -> Explicit {
+/// (resource, role, member) reachable through an explicit assignment
+/// among `grants`, on the resources `keep` accepts.
+fn explicit<'g>(
+    r: &Report<'g>,
+    grants: impl Iterator<Item = &'g Grant>,
+    keep: impl Fn(NodeIndex) -> bool,
+) -> Explicit {
     let g = r.graph;
     let mut explicit = Explicit::default();
-    for grant in g.grants.iter().filter(|x| !x.via.is_implicit()) {
+    for grant in grants.filter(|x| !x.via.is_implicit()) {
         let below = g.below.get(&grant.resource).map_or(&[][..], Vec::as_slice);
         for m in g.members_of(grant.holder).list.iter() {
             for &res in std::iter::once(&grant.resource).chain(below) {
