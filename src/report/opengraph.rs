@@ -16,7 +16,7 @@
 
 use std::io::{self, Write};
 
-use petgraph::graph::NodeIndex;
+use petgraph::graph::{EdgeIndex, NodeIndex};
 use petgraph::visit::EdgeRef;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use serde::ser::{SerializeMap, Serializer};
@@ -107,6 +107,75 @@ struct GrantEdge {
     /// App permissions: the APIs they are permissions of.
     apis: Vec<String>,
     sources: Vec<String>,
+}
+
+/// The properties of one grant edge, from the graph edges with its key
+/// (in graph order).
+fn grant_edge(s: &Snapshot, g: &AccessGraph, rel_ids: &[String], edges: &[EdgeIndex]) -> GrantEdge {
+    let mut entry = GrantEdge::default();
+    for &e in edges {
+        let Edge::Grant { role, via } = &g.graph[e] else {
+            continue;
+        };
+        let name = s.roles.name(*role).to_string();
+        if !entry.roles.contains(&name) {
+            entry.roles.push(name);
+        }
+        match via {
+            Via::Explicit(_) => {}
+            Via::Dap { relationship, .. }
+            | Via::Gdap { relationship, .. }
+            | Via::Autopilot { relationship } => push_once(
+                &mut entry.relationships,
+                rel_ids[*relationship as usize].clone(),
+            ),
+            Via::Lighthouse { delegation, .. } => {
+                let d = &s.lighthouse_delegations[*delegation as usize];
+                let offer = d
+                    .offer_name
+                    .as_deref()
+                    .map_or_else(|| d.definition_id.to_string(), str::to_string);
+                push_once(&mut entry.offers, offer);
+            }
+            Via::App { permission } => {
+                if let Some(api) = &s.app_permissions[*permission as usize].resource_name {
+                    push_once(&mut entry.apis, api.to_string());
+                }
+            }
+        }
+        let mut cite = String::new();
+        match via {
+            Via::Explicit(i) => s.cite_into(&mut cite, s.role_assignments[*i as usize].loc),
+            Via::Dap { relationship, .. } | Via::Autopilot { relationship } => {
+                s.cite_into(&mut cite, s.relationships[*relationship as usize].loc);
+            }
+            Via::Gdap {
+                access_assignment, ..
+            } => s.cite_into(
+                &mut cite,
+                s.gdap_access_assignments[*access_assignment as usize].loc,
+            ),
+            Via::Lighthouse {
+                delegation,
+                authorization,
+            } => {
+                s.cite_into(
+                    &mut cite,
+                    s.lighthouse_delegations[*delegation as usize].loc,
+                );
+                push_once(&mut entry.sources, std::mem::take(&mut cite));
+                s.cite_into(
+                    &mut cite,
+                    s.lighthouse_authorizations[*authorization as usize].loc,
+                );
+            }
+            Via::App { permission } => {
+                s.cite_into(&mut cite, s.app_permissions[*permission as usize].loc);
+            }
+        }
+        push_once(&mut entry.sources, cite);
+    }
+    entry
 }
 
 fn push_once(list: &mut Vec<String>, v: String) {
@@ -482,10 +551,14 @@ pub fn write(r: &Report<'_>, w: &mut dyn Write) -> io::Result<()> {
         }
     }
 
-    // Memberships (each once) and grants (one edge per holder, resource and channel).
+    // Memberships (each once) and grants (one edge per holder, resource and
+    // channel). A grant edge's properties gather those of every graph edge
+    // with its key; only the edges are kept here, and the properties are
+    // made when the edge is written, one at a time.
     let mut members: HashSet<(NodeIndex, NodeIndex)> = HashSet::default();
     let mut grants: Vec<(NodeIndex, NodeIndex, Channel)> = Vec::new();
-    let mut grant_props: HashMap<(NodeIndex, NodeIndex, Channel), GrantEdge> = HashMap::default();
+    let mut grant_edges: HashMap<(NodeIndex, NodeIndex, Channel), Vec<EdgeIndex>> =
+        HashMap::default();
     for e in g.graph.edge_references() {
         match e.weight() {
             Edge::MemberOf => {
@@ -500,86 +573,32 @@ pub fn write(r: &Report<'_>, w: &mut dyn Write) -> io::Result<()> {
                     )?;
                 }
             }
-            Edge::Grant { role, via } => {
+            Edge::Grant { via, .. } => {
                 let c = Channel::of(s, g, e.source(), e.target(), *via);
                 let key = (e.source(), e.target(), c);
-                let entry = grant_props.entry(key).or_insert_with(|| {
-                    grants.push(key);
-                    Default::default()
-                });
-                let name = s.roles.name(*role).to_string();
-                if !entry.roles.contains(&name) {
-                    entry.roles.push(name);
-                }
-                match via {
-                    Via::Explicit(_) => {}
-                    Via::Dap { relationship, .. }
-                    | Via::Gdap { relationship, .. }
-                    | Via::Autopilot { relationship } => push_once(
-                        &mut entry.relationships,
-                        rel_ids[*relationship as usize].clone(),
-                    ),
-                    Via::Lighthouse { delegation, .. } => {
-                        let d = &s.lighthouse_delegations[*delegation as usize];
-                        let offer = d
-                            .offer_name
-                            .as_deref()
-                            .map_or_else(|| d.definition_id.to_string(), str::to_string);
-                        push_once(&mut entry.offers, offer);
-                    }
-                    Via::App { permission } => {
-                        if let Some(api) = &s.app_permissions[*permission as usize].resource_name {
-                            push_once(&mut entry.apis, api.to_string());
-                        }
-                    }
-                }
-                let mut cite = String::new();
-                match via {
-                    Via::Explicit(i) => s.cite_into(&mut cite, s.role_assignments[*i as usize].loc),
-                    Via::Dap { relationship, .. } | Via::Autopilot { relationship } => {
-                        s.cite_into(&mut cite, s.relationships[*relationship as usize].loc);
-                    }
-                    Via::Gdap {
-                        access_assignment, ..
-                    } => s.cite_into(
-                        &mut cite,
-                        s.gdap_access_assignments[*access_assignment as usize].loc,
-                    ),
-                    Via::Lighthouse {
-                        delegation,
-                        authorization,
-                    } => {
-                        s.cite_into(
-                            &mut cite,
-                            s.lighthouse_delegations[*delegation as usize].loc,
-                        );
-                        push_once(&mut entry.sources, std::mem::take(&mut cite));
-                        s.cite_into(
-                            &mut cite,
-                            s.lighthouse_authorizations[*authorization as usize].loc,
-                        );
-                    }
-                    Via::App { permission } => {
-                        s.cite_into(&mut cite, s.app_permissions[*permission as usize].loc);
-                    }
-                }
-                push_once(&mut entry.sources, cite);
+                grant_edges
+                    .entry(key)
+                    .or_insert_with(|| {
+                        grants.push(key);
+                        Vec::new()
+                    })
+                    .push(e.id());
             }
             Edge::Within => {}
         }
     }
     for key in &grants {
         let (holder, resource, c) = *key;
-        let Some(GrantEdge {
+        let Some(edges) = grant_edges.remove(key) else {
+            continue;
+        };
+        let GrantEdge {
             roles,
             relationships: rels,
             offers,
             apis,
             sources,
-        }) = grant_props.remove(key)
-        else {
-            continue;
-        };
+        } = grant_edge(s, g, &rel_ids, &edges);
         let mut p = Props::default();
         p.a("roles", roles)
             .s("channel", c.as_str())
