@@ -12,8 +12,10 @@
 //! Then, with every report format (json, md, html, csv, sarif, junit,
 //! opengraph): the audit in one process (target ≤ 3× parse-only, peak RSS
 //! ≤ 1.5× input), and the same audit as `PA_BENCH_SHARDS` shards (default 4)
-//! run one after the other, each shard's time and peak RSS, and the
-//! `merge` of their folders. `PA_BENCH_RUNS` sets how many runs each
+//! run one after the other, each shard's time, peak RSS and findings
+//! assembled, and the `merge` of their folders; then both again with json,
+//! csv, sarif, junit and opengraph, with which shard 0 too assembles only
+//! its own customers' findings. `PA_BENCH_RUNS` sets how many runs each
 //! figure is the best of (default 3; the every-format runs once).
 
 use std::path::{Path, PathBuf};
