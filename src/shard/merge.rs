@@ -575,23 +575,35 @@ fn merge_sarif(parts: &[Part], order: &[u32], w: &mut dyn Write) -> Result<(), M
     if !order.is_empty() {
         w.write_all(b"\n      ],\n").map_err(out)?;
     }
-    let mut tails: Vec<Vec<u8>> = Vec::with_capacity(readers.len());
     for (r, p) in readers.iter_mut().zip(parts) {
         if !p.index.findings.is_empty() && r.next_line()? != b"      ],\n" {
             return Err(r.unexpected("the end of `results`"));
         }
-        let mut tail = Vec::new();
-        loop {
-            let line = r.next_line()?;
-            if line.is_empty() {
-                break;
-            }
-            tail.extend_from_slice(line);
-        }
-        tails.push(tail);
     }
-    same_in_every_shard(&readers, &tails, "after `results`")?;
-    w.write_all(&tails[0]).map_err(out)
+    copy_common_rest(&mut readers, name, "after `results`", w)
+}
+
+/// Writes what is left of file `name`, which must be the same bytes in
+/// every shard (`what` says where, for the error).
+fn copy_common_rest(
+    readers: &mut [Reader],
+    name: &str,
+    what: &str,
+    w: &mut dyn Write,
+) -> Result<(), MergeError> {
+    let mut rests: Vec<Vec<u8>> = Vec::with_capacity(readers.len());
+    for r in readers.iter_mut() {
+        let mut rest = Vec::new();
+        r.inner
+            .read_to_end(&mut rest)
+            .map_err(|e| damaged(&r.path, e.to_string()))?;
+        rests.push(rest);
+    }
+    same_in_every_shard(readers, &rests, what)?;
+    w.write_all(&rests[0]).map_err(|source| MergeError::Io {
+        path: name.into(),
+        source,
+    })
 }
 
 /// Merges junit.xml. Every shard writes the cases of its own subjects
@@ -713,20 +725,7 @@ fn merge_junit(parts: &[Part], w: &mut dyn Write) -> Result<(), MergeError> {
         w.write_all(junit::SUITE_END.as_bytes()).map_err(out)?;
     }
     // The `input` suite and the end.
-    let mut tails: Vec<Vec<u8>> = Vec::with_capacity(readers.len());
-    for r in &mut readers {
-        let mut tail = Vec::new();
-        loop {
-            let line = r.next_line()?;
-            if line.is_empty() {
-                break;
-            }
-            tail.extend_from_slice(line);
-        }
-        tails.push(tail);
-    }
-    same_in_every_shard(&readers, &tails, "after the rules' suites")?;
-    w.write_all(&tails[0]).map_err(out)
+    copy_common_rest(&mut readers, name, "after the rules' suites", w)
 }
 
 /// Checks that a part of a file is the same bytes in every shard.
