@@ -14,8 +14,8 @@
 //! ≤ 1.5× input), and the same audit as `PA_BENCH_SHARDS` shards (default 4)
 //! run one after the other, each shard's time, peak RSS and findings
 //! assembled, and the `merge` of their folders; then both again with json,
-//! csv, sarif, junit and opengraph, with which shard 0 too assembles only
-//! its own customers' findings. `PA_BENCH_RUNS` sets how many runs each
+//! csv, sarif and junit, with which shard 0 too keeps and audits only its
+//! part of the snapshot. `PA_BENCH_RUNS` sets how many runs each
 //! figure is the best of (default 3; the every-format runs once).
 
 use std::path::{Path, PathBuf};
@@ -212,9 +212,9 @@ fn one_process(dir_s: &str, root: &Path, formats: &str, best_parse: f64, input_b
     );
 }
 
-/// The formats with which every shard, shard 0 too, assembles only its
-/// own customers' findings.
-const OWN_ONLY_FORMATS: &str = "json,csv,sarif,junit,opengraph";
+/// The formats with which every shard, shard 0 too, keeps and audits only
+/// its part of the snapshot.
+const OWN_ONLY_FORMATS: &str = "json,csv,sarif,junit";
 
 /// The audit with `formats` as `PA_BENCH_SHARDS` shards (default 4), one
 /// after the other, then their merge.

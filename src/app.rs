@@ -481,6 +481,9 @@ pub struct Settings {
     /// Under `audit --shard`, when the shard evaluates only its own
     /// findings ([`crate::shard::Shard::evaluates_own_only`]).
     pub only: Option<crate::shard::Shard>,
+    /// Under `audit --shard`, when the shard keeps only its part of the
+    /// snapshot ([`crate::shard::Shard::reads_own_only`]).
+    pub part: Option<crate::shard::Shard>,
 }
 
 /// Loads, builds and evaluates: the whole pipeline without reporting.
@@ -517,7 +520,22 @@ pub fn run_audit_reporting(
     };
     on_phase("building the access graph");
     let t = Instant::now();
-    let graph = AccessGraph::build_with(&loaded.snapshot, settings.policy);
+    let snapshot::Loaded {
+        snapshot: mut snap,
+        diagnostics,
+    } = loaded;
+    let mut graph = AccessGraph::build_with(&snap, settings.policy);
+    if let Some(shard) = settings.part {
+        let total = snap.row_count();
+        (snap, graph) = keep_part(path, snap, graph, shard, settings.policy);
+        // What the shard kept of the snapshot's rows (`--stats`).
+        timings.push(("rows_total".into(), total as f64));
+        timings.push(("rows_kept".into(), snap.row_count() as f64));
+    }
+    let loaded = snapshot::Loaded {
+        snapshot: snap,
+        diagnostics,
+    };
     phase(timings, "graph", t);
     on_phase("evaluating the rules");
     let t = Instant::now();
@@ -549,6 +567,38 @@ pub fn run_audit_reporting(
         as_of,
         as_of_origin,
     })
+}
+
+/// A shard's part of the snapshot ([`crate::shard::scope`]) and its graph,
+/// which keeps the whole graph's warnings and unresolved counts (they are
+/// about the whole snapshot in every shard). Should the part's graph
+/// resolve a reference the whole graph resolves otherwise, the part is
+/// given up: the whole snapshot is read again and audited as it is.
+fn keep_part(
+    path: &Path,
+    mut snap: snapshot::Snapshot,
+    mut whole: AccessGraph,
+    shard: crate::shard::Shard,
+    policy: AutopilotPolicy,
+) -> (snapshot::Snapshot, AccessGraph) {
+    use crate::shard::scope;
+    let keep = scope::kept_tenants(&snap, &whole, shard);
+    let warnings = std::mem::take(&mut whole.warnings);
+    let unresolved = std::mem::take(&mut whole.unresolved);
+    drop(whole);
+    scope::retain(&mut snap, &keep);
+    let mut part = AccessGraph::build_with(&snap, policy);
+    if !scope::resolves_alike(&part.warnings, &warnings) {
+        eprintln!(
+            "warning: shard {shard}: its part of the snapshot resolves a reference otherwise than the whole snapshot; auditing the whole snapshot"
+        );
+        let again = crate::import::load_any(path);
+        let graph = AccessGraph::build_with(&again.snapshot, policy);
+        return (again.snapshot, graph);
+    }
+    part.warnings = warnings;
+    part.unresolved = unresolved;
+    (snap, part)
 }
 
 /// The error for a snapshot without `captured_at` and no `--as-of`: the
@@ -641,6 +691,7 @@ fn prepare(a: &AuditArgs) -> Result<(Vec<Rule>, Settings), AppError> {
             overrides,
             policy,
             only: None,
+            part: None,
         },
     ))
 }
@@ -678,6 +729,7 @@ fn audit(a: &AuditArgs) -> Result<u8, AppError> {
         crate::shard::check_args(&a.report, a.out.as_deref()).map_err(AppError::Usage)?;
         let formats = report::emit::formats(&a.report);
         settings.only = s.evaluates_own_only(&formats).then_some(s);
+        settings.part = s.reads_own_only(&formats).then_some(s);
     }
     report::emit::preflight(&a.report, a.out.as_deref(), &rules).map_err(emit_error)?;
     let mut timings = Vec::new();

@@ -65,17 +65,18 @@ struct Run {
     dirs: Vec<PathBuf>,
     merged: PathBuf,
     assembled: Vec<usize>,
+    /// Each shard's `--stats` line.
+    stats: Vec<serde_json::Value>,
 }
 
-/// The `findings` count of a `--stats` line on stderr.
-fn stats_findings(stderr: &str) -> usize {
+/// The `--stats` line on stderr.
+fn stats(stderr: &str) -> serde_json::Value {
     let line = stderr
         .lines()
         .rev()
         .find(|l| l.starts_with("{\"load_s\""))
         .unwrap_or_else(|| panic!("no --stats line in {stderr}"));
-    let v: serde_json::Value = serde_json::from_str(line).expect("--stats is JSON");
-    v["findings"].as_u64().expect("findings count") as usize
+    serde_json::from_str(line).expect("--stats is JSON")
 }
 
 /// Audits `snapshot` unsharded and as four shard processes run at once
@@ -108,11 +109,18 @@ fn shard_and_merge(snapshot: &str, formats: &str, extra: &[&str], tmp: &Path) ->
         })
         .collect();
     let mut assembled = Vec::new();
+    let mut all_stats = Vec::new();
     for (i, child) in children.into_iter().enumerate() {
         let o = child.wait_with_output().expect("shard ends");
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(0), "shard {i}: {err}");
-        assembled.push(stats_findings(&err));
+        assert!(
+            !err.contains("auditing the whole snapshot"),
+            "shard {i} gave up its part: {err}"
+        );
+        let v = stats(&err);
+        assembled.push(v["findings"].as_u64().expect("findings count") as usize);
+        all_stats.push(v);
     }
     let merged = tmp.join("merged");
     // In another order than 0..4: the merge orders them itself.
@@ -135,6 +143,7 @@ fn shard_and_merge(snapshot: &str, formats: &str, extra: &[&str], tmp: &Path) ->
         dirs,
         merged,
         assembled,
+        stats: all_stats,
     }
 }
 
@@ -158,6 +167,7 @@ fn check_identical(run: &Run, min_nonempty: usize) {
         dirs,
         merged,
         assembled,
+        stats,
     } = run;
     // Whether shard 0 writes a report made from every finding.
     let whole_run = whole.join("report.md").exists();
@@ -180,6 +190,19 @@ fn check_identical(run: &Run, min_nonempty: usize) {
         !merged.join("shard.json").exists(),
         "the merge writes no index"
     );
+    // Shards other than 0 (and shard 0 without a whole-run report) keep
+    // only their part of the snapshot's rows.
+    for (i, v) in stats.iter().enumerate() {
+        match (v["rows_kept"].as_f64(), v["rows_total"].as_f64()) {
+            (Some(kept), Some(total)) => {
+                assert!(kept < total, "shard {i} kept {kept} of {total} rows")
+            }
+            _ => assert!(
+                i == 0 && whole.join("opengraph.json").exists(),
+                "shard {i} kept the whole snapshot: {v}"
+            ),
+        }
+    }
     let all = findings_of(whole);
     let per: Vec<Vec<serde_json::Value>> = dirs.iter().map(|d| findings_of(d)).collect();
     for (i, n) in assembled.iter().enumerate() {
@@ -282,11 +305,7 @@ fn four_shards_of_the_demo_merge_into_the_unsharded_bytes() {
 fn four_shards_with_incomplete_tenants_merge_into_the_unsharded_bytes() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let snap = tmp.path().join("snap");
-    std::fs::create_dir(&snap).expect("mkdir");
-    for entry in std::fs::read_dir(root().join("fixtures/demo")).expect("demo") {
-        let path = entry.expect("entry").path();
-        std::fs::copy(&path, snap.join(path.file_name().expect("name"))).expect("copy");
-    }
+    copy_demo(&snap);
     let manifest = snap.join("manifest.json");
     let mut doc: serde_json::Value =
         serde_json::from_slice(&read(&manifest)).expect("manifest parses");
@@ -302,6 +321,82 @@ fn four_shards_with_incomplete_tenants_merge_into_the_unsharded_bytes() {
         junit.matches("classname=\"partner-audit.input\"").count(),
         2
     );
+}
+
+/// Copies the demo into `dir`.
+fn copy_demo(dir: &Path) {
+    std::fs::create_dir(dir).expect("mkdir");
+    for entry in std::fs::read_dir(root().join("fixtures/demo")).expect("demo") {
+        let path = entry.expect("entry").path();
+        std::fs::copy(&path, dir.join(path.file_name().expect("name"))).expect("copy");
+    }
+}
+
+/// Validates it where customers of different shards reach each other: a
+/// user of one customer holds a role in another (with and without its home
+/// tenant given), a group of a third has a member from the first, and a
+/// customer's user holds a role in a partner's directory. Each shard keeps
+/// the rows of the tenants whose principals reach its own, and the merge is
+/// still the unsharded run's bytes.
+#[test]
+fn four_shards_with_cross_customer_access_merge_into_the_unsharded_bytes() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let snap = tmp.path().join("snap");
+    copy_demo(&snap);
+    // Contoso (shard 0), Alpine (shard 3), 1ccaa256 and 5e0c2f4a (shard 2).
+    let (contoso, alpine, third, fourth, northwind) = (
+        "a24e022d-57ab-4419-aeae-2f3bc58a985d",
+        "2adb2c22-fcb5-455f-8122-79d32e879999",
+        "1ccaa256-d985-44c4-9ffe-e8a78898c476",
+        "5e0c2f4a-7b1d-4c8e-9a3f-6d2b8e1c4a70",
+        "8650add5-6877-40ac-a353-5f54fa779ed1",
+    );
+    let (maria, tom, jonas) = (
+        "4bbfbf58-2b2c-46fe-bc77-45399e1d9932",
+        "1d668674-5bf1-41d9-ae13-f561f2e742a9",
+        "dd642293-229e-4390-bf2f-e916530bb095",
+    );
+    let group = "7a1c2e3d-4b5f-4a6b-8c7d-9e0f1a2b3c4d";
+    let ras = snap.join("role_assignments.json");
+    let mut doc: serde_json::Value = serde_json::from_slice(&read(&ras)).expect("json");
+    let list = doc["value"].as_array_mut().expect("value");
+    for (tenant, role, principal, home) in [
+        (alpine, "Global Administrator", maria, Some(contoso)),
+        (fourth, "Security Administrator", jonas, None),
+        (third, "User Administrator", group, Some(third)),
+        (northwind, "Global Reader", jonas, Some(alpine)),
+    ] {
+        let mut ra = serde_json::json!({
+            "tenant_id": tenant, "scope": "/", "role": role,
+            "principal_id": principal, "created_at": "2025-01-01T00:00:00Z"
+        });
+        if let Some(home) = home {
+            ra["principal_tenant_id"] = serde_json::json!(home);
+        }
+        list.push(ra);
+    }
+    std::fs::write(&ras, serde_json::to_vec_pretty(&doc).expect("json")).expect("write");
+    let principals = snap.join("principals.csv");
+    let mut text = String::from_utf8(read(&principals)).expect("utf-8");
+    text.push_str(&format!("{third},{group},group,Shared Admins,,,\n"));
+    std::fs::write(&principals, text).expect("write");
+    let members = snap.join("memberships.jsonl");
+    let mut text = String::from_utf8(read(&members)).expect("utf-8");
+    text.push_str(&format!(
+        "{{\"tenant_id\": \"{third}\", \"group_id\": \"{group}\", \"member_id\": \"{tom}\"}}\n"
+    ));
+    std::fs::write(&members, text).expect("write");
+    for (formats, name) in [(FORMATS, "every"), ("json,csv,sarif,junit", "own-only")] {
+        let dir = tmp.path().join(name);
+        std::fs::create_dir(&dir).expect("mkdir");
+        let run = shard_and_merge(s(&snap), formats, &[], &dir);
+        check_identical(&run, 2);
+        // The access rows that cross shards are there.
+        let access = String::from_utf8(read(&run.merged.join("access.csv"))).expect("utf-8");
+        for who in [maria, tom, jonas] {
+            assert!(access.contains(who), "{who} in access.csv");
+        }
+    }
 }
 
 /// Validates the same on hostile strings (formula prefixes, quotes and

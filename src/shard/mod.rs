@@ -1,11 +1,13 @@
 //! Shards: one audit split over several machines by customer tenant.
 //!
-//! `audit --shard I/N` reads the whole snapshot and builds the whole graph
-//! (partner-side and customer-side tables: a customer's findings can
-//! depend on its partners' groups, and the input accounting must be the
-//! whole snapshot's), matches every rule, assembles the findings shard
-//! `I` owns (all of them on shard 0 when it writes a report made from
-//! every finding, [`FROM_EVERY_FINDING`]) and writes what it owns:
+//! `audit --shard I/N` reads the whole snapshot and builds the graph of
+//! the whole (the input accounting and warnings must be the whole
+//! snapshot's), then keeps the partner tenants' rows, its own customers'
+//! and those of any tenant whose principals reach them ([`scope`]), and
+//! audits that part, unless shard 0 writes a report about the whole run
+//! ([`WHOLE_SNAPSHOT`]). It assembles the findings shard `I` owns (all of
+//! them on shard 0 when it writes a report made from every finding,
+//! [`FROM_EVERY_FINDING`]) and writes what it owns:
 //!
 //! - a finding belongs to the shard of its customer tenant; a finding
 //!   without a customer (about a partner, or the snapshot as a whole) to
@@ -30,6 +32,7 @@
 //! the unsharded run writes.
 
 pub mod merge;
+pub mod scope;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -63,6 +66,10 @@ pub const SPLIT: [Format; 5] = [
 /// the whole run, is made from the snapshot and graph alone, which every
 /// shard holds whole.)
 pub const FROM_EVERY_FINDING: [Format; 2] = [Format::Md, Format::Html];
+
+/// The reports about the whole run (report.md, the HTML overview and lists,
+/// opengraph.json): with one of them shard 0 keeps the whole snapshot.
+pub const WHOLE_SNAPSHOT: [Format; 3] = [Format::Md, Format::Html, Format::Opengraph];
 
 /// Environment variables `--shard auto/N` reads the shard index from, in
 /// this order: a Kubernetes Indexed Job's, then a Slurm job array's.
@@ -158,6 +165,14 @@ impl Shard {
             Some(c) => self.owns_tenant(c),
             None => self.index == 0,
         }
+    }
+
+    /// Whether this shard keeps only its part of the snapshot
+    /// ([`scope`]), given the formats it writes. Every shard but 0 does;
+    /// shard 0 does too unless it writes a report about the whole run
+    /// ([`WHOLE_SNAPSHOT`]).
+    pub fn reads_own_only(&self, formats: &[Format]) -> bool {
+        self.index != 0 || !formats.iter().any(|f| WHOLE_SNAPSHOT.contains(f))
     }
 
     /// Whether this shard evaluates only the findings it owns, given the

@@ -643,6 +643,25 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// How many rows the snapshot holds, every table together.
+    pub fn row_count(&self) -> usize {
+        self.tenants.len()
+            + self.relationships.len()
+            + self.principals.len()
+            + self.memberships.len()
+            + self.role_assignments.len()
+            + self.subscriptions.len()
+            + self.devices.len()
+            + self.autopilot_profiles.len()
+            + self.invitations.len()
+            + self.gdap_access_assignments.len()
+            + self.cross_tenant_access.len()
+            + self.lighthouse_delegations.len()
+            + self.lighthouse_authorizations.len()
+            + self.service_principals.len()
+            + self.app_permissions.len()
+    }
+
     /// Sets the snapshot root and the root-relative names of its files.
     /// Call it once every file is listed.
     pub fn set_root(&mut self, root: &std::path::Path) {
