@@ -524,14 +524,21 @@ pub fn run_audit_reporting(
         snapshot: mut snap,
         diagnostics,
     } = loaded;
-    let mut graph = AccessGraph::build_with(&snap, settings.policy);
-    if let Some(shard) = settings.part {
-        let total = snap.row_count();
-        (snap, graph) = keep_part(path, snap, graph, shard, settings.policy);
-        // What the shard kept of the snapshot's rows (`--stats`).
-        timings.push(("rows_total".into(), total as f64));
-        timings.push(("rows_kept".into(), snap.row_count() as f64));
-    }
+    let graph = match settings.part {
+        None => AccessGraph::build_with(&snap, settings.policy),
+        Some(shard) => {
+            let total = snap.row_count();
+            // The whole snapshot's graph, for its warnings and for what
+            // reaches the shard's tenants: its members are not needed.
+            let whole = AccessGraph::build_unexpanded(&snap, settings.policy);
+            let graph;
+            (snap, graph) = keep_part(path, snap, whole, shard, settings.policy);
+            // What the shard kept of the snapshot's rows (`--stats`).
+            timings.push(("rows_total".into(), total as f64));
+            timings.push(("rows_kept".into(), snap.row_count() as f64));
+            graph
+        }
+    };
     let loaded = snapshot::Loaded {
         snapshot: snap,
         diagnostics,

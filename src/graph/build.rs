@@ -235,7 +235,9 @@ fn unresolved_homes(
     homes
 }
 
-pub(super) fn build(s: &Snapshot, policy: AutopilotPolicy) -> AccessGraph {
+/// Builds the graph; `expand` = also expand every grant holder into its
+/// members (what the rules and reports need).
+pub(super) fn build(s: &Snapshot, policy: AutopilotPolicy, expand: bool) -> AccessGraph {
     let mut b = Builder::new(s);
     let tenant_index: HashMap<Guid, u32> = s
         .tenants
@@ -258,7 +260,11 @@ pub(super) fn build(s: &Snapshot, policy: AutopilotPolicy) -> AccessGraph {
 
     add_edges(&mut b, member_edges, &grants);
     let below = link_scopes(&mut b);
-    let members = expand_holders(&b.g, s, &grants);
+    let members = if expand {
+        expand_holders(&b.g, s, &grants)
+    } else {
+        HashMap::default()
+    };
 
     let mut warnings = b.warnings;
     warnings.sort();

@@ -449,12 +449,20 @@ pub struct AccessGraph {
 impl AccessGraph {
     /// Builds the graph from a validated snapshot under the default (legacy) Autopilot policy.
     pub fn build(snapshot: &Snapshot) -> AccessGraph {
-        build::build(snapshot, AutopilotPolicy::Legacy)
+        build::build(snapshot, AutopilotPolicy::Legacy, true)
     }
 
     /// Builds the graph under the given Autopilot policy.
     pub fn build_with(snapshot: &Snapshot, policy: AutopilotPolicy) -> AccessGraph {
-        build::build(snapshot, policy)
+        build::build(snapshot, policy, true)
+    }
+
+    /// [`AccessGraph::build_with`] without expanding the grant holders into
+    /// their members ([`AccessGraph::members`] stays empty): the nodes,
+    /// edges, grants, warnings and unresolved counts alone, for what needs
+    /// only the graph's shape (a shard choosing its part of the snapshot).
+    pub fn build_unexpanded(snapshot: &Snapshot, policy: AutopilotPolicy) -> AccessGraph {
+        build::build(snapshot, policy, false)
     }
 
     /// The resource node of a tenant's scope (`/` = the directory), if the graph has one.
