@@ -114,12 +114,9 @@ pub fn retain(s: &mut Snapshot, keep: &HashSet<Guid>) {
                 .is_none_or(|&c| kept(c))
         })
         .collect();
-    drop(customer_of);
-    let mut i = 0;
-    s.gdap_access_assignments.retain(|_| {
-        i += 1;
-        gdap_kept[i - 1]
-    });
+    let mut gdap_kept = gdap_kept.into_iter();
+    s.gdap_access_assignments
+        .retain(|_| gdap_kept.next().unwrap_or(true));
     s.relationships.retain(|r| kept(r.customer_tenant_id));
     s.invitations
         .retain(|x| x.customer_tenant_id.is_none_or(kept));
